@@ -1,0 +1,374 @@
+//! Admission of MCP requests: caller identity, body cap, JSON-RPC framing, the in-flight
+//! cap and the rate limit. The order these run in is fixed in `stack.rs`.
+//!
+//! What is limited:
+//! - the in-flight cap counts every JSON-RPC *request* POSTed to `/mcp` (not notifications,
+//!   not the long-lived GET stream); its permit lives until the response body has been sent
+//!   and the handler is done, so it bounds real work in both session (SSE) and stateless
+//!   (JSON) mode. Over the cap: 503 at once.
+//! - the rate limit counts `tools/call` requests (the MCP specification's "rate-limit tool
+//!   invocations"); two `governor` GCRA limiters, one global at the tier's
+//!   `rate_limit_per_second` and one keyed per caller at `rate_limit_per_caller_per_second`
+//!   (the principal when authenticated, else the peer address). Over either: 429 with
+//!   `Retry-After`.
+
+use std::borrow::Cow;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http_body::Frame;
+use http_body_util::BodyExt;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
+use crate::caller::Caller;
+use crate::config::{Tier, TierLimits};
+use crate::jsonrpc::{RpcErrorResponse, code};
+use crate::metrics::{Metrics, Rejection};
+
+/// Identifies callers (the AWS tier's bearer tokens); without one, callers are anonymous
+/// and keyed by peer address.
+pub trait Authenticator: Send + Sync + 'static {
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, AuthFailure>;
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthFailure {
+    pub message: String,
+    pub www_authenticate: HeaderValue,
+}
+
+/// Set on every admitted request; read by the handler.
+#[derive(Clone)]
+pub struct Admitted {
+    pub received: Instant,
+    pub received_at: SystemTime,
+    pub caller: Caller,
+    _inflight: Option<Arc<InflightGuard>>,
+}
+
+impl Admitted {
+    /// What a handler sees when a request did not pass through the stack (in-process use).
+    pub fn direct(caller: Caller) -> Self {
+        Admitted {
+            received: Instant::now(),
+            received_at: SystemTime::now(),
+            caller,
+            _inflight: None,
+        }
+    }
+}
+
+pub struct InflightGuard {
+    _permit: OwnedSemaphorePermit,
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.metrics.inflight_gauge().dec();
+    }
+}
+
+pub struct Admission {
+    tier: Tier,
+    limits: TierLimits,
+    inflight: Arc<Semaphore>,
+    global: DefaultDirectRateLimiter,
+    per_caller: DefaultKeyedRateLimiter<Arc<str>>,
+    clock: DefaultClock,
+    metrics: Arc<Metrics>,
+    audit: AuditSink,
+    auth: Option<Arc<dyn Authenticator>>,
+}
+
+impl Admission {
+    pub fn new(
+        tier: Tier,
+        limits: TierLimits,
+        metrics: Arc<Metrics>,
+        audit: AuditSink,
+        auth: Option<Arc<dyn Authenticator>>,
+    ) -> Self {
+        let quota = |rate: NonZeroU32| Quota::per_second(rate).allow_burst(rate);
+        Admission {
+            tier,
+            inflight: Arc::new(Semaphore::new(limits.max_inflight_requests.get())),
+            global: RateLimiter::direct(quota(limits.rate_limit_per_second)),
+            per_caller: RateLimiter::keyed(quota(limits.rate_limit_per_caller_per_second)),
+            clock: DefaultClock::default(),
+            limits,
+            metrics,
+            audit,
+            auth,
+        }
+    }
+
+    pub fn limits(&self) -> &TierLimits {
+        &self.limits
+    }
+
+    /// Requests in flight right now.
+    pub fn inflight(&self) -> usize {
+        self.limits.max_inflight_requests.get() - self.inflight.available_permits()
+    }
+
+    fn caller(&self, request: &Request) -> Result<Caller, AuthFailure> {
+        if let Some(auth) = &self.auth {
+            return auth.authenticate(request.headers());
+        }
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "in-process".to_owned());
+        Ok(Caller::anonymous(peer))
+    }
+
+    fn rate_check(&self, caller: &Caller) -> Result<(), u64> {
+        let wait = match self.per_caller.check_key(&caller.id) {
+            Err(not_until) => Some(not_until.wait_time_from(self.clock.now())),
+            Ok(()) => self
+                .global
+                .check()
+                .err()
+                .map(|not_until| not_until.wait_time_from(self.clock.now())),
+        };
+        match wait {
+            None => Ok(()),
+            Some(wait) => Err(wait.as_millis() as u64),
+        }
+    }
+
+    fn audit_rejection(&self, caller: &Caller, peek: &Peek<'_>, outcome: Outcome, message: &str) {
+        let Some(params) = peek.params else { return };
+        let call: ToolCallPeek = serde_json::from_str(params.get()).unwrap_or_default();
+        self.audit.record(AuditRecord {
+            tool_name: call.name.unwrap_or_default(),
+            duration: std::time::Duration::ZERO,
+            parameters: call.arguments,
+            timestamp: SystemTime::now(),
+            security: SecurityContext {
+                local: self.tier == Tier::Local,
+                aws_iam: self.tier == Tier::AwsManaged,
+                rate_limited: outcome == Outcome::RateLimited,
+                iam_role: None,
+            },
+            outcome,
+            error: Some(message.to_owned()),
+            caller: caller.id.clone(),
+            principal: caller.principal.clone(),
+            request_id: peek.id.map(|id| id.get().to_owned()).unwrap_or_default(),
+            trace_id: None,
+            attempts: None,
+        });
+    }
+
+    fn refuse(&self, why: Rejection, response: RpcErrorResponse) -> Response {
+        self.metrics.reject(why);
+        response.into_response()
+    }
+}
+
+/// The fields of a JSON-RPC message the stack needs, borrowed from the body.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow, default)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize, Default)]
+struct ToolCallPeek {
+    name: Option<String>,
+    arguments: Option<Map<String, Value>>,
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The admission middleware (see the module docs for what it limits).
+pub async fn admit(State(adm): State<Arc<Admission>>, request: Request, next: Next) -> Response {
+    let received = Instant::now();
+    let received_at = SystemTime::now();
+    let caller = match adm.caller(&request) {
+        Ok(caller) => caller,
+        Err(failure) => {
+            let mut response = RpcErrorResponse::new(
+                StatusCode::UNAUTHORIZED,
+                code::UNAUTHORIZED,
+                failure.message,
+                "unauthenticated",
+            );
+            response.www_authenticate = Some(failure.www_authenticate);
+            return adm.refuse(Rejection::Unauthenticated, response);
+        }
+    };
+    if request.method() != Method::POST {
+        let mut request = request;
+        request.extensions_mut().insert(Admitted {
+            received,
+            received_at,
+            caller,
+            _inflight: None,
+        });
+        return next.run(request).await;
+    }
+    if !is_json(request.headers()) {
+        return adm.refuse(
+            Rejection::ContentType,
+            RpcErrorResponse::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code::INVALID_REQUEST,
+                "Content-Type must be application/json",
+                "content_type",
+            ),
+        );
+    }
+    let max = adm.limits.max_request_body_bytes.get();
+    let (parts, body) = request.into_parts();
+    let bytes = match http_body_util::Limited::new(body, max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let (why, status, message) = if too_large {
+                (
+                    Rejection::BodyTooLarge,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body exceeds {max} bytes"),
+                )
+            } else {
+                (
+                    Rejection::Malformed,
+                    StatusCode::BAD_REQUEST,
+                    format!("request body could not be read: {e}"),
+                )
+            };
+            return adm.refuse(
+                why,
+                RpcErrorResponse::new(status, code::INVALID_REQUEST, message, why.as_str()),
+            );
+        }
+    };
+    let peek: Peek<'_> = match serde_json::from_slice(&bytes) {
+        Ok(peek) => peek,
+        Err(e) => {
+            let batch = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+            let message = if batch {
+                "JSON-RPC batches are not supported (removed in MCP 2025-06-18): send one message per POST".to_owned()
+            } else {
+                format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())
+            };
+            let code = if batch || e.is_data() { code::INVALID_REQUEST } else { code::PARSE_ERROR };
+            return adm.refuse(
+                Rejection::Malformed,
+                RpcErrorResponse::new(StatusCode::BAD_REQUEST, code, message, "malformed"),
+            );
+        }
+    };
+    let is_request = peek.id.is_some() && peek.method.is_some();
+    let is_tool_call = is_request && peek.method.as_deref() == Some("tools/call");
+    let mut guard = None;
+    if is_request {
+        let Ok(permit) = adm.inflight.clone().try_acquire_owned() else {
+            let cap = adm.limits.max_inflight_requests;
+            let message = format!("server overloaded: {cap} requests already in flight");
+            if is_tool_call {
+                adm.audit_rejection(&caller, &peek, Outcome::Overloaded, &message);
+            }
+            return adm.refuse(
+                Rejection::Overloaded,
+                RpcErrorResponse::new(StatusCode::SERVICE_UNAVAILABLE, code::OVERLOADED, message, "overloaded")
+                    .with_id(peek.id)
+                    .with_data("maxInflightRequests", cap.get().into())
+                    .retry_after(1),
+            );
+        };
+        adm.metrics.inflight_gauge().inc();
+        guard = Some(Arc::new(InflightGuard {
+            _permit: permit,
+            metrics: adm.metrics.clone(),
+        }));
+    }
+    if is_tool_call && let Err(wait_ms) = adm.rate_check(&caller) {
+        let message = format!(
+            "rate limited: over {} tool calls per second; retry in {wait_ms} ms",
+            adm.limits.rate_limit_per_second
+        );
+        adm.audit_rejection(&caller, &peek, Outcome::RateLimited, &message);
+        return adm.refuse(
+            Rejection::RateLimited,
+            RpcErrorResponse::new(StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED, message, "rate_limited")
+                .with_id(peek.id)
+                .with_data("retryAfterMs", wait_ms.into())
+                .with_data("ratePerSecond", adm.limits.rate_limit_per_second.get().into())
+                .retry_after(wait_ms.div_ceil(1000)),
+        );
+    }
+    drop(peek);
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(Admitted {
+        received,
+        received_at,
+        caller,
+        _inflight: guard.clone(),
+    });
+    let response = next.run(request).await;
+    match guard {
+        None => response,
+        Some(guard) => response.map(|body| Body::new(Guarded { inner: body, _guard: guard })),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that holds the in-flight permit until it is finished or dropped.
+    struct Guarded {
+        #[pin]
+        inner: Body,
+        _guard: Arc<InflightGuard>,
+    }
+}
+
+impl http_body::Body for Guarded {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        self.project().inner.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,332 @@
+//! The audit trail: one JSON line per `tools/call`, admitted or rejected.
+//!
+//! The request path only builds a record and hands it to a bounded queue (`try_send`, no
+//! await, no I/O); a writer task sanitizes, serializes and writes it. If the queue is ever
+//! full the record is counted as dropped in `/metrics` and a warning is logged, rather than
+//! slowing calls down.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+/// Where the trail goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuditTarget {
+    Stdout,
+    File(PathBuf),
+    Off,
+}
+
+/// How a call ended, as the audit trail and metrics name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    ToolError,
+    RateLimited,
+    Overloaded,
+    TimedOut,
+    Forbidden,
+    UnknownTool,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::ToolError => "tool_error",
+            Outcome::RateLimited => "rate_limited",
+            Outcome::Overloaded => "overloaded",
+            Outcome::TimedOut => "timed_out",
+            Outcome::Forbidden => "forbidden",
+            Outcome::UnknownTool => "unknown_tool",
+        }
+    }
+}
+
+/// The seed's security context, plus the role an AWS tool ran under.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SecurityContext {
+    pub local: bool,
+    #[serde(rename = "awsIAM")]
+    pub aws_iam: bool,
+    #[serde(rename = "rateLimited")]
+    pub rate_limited: bool,
+    #[serde(rename = "iamRole", skip_serializing_if = "Option::is_none")]
+    pub iam_role: Option<String>,
+}
+
+/// One audit record, as handed over by the request path (parameters not yet sanitized).
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub tool_name: String,
+    pub duration: Duration,
+    pub parameters: Option<Map<String, Value>>,
+    pub timestamp: SystemTime,
+    pub security: SecurityContext,
+    pub outcome: Outcome,
+    pub error: Option<String>,
+    pub caller: Arc<str>,
+    pub principal: Option<Arc<str>>,
+    pub request_id: String,
+    pub trace_id: Option<String>,
+    pub attempts: Option<u32>,
+}
+
+/// The line written for a record: the seed's field names.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AuditLine<'a> {
+    timestamp: String,
+    tool_name: &'a str,
+    duration_ms: f64,
+    parameters: Value,
+    security_context: &'a SecurityContext,
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    caller: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    principal: Option<&'a str>,
+    request_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attempts: Option<u32>,
+}
+
+impl AuditRecord {
+    pub fn to_line(&self) -> String {
+        let line = AuditLine {
+            timestamp: humantime::format_rfc3339_millis(self.timestamp).to_string(),
+            tool_name: &self.tool_name,
+            duration_ms: (self.duration.as_micros() as f64) / 1000.0,
+            parameters: self
+                .parameters
+                .as_ref()
+                .map(|p| sanitize(&Value::Object(p.clone()), 0))
+                .unwrap_or(Value::Null),
+            security_context: &self.security,
+            outcome: self.outcome.as_str(),
+            error: self.error.as_deref(),
+            caller: &self.caller,
+            principal: self.principal.as_deref(),
+            request_id: &self.request_id,
+            trace_id: self.trace_id.as_deref(),
+            attempts: self.attempts,
+        };
+        serde_json::to_string(&line).unwrap_or_else(|e| format!("{{\"auditError\":\"{e}\"}}"))
+    }
+}
+
+/// Longest string value kept in a sanitized record; longer values are cut and marked.
+pub const MAX_VALUE_CHARS: usize = 256;
+const MAX_DEPTH: usize = 8;
+const SECRET_WORDS: [&str; 9] = [
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "key",
+    "authorization",
+    "credential",
+    "cookie",
+    "session",
+];
+
+/// A key whose value is redacted. `key` matches `api_key`, `accessKeyId`, ... but not
+/// words merely containing the letters, such as `keyboard`... which is rare enough in tool
+/// arguments that we prefer redacting too much.
+pub fn is_secret_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|w| lower.contains(w))
+}
+
+/// Redacts secret-looking keys, cuts long strings, and bounds depth.
+pub fn sanitize(value: &Value, depth: usize) -> Value {
+    match value {
+        Value::Object(map) if depth < MAX_DEPTH => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if is_secret_key(k) {
+                        Value::from("[REDACTED]")
+                    } else {
+                        sanitize(v, depth + 1)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) if depth < MAX_DEPTH => Value::Array(
+            items.iter().take(64).map(|v| sanitize(v, depth + 1)).collect(),
+        ),
+        Value::Object(_) | Value::Array(_) => Value::from("[TRUNCATED: too deep]"),
+        Value::String(s) if s.chars().count() > MAX_VALUE_CHARS => {
+            let cut: String = s.chars().take(MAX_VALUE_CHARS).collect();
+            Value::from(format!("{cut}…[{} chars]", s.chars().count()))
+        }
+        other => other.clone(),
+    }
+}
+
+/// The request path's handle on the trail.
+#[derive(Clone)]
+pub struct AuditSink {
+    tx: Option<mpsc::Sender<AuditRecord>>,
+    dropped: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
+}
+
+const QUEUE: usize = 65_536;
+
+impl AuditSink {
+    /// Starts the writer task. Returns the sink and the task's handle (await it after the
+    /// last sink clone is dropped to flush everything).
+    pub fn start(target: AuditTarget) -> std::io::Result<(Self, tokio::task::JoinHandle<()>)> {
+        let dropped = Arc::new(AtomicU64::new(0));
+        let written = Arc::new(AtomicU64::new(0));
+        let mut out: Box<dyn Write + Send> = match &target {
+            AuditTarget::Off => {
+                let sink = AuditSink {
+                    tx: None,
+                    dropped,
+                    written,
+                };
+                return Ok((sink, tokio::spawn(async {})));
+            }
+            AuditTarget::Stdout => Box::new(std::io::stdout()),
+            AuditTarget::File(path) => Box::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            ),
+        };
+        let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
+        let counter = written.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let mut buf = Vec::with_capacity(64 * 1024);
+            while let Some(first) = rx.blocking_recv() {
+                let mut batch = vec![first];
+                while batch.len() < 1024 {
+                    match rx.try_recv() {
+                        Ok(r) => batch.push(r),
+                        Err(_) => break,
+                    }
+                }
+                buf.clear();
+                for record in &batch {
+                    buf.extend_from_slice(record.to_line().as_bytes());
+                    buf.push(b'\n');
+                }
+                if let Err(e) = out.write_all(&buf).and_then(|_| out.flush()) {
+                    tracing::error!(error = %e, "audit trail write failed");
+                }
+                counter.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            }
+        });
+        Ok((
+            AuditSink {
+                tx: Some(tx),
+                dropped,
+                written,
+            },
+            task,
+        ))
+    }
+
+    /// A sink that discards everything (tests, benchmarks with audit off).
+    pub fn off() -> Self {
+        AuditSink {
+            tx: None,
+            dropped: Arc::default(),
+            written: Arc::default(),
+        }
+    }
+
+    pub fn record(&self, record: AuditRecord) {
+        if let Some(tx) = &self.tx
+            && tx.try_send(record).is_err()
+        {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(dropped = n, "audit queue full: records dropped");
+            }
+        }
+    }
+
+    /// The shared drop counter, for `/metrics`.
+    pub fn dropped_counter(&self) -> Arc<AtomicU64> {
+        self.dropped.clone()
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_are_redacted_and_long_values_cut() {
+        let params = json!({
+            "query": "SELECT 1",
+            "password": "hunter2",
+            "nested": {"apiKey": "abc", "Authorization": "Bearer x", "ok": 1},
+            "sessionToken": "t",
+            "long": "x".repeat(300),
+        });
+        let clean = sanitize(&params, 0);
+        assert_eq!(clean["query"], "SELECT 1");
+        assert_eq!(clean["password"], "[REDACTED]");
+        assert_eq!(clean["nested"]["apiKey"], "[REDACTED]");
+        assert_eq!(clean["nested"]["Authorization"], "[REDACTED]");
+        assert_eq!(clean["nested"]["ok"], 1);
+        assert_eq!(clean["sessionToken"], "[REDACTED]");
+        let long = clean["long"].as_str().unwrap();
+        assert!(long.ends_with("…[300 chars]"), "{long}");
+        assert_eq!(long.chars().filter(|c| *c == 'x').count(), MAX_VALUE_CHARS);
+    }
+
+    #[test]
+    fn a_line_carries_the_seed_fields() {
+        let record = AuditRecord {
+            tool_name: "postgres_query".into(),
+            duration: Duration::from_micros(1500),
+            parameters: Some(json!({"query": "SELECT 1", "token": "t"}).as_object().unwrap().clone()),
+            timestamp: SystemTime::UNIX_EPOCH,
+            security: SecurityContext {
+                local: true,
+                ..Default::default()
+            },
+            outcome: Outcome::Ok,
+            error: None,
+            caller: "127.0.0.1".into(),
+            principal: None,
+            request_id: "7".into(),
+            trace_id: None,
+            attempts: None,
+        };
+        let line: Value = serde_json::from_str(&record.to_line()).unwrap();
+        assert_eq!(line["toolName"], "postgres_query");
+        assert_eq!(line["durationMs"], 1.5);
+        assert_eq!(line["timestamp"], "1970-01-01T00:00:00.000Z");
+        assert_eq!(line["parameters"]["token"], "[REDACTED]");
+        assert_eq!(line["securityContext"], json!({"local": true, "awsIAM": false, "rateLimited": false}));
+        assert_eq!(line["outcome"], "ok");
+        assert_eq!(line["requestId"], "7");
+    }
+}

@@ -1,0 +1,271 @@
+//! The MCP handler: `tools/list` from the registry and `tools/call` under the concurrency
+//! cap and the per-call deadline, with one span, one metric sample and one audit record per
+//! call.
+//!
+//! In rmcp's session mode the HTTP response (SSE) starts before the tool runs, so HTTP
+//! layers cannot bound tool execution; the concurrency permit and the deadline are therefore
+//! held here, around the tool call itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
+    Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    Tool,
+};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler};
+use serde_json::{Map, Value, json};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tracing::Instrument as _;
+
+use crate::admission::Admitted;
+use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
+use crate::caller::Caller;
+use crate::config::{Tier, TierLimits};
+use crate::jsonrpc::code;
+use crate::metrics::{Metrics, Rejection};
+use crate::registry::{RegisteredTool, ToolCall, ToolError, ToolOutput, ToolRegistry};
+use crate::telemetry;
+
+pub struct HandlerInner {
+    pub name: String,
+    pub tier: Tier,
+    pub limits: TierLimits,
+    pub registry: Arc<ToolRegistry>,
+    pub metrics: Arc<Metrics>,
+    pub audit: AuditSink,
+    concurrency: Arc<Semaphore>,
+}
+
+/// Cheap to clone: rmcp builds one per session (or per request in stateless mode).
+#[derive(Clone)]
+pub struct McpHandler(Arc<HandlerInner>);
+
+impl McpHandler {
+    pub fn new(
+        name: impl Into<String>,
+        tier: Tier,
+        limits: TierLimits,
+        registry: Arc<ToolRegistry>,
+        metrics: Arc<Metrics>,
+        audit: AuditSink,
+    ) -> Self {
+        McpHandler(Arc::new(HandlerInner {
+            name: name.into(),
+            tier,
+            concurrency: Arc::new(Semaphore::new(limits.max_concurrent.get())),
+            limits,
+            registry,
+            metrics,
+            audit,
+        }))
+    }
+
+    pub fn registry(&self) -> &Arc<ToolRegistry> {
+        &self.0.registry
+    }
+
+    /// Runs one tool call under the concurrency cap and deadline. Shared by the MCP path
+    /// and in-process callers.
+    pub async fn execute(
+        &self,
+        name: &str,
+        args: Map<String, Value>,
+        admitted: &Admitted,
+        request_id: String,
+    ) -> Result<CallToolResult, ErrorData> {
+        let inner = &self.0;
+        let caller = &admitted.caller;
+        let Some(tool) = inner.registry.get(name, caller) else {
+            self.finish(name, caller, admitted, Outcome::UnknownTool, Some(args), request_id, Some("unknown tool"), None);
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool: {name}"),
+                Some(json!({ "kind": "unknown_tool" })),
+            ));
+        };
+        if let Err(message) = tool.config.check_arguments(&args) {
+            let result = tool_error_result(&ToolError::invalid(message.clone()));
+            self.finish(name, caller, admitted, Outcome::ToolError, Some(args), request_id, Some(&message), None);
+            return Ok(result);
+        }
+        let deadline = deadline_for(admitted.received, inner.limits.timeout, &args);
+        let span = telemetry::tool_span(name, &request_id, caller, inner.tier);
+        let outcome = tokio::time::timeout_at(deadline, run(inner, &tool, &args, caller, deadline))
+            .instrument(span.clone())
+            .await;
+        let trace_id = telemetry::trace_id(&span);
+        match outcome {
+            Ok(Ok(output)) => {
+                telemetry::record_ok(&span);
+                self.finish(name, caller, admitted, Outcome::Ok, Some(args), request_id, None, trace_id);
+                let mut result = CallToolResult::success(output.content);
+                result.structured_content = output.structured;
+                Ok(result)
+            }
+            Ok(Err(error)) => {
+                telemetry::record_error(&span, "tool_error", &error.message);
+                let result = tool_error_result(&error);
+                self.finish(name, caller, admitted, Outcome::ToolError, Some(args), request_id, Some(&error.message), trace_id);
+                Ok(result)
+            }
+            Err(_elapsed) => {
+                let limit = deadline.saturating_duration_since(admitted.received);
+                let message = format!("{name} timed out after {} ms", limit.as_millis());
+                telemetry::record_error(&span, "timeout", &message);
+                inner.metrics.reject(Rejection::TimedOut);
+                self.finish(name, caller, admitted, Outcome::TimedOut, Some(args), request_id, Some(&message), trace_id);
+                Err(ErrorData::new(
+                    rmcp::model::ErrorCode(code::TIMED_OUT),
+                    message,
+                    Some(json!({ "kind": "timed_out", "timeoutMs": limit.as_millis() as u64 })),
+                ))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        name: &str,
+        caller: &Caller,
+        admitted: &Admitted,
+        outcome: Outcome,
+        args: Option<Map<String, Value>>,
+        request_id: String,
+        error: Option<&str>,
+        trace_id: Option<String>,
+    ) {
+        let inner = &self.0;
+        let elapsed = admitted.received.elapsed();
+        inner.metrics.call(name, outcome, elapsed);
+        inner.audit.record(AuditRecord {
+            tool_name: name.to_owned(),
+            duration: elapsed,
+            parameters: args,
+            timestamp: admitted.received_at,
+            security: SecurityContext {
+                local: inner.tier == Tier::Local,
+                aws_iam: inner.tier == Tier::AwsManaged,
+                rate_limited: false,
+                iam_role: None,
+            },
+            outcome,
+            error: error.map(str::to_owned),
+            caller: caller.id.clone(),
+            principal: caller.principal.clone(),
+            request_id,
+            trace_id,
+            attempts: None,
+        });
+    }
+}
+
+async fn run(
+    inner: &HandlerInner,
+    tool: &RegisteredTool,
+    args: &Map<String, Value>,
+    caller: &Caller,
+    deadline: Instant,
+) -> Result<ToolOutput, ToolError> {
+    // Waiting for a permit counts against the deadline: calls beyond the cap queue here.
+    let _permit = inner
+        .concurrency
+        .acquire()
+        .await
+        .map_err(|_| ToolError::backend("server is shutting down"))?;
+    let _executing = inner.metrics.executing();
+    tool.handler
+        .call(ToolCall {
+            args,
+            deadline,
+            caller,
+        })
+        .await
+}
+
+/// The call's deadline: the tier's timeout, shortened by a `timeout_ms` argument.
+fn deadline_for(received: Instant, tier_timeout: Duration, args: &Map<String, Value>) -> Instant {
+    let asked = args
+        .get("timeout_ms")
+        .and_then(Value::as_u64)
+        .filter(|ms| *ms > 0)
+        .map(Duration::from_millis);
+    received + asked.map_or(tier_timeout, |a| a.min(tier_timeout))
+}
+
+fn tool_error_result(error: &ToolError) -> CallToolResult {
+    let mut result = CallToolResult::error(vec![ContentBlock::text(error.message.clone())]);
+    result.structured_content = Some(json!({ "error": { "kind": error.kind, "message": error.message } }));
+    result
+}
+
+fn admitted_from(context: &RequestContext<RoleServer>) -> Admitted {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Admitted>().cloned())
+        .unwrap_or_else(|| Admitted::direct(Caller::anonymous("in-process")))
+}
+
+impl ServerHandler for McpHandler {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build(),
+        )
+        .with_server_info(Implementation::new(self.0.name.clone(), env!("CARGO_PKG_VERSION")))
+        .with_instructions(format!(
+            "{} tier tools. Limits: {} requests in flight, {} tool calls/s, {} ms per call, {} running at once.",
+            self.0.tier.as_str(),
+            self.0.limits.max_inflight_requests,
+            self.0.limits.rate_limit_per_second,
+            self.0.limits.timeout.as_millis(),
+            self.0.limits.max_concurrent,
+        ))
+    }
+
+    async fn list_tools(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let admitted = admitted_from(&context);
+        let cursor = request.and_then(|r| r.cursor);
+        let page = self
+            .0
+            .registry
+            .list(cursor.as_deref(), &admitted.caller)
+            .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
+        let mut result = ListToolsResult::with_all_items(page.tools);
+        result.next_cursor = page.next_cursor;
+        Ok(result)
+    }
+
+    fn get_tool(&self, name: &str) -> Option<Tool> {
+        self.0
+            .registry
+            .get(name, &Caller::anonymous("lookup"))
+            .map(|t| t.descriptor.clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let admitted = admitted_from(&context);
+        let request_id = match &context.id {
+            rmcp::model::NumberOrString::Number(n) => n.to_string(),
+            rmcp::model::NumberOrString::String(s) => s.to_string(),
+        };
+        let args = request.arguments.unwrap_or_default();
+        self.execute(&request.name, args, &admitted, request_id)
+            .await
+            .map(CallToolResponse::from)
+    }
+}

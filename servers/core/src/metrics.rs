@@ -1,0 +1,210 @@
+//! Prometheus-style `/metrics`: calls, outcomes, rejections and latency per tool, plus the
+//! gauges the boundary probes read (requests in flight, tool executions running and their
+//! peak).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::audit::Outcome;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    tool: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ToolLabels {
+    tool: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectionLabels {
+    reason: String,
+}
+
+#[derive(Clone)]
+struct LatencyBuckets;
+
+impl MetricConstructor<Histogram> for LatencyBuckets {
+    fn new_metric(&self) -> Histogram {
+        // 100 µs .. ~52 s, doubling.
+        Histogram::new(exponential_buckets(0.0001, 2.0, 20))
+    }
+}
+
+/// Shared server metrics.
+pub struct Metrics {
+    registry: Registry,
+    calls: Family<CallLabels, Counter>,
+    latency: Family<ToolLabels, Histogram, LatencyBuckets>,
+    rejections: Family<RejectionLabels, Counter>,
+    inflight: Gauge,
+    executing: Gauge,
+    executing_now: AtomicI64,
+    executing_peak: Arc<AtomicU64>,
+    audit_dropped: Arc<AtomicU64>,
+}
+
+/// Why the admission stack refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    Origin,
+    Host,
+    BodyTooLarge,
+    ContentType,
+    Malformed,
+    Overloaded,
+    RateLimited,
+    Unauthenticated,
+    TimedOut,
+}
+
+impl Rejection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rejection::Origin => "origin",
+            Rejection::Host => "host",
+            Rejection::BodyTooLarge => "body_too_large",
+            Rejection::ContentType => "content_type",
+            Rejection::Malformed => "malformed",
+            Rejection::Overloaded => "overloaded",
+            Rejection::RateLimited => "rate_limited",
+            Rejection::Unauthenticated => "unauthenticated",
+            Rejection::TimedOut => "timed_out",
+        }
+    }
+}
+
+impl Metrics {
+    pub fn new(audit_dropped: Arc<AtomicU64>) -> Arc<Self> {
+        let mut registry = Registry::with_prefix("mcp");
+        let calls = Family::<CallLabels, Counter>::default();
+        let latency = Family::new_with_constructor(LatencyBuckets);
+        let rejections = Family::<RejectionLabels, Counter>::default();
+        let inflight = Gauge::default();
+        let executing = Gauge::default();
+        registry.register("tool_calls", "Tool calls by tool and outcome", calls.clone());
+        registry.register(
+            "tool_call_duration_seconds",
+            "Tool call latency from admission to result",
+            latency.clone(),
+        );
+        registry.register(
+            "admission_rejections",
+            "Requests refused by the admission stack, by reason",
+            rejections.clone(),
+        );
+        registry.register("requests_in_flight", "MCP requests being served", inflight.clone());
+        registry.register(
+            "tool_executions_in_progress",
+            "Tool calls holding a concurrency permit",
+            executing.clone(),
+        );
+        Arc::new(Metrics {
+            registry,
+            calls,
+            latency,
+            rejections,
+            inflight,
+            executing,
+            executing_now: AtomicI64::new(0),
+            executing_peak: Arc::default(),
+            audit_dropped,
+        })
+    }
+
+    pub fn call(&self, tool: &str, outcome: Outcome, elapsed: Duration) {
+        self.calls
+            .get_or_create(&CallLabels {
+                tool: tool.to_owned(),
+                outcome: outcome.as_str().to_owned(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&ToolLabels {
+                tool: tool.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn reject(&self, why: Rejection) {
+        self.rejections
+            .get_or_create(&RejectionLabels {
+                reason: why.as_str().to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn inflight_gauge(&self) -> &Gauge {
+        &self.inflight
+    }
+
+    /// Marks a tool execution as started; the guard marks it finished.
+    pub fn executing(self: &Arc<Self>) -> ExecutingGuard {
+        let now = self.executing_now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.executing.set(now);
+        self.executing_peak.fetch_max(now as u64, Ordering::SeqCst);
+        ExecutingGuard(self.clone())
+    }
+
+    pub fn executing_peak(&self) -> u64 {
+        self.executing_peak.load(Ordering::SeqCst)
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            return format!("# encoding failed: {e}\n");
+        }
+        // Counters kept outside the registry (no label family needed).
+        let eof = out.rfind("# EOF").unwrap_or(out.len());
+        out.truncate(eof);
+        out.push_str(&format!(
+            "# HELP mcp_tool_executions_peak Highest number of concurrent tool executions seen\n# TYPE mcp_tool_executions_peak gauge\nmcp_tool_executions_peak {}\n# HELP mcp_audit_dropped_total Audit records dropped because the queue was full\n# TYPE mcp_audit_dropped_total counter\nmcp_audit_dropped_total {}\n# EOF\n",
+            self.executing_peak(),
+            self.audit_dropped.load(Ordering::Relaxed)
+        ));
+        out
+    }
+}
+
+pub struct ExecutingGuard(Arc<Metrics>);
+
+impl Drop for ExecutingGuard {
+    fn drop(&mut self) {
+        let now = self.0.executing_now.fetch_sub(1, Ordering::SeqCst) - 1;
+        self.0.executing.set(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_rejections_and_peak_are_exposed() {
+        let m = Metrics::new(Arc::default());
+        m.call("postgres_query", Outcome::Ok, Duration::from_millis(3));
+        m.reject(Rejection::RateLimited);
+        {
+            let _a = m.executing();
+            let _b = m.executing();
+        }
+        let _c = m.executing();
+        let text = m.render();
+        assert!(text.contains("mcp_tool_calls_total{tool=\"postgres_query\",outcome=\"ok\"} 1"), "{text}");
+        assert!(text.contains("mcp_admission_rejections_total{reason=\"rate_limited\"} 1"), "{text}");
+        assert!(text.contains("mcp_tool_executions_in_progress 1"), "{text}");
+        assert!(text.contains("mcp_tool_executions_peak 2"), "{text}");
+        assert!(text.trim_end().ends_with("# EOF"));
+    }
+}

@@ -1,0 +1,363 @@
+//! The tool registry: tools registered at run time, listed in pages, filtered per caller.
+//!
+//! Readers take a cheap snapshot (an `Arc` clone under a read lock held for nanoseconds);
+//! registration copies the map and swaps it in, so listing and calling never wait on a
+//! writer. Every change bumps a version that subscribers (the `list_changed` notifier)
+//! watch.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::future::BoxFuture;
+use rmcp::model::{ContentBlock, Tool as McpTool};
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::caller::Caller;
+use crate::config::{Category, Tier, ToolConfig};
+
+/// What a tool receives for one call.
+pub struct ToolCall<'a> {
+    pub args: &'a Map<String, Value>,
+    /// When the call must be finished; tools push it into their backends.
+    pub deadline: Instant,
+    pub caller: &'a Caller,
+}
+
+impl ToolCall<'_> {
+    pub fn str_arg(&self, name: &str) -> Option<&str> {
+        self.args.get(name).and_then(Value::as_str)
+    }
+
+    pub fn u64_arg(&self, name: &str) -> Option<u64> {
+        self.args.get(name).and_then(Value::as_u64)
+    }
+
+    /// Time left before the deadline.
+    pub fn remaining(&self) -> std::time::Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// A successful tool result.
+#[derive(Debug, Default)]
+pub struct ToolOutput {
+    pub content: Vec<ContentBlock>,
+    pub structured: Option<Value>,
+}
+
+impl ToolOutput {
+    /// A JSON result, returned both as structured content and as text.
+    pub fn json(value: Value) -> Self {
+        ToolOutput {
+            content: vec![ContentBlock::text(value.to_string())],
+            structured: Some(value),
+        }
+    }
+}
+
+/// Why a tool that ran did not succeed. Reaches the caller as `isError: true` with the
+/// message, which must be actionable and must never carry credentials or connection strings.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ToolError {
+    pub kind: ToolErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolErrorKind {
+    /// The arguments were wrong: fix the call.
+    InvalidArguments,
+    /// The call was understood and refused by policy (SQL class, path, key prefix, role).
+    Refused,
+    /// The named thing does not exist.
+    NotFound,
+    /// The backend failed or is unreachable.
+    Backend,
+    /// The backend gave up at the deadline.
+    Timeout,
+}
+
+impl ToolError {
+    pub fn new(kind: ToolErrorKind, message: impl Into<String>) -> Self {
+        ToolError {
+            kind,
+            message: message.into(),
+        }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ToolErrorKind::InvalidArguments, message)
+    }
+    pub fn refused(message: impl Into<String>) -> Self {
+        Self::new(ToolErrorKind::Refused, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ToolErrorKind::NotFound, message)
+    }
+    pub fn backend(message: impl Into<String>) -> Self {
+        Self::new(ToolErrorKind::Backend, message)
+    }
+}
+
+/// A tool implementation.
+pub trait ToolHandler: Send + Sync + 'static {
+    fn call<'a>(&'a self, call: ToolCall<'a>) -> BoxFuture<'a, Result<ToolOutput, ToolError>>;
+}
+
+/// A registered tool: its MCP description plus where it belongs.
+pub struct RegisteredTool {
+    pub tier: Tier,
+    pub config: Arc<ToolConfig>,
+    pub descriptor: McpTool,
+    pub handler: Arc<dyn ToolHandler>,
+}
+
+impl RegisteredTool {
+    pub fn new(tier: Tier, config: ToolConfig, handler: Arc<dyn ToolHandler>) -> Self {
+        let mut meta = rmcp::model::MetaObject::new();
+        meta.0.insert("io.mcp-slo/tier".into(), Value::from(tier.as_str()));
+        meta.0.insert("io.mcp-slo/category".into(), Value::from(config.category.as_str()));
+        let mut descriptor = McpTool::new(
+            config.name.clone(),
+            config.description.clone(),
+            Arc::new(config.input_schema()),
+        );
+        descriptor.meta = Some(meta);
+        RegisteredTool {
+            tier,
+            config: Arc::new(config),
+            descriptor,
+            handler,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    pub fn category(&self) -> Category {
+        self.config.category
+    }
+}
+
+type Snapshot = Arc<BTreeMap<String, Arc<RegisteredTool>>>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("a tool named {0:?} is already registered")]
+    Duplicate(String),
+    #[error("invalid cursor: pass the nextCursor of a previous tools/list answer")]
+    BadCursor,
+}
+
+pub struct ToolRegistry {
+    tools: RwLock<Snapshot>,
+    version: watch::Sender<u64>,
+    page_size: usize,
+}
+
+/// One page of a listing.
+pub struct Page {
+    pub tools: Vec<McpTool>,
+    pub next_cursor: Option<String>,
+}
+
+impl ToolRegistry {
+    pub fn new(page_size: usize) -> Self {
+        ToolRegistry {
+            tools: RwLock::new(Arc::default()),
+            version: watch::Sender::new(0),
+            page_size: page_size.max(1),
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        self.tools.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn register(&self, tool: RegisteredTool) -> Result<(), RegistryError> {
+        let mut guard = self.tools.write().unwrap_or_else(|p| p.into_inner());
+        if guard.contains_key(tool.name()) {
+            return Err(RegistryError::Duplicate(tool.name().to_owned()));
+        }
+        let mut next = BTreeMap::clone(&guard);
+        next.insert(tool.name().to_owned(), Arc::new(tool));
+        *guard = Arc::new(next);
+        drop(guard);
+        self.version.send_modify(|v| *v += 1);
+        Ok(())
+    }
+
+    pub fn unregister(&self, name: &str) -> bool {
+        let mut guard = self.tools.write().unwrap_or_else(|p| p.into_inner());
+        if !guard.contains_key(name) {
+            return false;
+        }
+        let mut next = BTreeMap::clone(&guard);
+        next.remove(name);
+        *guard = Arc::new(next);
+        drop(guard);
+        self.version.send_modify(|v| *v += 1);
+        true
+    }
+
+    /// Watches the registry's version; it changes whenever the tool set does.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.version.subscribe()
+    }
+
+    pub fn len(&self) -> usize {
+        self.snapshot().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The tool, if it exists and the caller may use it.
+    pub fn get(&self, name: &str, caller: &Caller) -> Option<Arc<RegisteredTool>> {
+        let tool = self.snapshot().get(name).cloned()?;
+        caller.may_use(name).then_some(tool)
+    }
+
+    /// A page of the tools this caller may use, in name order. The cursor is opaque to
+    /// clients; it holds the last name of the previous page, so pages stay consistent while
+    /// tools are registered.
+    pub fn list(&self, cursor: Option<&str>, caller: &Caller) -> Result<Page, RegistryError> {
+        let after = cursor.map(decode_cursor).transpose()?;
+        let snapshot = self.snapshot();
+        let range = match &after {
+            Some(name) => snapshot.range::<String, _>((
+                std::ops::Bound::Excluded(name),
+                std::ops::Bound::Unbounded,
+            )),
+            None => snapshot.range::<String, _>(..),
+        };
+        let mut tools = Vec::with_capacity(self.page_size.min(snapshot.len()));
+        let mut last = None;
+        let mut more = false;
+        for (name, tool) in range.filter(|(name, _)| caller.may_use(name)) {
+            if tools.len() == self.page_size {
+                more = true;
+                break;
+            }
+            tools.push(tool.descriptor.clone());
+            last = Some(name);
+        }
+        Ok(Page {
+            tools,
+            next_cursor: if more { last.map(|n| encode_cursor(n)) } else { None },
+        })
+    }
+}
+
+const CURSOR_PREFIX: &str = "v1:";
+
+fn encode_cursor(name: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{name}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, RegistryError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| RegistryError::BadCursor)?;
+    let text = String::from_utf8(bytes).map_err(|_| RegistryError::BadCursor)?;
+    text.strip_prefix(CURSOR_PREFIX)
+        .map(str::to_owned)
+        .ok_or(RegistryError::BadCursor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ParamKind, ParamSpec, ToolOptions, ToolSecurity};
+
+    struct Echo;
+    impl ToolHandler for Echo {
+        fn call<'a>(&'a self, call: ToolCall<'a>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
+            Box::pin(async move { Ok(ToolOutput::json(Value::Object(call.args.clone()))) })
+        }
+    }
+
+    pub(crate) fn tool(name: &str) -> RegisteredTool {
+        let config = ToolConfig {
+            name: name.into(),
+            description: "test tool".into(),
+            category: Category::Database,
+            parameters: vec![ParamSpec {
+                name: "q".into(),
+                kind: ParamKind::String,
+                description: None,
+                default: None,
+                required: true,
+            }],
+            security: ToolSecurity::default(),
+            options: ToolOptions::default(),
+        };
+        RegisteredTool::new(Tier::Local, config, Arc::new(Echo))
+    }
+
+    #[test]
+    fn listing_pages_through_250_tools_without_gaps_or_repeats() {
+        let registry = ToolRegistry::new(100);
+        for i in 0..250 {
+            registry.register(tool(&format!("sql_tool_{i:03}"))).unwrap();
+        }
+        let caller = Caller::anonymous("test");
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        let mut pages = 0;
+        loop {
+            let page = registry.list(cursor.as_deref(), &caller).unwrap();
+            pages += 1;
+            seen.extend(page.tools.iter().map(|t| t.name.to_string()));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(seen.len(), 250);
+        let mut sorted = seen.clone();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 250);
+    }
+
+    #[test]
+    fn a_forged_cursor_is_refused() {
+        let registry = ToolRegistry::new(10);
+        let caller = Caller::anonymous("test");
+        assert_eq!(registry.list(Some("not base64!"), &caller).err(), Some(RegistryError::BadCursor));
+        let forged = URL_SAFE_NO_PAD.encode("v0:x");
+        assert_eq!(registry.list(Some(&forged), &caller).err(), Some(RegistryError::BadCursor));
+    }
+
+    #[test]
+    fn callers_see_and_get_only_their_tools() {
+        let registry = ToolRegistry::new(10);
+        registry.register(tool("a_tool")).unwrap();
+        registry.register(tool("b_tool")).unwrap();
+        let caller = Caller::with_tools("alice", ["b_tool".to_string()]);
+        let page = registry.list(None, &caller).unwrap();
+        assert_eq!(page.tools.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>(), vec!["b_tool"]);
+        assert!(registry.get("a_tool", &caller).is_none());
+        assert!(registry.get("b_tool", &caller).is_some());
+    }
+
+    #[test]
+    fn registration_bumps_the_version_and_refuses_duplicates() {
+        let registry = ToolRegistry::new(10);
+        let rx = registry.subscribe();
+        registry.register(tool("a_tool")).unwrap();
+        assert_eq!(*rx.borrow(), 1);
+        assert_eq!(registry.register(tool("a_tool")).err(), Some(RegistryError::Duplicate("a_tool".into())));
+        assert!(registry.unregister("a_tool"));
+        assert_eq!(*rx.borrow(), 2);
+        assert!(registry.is_empty());
+    }
+}

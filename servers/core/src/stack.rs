@@ -1,0 +1,214 @@
+//! The whole HTTP stack of a tier, assembled in one place.
+//!
+//! Order, outermost first, and why:
+//! 1. **guard** (Host, Origin → 403): first, so a DNS-rebinding page or a foreign origin
+//!    learns nothing and costs nothing else;
+//! 2. **CORS** (allowlist): answers preflights for allowed origins and decorates responses;
+//!    it only ever sees origins the guard let through;
+//! 3. **admission** (`admission.rs`): caller identity (401) → content type (415) → body cap
+//!    (413) → JSON-RPC framing (400) → in-flight cap (503, at once) → rate limit (429 +
+//!    `Retry-After`). Cheap refusals come before the ones that take a permit or a token;
+//! 4. **rmcp** Streamable HTTP service, whose handler (`handler.rs`) holds the concurrency
+//!    cap (calls beyond it wait) and the per-call deadline (`timeout_ms`) around the tool
+//!    itself, where they bound the work in both session and stateless mode.
+//!
+//! `/healthz`, `/readyz` and `/metrics` sit outside the stack.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderValue, Method, StatusCode, header};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::admission::Admission;
+use crate::handler::McpHandler;
+use crate::health::{Readiness, healthz, readyz};
+use crate::jsonrpc::{RpcErrorResponse, code};
+use crate::metrics::{Metrics, Rejection};
+
+/// How MCP sessions are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// MCP 2025-06-18 / 2025-11-25 sessions: `initialize`, `Mcp-Session-Id`, SSE answers.
+    Session,
+    /// No sessions: each POST answered with one JSON body.
+    Stateless,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "session" => Ok(Mode::Session),
+            "stateless" => Ok(Mode::Stateless),
+            other => Err(format!("{other:?} is not a mode (session, stateless)")),
+        }
+    }
+}
+
+/// Host and Origin validation.
+pub struct Guard {
+    /// Allowed `Host` names (without port); `None` accepts any host (a tier that
+    /// authenticates its callers and listens publicly).
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Allowed `Origin` values, lowercase `scheme://host[:port]`. Requests without an
+    /// `Origin` (non-browser clients) pass.
+    pub allowed_origins: Vec<String>,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Guard {
+    pub const LOOPBACK: [&'static str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+    fn host_allowed(&self, request: &Request) -> bool {
+        let Some(allowed) = &self.allowed_hosts else {
+            return true;
+        };
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| request.uri().authority().map(|a| a.as_str()));
+        let Some(host) = host else { return false };
+        let host = host.to_ascii_lowercase();
+        let name = match host.rfind(':') {
+            Some(i) if !host[i..].contains(']') => &host[..i],
+            _ => host.as_str(),
+        };
+        allowed.iter().any(|a| a == name || *a == host)
+    }
+
+    fn origin_allowed(&self, request: &Request) -> Result<(), String> {
+        let Some(origin) = request.headers().get(header::ORIGIN) else {
+            return Ok(());
+        };
+        let origin = origin.to_str().unwrap_or("").to_ascii_lowercase();
+        if self.allowed_origins.iter().any(|a| *a == origin) {
+            Ok(())
+        } else {
+            Err(origin)
+        }
+    }
+}
+
+async fn guard(State(g): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    if !g.host_allowed(&request) {
+        g.metrics.reject(Rejection::Host);
+        return RpcErrorResponse::new(
+            StatusCode::FORBIDDEN,
+            code::FORBIDDEN,
+            "Host not allowed (DNS rebinding protection)",
+            "host",
+        )
+        .into_response();
+    }
+    if let Err(origin) = g.origin_allowed(&request) {
+        g.metrics.reject(Rejection::Origin);
+        return RpcErrorResponse::new(
+            StatusCode::FORBIDDEN,
+            code::FORBIDDEN,
+            format!("Origin {origin:?} is not allowed"),
+            "origin",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+/// Everything a tier's router is built from.
+pub struct StackParts {
+    pub handler: McpHandler,
+    pub admission: Arc<Admission>,
+    pub guard: Guard,
+    pub cors_enabled: bool,
+    pub mode: Mode,
+    pub readiness: Arc<dyn Readiness>,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled after draining, to close SSE streams and sessions.
+    pub sessions: CancellationToken,
+}
+
+/// The tier's router: `/mcp` behind the stack, plus health and metrics.
+pub fn app(parts: StackParts) -> Router {
+    let StackParts {
+        handler,
+        admission,
+        guard: guard_state,
+        cors_enabled,
+        mode,
+        readiness,
+        metrics,
+        sessions,
+    } = parts;
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(mode == Mode::Session)
+        .with_json_response(mode == Mode::Stateless)
+        // Host and Origin are checked by our guard, with the tier's own lists.
+        .disable_allowed_hosts()
+        .with_max_request_body_bytes(admission.limits().max_request_body_bytes.get())
+        .with_sse_keep_alive(Some(Duration::from_secs(15)))
+        .with_cancellation_token(sessions);
+    let mcp = StreamableHttpService::new(
+        move || Ok(handler.clone()),
+        Arc::new(LocalSessionManager::default()),
+        config,
+    );
+    let cors = cors_enabled.then(|| cors_layer(&guard_state.allowed_origins));
+    let mcp_route = Router::new()
+        .route_service("/mcp", mcp)
+        .layer(from_fn_with_state(admission, crate::admission::admit));
+    let mcp_route = match cors {
+        Some(cors) => mcp_route.layer(cors),
+        None => mcp_route,
+    };
+    let mcp_route = mcp_route.layer(from_fn_with_state(Arc::new(guard_state), guard));
+    let metrics_route = Router::new()
+        .route("/metrics", get(render_metrics))
+        .with_state(metrics);
+    let ready_route = Router::new()
+        .route("/readyz", get(readyz))
+        .with_state(readiness);
+    mcp_route
+        .merge(metrics_route)
+        .merge(ready_route)
+        .route("/healthz", get(healthz))
+}
+
+async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+fn cors_layer(origins: &[String]) -> CorsLayer {
+    let values: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(values))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::ACCEPT,
+            header::HeaderName::from_static("mcp-session-id"),
+            header::HeaderName::from_static("mcp-protocol-version"),
+            header::HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([header::HeaderName::from_static("mcp-session-id")])
+        .max_age(Duration::from_secs(600))
+}

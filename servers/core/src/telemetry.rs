@@ -1,0 +1,115 @@
+//! Tracing and OpenTelemetry: one span `mcp.tool.<name>` per call, with the attributes of
+//! the OpenTelemetry MCP semantic conventions and an OK/ERROR status. Spans are exported
+//! over OTLP/HTTP only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; otherwise no exporter is
+//! built and spans cost only what `tracing` costs.
+
+use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+use crate::caller::Caller;
+use crate::config::Tier;
+
+/// Keeps the exporter alive; flushes spans on drop.
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("opentelemetry shutdown: {e}");
+        }
+    }
+}
+
+/// Installs logging to stderr (`RUST_LOG`, default `info`) and, when
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` is set, OTLP span export.
+pub fn init(service_name: &str) -> Result<Telemetry, String> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_filter(filter);
+    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty());
+    let Some(_endpoint) = endpoint else {
+        tracing_subscriber::registry()
+            .with(fmt)
+            .try_init()
+            .map_err(|e| e.to_string())?;
+        return Ok(Telemetry { provider: None });
+    };
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+        .map_err(|e| format!("OTLP exporter: {e}"))?;
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name(service_name.to_owned())
+                .build(),
+        )
+        .build();
+    let tracer = provider.tracer("mcp-slo");
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+            meta.is_span() && meta.name() == TOOL_SPAN
+        }));
+    tracing_subscriber::registry()
+        .with(fmt)
+        .with(otel)
+        .try_init()
+        .map_err(|e| e.to_string())?;
+    Ok(Telemetry {
+        provider: Some(provider),
+    })
+}
+
+/// The `tracing` name of tool spans; exported under `otel.name = mcp.tool.<name>`.
+pub const TOOL_SPAN: &str = "mcp.tool";
+
+/// The span for one tool call.
+pub fn tool_span(tool: &str, request_id: &str, caller: &Caller, tier: Tier) -> Span {
+    tracing::info_span!(
+        TOOL_SPAN,
+        "otel.name" = format!("mcp.tool.{tool}"),
+        "otel.kind" = "server",
+        "otel.status_code" = tracing::field::Empty,
+        "otel.status_message" = tracing::field::Empty,
+        "mcp.method.name" = "tools/call",
+        "gen_ai.operation.name" = "execute_tool",
+        "gen_ai.tool.name" = tool,
+        "jsonrpc.request.id" = request_id,
+        "mcp.tier" = tier.as_str(),
+        "client.address" = &*caller.id,
+        "error.type" = tracing::field::Empty,
+    )
+}
+
+pub fn record_ok(span: &Span) {
+    span.record("otel.status_code", "OK");
+}
+
+pub fn record_error(span: &Span, kind: &str, message: &str) {
+    span.record("otel.status_code", "ERROR");
+    span.record("otel.status_message", message);
+    span.record("error.type", kind);
+}
+
+/// The span's trace id when it is exported, for the audit record.
+pub fn trace_id(span: &Span) -> Option<String> {
+    let context = span.context();
+    let span_ref = context.span();
+    let span_context = span_ref.span_context();
+    span_context
+        .is_valid()
+        .then(|| span_context.trace_id().to_string())
+}
