@@ -38,6 +38,7 @@ pub struct HandlerInner {
     pub metrics: Arc<Metrics>,
     pub audit: AuditSink,
     concurrency: Arc<Semaphore>,
+    spans: bool,
 }
 
 /// Cheap to clone: rmcp builds one per session (or per request in stateless mode).
@@ -61,7 +62,19 @@ impl McpHandler {
             registry,
             metrics,
             audit,
+            spans: true,
         }))
+    }
+
+    /// No tool spans (cost measurements only). Call before the handler is shared.
+    pub fn without_spans(self) -> Self {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.spans = false;
+                McpHandler(Arc::new(inner))
+            }
+            Err(shared) => McpHandler(shared),
+        }
     }
 
     pub fn registry(&self) -> &Arc<ToolRegistry> {
@@ -92,7 +105,11 @@ impl McpHandler {
             return Ok(result);
         }
         let deadline = deadline_for(admitted.received, inner.limits.timeout, &args);
-        let span = telemetry::tool_span(name, &request_id, caller, inner.tier);
+        let span = if inner.spans {
+            telemetry::tool_span(name, &request_id, caller, inner.tier)
+        } else {
+            tracing::Span::none()
+        };
         let outcome = tokio::time::timeout_at(deadline, run(inner, &tool, &args, caller, deadline))
             .instrument(span.clone())
             .await;

@@ -134,6 +134,8 @@ pub struct StackParts {
     pub metrics: Arc<Metrics>,
     /// Cancelled after draining, to close SSE streams and sessions.
     pub sessions: CancellationToken,
+    /// Leave out the guard, CORS and admission layers (cost measurements only).
+    pub bare: bool,
 }
 
 /// The tier's router: `/mcp` behind the stack, plus health and metrics.
@@ -147,6 +149,7 @@ pub fn app(parts: StackParts) -> Router {
         readiness,
         metrics,
         sessions,
+        bare,
     } = parts;
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(mode == Mode::Session)
@@ -161,15 +164,14 @@ pub fn app(parts: StackParts) -> Router {
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let cors = cors_enabled.then(|| cors_layer(&guard_state.allowed_origins));
-    let mcp_route = Router::new()
-        .route_service("/mcp", mcp)
-        .layer(from_fn_with_state(admission, crate::admission::admit));
-    let mcp_route = match cors {
-        Some(cors) => mcp_route.layer(cors),
-        None => mcp_route,
-    };
-    let mcp_route = mcp_route.layer(from_fn_with_state(Arc::new(guard_state), guard));
+    let mut mcp_route = Router::new().route_service("/mcp", mcp);
+    if !bare {
+        mcp_route = mcp_route.layer(from_fn_with_state(admission, crate::admission::admit));
+        if cors_enabled {
+            mcp_route = mcp_route.layer(cors_layer(&guard_state.allowed_origins));
+        }
+        mcp_route = mcp_route.layer(from_fn_with_state(Arc::new(guard_state), guard));
+    }
     let metrics_route = Router::new()
         .route("/metrics", get(render_metrics))
         .with_state(metrics);

@@ -1,1 +1,132 @@
-fn main() {}
+//! `mcp-local-server`: the local tier. Loopback only unless `--allow-remote`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Parser;
+use mcp_server_core::audit::AuditTarget;
+use mcp_server_core::config::{Boundaries, NetworkIsolation, ServerConfig};
+use mcp_server_core::stack::Mode;
+use mcp_local_server::{Backends, Options, build, lifted};
+
+/// The local MCP tier: postgres_query, mysql_query, file_read and cache_invalidate over
+/// MCP Streamable HTTP at /mcp. Backends come from DATABASE_URL, MYSQL_URL, REDIS_URL and
+/// MCP_SLO_DATA_ROOT.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// Tool configuration (the seed's local_mcp_server_config.yaml).
+    #[arg(long, default_value = "config/local_mcp_server_config.yaml")]
+    config: PathBuf,
+    /// Deployment boundaries; the `local` tier's limits apply.
+    #[arg(long, default_value = "config/deployment_boundaries.yaml")]
+    boundaries: PathBuf,
+    /// Network isolation; `local_server` applies.
+    #[arg(long, default_value = "config/network_isolation.yaml")]
+    network: PathBuf,
+    /// Listen address; defaults to network.local_server.listen_address (127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Allow a non-loopback listen address. Local tools must never be exposed to cloud
+    /// agents: only use this behind your own network isolation.
+    #[arg(long)]
+    allow_remote: bool,
+    /// `session` (MCP sessions, SSE answers) or `stateless` (one JSON answer per POST).
+    #[arg(long, default_value = "session")]
+    mode: Mode,
+    /// Audit trail: `stdout`, `off`, or a file path (appended).
+    #[arg(long, default_value = "stdout")]
+    audit: String,
+    /// Database connections per pool (default: the tier's max_concurrent).
+    #[arg(long)]
+    pool_size: Option<u32>,
+    /// Lift the in-flight, rate and concurrency limits (benchmarks and capacity planning).
+    #[arg(long)]
+    lift_limits: bool,
+    /// Leave out the admission stack, audit and tool spans (to measure their cost).
+    #[arg(long, hide = true)]
+    bare: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(RunError::Config(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Err(RunError::Infra(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+enum RunError {
+    Config(anyhow::Error),
+    Infra(anyhow::Error),
+}
+
+async fn run(args: Args) -> Result<(), RunError> {
+    let _telemetry = mcp_server_core::telemetry::init("mcp-local-server")
+        .map_err(|e| RunError::Infra(anyhow::anyhow!("telemetry: {e}")))?;
+    let options = options(&args).map_err(RunError::Config)?;
+    let listen = args.listen.unwrap_or(options.network.listen_address);
+    if !listen.ip().is_loopback() && !args.allow_remote {
+        return Err(RunError::Config(anyhow::anyhow!(
+            "refusing to listen on {listen}: the local tier serves loopback only (pass --allow-remote to override)"
+        )));
+    }
+    let server = build(options).map_err(RunError::Config)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))
+        .map_err(RunError::Infra)?;
+    let local = listener.local_addr().map_err(|e| RunError::Infra(e.into()))?;
+    tracing::info!(address = %local, mode = ?args.mode, "mcp-local-server listening on http://{local}/mcp");
+    server
+        .serve(listener, mcp_server_core::server::shutdown_signal())
+        .await
+        .context("server failed")
+        .map_err(RunError::Infra)
+}
+
+fn options(args: &Args) -> anyhow::Result<Options> {
+    let mut errors = Vec::new();
+    let config = ServerConfig::load(&args.config).map_err(|e| errors.push(e.to_string())).ok();
+    let boundaries = Boundaries::load(&args.boundaries).map_err(|e| errors.push(e.to_string())).ok();
+    let network = NetworkIsolation::load(&args.network).map_err(|e| errors.push(e.to_string())).ok();
+    let (Some(config), Some(boundaries), Some(network)) = (config, boundaries, network) else {
+        anyhow::bail!("{}", errors.join("\n"));
+    };
+    let limits = if args.lift_limits {
+        lifted(&boundaries.local)
+    } else {
+        boundaries.local
+    };
+    let audit = match args.audit.as_str() {
+        "stdout" => AuditTarget::Stdout,
+        "off" => AuditTarget::Off,
+        path => AuditTarget::File(PathBuf::from(path)),
+    };
+    Ok(Options {
+        config,
+        limits,
+        network: network.local_server,
+        mode: args.mode,
+        audit,
+        backends: Backends::from_env(),
+        pool_size: args.pool_size,
+        bare: args.bare,
+    })
+}

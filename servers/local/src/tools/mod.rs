@@ -1,0 +1,9 @@
+//! The local tier's tools.
+
+pub mod cache_invalidate;
+pub mod file_read;
+pub mod mysql;
+pub mod postgres;
+pub mod redis_conn;
+pub mod result_cache;
+pub mod sql_rows;

@@ -1,0 +1,129 @@
+//! Shared by the SQL tools: binding JSON parameters and turning rows into JSON with column
+//! names and types, capped at `max_rows`.
+
+use base64::Engine as _;
+use mcp_server_core::registry::{ToolError, ToolOutput};
+use mcp_server_core::sql::{Classified, SqlDialect, classify};
+use serde_json::{Map, Value, json};
+
+/// The validated request of a SQL tool call.
+pub struct SqlRequest<'a> {
+    pub query: &'a str,
+    pub params: Vec<Value>,
+    pub database: String,
+    pub classified: Classified,
+}
+
+/// Reads and checks the arguments common to the SQL tools.
+pub fn parse_request<'a>(
+    args: &'a Map<String, Value>,
+    dialect: SqlDialect,
+    allowed_databases: &[String],
+) -> Result<SqlRequest<'a>, ToolError> {
+    let query = args
+        .get("query")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ToolError::invalid("missing required argument `query`"))?;
+    let classified = classify(query, dialect).map_err(|e| match e {
+        mcp_server_core::sql::SqlError::Syntax(_) | mcp_server_core::sql::SqlError::Empty => {
+            ToolError::invalid(e.to_string())
+        }
+        other => ToolError::refused(other.to_string()),
+    })?;
+    let params = match args.get("params") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.clone(),
+        Some(_) => return Err(ToolError::invalid("argument `params` must be an array")),
+    };
+    if params.len() > 1000 {
+        return Err(ToolError::invalid("at most 1000 parameters per statement"));
+    }
+    let database = match args.get("database").and_then(Value::as_str) {
+        Some(db) => db.to_owned(),
+        None => allowed_databases.first().cloned().unwrap_or_default(),
+    };
+    if !allowed_databases.iter().any(|d| *d == database) {
+        return Err(ToolError::refused(format!(
+            "database {database:?} is not allowed (allowed: {})",
+            allowed_databases.join(", ")
+        )));
+    }
+    Ok(SqlRequest {
+        query,
+        params,
+        database,
+        classified,
+    })
+}
+
+/// One column's name and database type.
+pub struct Column {
+    pub name: String,
+    pub type_name: String,
+}
+
+/// Assembles the tool result.
+pub fn result(
+    request: &SqlRequest<'_>,
+    columns: Vec<Column>,
+    rows: Vec<Value>,
+    truncated: bool,
+    rows_affected: Option<u64>,
+    cached: bool,
+) -> ToolOutput {
+    let mut out = json!({
+        "database": request.database,
+        "statement": request.classified.class.as_str(),
+        "columns": columns.iter().map(|c| json!({"name": c.name, "type": c.type_name})).collect::<Vec<_>>(),
+        "rows": rows,
+        "row_count": rows.len(),
+        "truncated": truncated,
+    });
+    if let Some(n) = rows_affected {
+        out["rows_affected"] = json!(n);
+    }
+    if cached {
+        out["cached"] = json!(true);
+    }
+    ToolOutput::json(out)
+}
+
+pub fn bytes_to_json(bytes: &[u8]) -> Value {
+    json!({ "base64": base64::engine::general_purpose::STANDARD.encode(bytes) })
+}
+
+/// A backend error as the caller may see it: the database's own message (which names the
+/// table, column or privilege), never the connection string.
+pub fn db_error(err: sqlx::Error) -> ToolError {
+    match err {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            // 57014: Postgres query_canceled (statement_timeout); 70100: MariaDB
+            // max_statement_time; MySQL's max_execution_time says so in its message.
+            if code == "57014"
+                || code == "70100"
+                || db.message().contains("maximum statement execution time")
+            {
+                return ToolError::new(
+                    mcp_server_core::registry::ToolErrorKind::Timeout,
+                    "the statement was cancelled at the deadline",
+                );
+            }
+            let kind = if matches!(code.as_str(), "42501" | "42000") && db.message().contains("denied")
+            {
+                ToolError::refused
+            } else {
+                ToolError::invalid
+            };
+            kind(format!("database error {code}: {}", db.message()))
+        }
+        sqlx::Error::PoolTimedOut => ToolError::backend("no database connection available in time"),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
+            ToolError::backend("the database is unreachable")
+        }
+        sqlx::Error::ColumnDecode { index, source } => {
+            ToolError::backend(format!("cannot decode column {index}: {source}"))
+        }
+        other => ToolError::backend(format!("database error: {other}")),
+    }
+}
