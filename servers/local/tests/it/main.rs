@@ -1,0 +1,12 @@
+//! Integration tests of the local tier against the real Postgres, MariaDB and Redis, over
+//! real HTTP. With `MCP_SLO_REQUIRE_SERVICES=1` a missing service fails the test; without
+//! it the test says it was skipped and why.
+
+mod audit;
+mod cache;
+mod files;
+mod http;
+mod limits;
+mod sql;
+mod support;
+mod tools;
