@@ -254,7 +254,9 @@ pub async fn admit(State(adm): State<Arc<Admission>>, request: Request, next: Ne
     let bytes = match http_body_util::Limited::new(body, max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
-            let too_large = e.downcast_ref::<http_body_util::LengthLimitError>().is_some();
+            let too_large = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
             let (why, status, message) = if too_large {
                 (
                     Rejection::BodyTooLarge,
@@ -281,9 +283,17 @@ pub async fn admit(State(adm): State<Arc<Admission>>, request: Request, next: Ne
             let message = if batch {
                 "JSON-RPC batches are not supported (removed in MCP 2025-06-18): send one message per POST".to_owned()
             } else {
-                format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())
+                format!(
+                    "invalid JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                )
             };
-            let code = if batch || e.is_data() { code::INVALID_REQUEST } else { code::PARSE_ERROR };
+            let code = if batch || e.is_data() {
+                code::INVALID_REQUEST
+            } else {
+                code::PARSE_ERROR
+            };
             return adm.refuse(
                 Rejection::Malformed,
                 RpcErrorResponse::new(StatusCode::BAD_REQUEST, code, message, "malformed"),
@@ -302,10 +312,15 @@ pub async fn admit(State(adm): State<Arc<Admission>>, request: Request, next: Ne
             }
             return adm.refuse(
                 Rejection::Overloaded,
-                RpcErrorResponse::new(StatusCode::SERVICE_UNAVAILABLE, code::OVERLOADED, message, "overloaded")
-                    .with_id(peek.id)
-                    .with_data("maxInflightRequests", cap.get().into())
-                    .retry_after(1),
+                RpcErrorResponse::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code::OVERLOADED,
+                    message,
+                    "overloaded",
+                )
+                .with_id(peek.id)
+                .with_data("maxInflightRequests", cap.get().into())
+                .retry_after(1),
             );
         };
         adm.metrics.inflight_gauge().inc();
@@ -322,11 +337,19 @@ pub async fn admit(State(adm): State<Arc<Admission>>, request: Request, next: Ne
         adm.audit_rejection(&caller, &peek, Outcome::RateLimited, &message);
         return adm.refuse(
             Rejection::RateLimited,
-            RpcErrorResponse::new(StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED, message, "rate_limited")
-                .with_id(peek.id)
-                .with_data("retryAfterMs", wait_ms.into())
-                .with_data("ratePerSecond", adm.limits.rate_limit_per_second.get().into())
-                .retry_after(wait_ms.div_ceil(1000)),
+            RpcErrorResponse::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::RATE_LIMITED,
+                message,
+                "rate_limited",
+            )
+            .with_id(peek.id)
+            .with_data("retryAfterMs", wait_ms.into())
+            .with_data(
+                "ratePerSecond",
+                adm.limits.rate_limit_per_second.get().into(),
+            )
+            .retry_after(wait_ms.div_ceil(1000)),
         );
     }
     drop(peek);
@@ -340,7 +363,12 @@ pub async fn admit(State(adm): State<Arc<Admission>>, request: Request, next: Ne
     let response = next.run(request).await;
     match guard {
         None => response,
-        Some(guard) => response.map(|body| Body::new(Guarded { inner: body, _guard: guard })),
+        Some(guard) => response.map(|body| {
+            Body::new(Guarded {
+                inner: body,
+                _guard: guard,
+            })
+        }),
     }
 }
 

@@ -164,7 +164,11 @@ pub fn sanitize(value: &Value, depth: usize) -> Value {
                 .collect(),
         ),
         Value::Array(items) if depth < MAX_DEPTH => Value::Array(
-            items.iter().take(64).map(|v| sanitize(v, depth + 1)).collect(),
+            items
+                .iter()
+                .take(64)
+                .map(|v| sanitize(v, depth + 1))
+                .collect(),
         ),
         Value::Object(_) | Value::Array(_) => Value::from("[TRUNCATED: too deep]"),
         Value::String(s) if s.chars().count() > MAX_VALUE_CHARS => {
@@ -306,7 +310,12 @@ mod tests {
         let record = AuditRecord {
             tool_name: "postgres_query".into(),
             duration: Duration::from_micros(1500),
-            parameters: Some(json!({"query": "SELECT 1", "token": "t"}).as_object().unwrap().clone()),
+            parameters: Some(
+                json!({"query": "SELECT 1", "token": "t"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ),
             timestamp: SystemTime::UNIX_EPOCH,
             security: SecurityContext {
                 local: true,
@@ -325,7 +334,10 @@ mod tests {
         assert_eq!(line["durationMs"], 1.5);
         assert_eq!(line["timestamp"], "1970-01-01T00:00:00.000Z");
         assert_eq!(line["parameters"]["token"], "[REDACTED]");
-        assert_eq!(line["securityContext"], json!({"local": true, "awsIAM": false, "rateLimited": false}));
+        assert_eq!(
+            line["securityContext"],
+            json!({"local": true, "awsIAM": false, "rateLimited": false})
+        );
         assert_eq!(line["outcome"], "ok");
         assert_eq!(line["requestId"], "7");
     }

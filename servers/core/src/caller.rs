@@ -31,6 +31,8 @@ impl Caller {
     }
 
     pub fn may_use(&self, tool: &str) -> bool {
-        self.allowed_tools.as_ref().is_none_or(|set| set.contains(tool))
+        self.allowed_tools
+            .as_ref()
+            .is_none_or(|set| set.contains(tool))
     }
 }

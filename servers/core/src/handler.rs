@@ -93,7 +93,16 @@ impl McpHandler {
         let inner = &self.0;
         let caller = &admitted.caller;
         let Some(tool) = inner.registry.get(name, caller) else {
-            self.finish(name, caller, admitted, Outcome::UnknownTool, Some(args), request_id, Some("unknown tool"), None);
+            self.finish(
+                name,
+                caller,
+                admitted,
+                Outcome::UnknownTool,
+                Some(args),
+                request_id,
+                Some("unknown tool"),
+                None,
+            );
             return Err(ErrorData::invalid_params(
                 format!("unknown tool: {name}"),
                 Some(json!({ "kind": "unknown_tool" })),
@@ -101,7 +110,16 @@ impl McpHandler {
         };
         if let Err(message) = tool.config.check_arguments(&args) {
             let result = tool_error_result(&ToolError::invalid(message.clone()));
-            self.finish(name, caller, admitted, Outcome::ToolError, Some(args), request_id, Some(&message), None);
+            self.finish(
+                name,
+                caller,
+                admitted,
+                Outcome::ToolError,
+                Some(args),
+                request_id,
+                Some(&message),
+                None,
+            );
             return Ok(result);
         }
         let deadline = deadline_for(admitted.received, inner.limits.timeout, &args);
@@ -117,7 +135,16 @@ impl McpHandler {
         match outcome {
             Ok(Ok(output)) => {
                 telemetry::record_ok(&span);
-                self.finish(name, caller, admitted, Outcome::Ok, Some(args), request_id, None, trace_id);
+                self.finish(
+                    name,
+                    caller,
+                    admitted,
+                    Outcome::Ok,
+                    Some(args),
+                    request_id,
+                    None,
+                    trace_id,
+                );
                 let mut result = CallToolResult::success(output.content);
                 result.structured_content = output.structured;
                 Ok(result)
@@ -125,7 +152,16 @@ impl McpHandler {
             Ok(Err(error)) => {
                 telemetry::record_error(&span, "tool_error", &error.message);
                 let result = tool_error_result(&error);
-                self.finish(name, caller, admitted, Outcome::ToolError, Some(args), request_id, Some(&error.message), trace_id);
+                self.finish(
+                    name,
+                    caller,
+                    admitted,
+                    Outcome::ToolError,
+                    Some(args),
+                    request_id,
+                    Some(&error.message),
+                    trace_id,
+                );
                 Ok(result)
             }
             Err(_elapsed) => {
@@ -133,7 +169,16 @@ impl McpHandler {
                 let message = format!("{name} timed out after {} ms", limit.as_millis());
                 telemetry::record_error(&span, "timeout", &message);
                 inner.metrics.reject(Rejection::TimedOut);
-                self.finish(name, caller, admitted, Outcome::TimedOut, Some(args), request_id, Some(&message), trace_id);
+                self.finish(
+                    name,
+                    caller,
+                    admitted,
+                    Outcome::TimedOut,
+                    Some(args),
+                    request_id,
+                    Some(&message),
+                    trace_id,
+                );
                 Err(ErrorData::new(
                     rmcp::model::ErrorCode(code::TIMED_OUT),
                     message,
@@ -215,7 +260,8 @@ fn deadline_for(received: Instant, tier_timeout: Duration, args: &Map<String, Va
 
 fn tool_error_result(error: &ToolError) -> CallToolResult {
     let mut result = CallToolResult::error(vec![ContentBlock::text(error.message.clone())]);
-    result.structured_content = Some(json!({ "error": { "kind": error.kind, "message": error.message } }));
+    result.structured_content =
+        Some(json!({ "error": { "kind": error.kind, "message": error.message } }));
     result
 }
 

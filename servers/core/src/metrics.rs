@@ -92,7 +92,11 @@ impl Metrics {
         let rejections = Family::<RejectionLabels, Counter>::default();
         let inflight = Gauge::default();
         let executing = Gauge::default();
-        registry.register("tool_calls", "Tool calls by tool and outcome", calls.clone());
+        registry.register(
+            "tool_calls",
+            "Tool calls by tool and outcome",
+            calls.clone(),
+        );
         registry.register(
             "tool_call_duration_seconds",
             "Tool call latency from admission to result",
@@ -103,7 +107,11 @@ impl Metrics {
             "Requests refused by the admission stack, by reason",
             rejections.clone(),
         );
-        registry.register("requests_in_flight", "MCP requests being served", inflight.clone());
+        registry.register(
+            "requests_in_flight",
+            "MCP requests being served",
+            inflight.clone(),
+        );
         registry.register(
             "tool_executions_in_progress",
             "Tool calls holding a concurrency permit",
@@ -201,8 +209,14 @@ mod tests {
         }
         let _c = m.executing();
         let text = m.render();
-        assert!(text.contains("mcp_tool_calls_total{tool=\"postgres_query\",outcome=\"ok\"} 1"), "{text}");
-        assert!(text.contains("mcp_admission_rejections_total{reason=\"rate_limited\"} 1"), "{text}");
+        assert!(
+            text.contains("mcp_tool_calls_total{tool=\"postgres_query\",outcome=\"ok\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("mcp_admission_rejections_total{reason=\"rate_limited\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("mcp_tool_executions_in_progress 1"), "{text}");
         assert!(text.contains("mcp_tool_executions_peak 2"), "{text}");
         assert!(text.trim_end().ends_with("# EOF"));

@@ -120,8 +120,12 @@ pub struct RegisteredTool {
 impl RegisteredTool {
     pub fn new(tier: Tier, config: ToolConfig, handler: Arc<dyn ToolHandler>) -> Self {
         let mut meta = rmcp::model::MetaObject::new();
-        meta.0.insert("io.mcp-slo/tier".into(), Value::from(tier.as_str()));
-        meta.0.insert("io.mcp-slo/category".into(), Value::from(config.category.as_str()));
+        meta.0
+            .insert("io.mcp-slo/tier".into(), Value::from(tier.as_str()));
+        meta.0.insert(
+            "io.mcp-slo/category".into(),
+            Value::from(config.category.as_str()),
+        );
         let mut descriptor = McpTool::new(
             config.name.clone(),
             config.description.clone(),
@@ -232,10 +236,8 @@ impl ToolRegistry {
         let after = cursor.map(decode_cursor).transpose()?;
         let snapshot = self.snapshot();
         let range = match &after {
-            Some(name) => snapshot.range::<String, _>((
-                std::ops::Bound::Excluded(name),
-                std::ops::Bound::Unbounded,
-            )),
+            Some(name) => snapshot
+                .range::<String, _>((std::ops::Bound::Excluded(name), std::ops::Bound::Unbounded)),
             None => snapshot.range::<String, _>(..),
         };
         let mut tools = Vec::with_capacity(self.page_size.min(snapshot.len()));
@@ -251,7 +253,11 @@ impl ToolRegistry {
         }
         Ok(Page {
             tools,
-            next_cursor: if more { last.map(|n| encode_cursor(n)) } else { None },
+            next_cursor: if more {
+                last.map(|n| encode_cursor(n))
+            } else {
+                None
+            },
         })
     }
 }
@@ -306,7 +312,9 @@ mod tests {
     fn listing_pages_through_250_tools_without_gaps_or_repeats() {
         let registry = ToolRegistry::new(100);
         for i in 0..250 {
-            registry.register(tool(&format!("sql_tool_{i:03}"))).unwrap();
+            registry
+                .register(tool(&format!("sql_tool_{i:03}")))
+                .unwrap();
         }
         let caller = Caller::anonymous("test");
         let mut seen = Vec::new();
@@ -332,9 +340,15 @@ mod tests {
     fn a_forged_cursor_is_refused() {
         let registry = ToolRegistry::new(10);
         let caller = Caller::anonymous("test");
-        assert_eq!(registry.list(Some("not base64!"), &caller).err(), Some(RegistryError::BadCursor));
+        assert_eq!(
+            registry.list(Some("not base64!"), &caller).err(),
+            Some(RegistryError::BadCursor)
+        );
         let forged = URL_SAFE_NO_PAD.encode("v0:x");
-        assert_eq!(registry.list(Some(&forged), &caller).err(), Some(RegistryError::BadCursor));
+        assert_eq!(
+            registry.list(Some(&forged), &caller).err(),
+            Some(RegistryError::BadCursor)
+        );
     }
 
     #[test]
@@ -344,7 +358,13 @@ mod tests {
         registry.register(tool("b_tool")).unwrap();
         let caller = Caller::with_tools("alice", ["b_tool".to_string()]);
         let page = registry.list(None, &caller).unwrap();
-        assert_eq!(page.tools.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>(), vec!["b_tool"]);
+        assert_eq!(
+            page.tools
+                .iter()
+                .map(|t| t.name.as_ref())
+                .collect::<Vec<_>>(),
+            vec!["b_tool"]
+        );
         assert!(registry.get("a_tool", &caller).is_none());
         assert!(registry.get("b_tool", &caller).is_some());
     }
@@ -355,7 +375,10 @@ mod tests {
         let rx = registry.subscribe();
         registry.register(tool("a_tool")).unwrap();
         assert_eq!(*rx.borrow(), 1);
-        assert_eq!(registry.register(tool("a_tool")).err(), Some(RegistryError::Duplicate("a_tool".into())));
+        assert_eq!(
+            registry.register(tool("a_tool")).err(),
+            Some(RegistryError::Duplicate("a_tool".into()))
+        );
         assert!(registry.unregister("a_tool"));
         assert_eq!(*rx.borrow(), 2);
         assert!(registry.is_empty());

@@ -149,7 +149,11 @@ fn statement_kind(statement: &Statement) -> String {
                 "CREATE" | "DROP" | "ALTER"
             ) =>
         {
-            format!("{} {}", first.to_ascii_uppercase(), second.to_ascii_uppercase())
+            format!(
+                "{} {}",
+                first.to_ascii_uppercase(),
+                second.to_ascii_uppercase()
+            )
         }
         [first, ..] => first.to_ascii_uppercase(),
     }
@@ -162,15 +166,43 @@ mod tests {
     #[test]
     fn the_seed_classes_run() {
         let cases = [
-            ("SELECT * FROM orders WHERE id = $1", StatementClass::Select, true),
+            (
+                "SELECT * FROM orders WHERE id = $1",
+                StatementClass::Select,
+                true,
+            ),
             ("select 1;", StatementClass::Select, true),
-            ("WITH t AS (SELECT 1) SELECT * FROM t", StatementClass::Select, true),
+            (
+                "WITH t AS (SELECT 1) SELECT * FROM t",
+                StatementClass::Select,
+                true,
+            ),
             ("SELECT 1 UNION SELECT 2", StatementClass::Select, true),
-            ("SELECT * FROM orders FOR UPDATE", StatementClass::Select, false),
-            ("WITH d AS (DELETE FROM orders RETURNING id) SELECT * FROM d", StatementClass::Select, false),
-            ("INSERT INTO orders (id) VALUES ($1)", StatementClass::Insert, false),
-            ("UPDATE orders SET status = 'x' WHERE id = 1", StatementClass::Update, false),
-            ("DELETE FROM orders WHERE id = 1", StatementClass::Delete, false),
+            (
+                "SELECT * FROM orders FOR UPDATE",
+                StatementClass::Select,
+                false,
+            ),
+            (
+                "WITH d AS (DELETE FROM orders RETURNING id) SELECT * FROM d",
+                StatementClass::Select,
+                false,
+            ),
+            (
+                "INSERT INTO orders (id) VALUES ($1)",
+                StatementClass::Insert,
+                false,
+            ),
+            (
+                "UPDATE orders SET status = 'x' WHERE id = 1",
+                StatementClass::Update,
+                false,
+            ),
+            (
+                "DELETE FROM orders WHERE id = 1",
+                StatementClass::Delete,
+                false,
+            ),
         ];
         for (sql, class, read_only) in cases {
             let c = classify(sql, SqlDialect::Postgres).unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -181,17 +213,50 @@ mod tests {
     #[test]
     fn everything_else_is_refused_with_its_kind() {
         let cases = [
-            ("DROP TABLE orders", "DROP TABLE statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run"),
-            ("create table x (a int)", "CREATE TABLE statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run"),
-            ("TRUNCATE orders", "TRUNCATE statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run"),
-            ("COPY orders TO '/tmp/x'", "COPY statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run"),
-            ("SET statement_timeout = 0", "SET statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run"),
-            ("BEGIN", "BEGIN statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run"),
-            ("COMMIT", "COMMIT statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run"),
-            ("GRANT ALL ON orders TO public", "GRANT statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run"),
-            ("SELECT * INTO copy FROM orders", "SELECT ... INTO statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run"),
-            ("SELECT 1; DROP TABLE orders", "one statement per call: found 2 statements"),
-            ("SELECT 1; SELECT 2", "one statement per call: found 2 statements"),
+            (
+                "DROP TABLE orders",
+                "DROP TABLE statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run",
+            ),
+            (
+                "create table x (a int)",
+                "CREATE TABLE statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run",
+            ),
+            (
+                "TRUNCATE orders",
+                "TRUNCATE statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run",
+            ),
+            (
+                "COPY orders TO '/tmp/x'",
+                "COPY statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run",
+            ),
+            (
+                "SET statement_timeout = 0",
+                "SET statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run",
+            ),
+            (
+                "BEGIN",
+                "BEGIN statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run",
+            ),
+            (
+                "COMMIT",
+                "COMMIT statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run",
+            ),
+            (
+                "GRANT ALL ON orders TO public",
+                "GRANT statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run",
+            ),
+            (
+                "SELECT * INTO copy FROM orders",
+                "SELECT ... INTO statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run",
+            ),
+            (
+                "SELECT 1; DROP TABLE orders",
+                "one statement per call: found 2 statements",
+            ),
+            (
+                "SELECT 1; SELECT 2",
+                "one statement per call: found 2 statements",
+            ),
             ("  ; ", "the query is empty"),
         ];
         for (sql, message) in cases {
@@ -211,6 +276,12 @@ mod tests {
     fn mysql_dialect_classifies_too() {
         let c = classify("SELECT * FROM orders WHERE id = ?", SqlDialect::MySql).unwrap();
         assert_eq!(c.class, StatementClass::Select);
-        assert!(classify("LOAD DATA INFILE '/etc/passwd' INTO TABLE t", SqlDialect::MySql).is_err());
+        assert!(
+            classify(
+                "LOAD DATA INFILE '/etc/passwd' INTO TABLE t",
+                SqlDialect::MySql
+            )
+            .is_err()
+        );
     }
 }

@@ -91,7 +91,7 @@ impl Guard {
             return Ok(());
         };
         let origin = origin.to_str().unwrap_or("").to_ascii_lowercase();
-        if self.allowed_origins.iter().any(|a| *a == origin) {
+        if self.allowed_origins.contains(&origin) {
             Ok(())
         } else {
             Err(origin)

@@ -32,12 +32,15 @@ impl Drop for Telemetry {
 /// Installs logging to stderr (`RUST_LOG`, default `info`) and, when
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` is set, OTLP span export.
 pub fn init(service_name: &str) -> Result<Telemetry, String> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
         .with_filter(filter);
-    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty());
+    let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty());
     let Some(_endpoint) = endpoint else {
         tracing_subscriber::registry()
             .with(fmt)

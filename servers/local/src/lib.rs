@@ -81,7 +81,8 @@ pub fn lifted(limits: &TierLimits) -> TierLimits {
     use std::num::{NonZeroU32, NonZeroUsize};
     TierLimits {
         max_inflight_requests: NonZeroUsize::new(1_000_000).unwrap_or(limits.max_inflight_requests),
-        rate_limit_per_second: NonZeroU32::new(1_000_000_000).unwrap_or(limits.rate_limit_per_second),
+        rate_limit_per_second: NonZeroU32::new(1_000_000_000)
+            .unwrap_or(limits.rate_limit_per_second),
         rate_limit_per_caller_per_second: NonZeroU32::new(1_000_000_000)
             .unwrap_or(limits.rate_limit_per_caller_per_second),
         max_concurrent: NonZeroUsize::new(100_000).unwrap_or(limits.max_concurrent),
@@ -141,12 +142,21 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
                 let cache = match (tool.options.result_cache_ttl, &redis) {
                     (Some(ttl), Some(redis)) if !ttl.is_zero() => Some(ResultCache::new(
                         redis.clone(),
-                        tool.options.key_prefix.clone().unwrap_or_else(|| "mcp:local:".into()),
+                        tool.options
+                            .key_prefix
+                            .clone()
+                            .unwrap_or_else(|| "mcp:local:".into()),
                         ttl,
                     )),
                     _ => None,
                 };
-                let pg = Arc::new(PostgresQuery::new(&base, tool, limits.timeout, pool_size, cache));
+                let pg = Arc::new(PostgresQuery::new(
+                    &base,
+                    tool,
+                    limits.timeout,
+                    pool_size,
+                    cache,
+                ));
                 readiness.postgres = Some(pg.clone());
                 pg
             }
@@ -177,7 +187,11 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
                     problems.push("cache_invalidate needs REDIS_URL".to_owned());
                     continue;
                 };
-                let prefix = tool.options.key_prefix.clone().unwrap_or_else(|| "mcp:local:".into());
+                let prefix = tool
+                    .options
+                    .key_prefix
+                    .clone()
+                    .unwrap_or_else(|| "mcp:local:".into());
                 Arc::new(CacheInvalidate::new(redis.clone(), prefix))
             }
             other => {
@@ -193,7 +207,13 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
     if !problems.is_empty() {
         anyhow::bail!("cannot build the local tier:\n  {}", problems.join("\n  "));
     }
-    let admission = Arc::new(Admission::new(Tier::Local, limits.clone(), metrics.clone(), audit.clone(), None));
+    let admission = Arc::new(Admission::new(
+        Tier::Local,
+        limits.clone(),
+        metrics.clone(),
+        audit.clone(),
+        None,
+    ));
     let mut handler = McpHandler::new(
         "mcp-local-server",
         Tier::Local,
@@ -253,7 +273,9 @@ impl LocalServer {
             ..
         } = self;
         let drain = limits.timeout + Duration::from_secs(1);
-        let result = mcp_server_core::server::serve(listener, router, admission, sessions, drain, shutdown).await;
+        let result =
+            mcp_server_core::server::serve(listener, router, admission, sessions, drain, shutdown)
+                .await;
         drop(handler);
         drop(audit);
         // The writer ends when the last sink is gone; give stragglers a moment.

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::Parser;
+use mcp_local_server::{Backends, Options, build, lifted};
 use mcp_server_core::audit::AuditTarget;
 use mcp_server_core::config::{Boundaries, NetworkIsolation, ServerConfig};
 use mcp_server_core::stack::Mode;
-use mcp_local_server::{Backends, Options, build, lifted};
 
 /// The local MCP tier: postgres_query, mysql_query, file_read and cache_invalidate over
 /// MCP Streamable HTTP at /mcp. Backends come from DATABASE_URL, MYSQL_URL, REDIS_URL and
@@ -52,7 +52,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -92,7 +95,9 @@ async fn run(args: Args) -> Result<(), RunError> {
         .await
         .with_context(|| format!("cannot listen on {listen}"))
         .map_err(RunError::Infra)?;
-    let local = listener.local_addr().map_err(|e| RunError::Infra(e.into()))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| RunError::Infra(e.into()))?;
     tracing::info!(address = %local, mode = ?args.mode, "mcp-local-server listening on http://{local}/mcp");
     server
         .serve(listener, mcp_server_core::server::shutdown_signal())
@@ -103,9 +108,15 @@ async fn run(args: Args) -> Result<(), RunError> {
 
 fn options(args: &Args) -> anyhow::Result<Options> {
     let mut errors = Vec::new();
-    let config = ServerConfig::load(&args.config).map_err(|e| errors.push(e.to_string())).ok();
-    let boundaries = Boundaries::load(&args.boundaries).map_err(|e| errors.push(e.to_string())).ok();
-    let network = NetworkIsolation::load(&args.network).map_err(|e| errors.push(e.to_string())).ok();
+    let config = ServerConfig::load(&args.config)
+        .map_err(|e| errors.push(e.to_string()))
+        .ok();
+    let boundaries = Boundaries::load(&args.boundaries)
+        .map_err(|e| errors.push(e.to_string()))
+        .ok();
+    let network = NetworkIsolation::load(&args.network)
+        .map_err(|e| errors.push(e.to_string()))
+        .ok();
     let (Some(config), Some(boundaries), Some(network)) = (config, boundaries, network) else {
         anyhow::bail!("{}", errors.join("\n"));
     };

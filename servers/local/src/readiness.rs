@@ -27,9 +27,21 @@ where
     E: std::fmt::Display,
 {
     match tokio::time::timeout(PROBE, fut).await {
-        Ok(Ok(())) => Check { name, ok: true, detail: "ok".into() },
-        Ok(Err(e)) => Check { name, ok: false, detail: e.to_string() },
-        Err(_) => Check { name, ok: false, detail: "no answer within 1 s".into() },
+        Ok(Ok(())) => Check {
+            name,
+            ok: true,
+            detail: "ok".into(),
+        },
+        Ok(Err(e)) => Check {
+            name,
+            ok: false,
+            detail: e.to_string(),
+        },
+        Err(_) => Check {
+            name,
+            ok: false,
+            detail: "no answer within 1 s".into(),
+        },
     }
 }
 
@@ -57,7 +69,11 @@ impl Readiness for LocalReadiness {
                 checks.push(Check {
                     name: "file_read".into(),
                     ok: problems.is_empty(),
-                    detail: if problems.is_empty() { "ok".into() } else { problems.join("; ") },
+                    detail: if problems.is_empty() {
+                        "ok".into()
+                    } else {
+                        problems.join("; ")
+                    },
                 });
             }
             checks

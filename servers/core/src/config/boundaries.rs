@@ -76,11 +76,16 @@ impl Boundaries {
         let local = tier(&mut issues, "boundaries.local", b.local);
         let aws = tier(&mut issues, "boundaries.aws_managed", b.aws_managed);
         match (local, aws) {
-            (Some(local), Some(aws_managed)) => issues.finish(file, Boundaries { local, aws_managed }),
-            _ => Err(issues.finish(file, ()).err().unwrap_or_else(|| ConfigError::Parse {
-                file: file.to_path_buf(),
-                message: "incomplete boundaries".into(),
-            })),
+            (Some(local), Some(aws_managed)) => {
+                issues.finish(file, Boundaries { local, aws_managed })
+            }
+            _ => Err(issues
+                .finish(file, ())
+                .err()
+                .unwrap_or_else(|| ConfigError::Parse {
+                    file: file.to_path_buf(),
+                    message: "incomplete boundaries".into(),
+                })),
         }
     }
 }
@@ -133,7 +138,9 @@ fn tier(issues: &mut Issues, path: &str, raw: Option<RawTierLimits>) -> Option<T
     {
         issues.push(
             format!("{path}.max_concurrent"),
-            format!("{concurrent} exceeds max_inflight_requests {inflight}: calls could never reach it"),
+            format!(
+                "{concurrent} exceeds max_inflight_requests {inflight}: calls could never reach it"
+            ),
         );
     }
     if issues.0.len() > before {
@@ -182,7 +189,10 @@ mod tests {
         assert_eq!(b.local.rate_limit_per_caller_per_second.get(), 100);
         assert_eq!(b.local.timeout, Duration::from_millis(5000));
         assert_eq!(b.aws_managed.max_concurrent.get(), 50);
-        assert_eq!(b.aws_managed.iam_role_max_duration, Some(Duration::from_secs(3600)));
+        assert_eq!(
+            b.aws_managed.iam_role_max_duration,
+            Some(Duration::from_secs(3600))
+        );
         assert_eq!(b.local.iam_role_max_duration, None);
     }
 
@@ -202,7 +212,10 @@ mod tests {
     fn concurrency_above_inflight_is_refused() {
         let bad = GOOD.replace("max_concurrent: 10", "max_concurrent: 101");
         let err = load(&bad).unwrap_err().to_string();
-        assert!(err.contains("boundaries.local.max_concurrent: 101 exceeds max_inflight_requests 100"), "{err}");
+        assert!(
+            err.contains("boundaries.local.max_concurrent: 101 exceeds max_inflight_requests 100"),
+            "{err}"
+        );
     }
 
     #[test]

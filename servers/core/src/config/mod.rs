@@ -130,3 +130,27 @@ pub(crate) fn read_file(file: &Path) -> Result<String, ConfigError> {
 pub(crate) fn positive_ms(value: u64) -> Option<std::time::Duration> {
     (value > 0).then(|| std::time::Duration::from_millis(value))
 }
+
+#[cfg(test)]
+mod committed {
+    use std::path::Path;
+
+    /// Every file in `config/` loads and validates.
+    #[test]
+    fn every_committed_config_is_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).expect("config/ exists") {
+            let path = entry.expect("entry").path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            match name.as_str() {
+                "deployment_boundaries.yaml" => drop(super::Boundaries::load(&path).unwrap()),
+                "network_isolation.yaml" => drop(super::NetworkIsolation::load(&path).unwrap()),
+                n if n.ends_with("_config.yaml") => drop(super::ServerConfig::load(&path).unwrap()),
+                other => panic!("config/{other}: no validator knows this file; add one"),
+            }
+            checked += 1;
+        }
+        assert!(checked >= 3, "checked {checked} files");
+    }
+}

@@ -133,7 +133,8 @@ pub(crate) fn normalize_origin(origin: &str) -> Option<String> {
     let lower = origin.trim().to_ascii_lowercase();
     let (scheme, rest) = lower.split_once("://")?;
     let valid_scheme = matches!(scheme, "http" | "https");
-    let valid_rest = !rest.is_empty() && !rest.contains('/') && !rest.contains('?') && !rest.contains('@');
+    let valid_rest =
+        !rest.is_empty() && !rest.contains('/') && !rest.contains('?') && !rest.contains('@');
     (valid_scheme && valid_rest).then_some(lower)
 }
 
@@ -156,17 +157,29 @@ mod tests {
     #[test]
     fn the_seed_network_loads() {
         let n = NetworkIsolation::from_yaml(Path::new("n.yaml"), GOOD).unwrap();
-        assert_eq!(n.local_server.listen_address, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(n.aws_server.allowed_origins, vec!["https://agent-console.example.com"]);
-        assert_eq!(n.aws_server.vpc_endpoint.as_deref(), Some("vpce-1234567890"));
+        assert_eq!(
+            n.local_server.listen_address,
+            "127.0.0.1:8080".parse().unwrap()
+        );
+        assert_eq!(
+            n.aws_server.allowed_origins,
+            vec!["https://agent-console.example.com"]
+        );
+        assert_eq!(
+            n.aws_server.vpc_endpoint.as_deref(),
+            Some("vpce-1234567890")
+        );
     }
 
     #[test]
     fn bad_address_and_origin_are_both_reported() {
-        let bad = GOOD
-            .replace("127.0.0.1:8080", "localhost")
-            .replace("https://agent-console.example.com", "agent-console.example.com/x");
-        let err = NetworkIsolation::from_yaml(Path::new("n.yaml"), &bad).unwrap_err().to_string();
+        let bad = GOOD.replace("127.0.0.1:8080", "localhost").replace(
+            "https://agent-console.example.com",
+            "agent-console.example.com/x",
+        );
+        let err = NetworkIsolation::from_yaml(Path::new("n.yaml"), &bad)
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "n.yaml: 2 problems\n  network.local_server.listen_address: \"localhost\" is not an IP address with a port (e.g. \"127.0.0.1:8080\")\n  network.aws_server.allowed_origins[0]: \"agent-console.example.com/x\" is not an origin of the form scheme://host[:port]"

@@ -309,7 +309,10 @@ impl ServerConfig {
             Some("local") => Some(Tier::Local),
             Some("aws_managed") => Some(Tier::AwsManaged),
             Some(other) => {
-                issues.push("server.type", format!("{other:?} is not one of \"local\", \"aws_managed\""));
+                issues.push(
+                    "server.type",
+                    format!("{other:?} is not one of \"local\", \"aws_managed\""),
+                );
                 None
             }
             None => {
@@ -318,7 +321,10 @@ impl ServerConfig {
             }
         };
         if tier == Some(Tier::AwsManaged) && server.region.is_none() {
-            issues.push("server.region", "missing (an aws_managed server needs a region)");
+            issues.push(
+                "server.region",
+                "missing (an aws_managed server needs a region)",
+            );
         }
         if server.tools.is_empty() {
             issues.push("server.tools", "no tools declared");
@@ -329,7 +335,10 @@ impl ServerConfig {
             let path = format!("server.tools[{i}]");
             if let Some(tool) = validate_tool(&mut issues, &path, tier, raw_tool) {
                 if !seen.insert(tool.name.clone()) {
-                    issues.push(format!("{path}.name"), format!("duplicate tool name {:?}", tool.name));
+                    issues.push(
+                        format!("{path}.name"),
+                        format!("duplicate tool name {:?}", tool.name),
+                    );
                 }
                 tools.push(tool);
             }
@@ -412,7 +421,10 @@ fn validate_tool(
         if let (Some(kind), Some(default)) = (kind, &p.default)
             && !kind.admits(default)
         {
-            issues.push(format!("{ppath}.default"), format!("{default} is not a {}", kind.as_str()));
+            issues.push(
+                format!("{ppath}.default"),
+                format!("{default} is not a {}", kind.as_str()),
+            );
         }
         if let Some(kind) = kind {
             parameters.push(ParamSpec {
@@ -437,15 +449,24 @@ fn validate_tool(
         }
     }
     if tier == Some(Tier::AwsManaged) && sec.iam_role.is_none() {
-        issues.push(format!("{path}.security.iam_role"), "missing (every AWS tool runs under its own role)");
+        issues.push(
+            format!("{path}.security.iam_role"),
+            "missing (every AWS tool runs under its own role)",
+        );
     }
     if let Some(role) = &sec.iam_role
         && !role.starts_with("arn:aws:iam::")
     {
-        issues.push(format!("{path}.security.iam_role"), format!("{role:?} is not an IAM role ARN"));
+        issues.push(
+            format!("{path}.security.iam_role"),
+            format!("{role:?} is not an IAM role ARN"),
+        );
     }
     if opts.max_rows == Some(0) || opts.max_bytes == Some(0) {
-        issues.push(format!("{path}.options"), "max_rows and max_bytes must be positive");
+        issues.push(
+            format!("{path}.options"),
+            "max_rows and max_bytes must be positive",
+        );
     }
     if issues.0.len() > before {
         return None;
@@ -464,7 +485,12 @@ fn validate_tool(
             iam_role: sec.iam_role,
             max_permissions: sec
                 .max_permissions
-                .map(|p| p.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                .map(|p| {
+                    p.split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
                 .unwrap_or_default(),
         },
         options: ToolOptions {
@@ -523,18 +549,47 @@ mod tests {
     #[test]
     fn each_mutation_gives_its_exact_message() {
         let cases = [
-            (GOOD.replace("type: \"local\"", "type: \"cloud\""), "server.type: \"cloud\" is not one of \"local\", \"aws_managed\""),
-            (GOOD.replace("\"file_read\"", "\"file read\""), "server.tools[1].name: \"file read\" is not a tool name (1-128 of A-Z a-z 0-9 _ - .)"),
-            (GOOD.replace("type: \"integer\"", "type: \"int\""), "server.tools[0].parameters.timeout_ms.type: \"int\" is not a JSON Schema type (string, integer, number, boolean, array, object)"),
-            (GOOD.replace("default: 5000", "default: \"soon\""), "server.tools[0].parameters.timeout_ms.default: \"soon\" is not a integer"),
-            (GOOD.replace("\"/data/config\"", "\"data/../etc\""), "server.tools[1].security.allowed_paths[1]: \"data/../etc\" must be an absolute path without `..`"),
-            (GOOD.replace("sandbox: true", "sandbox: true\n        sandbx: true"), "server.tools[0].security.sandbx: unknown field"),
-            (GOOD.replace("\"file_read\"", "\"postgres_query\""), "server.tools[1].name: duplicate tool name \"postgres_query\""),
+            (
+                GOOD.replace("type: \"local\"", "type: \"cloud\""),
+                "server.type: \"cloud\" is not one of \"local\", \"aws_managed\"",
+            ),
+            (
+                GOOD.replace("\"file_read\"", "\"file read\""),
+                "server.tools[1].name: \"file read\" is not a tool name (1-128 of A-Z a-z 0-9 _ - .)",
+            ),
+            (
+                GOOD.replace("type: \"integer\"", "type: \"int\""),
+                "server.tools[0].parameters.timeout_ms.type: \"int\" is not a JSON Schema type (string, integer, number, boolean, array, object)",
+            ),
+            (
+                GOOD.replace("default: 5000", "default: \"soon\""),
+                "server.tools[0].parameters.timeout_ms.default: \"soon\" is not a integer",
+            ),
+            (
+                GOOD.replace("\"/data/config\"", "\"data/../etc\""),
+                "server.tools[1].security.allowed_paths[1]: \"data/../etc\" must be an absolute path without `..`",
+            ),
+            (
+                GOOD.replace("sandbox: true", "sandbox: true\n        sandbx: true"),
+                "server.tools[0].security.sandbx: unknown field",
+            ),
+            (
+                GOOD.replace("\"file_read\"", "\"postgres_query\""),
+                "server.tools[1].name: duplicate tool name \"postgres_query\"",
+            ),
         ];
         for (text, expected) in cases {
             let err = load(&text).unwrap_err();
-            let messages: Vec<String> = err.issues().iter().map(|i| format!("{}: {}", i.path, i.message)).collect();
-            assert_eq!(messages, vec![expected.to_string()], "for mutation giving {expected}");
+            let messages: Vec<String> = err
+                .issues()
+                .iter()
+                .map(|i| format!("{}: {}", i.path, i.message))
+                .collect();
+            assert_eq!(
+                messages,
+                vec![expected.to_string()],
+                "for mutation giving {expected}"
+            );
         }
     }
 
@@ -543,14 +598,21 @@ mod tests {
         let c = load(GOOD).unwrap();
         let pg = c.tool("postgres_query").unwrap();
         let args = |v: Value| v.as_object().unwrap().clone();
-        assert!(pg.check_arguments(&args(json!({"query": "SELECT 1"}))).is_ok());
-        assert_eq!(pg.check_arguments(&args(json!({}))).unwrap_err(), "missing required argument `query`");
+        assert!(
+            pg.check_arguments(&args(json!({"query": "SELECT 1"})))
+                .is_ok()
+        );
+        assert_eq!(
+            pg.check_arguments(&args(json!({}))).unwrap_err(),
+            "missing required argument `query`"
+        );
         assert_eq!(
             pg.check_arguments(&args(json!({"query": 1}))).unwrap_err(),
             "argument `query` must be string"
         );
         assert_eq!(
-            pg.check_arguments(&args(json!({"query": "x", "q": 1}))).unwrap_err(),
+            pg.check_arguments(&args(json!({"query": "x", "q": 1})))
+                .unwrap_err(),
             "unknown argument `q` (this tool takes: query, timeout_ms)"
         );
     }

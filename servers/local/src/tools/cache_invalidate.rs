@@ -54,7 +54,10 @@ impl CacheInvalidate {
                 .await
                 .map_err(|e| ToolError::backend(format!("cache scan failed: {e}")))?;
             scanned += keys.len() as u64;
-            let mine: Vec<&String> = keys.iter().filter(|k| k.starts_with(&self.prefix)).collect();
+            let mine: Vec<&String> = keys
+                .iter()
+                .filter(|k| k.starts_with(&self.prefix))
+                .collect();
             if !mine.is_empty() {
                 let n: u64 = redis::cmd("UNLINK")
                     .arg(&mine)

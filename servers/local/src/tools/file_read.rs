@@ -111,11 +111,15 @@ impl FileRead {
         }
         let found = if path.is_absolute() {
             self.mounts.iter().find_map(|m| {
-                path.strip_prefix(&m.virtual_path).ok().map(|rest| (m, rest.to_path_buf()))
+                path.strip_prefix(&m.virtual_path)
+                    .ok()
+                    .map(|rest| (m, rest.to_path_buf()))
             })
         } else {
             let mut components = path.components();
-            let first = components.next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+            let first = components
+                .next()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned());
             self.mounts
                 .iter()
                 .find(|m| Some(&m.name) == first.as_ref())
@@ -128,7 +132,9 @@ impl FileRead {
             )));
         };
         if rest.as_os_str().is_empty() {
-            return Err(ToolError::invalid(format!("{requested:?} is a directory, not a file")));
+            return Err(ToolError::invalid(format!(
+                "{requested:?} is a directory, not a file"
+            )));
         }
         Ok((mount, rest))
     }
@@ -153,16 +159,27 @@ impl FileRead {
     }
 }
 
-fn read_beneath(dir: &Dir, rest: &Path, shown: &str, max_bytes: usize) -> Result<ToolOutput, ToolError> {
+fn read_beneath(
+    dir: &Dir,
+    rest: &Path,
+    shown: &str,
+    max_bytes: usize,
+) -> Result<ToolOutput, ToolError> {
     let mut options = OpenOptions::new();
     // O_NONBLOCK: opening a FIFO must not hang the call.
-    options.read(true).custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
-    let file = dir.open_with(rest, &options).map_err(|e| open_error(e, shown))?;
+    options
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    let file = dir
+        .open_with(rest, &options)
+        .map_err(|e| open_error(e, shown))?;
     let meta = file
         .metadata()
         .map_err(|e| ToolError::backend(format!("{shown:?}: {e}")))?;
     if !meta.is_file() {
-        return Err(ToolError::refused(format!("{shown:?} is not a regular file")));
+        return Err(ToolError::refused(format!(
+            "{shown:?} is not a regular file"
+        )));
     }
     let size = meta.len();
     let mut bytes = Vec::with_capacity((size as usize).min(max_bytes));
@@ -173,13 +190,20 @@ fn read_beneath(dir: &Dir, rest: &Path, shown: &str, max_bytes: usize) -> Result
     bytes.truncate(max_bytes);
     let media_type = mime_guess::from_path(shown).first_raw();
     let text = if media_type.is_none_or(|m| m.starts_with("text/") || is_textual(m)) {
-        std::str::from_utf8(&bytes).ok().filter(|t| !t.contains('\0'))
+        std::str::from_utf8(&bytes)
+            .ok()
+            .filter(|t| !t.contains('\0'))
     } else {
         None
     };
-    let media_type = media_type
-        .map(str::to_owned)
-        .unwrap_or_else(|| if text.is_some() { "text/plain" } else { "application/octet-stream" }.to_owned());
+    let media_type = media_type.map(str::to_owned).unwrap_or_else(|| {
+        if text.is_some() {
+            "text/plain"
+        } else {
+            "application/octet-stream"
+        }
+        .to_owned()
+    });
     let (content, encoding, data) = match text {
         Some(t) => (ContentBlock::text(t.to_owned()), "utf-8", t.to_owned()),
         None => {
@@ -208,7 +232,12 @@ fn read_beneath(dir: &Dir, rest: &Path, shown: &str, max_bytes: usize) -> Result
 fn is_textual(media_type: &str) -> bool {
     matches!(
         media_type,
-        "application/json" | "application/yaml" | "application/x-yaml" | "application/xml" | "application/toml" | "application/javascript"
+        "application/json"
+            | "application/yaml"
+            | "application/x-yaml"
+            | "application/xml"
+            | "application/toml"
+            | "application/javascript"
     )
 }
 

@@ -25,7 +25,12 @@ pub struct MysqlQuery {
 }
 
 impl MysqlQuery {
-    pub fn new(base: &MySqlConnectOptions, config: &ToolConfig, tier_timeout: Duration, pool_size: u32) -> Self {
+    pub fn new(
+        base: &MySqlConnectOptions,
+        config: &ToolConfig,
+        tier_timeout: Duration,
+        pool_size: u32,
+    ) -> Self {
         let pools = config
             .security
             .allowed_databases
@@ -100,16 +105,23 @@ impl MysqlQuery {
                 "SET SESSION max_execution_time = {}",
                 tenths * 100
             )))
-                .execute(&mut *conn)
-                .await
-                .map_err(db_error)?;
+            .execute(&mut *conn)
+            .await
+            .map_err(db_error)?;
         }
         // Caller SQL, parsed and classified as one SELECT/INSERT/UPDATE/DELETE, values bound,
         // least-privilege user; the prefix is built from an integer.
         let query = sqlx::query_with(sqlx::AssertSqlSafe(sql), args);
         if request.classified.class != StatementClass::Select {
             let done = query.execute(&mut *conn).await.map_err(db_error)?;
-            return Ok(result(&request, Vec::new(), Vec::new(), false, Some(done.rows_affected()), false));
+            return Ok(result(
+                &request,
+                Vec::new(),
+                Vec::new(),
+                false,
+                Some(done.rows_affected()),
+                false,
+            ));
         }
         let mut stream = query.fetch(&mut *conn);
         let mut rows = Vec::new();
@@ -156,16 +168,25 @@ fn row_to_json(row: &MySqlRow) -> Result<Value, ToolError> {
             | "BIGINT UNSIGNED" => json!(row.try_get::<Option<u64>, _>(i).map_err(db_error)?),
             "FLOAT" => json!(row.try_get::<Option<f32>, _>(i).map_err(db_error)?),
             "DOUBLE" => json!(row.try_get::<Option<f64>, _>(i).map_err(db_error)?),
-            "DECIMAL" => json!(row
-                .try_get::<Option<rust_decimal::Decimal>, _>(i)
+            "DECIMAL" => json!(
+                row.try_get::<Option<rust_decimal::Decimal>, _>(i)
+                    .map_err(db_error)?
+                    .map(|d| d.to_string())
+            ),
+            "DATETIME" | "TIMESTAMP" => json!(
+                row.try_get::<Option<NaiveDateTime>, _>(i)
+                    .map_err(db_error)?
+                    .map(|t| t.to_string())
+            ),
+            "DATE" => json!(
+                row.try_get::<Option<NaiveDate>, _>(i)
+                    .map_err(db_error)?
+                    .map(|d| d.to_string())
+            ),
+            "JSON" => row
+                .try_get::<Option<Value>, _>(i)
                 .map_err(db_error)?
-                .map(|d| d.to_string())),
-            "DATETIME" | "TIMESTAMP" => json!(row
-                .try_get::<Option<NaiveDateTime>, _>(i)
-                .map_err(db_error)?
-                .map(|t| t.to_string())),
-            "DATE" => json!(row.try_get::<Option<NaiveDate>, _>(i).map_err(db_error)?.map(|d| d.to_string())),
-            "JSON" => row.try_get::<Option<Value>, _>(i).map_err(db_error)?.unwrap_or(Value::Null),
+                .unwrap_or(Value::Null),
             "BINARY" | "VARBINARY" | "BLOB" | "TINYBLOB" | "MEDIUMBLOB" | "LONGBLOB" => row
                 .try_get::<Option<Vec<u8>>, _>(i)
                 .map_err(db_error)?

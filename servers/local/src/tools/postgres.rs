@@ -87,7 +87,9 @@ impl PostgresQuery {
         } else {
             // Less time left than the session timeout covers: bound this statement alone.
             let mut tx = pool.begin().await.map_err(db_error)?;
-            let ms = (call.remaining() + Duration::from_millis(5)).as_millis().max(1);
+            let ms = (call.remaining() + Duration::from_millis(5))
+                .as_millis()
+                .max(1);
             sqlx::query("SELECT set_config('statement_timeout', $1, true)")
                 .bind(ms.to_string())
                 .execute(&mut *tx)
@@ -116,7 +118,14 @@ impl PostgresQuery {
             && !request.query.to_ascii_lowercase().contains("returning")
         {
             let done = query.execute(conn).await.map_err(db_error)?;
-            return Ok(to_value(result(request, Vec::new(), Vec::new(), false, Some(done.rows_affected()), false)));
+            return Ok(to_value(result(
+                request,
+                Vec::new(),
+                Vec::new(),
+                false,
+                Some(done.rows_affected()),
+                false,
+            )));
         }
         let mut stream = query.fetch(conn);
         let mut rows = Vec::new();
@@ -132,7 +141,9 @@ impl PostgresQuery {
             }
             rows.push(row_to_json(&row)?);
         }
-        Ok(to_value(result(request, columns, rows, truncated, None, false)))
+        Ok(to_value(result(
+            request, columns, rows, truncated, None, false,
+        )))
     }
 }
 
@@ -177,7 +188,10 @@ fn columns_of(row: &PgRow) -> Vec<Column> {
 fn row_to_json(row: &PgRow) -> Result<Value, ToolError> {
     let mut out = serde_json::Map::with_capacity(row.len());
     for (i, column) in row.columns().iter().enumerate() {
-        out.insert(column.name().to_owned(), cell(row, i, column.type_info().name())?);
+        out.insert(
+            column.name().to_owned(),
+            cell(row, i, column.type_info().name())?,
+        );
     }
     Ok(Value::Object(out))
 }
@@ -193,25 +207,40 @@ fn cell(row: &PgRow, i: usize, type_name: &str) -> Result<Value, ToolError> {
         "FLOAT4" => json!(row.try_get::<Option<f32>, _>(i).map_err(decode_err)?),
         "FLOAT8" => json!(row.try_get::<Option<f64>, _>(i).map_err(decode_err)?),
         // Exact decimals travel as strings so no precision is lost.
-        "NUMERIC" => json!(row
-            .try_get::<Option<rust_decimal::Decimal>, _>(i)
-            .map_err(decode_err)?
-            .map(|d| d.to_string())),
+        "NUMERIC" => json!(
+            row.try_get::<Option<rust_decimal::Decimal>, _>(i)
+                .map_err(decode_err)?
+                .map(|d| d.to_string())
+        ),
         "JSON" | "JSONB" => row
             .try_get::<Option<Value>, _>(i)
             .map_err(decode_err)?
             .unwrap_or(Value::Null),
-        "TIMESTAMPTZ" => json!(row
-            .try_get::<Option<DateTime<Utc>>, _>(i)
-            .map_err(decode_err)?
-            .map(|t| t.to_rfc3339())),
-        "TIMESTAMP" => json!(row
-            .try_get::<Option<NaiveDateTime>, _>(i)
-            .map_err(decode_err)?
-            .map(|t| t.to_string())),
-        "DATE" => json!(row.try_get::<Option<NaiveDate>, _>(i).map_err(decode_err)?.map(|t| t.to_string())),
-        "TIME" => json!(row.try_get::<Option<NaiveTime>, _>(i).map_err(decode_err)?.map(|t| t.to_string())),
-        "UUID" => json!(row.try_get::<Option<uuid::Uuid>, _>(i).map_err(decode_err)?.map(|u| u.to_string())),
+        "TIMESTAMPTZ" => json!(
+            row.try_get::<Option<DateTime<Utc>>, _>(i)
+                .map_err(decode_err)?
+                .map(|t| t.to_rfc3339())
+        ),
+        "TIMESTAMP" => json!(
+            row.try_get::<Option<NaiveDateTime>, _>(i)
+                .map_err(decode_err)?
+                .map(|t| t.to_string())
+        ),
+        "DATE" => json!(
+            row.try_get::<Option<NaiveDate>, _>(i)
+                .map_err(decode_err)?
+                .map(|t| t.to_string())
+        ),
+        "TIME" => json!(
+            row.try_get::<Option<NaiveTime>, _>(i)
+                .map_err(decode_err)?
+                .map(|t| t.to_string())
+        ),
+        "UUID" => json!(
+            row.try_get::<Option<uuid::Uuid>, _>(i)
+                .map_err(decode_err)?
+                .map(|u| u.to_string())
+        ),
         "BYTEA" => row
             .try_get::<Option<Vec<u8>>, _>(i)
             .map_err(decode_err)?

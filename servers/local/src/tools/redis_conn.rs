@@ -15,7 +15,8 @@ pub struct RedisHandle {
 
 impl RedisHandle {
     pub fn new(url: &str) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("REDIS_URL is not valid: {e}"))?;
+        let client =
+            redis::Client::open(url).map_err(|e| format!("REDIS_URL is not valid: {e}"))?;
         Ok(RedisHandle {
             client,
             conn: Arc::new(OnceCell::new()),

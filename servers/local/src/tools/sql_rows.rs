@@ -42,7 +42,7 @@ pub fn parse_request<'a>(
         Some(db) => db.to_owned(),
         None => allowed_databases.first().cloned().unwrap_or_default(),
     };
-    if !allowed_databases.iter().any(|d| *d == database) {
+    if !allowed_databases.contains(&database) {
         return Err(ToolError::refused(format!(
             "database {database:?} is not allowed (allowed: {})",
             allowed_databases.join(", ")
@@ -109,12 +109,12 @@ pub fn db_error(err: sqlx::Error) -> ToolError {
                     "the statement was cancelled at the deadline",
                 );
             }
-            let kind = if matches!(code.as_str(), "42501" | "42000") && db.message().contains("denied")
-            {
-                ToolError::refused
-            } else {
-                ToolError::invalid
-            };
+            let kind =
+                if matches!(code.as_str(), "42501" | "42000") && db.message().contains("denied") {
+                    ToolError::refused
+                } else {
+                    ToolError::invalid
+                };
             kind(format!("database error {code}: {}", db.message()))
         }
         sqlx::Error::PoolTimedOut => ToolError::backend("no database connection available in time"),

@@ -17,13 +17,22 @@ async fn every_call_is_audited_with_secrets_redacted() {
     }
     .start(&data)
     .await;
-    let ok = server.call("postgres_query", json!({"query": "SELECT 1 AS one"})).await;
+    let ok = server
+        .call("postgres_query", json!({"query": "SELECT 1 AS one"}))
+        .await;
     assert!(ok.is_ok());
     let refused = server
-        .call("postgres_query", json!({"query": "SELECT 1", "password": "hunter2", "api_token": "tok-123"}))
+        .call(
+            "postgres_query",
+            json!({"query": "SELECT 1", "password": "hunter2", "api_token": "tok-123"}),
+        )
         .await;
     assert!(refused.is_tool_error());
-    assert!(refused.text().contains("unknown argument"), "{}", refused.text());
+    assert!(
+        refused.text().contains("unknown argument"),
+        "{}",
+        refused.text()
+    );
     let long = "x".repeat(5000);
     server.call("file_read", json!({"path": long})).await;
     server.stop().await;
@@ -35,7 +44,10 @@ async fn every_call_is_audited_with_secrets_redacted() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
     assert_eq!(lines.len(), 3, "{text}");
     assert_eq!(lines[0]["toolName"], "postgres_query");
     assert_eq!(lines[0]["outcome"], "ok");

@@ -24,20 +24,34 @@ async fn invalidation_never_touches_keys_outside_the_prefix() {
     ] {
         let _: () = redis.set(&key, "v").await.unwrap();
     }
-    let orders = server.call("cache_invalidate", json!({"pattern": "orders:*"})).await;
+    let orders = server
+        .call("cache_invalidate", json!({"pattern": "orders:*"}))
+        .await;
     assert_eq!(orders.structured()["removed"], 2, "{}", orders.body);
     for hostile in ["../*", "\\*", "[a-z]*:*", "*\\"] {
-        let answer = server.call("cache_invalidate", json!({"pattern": hostile})).await;
+        let answer = server
+            .call("cache_invalidate", json!({"pattern": hostile}))
+            .await;
         assert!(answer.is_ok(), "{hostile}: {}", answer.body);
     }
-    let all = server.call("cache_invalidate", json!({"pattern": "*"})).await;
+    let all = server
+        .call("cache_invalidate", json!({"pattern": "*"}))
+        .await;
     assert!(all.is_ok(), "{}", all.body);
     let remaining: Vec<String> = redis.keys(format!("{prefix}*")).await.unwrap();
     assert!(remaining.is_empty(), "{remaining:?}");
-    assert!(redis.exists::<_, bool>(&neighbour).await.unwrap(), "a key sharing the prefix's stem survives");
-    assert!(redis.exists::<_, bool>(&foreign).await.unwrap(), "a key outside the prefix survives");
+    assert!(
+        redis.exists::<_, bool>(&neighbour).await.unwrap(),
+        "a key sharing the prefix's stem survives"
+    );
+    assert!(
+        redis.exists::<_, bool>(&foreign).await.unwrap(),
+        "a key outside the prefix survives"
+    );
     let _: () = redis.del(&[neighbour, foreign]).await.unwrap();
-    let empty = server.call("cache_invalidate", json!({"pattern": ""})).await;
+    let empty = server
+        .call("cache_invalidate", json!({"pattern": ""}))
+        .await;
     assert!(empty.is_tool_error());
     server.stop().await;
 }

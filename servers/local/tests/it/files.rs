@@ -19,7 +19,10 @@ async fn hostile_paths_are_all_refused() {
     symlink("../../outside/secret.txt", reports.join("rel_link")).unwrap();
     symlink(root.join("outside"), reports.join("dir_link")).unwrap();
     let fifo = reports.join("fifo");
-    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(status.success());
     let server = Setup::new().start(&data).await;
     let cases = [
@@ -32,25 +35,50 @@ async fn hostile_paths_are_all_refused() {
         ("outside/secret.txt", "outside the allowed paths"),
         ("reports/abs_link", "resolves outside the allowed paths"),
         ("reports/rel_link", "resolves outside the allowed paths"),
-        ("reports/dir_link/secret.txt", "resolves outside the allowed paths"),
+        (
+            "reports/dir_link/secret.txt",
+            "resolves outside the allowed paths",
+        ),
         ("reports/daily.csv\0.txt", "NUL byte"),
         ("reports/%2e%2e/%2e%2e/outside/secret.txt", "no such file"),
         ("reports/..%2f..%2foutside%2fsecret.txt", "no such file"),
-        ("reports\\..\\..\\outside\\secret.txt", "outside the allowed paths"),
+        (
+            "reports\\..\\..\\outside\\secret.txt",
+            "outside the allowed paths",
+        ),
         ("reports/fifo", "not a regular file"),
         ("reports", "is a directory"),
         ("", "empty"),
     ];
     for (path, expected) in cases {
-        let answer = tokio::time::timeout(Duration::from_secs(5), server.call("file_read", json!({"path": path})))
-            .await
-            .unwrap_or_else(|_| panic!("{path:?} hung"));
-        assert!(answer.is_tool_error(), "{path:?} must be refused: {}", answer.body);
-        assert!(answer.text().contains(expected), "{path:?}: {}", answer.text());
-        assert!(!answer.body.to_string().contains("TOP-SECRET"), "{path:?} leaked");
-        assert!(!answer.body.to_string().contains("root:x:0"), "{path:?} leaked /etc/passwd");
+        let answer = tokio::time::timeout(
+            Duration::from_secs(5),
+            server.call("file_read", json!({"path": path})),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{path:?} hung"));
+        assert!(
+            answer.is_tool_error(),
+            "{path:?} must be refused: {}",
+            answer.body
+        );
+        assert!(
+            answer.text().contains(expected),
+            "{path:?}: {}",
+            answer.text()
+        );
+        assert!(
+            !answer.body.to_string().contains("TOP-SECRET"),
+            "{path:?} leaked"
+        );
+        assert!(
+            !answer.body.to_string().contains("root:x:0"),
+            "{path:?} leaked /etc/passwd"
+        );
     }
-    let ok = server.call("file_read", json!({"path": "config/app.yaml"})).await;
+    let ok = server
+        .call("file_read", json!({"path": "config/app.yaml"}))
+        .await;
     assert!(ok.is_ok(), "{}", ok.body);
     server.stop().await;
 }
@@ -72,7 +100,7 @@ async fn a_symlink_swapped_in_between_check_and_open_never_leaks() {
             let mut swaps = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let _ = std::fs::remove_file(&staging);
-                if swaps % 2 == 0 {
+                if swaps.is_multiple_of(2) {
                     let _ = symlink(&outside, &staging);
                 } else {
                     let _ = std::fs::write(&staging, "inside");
@@ -85,8 +113,14 @@ async fn a_symlink_swapped_in_between_check_and_open_never_leaks() {
     };
     let (mut inside, mut refused) = (0, 0);
     for _ in 0..300 {
-        let answer = server.call("file_read", json!({"path": "reports/swap"})).await;
-        assert!(!answer.body.to_string().contains("TOP-SECRET"), "swapped symlink leaked: {}", answer.body);
+        let answer = server
+            .call("file_read", json!({"path": "reports/swap"}))
+            .await;
+        assert!(
+            !answer.body.to_string().contains("TOP-SECRET"),
+            "swapped symlink leaked: {}",
+            answer.body
+        );
         if answer.is_ok() {
             inside += 1;
         } else {
@@ -96,6 +130,9 @@ async fn a_symlink_swapped_in_between_check_and_open_never_leaks() {
     stop.store(true, Ordering::Relaxed);
     let swaps = swapper.join().unwrap();
     assert!(swaps > 100, "the swapper ran ({swaps} swaps)");
-    assert!(inside > 0 && refused > 0, "both states were observed: {inside} read, {refused} refused");
+    assert!(
+        inside > 0 && refused > 0,
+        "both states were observed: {inside} read, {refused} refused"
+    );
     server.stop().await;
 }

@@ -9,22 +9,48 @@ async fn origins_not_allowed_get_403_and_allowed_ones_get_cors() {
     require_services!();
     let data = DataRoot::new();
     let server = Setup::new().start(&data).await;
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string().into_bytes();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+        .to_string()
+        .into_bytes();
     let evil = server
-        .post_raw(body.clone(), &[("content-type", "application/json"), ("origin", "http://evil.example")])
+        .post_raw(
+            body.clone(),
+            &[
+                ("content-type", "application/json"),
+                ("origin", "http://evil.example"),
+            ],
+        )
         .await;
     assert_eq!(evil.status, 403);
-    assert_eq!(evil.body["error"]["message"], "Origin \"http://evil.example\" is not allowed");
+    assert_eq!(
+        evil.body["error"]["message"],
+        "Origin \"http://evil.example\" is not allowed"
+    );
     let rebinding = server
-        .post_raw(body.clone(), &[("content-type", "application/json"), ("host", "attacker.example:8080")])
+        .post_raw(
+            body.clone(),
+            &[
+                ("content-type", "application/json"),
+                ("host", "attacker.example:8080"),
+            ],
+        )
         .await;
     assert_eq!(rebinding.status, 403, "DNS rebinding: {}", rebinding.body);
     let allowed = server
-        .post_raw(body.clone(), &[("content-type", "application/json"), ("origin", "http://localhost:3000")])
+        .post_raw(
+            body.clone(),
+            &[
+                ("content-type", "application/json"),
+                ("origin", "http://localhost:3000"),
+            ],
+        )
         .await;
     assert_eq!(allowed.status, 200, "{}", allowed.body);
     assert_eq!(
-        allowed.headers.get("access-control-allow-origin").and_then(|v| v.to_str().ok()),
+        allowed
+            .headers
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
         Some("http://localhost:3000")
     );
     let preflight = server
@@ -32,13 +58,19 @@ async fn origins_not_allowed_get_403_and_allowed_ones_get_cors() {
         .request(reqwest::Method::OPTIONS, &server.url)
         .header("origin", "http://localhost:3000")
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type, mcp-session-id")
+        .header(
+            "access-control-request-headers",
+            "content-type, mcp-session-id",
+        )
         .send()
         .await
         .unwrap();
     assert!(preflight.status().is_success());
     let metrics = server.metrics_text().await;
-    assert!(metrics.contains("mcp_admission_rejections_total{reason=\"origin\"} 1"), "{metrics}");
+    assert!(
+        metrics.contains("mcp_admission_rejections_total{reason=\"origin\"} 1"),
+        "{metrics}"
+    );
     server.stop().await;
 }
 
@@ -48,27 +80,56 @@ async fn malformed_requests_get_errors_that_say_what_and_where() {
     let data = DataRoot::new();
     let server = Setup::new().start(&data).await;
     let json_ct = [("content-type", "application/json")];
-    let bad_json = server.post_raw(b"{\"jsonrpc\": \"2.0\",\n \"id\": 1, \"method\": }".to_vec(), &json_ct).await;
+    let bad_json = server
+        .post_raw(
+            b"{\"jsonrpc\": \"2.0\",\n \"id\": 1, \"method\": }".to_vec(),
+            &json_ct,
+        )
+        .await;
     assert_eq!(bad_json.status, 400);
     assert_eq!(bad_json.error_code(), Some(-32700));
     let message = bad_json.body["error"]["message"].as_str().unwrap();
-    assert!(message.starts_with("invalid JSON at line 2 column"), "{message}");
-    let wrong_type = server.post_raw(b"{}".to_vec(), &[("content-type", "text/plain")]).await;
+    assert!(
+        message.starts_with("invalid JSON at line 2 column"),
+        "{message}"
+    );
+    let wrong_type = server
+        .post_raw(b"{}".to_vec(), &[("content-type", "text/plain")])
+        .await;
     assert_eq!(wrong_type.status, 415);
-    assert_eq!(wrong_type.body["error"]["message"], "Content-Type must be application/json");
+    assert_eq!(
+        wrong_type.body["error"]["message"],
+        "Content-Type must be application/json"
+    );
     let huge = format!(
         "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{{\"name\":\"file_read\",\"arguments\":{{\"path\":\"{}\"}}}}}}",
         "a".repeat(2 * 1024 * 1024)
     );
     let oversized = server.post_raw(huge.into_bytes(), &json_ct).await;
     assert_eq!(oversized.status, 413);
-    assert_eq!(oversized.body["error"]["message"], "request body exceeds 1048576 bytes");
-    let batch = server.post_raw(b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]".to_vec(), &json_ct).await;
+    assert_eq!(
+        oversized.body["error"]["message"],
+        "request body exceeds 1048576 bytes"
+    );
+    let batch = server
+        .post_raw(
+            b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]".to_vec(),
+            &json_ct,
+        )
+        .await;
     assert_eq!(batch.status, 400);
-    assert!(batch.body["error"]["message"].as_str().unwrap().contains("batches are not supported"));
+    assert!(
+        batch.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("batches are not supported")
+    );
     let unknown = server.call("no_such_tool", json!({})).await;
     assert_eq!(unknown.error_code(), Some(-32602));
-    assert_eq!(unknown.body["error"]["message"], "unknown tool: no_such_tool");
+    assert_eq!(
+        unknown.body["error"]["message"],
+        "unknown tool: no_such_tool"
+    );
     let bad_args = server.call("postgres_query", json!({"query": 42})).await;
     assert!(bad_args.is_tool_error());
     assert_eq!(bad_args.text(), "argument `query` must be string");
@@ -77,7 +138,9 @@ async fn malformed_requests_get_errors_that_say_what_and_where() {
         .await;
     assert!(not_object.error_code().is_some(), "{}", not_object.body);
     // The server is still healthy after all of that.
-    let fine = server.call("postgres_query", json!({"query": "SELECT 1 AS one"})).await;
+    let fine = server
+        .call("postgres_query", json!({"query": "SELECT 1 AS one"}))
+        .await;
     assert!(fine.is_ok(), "{}", fine.body);
     server.stop().await;
 }

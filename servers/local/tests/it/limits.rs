@@ -22,16 +22,27 @@ async fn inflight_cap_refuses_exactly_the_calls_beyond_100_at_once() {
     let cap = server_cap(&server).await;
     assert_eq!(cap, 100);
     let k = 7;
-    let calls = (0..cap + k).map(|_| server.call("postgres_query", json!({"query": "SELECT pg_sleep(0.3)"})));
+    let calls = (0..cap + k)
+        .map(|_| server.call("postgres_query", json!({"query": "SELECT pg_sleep(0.3)"})));
     let answers = join_all(calls).await;
     let overloaded: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();
     assert_eq!(overloaded.len(), k, "exactly {k} refused");
     for a in &overloaded {
         assert_eq!(a.error_code(), Some(-32003));
-        assert!(a.elapsed < Duration::from_millis(250), "refused at once, took {:?}", a.elapsed);
+        assert!(
+            a.elapsed < Duration::from_millis(250),
+            "refused at once, took {:?}",
+            a.elapsed
+        );
         assert!(a.headers.contains_key("retry-after"));
     }
-    assert!(answers.iter().filter(|a| a.status == 200).all(|a| a.is_ok()), "admitted calls succeed");
+    assert!(
+        answers
+            .iter()
+            .filter(|a| a.status == 200)
+            .all(|a| a.is_ok()),
+        "admitted calls succeed"
+    );
     server.stop().await;
 }
 
@@ -39,8 +50,15 @@ async fn server_cap(server: &crate::support::TestServer) -> usize {
     let info = server
         .post(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}))
         .await;
-    let text = info.body["result"]["instructions"].as_str().unwrap_or_default().to_owned();
-    text.split("Limits: ").nth(1).and_then(|t| t.split(' ').next()).and_then(|n| n.parse().ok()).unwrap_or(0)
+    let text = info.body["result"]["instructions"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    text.split("Limits: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,22 +74,36 @@ async fn rate_limit_admits_the_burst_plus_what_refills_and_refuses_the_rest_with
     let rate = 100.0;
     let k = 40;
     let started = Instant::now();
-    let calls = (0..100 + k).map(|_| server.call("file_read", json!({"path": "reports/daily.csv"})));
+    let calls =
+        (0..100 + k).map(|_| server.call("file_read", json!({"path": "reports/daily.csv"})));
     let answers = join_all(calls).await;
     let elapsed = started.elapsed().as_secs_f64();
     let admitted = answers.iter().filter(|a| a.status == 200).count();
     let limited: Vec<_> = answers.iter().filter(|a| a.status == 429).collect();
-    assert_eq!(admitted + limited.len(), 100 + k, "every call got an answer");
+    assert_eq!(
+        admitted + limited.len(),
+        100 + k,
+        "every call got an answer"
+    );
     // GCRA: the burst of 100, plus one token per 10 ms while the calls were arriving.
     let most = 100 + (elapsed * rate).ceil() as usize;
-    assert!((100..=most).contains(&admitted), "admitted {admitted}, expected 100..={most} over {elapsed:.3}s");
+    assert!(
+        (100..=most).contains(&admitted),
+        "admitted {admitted}, expected 100..={most} over {elapsed:.3}s"
+    );
     for a in &limited {
         assert_eq!(a.error_code(), Some(-32029));
         let retry: u64 = a.headers["retry-after"].to_str().unwrap().parse().unwrap();
         assert!(retry >= 1);
     }
     let metrics = server.metrics_text().await;
-    assert_eq!(metric(&metrics, "mcp_admission_rejections_total{reason=\"rate_limited\"}"), Some(limited.len() as f64));
+    assert_eq!(
+        metric(
+            &metrics,
+            "mcp_admission_rejections_total{reason=\"rate_limited\"}"
+        ),
+        Some(limited.len() as f64)
+    );
     server.stop().await;
 }
 
@@ -86,7 +118,9 @@ async fn a_slow_rate_refuses_exactly_the_calls_beyond_the_burst() {
     })
     .start(&data)
     .await;
-    let answers = join_all((0..5).map(|_| server.call("file_read", json!({"path": "reports/daily.csv"})))).await;
+    let answers =
+        join_all((0..5).map(|_| server.call("file_read", json!({"path": "reports/daily.csv"}))))
+            .await;
     assert_eq!(answers.iter().filter(|a| a.status == 429).count(), 3);
     assert_eq!(answers.iter().filter(|a| a.is_ok()).count(), 2);
     server.stop().await;
@@ -104,13 +138,26 @@ async fn concurrency_cap_of_10_queues_calls_and_never_runs_more_than_10() {
     .await;
     let (n, cap, d) = (25usize, 10usize, 0.2f64);
     let started = Instant::now();
-    let answers = join_all((0..n).map(|_| server.call("postgres_query", json!({"query": "SELECT pg_sleep(0.2)"})))).await;
+    let answers = join_all(
+        (0..n).map(|_| server.call("postgres_query", json!({"query": "SELECT pg_sleep(0.2)"}))),
+    )
+    .await;
     let took = started.elapsed().as_secs_f64();
-    assert!(answers.iter().all(|a| a.is_ok()), "calls beyond the cap wait, none is refused");
+    assert!(
+        answers.iter().all(|a| a.is_ok()),
+        "calls beyond the cap wait, none is refused"
+    );
     let expected = (n as f64 / cap as f64).ceil() * d;
-    assert!(took >= expected && took < expected + 0.4, "took {took:.3}s, expected {expected:.1}s");
+    assert!(
+        took >= expected && took < expected + 0.4,
+        "took {took:.3}s, expected {expected:.1}s"
+    );
     let metrics = server.metrics_text().await;
-    assert_eq!(metric(&metrics, "mcp_tool_executions_peak"), Some(cap as f64), "{metrics}");
+    assert_eq!(
+        metric(&metrics, "mcp_tool_executions_peak"),
+        Some(cap as f64),
+        "{metrics}"
+    );
     server.stop().await;
 }
 
@@ -127,7 +174,12 @@ async fn waiting_for_a_concurrency_permit_counts_against_the_deadline() {
     let slow = server.call("postgres_query", json!({"query": "SELECT pg_sleep(0.6)"}));
     let queued = async {
         tokio::time::sleep(Duration::from_millis(50)).await;
-        server.call("postgres_query", json!({"query": "SELECT 1", "timeout_ms": 300})).await
+        server
+            .call(
+                "postgres_query",
+                json!({"query": "SELECT 1", "timeout_ms": 300}),
+            )
+            .await
     };
     let (slow, queued) = tokio::join!(slow, queued);
     assert!(slow.is_ok());

@@ -14,32 +14,72 @@ async fn every_refused_statement_class_is_a_tool_error_that_says_why() {
     let server = Setup::new().start(&data).await;
     let cases = [
         ("DROP TABLE orders", "DROP TABLE statements are not allowed"),
-        ("CREATE TABLE x (a int)", "CREATE TABLE statements are not allowed"),
-        ("ALTER TABLE orders ADD COLUMN x int", "ALTER TABLE statements are not allowed"),
+        (
+            "CREATE TABLE x (a int)",
+            "CREATE TABLE statements are not allowed",
+        ),
+        (
+            "ALTER TABLE orders ADD COLUMN x int",
+            "ALTER TABLE statements are not allowed",
+        ),
         ("TRUNCATE orders", "TRUNCATE statements are not allowed"),
-        ("COPY orders TO '/tmp/orders'", "COPY statements are not allowed"),
-        ("SET statement_timeout = 0", "SET statements are not allowed"),
+        (
+            "COPY orders TO '/tmp/orders'",
+            "COPY statements are not allowed",
+        ),
+        (
+            "SET statement_timeout = 0",
+            "SET statements are not allowed",
+        ),
         ("BEGIN", "BEGIN statements are not allowed"),
         ("COMMIT", "COMMIT statements are not allowed"),
-        ("GRANT ALL ON orders TO PUBLIC", "GRANT statements are not allowed"),
-        ("SELECT * INTO stolen FROM orders", "SELECT ... INTO statements are not allowed"),
-        ("SELECT 1; DROP TABLE orders", "one statement per call: found 2 statements"),
+        (
+            "GRANT ALL ON orders TO PUBLIC",
+            "GRANT statements are not allowed",
+        ),
+        (
+            "SELECT * INTO stolen FROM orders",
+            "SELECT ... INTO statements are not allowed",
+        ),
+        (
+            "SELECT 1; DROP TABLE orders",
+            "one statement per call: found 2 statements",
+        ),
         ("SELEC 1", "SQL syntax error"),
     ];
     for (sql, expected) in cases {
         for tool in ["postgres_query", "mysql_query"] {
             let answer = server.call(tool, json!({"query": sql})).await;
             assert!(answer.is_tool_error(), "{tool} {sql}: {}", answer.body);
-            assert!(answer.text().contains(expected), "{tool} {sql}: {}", answer.text());
+            assert!(
+                answer.text().contains(expected),
+                "{tool} {sql}: {}",
+                answer.text()
+            );
         }
     }
     let db = server
-        .call("postgres_query", json!({"query": "SELECT 1", "database": "postgres"}))
+        .call(
+            "postgres_query",
+            json!({"query": "SELECT 1", "database": "postgres"}),
+        )
         .await;
     assert!(db.is_tool_error());
-    assert_eq!(db.text(), "database \"postgres\" is not allowed (allowed: agents, production)");
-    let orders = server.call("postgres_query", json!({"query": "SELECT count(*) AS n FROM orders"})).await;
-    assert_eq!(orders.structured()["rows"][0]["n"], 100000, "the fixture table is intact");
+    assert_eq!(
+        db.text(),
+        "database \"postgres\" is not allowed (allowed: agents, production)"
+    );
+    let orders = server
+        .call(
+            "postgres_query",
+            json!({"query": "SELECT count(*) AS n FROM orders"}),
+        )
+        .await;
+    assert_eq!(
+        orders.structured()["rows"][0]["n"],
+        100000,
+        "the fixture table is intact"
+    );
     server.stop().await;
 }
 
@@ -56,10 +96,17 @@ async fn the_role_cannot_read_what_it_was_not_granted() {
         ("mysql_query", "SELECT * FROM mysql.user"),
     ] {
         let answer = server.call(tool, json!({"query": sql})).await;
-        assert!(answer.is_tool_error(), "{tool} {sql} must fail: {}", answer.body);
+        assert!(
+            answer.is_tool_error(),
+            "{tool} {sql} must fail: {}",
+            answer.body
+        );
         let text = answer.text();
         assert!(text.contains("denied"), "{tool} {sql}: {text}");
-        assert!(!text.contains("do-not-leak") && !text.contains("mcp_agent_dev"), "{text}");
+        assert!(
+            !text.contains("do-not-leak") && !text.contains("mcp_agent_dev"),
+            "{text}"
+        );
     }
     server.stop().await;
 }
@@ -82,7 +129,9 @@ async fn hostile_parameters_are_bound_not_interpolated() {
 
 /// Running statements of the server's role whose text contains `marker`.
 async fn running(marker: &str) -> i64 {
-    let mut conn = sqlx::PgConnection::connect(&superuser_url()).await.expect("superuser connects");
+    let mut conn = sqlx::PgConnection::connect(&superuser_url())
+        .await
+        .expect("superuser connects");
     sqlx::query_scalar(
         "SELECT count(*) FROM pg_stat_activity WHERE usename = 'mcp_agent' AND state = 'active' AND query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()",
     )
@@ -105,7 +154,10 @@ async fn assert_sleep_is_cut_at(timeout_ms: Option<u64>, deadline: Duration) {
     let took = started.elapsed();
     assert_eq!(answer.error_code(), Some(-32001), "{}", answer.body);
     assert_eq!(answer.body["error"]["data"]["kind"], "timed_out");
-    assert!(took >= deadline && took < deadline + Duration::from_millis(500), "ended after {took:?}, deadline {deadline:?}");
+    assert!(
+        took >= deadline && took < deadline + Duration::from_millis(500),
+        "ended after {took:?}, deadline {deadline:?}"
+    );
     // Postgres cancels the statement itself (statement_timeout), within the slack.
     let mut still = running(&marker).await;
     for _ in 0..20 {
@@ -137,12 +189,19 @@ async fn mariadb_statements_are_cut_at_the_deadline_too() {
     let data = DataRoot::new();
     let server = Setup::new().start(&data).await;
     let started = Instant::now();
-    let answer = server.call("mysql_query", json!({"query": "SELECT SLEEP(30)", "timeout_ms": 700})).await;
+    let answer = server
+        .call(
+            "mysql_query",
+            json!({"query": "SELECT SLEEP(30)", "timeout_ms": 700}),
+        )
+        .await;
     let took = started.elapsed();
     assert_eq!(answer.error_code(), Some(-32001), "{}", answer.body);
     assert!(took < Duration::from_millis(1200), "took {took:?}");
     // The connection is usable again afterwards.
-    let next = server.call("mysql_query", json!({"query": "SELECT 1 AS one"})).await;
+    let next = server
+        .call("mysql_query", json!({"query": "SELECT 1 AS one"}))
+        .await;
     assert_eq!(next.structured()["rows"][0]["one"], 1, "{}", next.body);
     server.stop().await;
 }

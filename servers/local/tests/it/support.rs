@@ -16,17 +16,26 @@ pub fn repo_root() -> PathBuf {
 }
 
 fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned())
+    std::env::var(key)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
 }
 
 pub fn database_url() -> String {
     env_or("DATABASE_URL", "postgres://mcp_agent@127.0.0.1:5432/agents")
 }
 pub fn superuser_url() -> String {
-    env_or("MCP_SLO_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/agents")
+    env_or(
+        "MCP_SLO_PG_ADMIN_URL",
+        "postgres://postgres@127.0.0.1:5432/agents",
+    )
 }
 pub fn mysql_url() -> String {
-    env_or("MYSQL_URL", "mysql://mcp_agent:mcp_agent_dev@127.0.0.1:3306/agents")
+    env_or(
+        "MYSQL_URL",
+        "mysql://mcp_agent:mcp_agent_dev@127.0.0.1:3306/agents",
+    )
 }
 pub fn redis_url() -> String {
     env_or("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -85,9 +94,17 @@ impl DataRoot {
         std::fs::create_dir_all(root.join("data/reports")).unwrap();
         std::fs::create_dir_all(root.join("data/config")).unwrap();
         std::fs::create_dir_all(root.join("outside")).unwrap();
-        std::fs::write(root.join("data/reports/daily.csv"), "date,orders\n2026-11-01,965\n").unwrap();
+        std::fs::write(
+            root.join("data/reports/daily.csv"),
+            "date,orders\n2026-11-01,965\n",
+        )
+        .unwrap();
         std::fs::write(root.join("data/config/app.yaml"), "service: orders\n").unwrap();
-        std::fs::write(root.join("data/reports/chart.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+        std::fs::write(
+            root.join("data/reports/chart.png"),
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+        )
+        .unwrap();
         std::fs::write(root.join("outside/secret.txt"), "TOP-SECRET").unwrap();
         DataRoot { dir }
     }
@@ -132,7 +149,8 @@ impl Setup {
 
     pub async fn start(self, data: &DataRoot) -> TestServer {
         let root = repo_root();
-        let mut config = ServerConfig::load(&root.join("config/local_mcp_server_config.yaml")).unwrap();
+        let mut config =
+            ServerConfig::load(&root.join("config/local_mcp_server_config.yaml")).unwrap();
         for tool in &mut config.tools {
             tool.options.key_prefix = Some(self.key_prefix.clone());
             if tool.name == "postgres_query" {
@@ -145,7 +163,10 @@ impl Setup {
             limits: self.limits,
             network: network.local_server,
             mode: self.mode,
-            audit: self.audit.clone().map_or(AuditTarget::Off, AuditTarget::File),
+            audit: self
+                .audit
+                .clone()
+                .map_or(AuditTarget::Off, AuditTarget::File),
             backends: Backends {
                 database_url: Some(database_url()),
                 mysql_url: Some(mysql_url()),
@@ -201,7 +222,10 @@ impl Answer {
         self.body["result"]["isError"] == json!(false)
     }
     pub fn text(&self) -> String {
-        self.body["result"]["content"][0]["text"].as_str().unwrap_or_default().to_owned()
+        self.body["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
     pub fn structured(&self) -> &Value {
         &self.body["result"]["structuredContent"]
