@@ -72,7 +72,10 @@ struct Args {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len()));
+    let (num, unit) = s.split_at(
+        s.find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len()),
+    );
     let n: f64 = num.parse().map_err(|_| format!("bad duration {s:?}"))?;
     let secs = match unit {
         "" | "s" => n,
@@ -109,22 +112,38 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (pre, post) = template
         .split_once(PLACEHOLDER)
         .ok_or_else(|| anyhow::anyhow!("the arguments template has no {PLACEHOLDER}"))?;
-    let head = format!(r#"{{"jsonrpc":"2.0","method":"tools/call","params":{{"name":{},"arguments":{pre}"#, Value::String(args.tool.clone()));
+    let head = format!(
+        r#"{{"jsonrpc":"2.0","method":"tools/call","params":{{"name":{},"arguments":{pre}"#,
+        Value::String(args.tool.clone())
+    );
     let parts = Arc::new((head, post.to_string()));
-    serde_json::from_str::<Value>(&format!("{}1{}}}}}", parts.0, parts.1)).map_err(|e| anyhow::anyhow!("the request is not JSON: {e}"))?;
+    serde_json::from_str::<Value>(&format!("{}1{}}}}}", parts.0, parts.1))
+        .map_err(|e| anyhow::anyhow!("the request is not JSON: {e}"))?;
 
     let phase = Arc::new(AtomicU8::new(WARMUP));
     let mut workers = Vec::with_capacity(args.concurrency);
     for w in 0..args.concurrency {
         let (args, parts, phase) = (args.clone(), parts.clone(), phase.clone());
-        workers.push(tokio::spawn(async move { worker(w as u64, args, parts, phase).await }));
+        workers.push(tokio::spawn(async move {
+            worker(w as u64, args, parts, phase).await
+        }));
     }
     tokio::time::sleep(args.warmup).await;
-    let (cpu0, self0, busy0, t0) = (proc_cpu(args.server_pid), proc_cpu(Some(std::process::id())), machine_cpu(), Instant::now());
+    let (cpu0, self0, busy0, t0) = (
+        proc_cpu(args.server_pid),
+        proc_cpu(Some(std::process::id())),
+        machine_cpu(),
+        Instant::now(),
+    );
     phase.store(MEASURE, Ordering::SeqCst);
     tokio::time::sleep(args.duration).await;
     phase.store(DONE, Ordering::SeqCst);
-    let (cpu1, self1, busy1, secs) = (proc_cpu(args.server_pid), proc_cpu(Some(std::process::id())), machine_cpu(), t0.elapsed().as_secs_f64());
+    let (cpu1, self1, busy1, secs) = (
+        proc_cpu(args.server_pid),
+        proc_cpu(Some(std::process::id())),
+        machine_cpu(),
+        t0.elapsed().as_secs_f64(),
+    );
 
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut ok, mut errors, mut samples) = (0u64, 0u64, Vec::new());
@@ -152,7 +171,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => Some(100.0 * (b1 - b0) / (t1 - t0)),
         _ => None,
     };
-    let q = |p: f64| if hist.is_empty() { 0 } else { hist.value_at_quantile(p) };
+    let q = |p: f64| {
+        if hist.is_empty() {
+            0
+        } else {
+            hist.value_at_quantile(p)
+        }
+    };
     let summary = json!({
         "label": args.label, "concurrency": args.concurrency, "seconds": secs,
         "calls": calls, "ok": ok, "errors": errors, "rate": ok as f64 / secs,
@@ -164,11 +189,29 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if args.json {
         println!("{summary}");
     } else {
-        println!("{}: {} callers, {:.1} s measured", args.label, args.concurrency, secs);
-        println!("  calls/s {:.0}  ok {ok}  errors {errors}", ok as f64 / secs);
-        println!("  latency µs  p50 {}  p90 {}  p99 {}  max {}  mean {:.0}", q(0.5), q(0.9), q(0.99), hist.max(), hist.mean());
+        println!(
+            "{}: {} callers, {:.1} s measured",
+            args.label, args.concurrency, secs
+        );
+        println!(
+            "  calls/s {:.0}  ok {ok}  errors {errors}",
+            ok as f64 / secs
+        );
+        println!(
+            "  latency µs  p50 {}  p90 {}  p99 {}  max {}  mean {:.0}",
+            q(0.5),
+            q(0.9),
+            q(0.99),
+            hist.max(),
+            hist.mean()
+        );
         let f = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.1}"));
-        println!("  CPU µs/call  server {}  client {}  machine busy {}%", f(server_cpu), f(client_cpu), f(busy));
+        println!(
+            "  CPU µs/call  server {}  client {}  machine busy {}%",
+            f(server_cpu),
+            f(client_cpu),
+            f(busy)
+        );
         for s in samples.iter().take(5) {
             println!("  error: {s}");
         }
@@ -177,21 +220,34 @@ async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn worker(w: u64, args: Args, parts: Arc<(String, String)>, phase: Arc<AtomicU8>) -> Tally {
-    let mut tally = Tally { hist: Histogram::new_with_bounds(1, 60_000_000, 3).expect("static bounds"), ok: 0, errors: 0, first_error: None };
+    let mut tally = Tally {
+        hist: Histogram::new_with_bounds(1, 60_000_000, 3).expect("static bounds"),
+        ok: 0,
+        errors: 0,
+        first_error: None,
+    };
     let fail = |tally: &mut Tally, counted: bool, e: String| {
         if counted {
             tally.errors += 1;
         }
         tally.first_error.get_or_insert(e);
     };
-    let client = match reqwest::Client::builder().no_proxy().pool_max_idle_per_host(1).tcp_nodelay(true).http1_only().build() {
+    let client = match reqwest::Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(1)
+        .tcp_nodelay(true)
+        .http1_only()
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             fail(&mut tally, false, format!("client: {e}"));
             return tally;
         }
     };
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64);
     let mut rng = (seed ^ (w + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
     let span = args.id_max - args.id_min + 1;
     let mut session: Option<String> = None;
@@ -201,7 +257,11 @@ async fn worker(w: u64, args: Args, parts: Arc<(String, String)>, phase: Arc<Ato
             match handshake(&client, &args).await {
                 Ok(s) => session = Some(s),
                 Err(e) => {
-                    fail(&mut tally, phase.load(Ordering::Relaxed) == MEASURE, format!("handshake: {e}"));
+                    fail(
+                        &mut tally,
+                        phase.load(Ordering::Relaxed) == MEASURE,
+                        format!("handshake: {e}"),
+                    );
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -229,13 +289,23 @@ async fn worker(w: u64, args: Args, parts: Arc<(String, String)>, phase: Arc<Ato
         }
     }
     if let Some(s) = session {
-        let _ = client.delete(&args.url).header("Mcp-Session-Id", s).header("MCP-Protocol-Version", &args.protocol_version).send().await;
+        let _ = client
+            .delete(&args.url)
+            .header("Mcp-Session-Id", s)
+            .header("MCP-Protocol-Version", &args.protocol_version)
+            .send()
+            .await;
     }
     tally
 }
 
 /// POSTs one JSON-RPC message; returns the response (status, session header, JSON answer).
-async fn post(client: &reqwest::Client, args: &Args, session: Option<&str>, body: String) -> Result<(u16, Option<String>, Option<Value>), String> {
+async fn post(
+    client: &reqwest::Client,
+    args: &Args,
+    session: Option<&str>,
+    body: String,
+) -> Result<(u16, Option<String>, Option<Value>), String> {
     let mut req = client
         .post(&args.url)
         .header("Content-Type", "application/json")
@@ -247,8 +317,16 @@ async fn post(client: &reqwest::Client, args: &Args, session: Option<&str>, body
     }
     let resp = req.send().await.map_err(|e| format!("send: {e}"))?;
     let status = resp.status().as_u16();
-    let sid = resp.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let sse = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/event-stream"));
+    let sid = resp
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let sse = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
     let bytes = resp.bytes().await.map_err(|e| format!("body: {e}"))?;
     if bytes.is_empty() {
         return Ok((status, sid, None));
@@ -266,16 +344,29 @@ async fn post(client: &reqwest::Client, args: &Args, session: Option<&str>, body
     };
     match value {
         Some(v) => Ok((status, sid, Some(v))),
-        None => Err(format!("HTTP {status}: unparsable answer: {}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)]))),
+        None => Err(format!(
+            "HTTP {status}: unparsable answer: {}",
+            String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+        )),
     }
 }
 
 /// One tools/call; Ok when the answer is a result that is not `isError: true`.
-async fn call(client: &reqwest::Client, args: &Args, session: Option<&str>, body: String) -> Result<(), String> {
+async fn call(
+    client: &reqwest::Client,
+    args: &Args,
+    session: Option<&str>,
+    body: String,
+) -> Result<(), String> {
     let (status, _, value) = post(client, args, session, body).await?;
     let value = value.ok_or_else(|| format!("HTTP {status}: empty answer"))?;
     match value.get("result") {
-        Some(r) if r.get("isError").and_then(Value::as_bool) != Some(true) && (200..300).contains(&status) => Ok(()),
+        Some(r)
+            if r.get("isError").and_then(Value::as_bool) != Some(true)
+                && (200..300).contains(&status) =>
+        {
+            Ok(())
+        }
         Some(r) => Err(format!("HTTP {status}: tool error: {}", truncate(r))),
         None => Err(format!("HTTP {status}: {}", truncate(&value))),
     }
@@ -286,7 +377,12 @@ async fn handshake(client: &reqwest::Client, args: &Args) -> Result<String, Stri
         "protocolVersion": args.protocol_version, "capabilities": {},
         "clientInfo": {"name": "mcp_bench", "version": "0.1"}}});
     let (status, sid, value) = post(client, args, None, init.to_string()).await?;
-    let sid = sid.ok_or_else(|| format!("HTTP {status}: no Mcp-Session-Id on initialize ({})", value.as_ref().map_or(String::new(), truncate)))?;
+    let sid = sid.ok_or_else(|| {
+        format!(
+            "HTTP {status}: no Mcp-Session-Id on initialize ({})",
+            value.as_ref().map_or(String::new(), truncate)
+        )
+    })?;
     let note = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
     let (status, _, _) = post(client, args, Some(&sid), note.to_string()).await?;
     if !(200..300).contains(&status) {
@@ -297,7 +393,11 @@ async fn handshake(client: &reqwest::Client, args: &Args) -> Result<String, Stri
 
 fn truncate(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 200 { format!("{}…", &s[..s.floor_char_boundary(200)]) } else { s }
+    if s.len() > 200 {
+        format!("{}…", &s[..s.floor_char_boundary(200)])
+    } else {
+        s
+    }
 }
 
 /// CPU seconds (utime+stime, all threads) of a process.
@@ -313,7 +413,13 @@ fn proc_cpu(pid: Option<u32>) -> Option<f64> {
 /// Machine-wide (busy, total) jiffies from /proc/stat.
 fn machine_cpu() -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let v: Vec<f64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let v: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
     let total: f64 = v.iter().take(8).sum();
     let idle = v.get(3)? + v.get(4)?;
     Some((total - idle, total))

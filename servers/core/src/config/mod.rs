@@ -142,7 +142,11 @@ mod committed {
         let mut checked = 0;
         for entry in std::fs::read_dir(&dir).expect("config/ exists") {
             let path = entry.expect("entry").path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
             match name.as_str() {
                 "deployment_boundaries.yaml" => drop(super::Boundaries::load(&path).unwrap()),
                 "network_isolation.yaml" => drop(super::NetworkIsolation::load(&path).unwrap()),

@@ -186,3 +186,67 @@ async fn waiting_for_a_concurrency_permit_counts_against_the_deadline() {
     assert_eq!(queued.error_code(), Some(-32001), "{}", queued.body);
     server.stop().await;
 }
+
+/// In session mode the SSE answer starts before the tool runs: the limits must still bound
+/// the tool's work, not just the HTTP exchange.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_mode_holds_the_inflight_cap_the_concurrency_cap_and_the_deadline() {
+    require_services!();
+    let data = DataRoot::new();
+    let seed = crate::support::seed_limits();
+    let mut limits = mcp_local_server::lifted(&seed);
+    limits.max_inflight_requests = NonZeroUsize::new(20).unwrap();
+    limits.max_concurrent = seed.max_concurrent;
+    let server = Setup {
+        mode: mcp_server_core::stack::Mode::Session,
+        pool_size: Some(30),
+        limits,
+        ..Setup::new()
+    }
+    .start(&data)
+    .await;
+    let session = server.open_session().await;
+    let started = Instant::now();
+    let answers = join_all((0..23).map(|_| {
+        server.call_in(
+            &session,
+            "postgres_query",
+            json!({"query": "SELECT pg_sleep(0.2)"}),
+        )
+    }))
+    .await;
+    let took = started.elapsed().as_secs_f64();
+    let refused: Vec<_> = answers.iter().filter(|a| a.status == 503).collect();
+    assert_eq!(refused.len(), 3, "exactly 3 beyond the in-flight cap of 20");
+    assert!(
+        refused
+            .iter()
+            .all(|a| a.error_code() == Some(-32003) && a.elapsed < Duration::from_millis(250))
+    );
+    assert_eq!(answers.iter().filter(|a| a.is_ok()).count(), 20);
+    // 20 admitted calls of 0.2 s through a concurrency cap of 10: two waves.
+    assert!(
+        took >= 0.4,
+        "took {took:.3}s: the cap of 10 was not enforced"
+    );
+    let metrics = server.metrics_text().await;
+    assert_eq!(
+        metric(&metrics, "mcp_tool_executions_peak"),
+        Some(10.0),
+        "{metrics}"
+    );
+    let late = server
+        .call_in(
+            &session,
+            "postgres_query",
+            json!({"query": "SELECT pg_sleep(5)", "timeout_ms": 400}),
+        )
+        .await;
+    assert_eq!(late.error_code(), Some(-32001), "{}", late.body);
+    assert!(
+        late.elapsed < Duration::from_millis(900),
+        "ended after {:?}",
+        late.elapsed
+    );
+    server.stop().await;
+}

@@ -257,13 +257,54 @@ impl TestServer {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body read");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let body = parse_body(&text);
         Answer {
             status,
             headers,
             body,
             elapsed: started.elapsed(),
         }
+    }
+
+    /// Opens an MCP session (initialize + initialized) and returns its id.
+    pub async fn open_session(&self) -> String {
+        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "it", "version": "1"}}});
+        let answer = self.post(init).await;
+        let session = answer.headers["mcp-session-id"]
+            .to_str()
+            .expect("session id")
+            .to_owned();
+        let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string();
+        let done = self
+            .post_raw(
+                note.into_bytes(),
+                &[
+                    ("content-type", "application/json"),
+                    ("mcp-session-id", &session),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, 202, "initialized accepted");
+        session
+    }
+
+    /// A tool call inside a session (the answer arrives as an SSE event).
+    pub async fn call_in(&self, session: &str, tool: &str, arguments: Value) -> Answer {
+        let body = json!({
+            "jsonrpc": "2.0",
+            "id": uuid::Uuid::new_v4().to_string(),
+            "method": "tools/call",
+            "params": { "name": tool, "arguments": arguments },
+        });
+        self.post_raw(
+            body.to_string().into_bytes(),
+            &[
+                ("content-type", "application/json"),
+                ("mcp-session-id", session),
+            ],
+        )
+        .await
     }
 
     pub async fn call(&self, tool: &str, arguments: Value) -> Answer {
@@ -295,6 +336,18 @@ impl TestServer {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
     }
+}
+
+/// A JSON body, or the JSON-RPC message carried by an SSE stream.
+fn parse_body(text: &str) -> Value {
+    if let Ok(value) = serde_json::from_str(text) {
+        return value;
+    }
+    text.lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .filter_map(|data| serde_json::from_str::<Value>(data.trim()).ok())
+        .find(|v| v.get("jsonrpc").is_some())
+        .unwrap_or_else(|| Value::String(text.to_owned()))
 }
 
 /// Reads one value from the `/metrics` text.
