@@ -6,9 +6,10 @@
 #   b  ours: as a, plus --bare (no admission stack, audit or tool spans)
 #   c  ours: stateless, limits lifted, audit to a file
 #   d  ours: session mode (MCP sessions, SSE answers), limits lifted, audit off
-#   e  Toolbox: postgres-sql tool, same statement, same pool size
+#   e  Toolbox: postgres-sql tool, same statement, same pool size, default logging
+#   f  Toolbox as e with --log-level WARN (no per-request access log)
 # Environment knobs: DURATION (15s), WARMUP (3s), CONCURRENCY (32), POOL_SIZE (16),
-# CASES ("a b c d e"), TOOLBOX_VERSION (1.12.0), PERF=1 (profile case a's server for 10 s).
+# CASES ("a b c d e f"), TOOLBOX_VERSION (1.12.0), PERF=1 (profile case a's server for 10 s).
 # Loopback only: every server listens on 127.0.0.1 and the load goes nowhere else.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,7 +23,7 @@ DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
 CONCURRENCY=${CONCURRENCY:-32}
 POOL_SIZE=${POOL_SIZE:-16}
-CASES=${CASES:-a b c d e}
+CASES=${CASES:-a b c d e f}
 TOOLBOX_VERSION=${TOOLBOX_VERSION:-1.12.0}
 PORT_OURS=${PORT_OURS:-18080}
 PORT_TOOLBOX=${PORT_TOOLBOX:-15000}
@@ -136,18 +137,21 @@ run_ours() { # case, description, bench flags (quoted string), server flags...
   # shellcheck disable=SC2086
   "$bench_bin" --url "http://127.0.0.1:$PORT_OURS/mcp" --tool postgres_query \
     --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
-    --server-pid "$server_pid" --json --label "$case" $bench_flags | tee -a "$run_dir/summary.jsonl"
+    --server-pid "$server_pid" --comm-cpu postgres --json --label "$case" $bench_flags \
+    | tee -a "$run_dir/summary.jsonl"
   stop_server
 }
 
-run_toolbox() {
-  log "case e: Toolbox $toolbox_version"
-  start_server e "$toolbox_bin" --config "$toolbox_dir/tools.yaml" --address 127.0.0.1 \
-    --port "$PORT_TOOLBOX" --disable-version-check --disable-reload
+run_toolbox() { # case, extra toolbox flags...
+  local case=$1; shift
+  log "case $case: Toolbox $toolbox_version $*"
+  start_server "$case" "$toolbox_bin" --config "$toolbox_dir/tools.yaml" --address 127.0.0.1 \
+    --port "$PORT_TOOLBOX" --disable-version-check --disable-reload "$@"
   wait_ready "http://127.0.0.1:$PORT_TOOLBOX/mcp" "$init_body"
   "$bench_bin" --url "http://127.0.0.1:$PORT_TOOLBOX/mcp" --tool get_order --id-param id \
     --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
-    --server-pid "$server_pid" --json --label e | tee -a "$run_dir/summary.jsonl"
+    --server-pid "$server_pid" --comm-cpu postgres --json --label "$case" \
+    | tee -a "$run_dir/summary.jsonl"
   stop_server
 }
 
@@ -157,7 +161,8 @@ for c in $CASES; do
     b) run_ours b "stateless, --bare" "" --mode stateless --lift-limits --audit off --bare ;;
     c) run_ours c "stateless, limits lifted, audit to a file" "" --mode stateless --lift-limits --audit "$run_dir/audit.jsonl" ;;
     d) run_ours d "session mode, limits lifted, audit off" "--session" --mode session --lift-limits --audit off ;;
-    e) run_toolbox ;;
+    e) run_toolbox e ;;
+    f) run_toolbox f --log-level WARN ;;
     *) log "unknown case $c"; exit 2 ;;
   esac
 done
@@ -169,19 +174,20 @@ done
   echo "\`SELECT * FROM orders WHERE id = \$1\` on \`agents\` (100k rows), ids uniform in 1..=100000;"
   echo "$CONCURRENCY callers on keep-alive connections, ${WARMUP} warm-up, ${DURATION} measured per case;"
   echo "pool size $POOL_SIZE; $(nproc) cores shared by the load generator, the server and Postgres."
-  echo "Server: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- servers 2>/dev/null || echo ' (with uncommitted changes)'); Toolbox $toolbox_version."
+  echo "Server: ${REV:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- servers 2>/dev/null || echo ' (with uncommitted changes)')}; Toolbox $toolbox_version."
   echo
-  echo "| case | server | calls/s | p50 ms | p99 ms | server CPU µs/call | client CPU µs/call | machine busy | errors |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| case | server | calls/s | p50 ms | p99 ms | server CPU µs/call | postgres CPU µs/call | client CPU µs/call | machine busy | errors |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
   jq -r '
-    def desc: {"a":"ours, stateless, limits lifted, audit off","b":"ours, --bare","c":"ours, audit to file","d":"ours, session mode (SSE)","e":"Toolbox"}[.label] // .label;
+    def desc: {"a":"ours, stateless, limits lifted, audit off","b":"ours, --bare","c":"ours, audit to file","d":"ours, session mode (SSE)","e":"Toolbox","f":"Toolbox, --log-level WARN"}[.label] // .label;
     def r(n): if . == null then "n/a" else (. * pow(10; n) | round) / pow(10; n) | tostring end;
-    "| \(.label) | \(desc) | \(.rate | r(0)) | \(.p50_us / 1000 | r(2)) | \(.p99_us / 1000 | r(2)) | \(.server_cpu_us_per_call | r(1)) | \(.client_cpu_us_per_call | r(1)) | \(.machine_busy_pct | r(0))% | \(.errors) |"
+    "| \(.label) | \(desc) | \(.rate | r(0)) | \(.p50_us / 1000 | r(2)) | \(.p99_us / 1000 | r(2)) | \(.server_cpu_us_per_call | r(1)) | \(.comm_cpu_us_per_call | r(1)) | \(.client_cpu_us_per_call | r(1)) | \(.machine_busy_pct | r(0))% | \(.errors) |"
   ' "$run_dir/summary.jsonl"
   echo
   jq -rs '
     (map({(.label): .}) | add) as $x
     | (if $x.a and $x.e then "- ours (a) / Toolbox (e) rate: \(($x.a.rate / $x.e.rate * 100 | round) / 100)x (goal ≥ 2x)" else empty end),
+      (if $x.a and $x.f then "- ours (a) / Toolbox without access log (f) rate: \(($x.a.rate / $x.f.rate * 100 | round) / 100)x" else empty end),
       (if $x.a and $x.b then "- admission + audit + spans cost, rate (b − a) / b: \((($x.b.rate - $x.a.rate) / $x.b.rate * 1000 | round) / 10)% (goal < 5%)" else empty end),
       (if $x.c and $x.b then "- with audit to a file, rate (b − c) / b: \((($x.b.rate - $x.c.rate) / $x.b.rate * 1000 | round) / 10)%" else empty end),
       (if $x.a then "- case a p99 \($x.a.p99_us / 1000) ms (goal < 100 ms), server CPU \(($x.a.server_cpu_us_per_call * 10 | round) / 10) µs/call (goal < 45)" else empty end)

@@ -1,10 +1,10 @@
 //! `mcp_bench`: a closed-loop load client for one MCP tool over Streamable HTTP.
 //!
 //! Each of `--concurrency` workers owns one keep-alive HTTP/1.1 connection and sends
-//! `tools/call` requests back to back with a uniformly random id. Latency is the time
-//! from sending a request until its whole answer is received and parsed (µs, HdrHistogram).
-//! With `--server-pid`, the server's CPU time (utime+stime, all threads) over the
-//! measured window is divided by the calls completed in it.
+//! `tools/call` requests back to back with a uniformly random id. Latency is the time from
+//! sending a request until its whole answer is received and parsed (µs, HdrHistogram); only
+//! successful calls are recorded. With `--server-pid`, the server's CPU time (utime+stime,
+//! all threads, /proc/PID/stat) over the measured window is divided by the calls completed.
 //!
 //! cargo run --release -p mcp-local-server --example mcp_bench -- \
 //!     --url http://127.0.0.1:8080/mcp --tool postgres_query --concurrency 32 --duration 20s
@@ -59,6 +59,9 @@ struct Args {
     /// Server process to sample CPU from (/proc/PID/stat).
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Also report the CPU of all processes with this command name (e.g. `postgres`).
+    #[arg(long)]
+    comm_cpu: Option<String>,
     /// Name of this run in the output.
     #[arg(long, default_value = "run")]
     label: String,
@@ -71,27 +74,34 @@ struct Args {
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(
-        s.find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len()),
-    );
-    let n: f64 = num.parse().map_err(|_| format!("bad duration {s:?}"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1e3,
-        "m" => n * 60.0,
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let n: f64 = s[..split]
+        .parse()
+        .map_err(|_| format!("bad duration {s:?}"))?;
+    let scale = match &s[split..] {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "m" => 60.0,
         _ => return Err(format!("bad duration unit in {s:?} (ms, s, m)")),
     };
-    Ok(Duration::from_secs_f64(secs))
+    Ok(Duration::from_secs_f64(n * scale))
 }
 
-/// Per-worker result.
+/// One worker's counts.
 struct Tally {
     hist: Histogram<u64>,
     ok: u64,
     errors: u64,
     first_error: Option<String>,
+}
+
+impl Tally {
+    fn fail(&mut self, counted: bool, e: String) {
+        self.errors += u64::from(counted);
+        self.first_error.get_or_insert(e);
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -104,46 +114,32 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    // Arguments split around the placeholder once; each call only formats the id in.
+    // The request is split around the id once; each call only formats the id in.
     let template = match &args.id_param {
-        Some(name) => format!("{{{}:{PLACEHOLDER}}}", Value::String(name.clone())),
+        Some(name) => format!("{{{}:{PLACEHOLDER}}}", Value::from(name.as_str())),
         None => args.args_template.clone(),
     };
     let (pre, post) = template
         .split_once(PLACEHOLDER)
         .ok_or_else(|| anyhow::anyhow!("the arguments template has no {PLACEHOLDER}"))?;
+    let tool = Value::from(args.tool.as_str());
     let head = format!(
-        r#"{{"jsonrpc":"2.0","method":"tools/call","params":{{"name":{},"arguments":{pre}"#,
-        Value::String(args.tool.clone())
+        r#"{{"jsonrpc":"2.0","method":"tools/call","params":{{"name":{tool},"arguments":{pre}"#
     );
-    let parts = Arc::new((head, post.to_string()));
-    serde_json::from_str::<Value>(&format!("{}1{}}}}}", parts.0, parts.1))
+    let parts = Arc::new((head, post.to_owned()));
+    serde_json::from_str::<Value>(&request(&parts, 1, 1))
         .map_err(|e| anyhow::anyhow!("the request is not JSON: {e}"))?;
 
     let phase = Arc::new(AtomicU8::new(WARMUP));
-    let mut workers = Vec::with_capacity(args.concurrency);
-    for w in 0..args.concurrency {
-        let (args, parts, phase) = (args.clone(), parts.clone(), phase.clone());
-        workers.push(tokio::spawn(async move {
-            worker(w as u64, args, parts, phase).await
-        }));
-    }
+    let workers: Vec<_> = (0..args.concurrency as u64)
+        .map(|w| tokio::spawn(worker(w, args.clone(), parts.clone(), phase.clone())))
+        .collect();
     tokio::time::sleep(args.warmup).await;
-    let (cpu0, self0, busy0, t0) = (
-        proc_cpu(args.server_pid),
-        proc_cpu(Some(std::process::id())),
-        machine_cpu(),
-        Instant::now(),
-    );
+    let (start, t0) = (Cpu::sample(&args), Instant::now());
     phase.store(MEASURE, Ordering::SeqCst);
     tokio::time::sleep(args.duration).await;
     phase.store(DONE, Ordering::SeqCst);
-    let (cpu1, self1, busy1, secs) = (
-        proc_cpu(args.server_pid),
-        proc_cpu(Some(std::process::id())),
-        machine_cpu(),
-        t0.elapsed().as_secs_f64(),
-    );
+    let (end, secs) = (Cpu::sample(&args), t0.elapsed().as_secs_f64());
 
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut ok, mut errors, mut samples) = (0u64, 0u64, Vec::new());
@@ -151,8 +147,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         match handle.await {
             Ok(t) => {
                 hist.add(&t.hist)?;
-                ok += t.ok;
-                errors += t.errors;
+                (ok, errors) = (ok + t.ok, errors + t.errors);
                 samples.extend(t.first_error);
             }
             Err(e) => samples.push(format!("worker panicked: {e}")),
@@ -160,88 +155,74 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     samples.sort();
     samples.dedup();
-    let calls = ok + errors;
-    let per_call = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) if ok > 0 => Some((b - a) * 1e6 / ok as f64),
-        _ => None,
-    };
-    let server_cpu = per_call(cpu0, cpu1);
-    let client_cpu = per_call(self0, self1);
-    let busy = match (busy0, busy1) {
+    samples.truncate(5);
+    let per_call = |a: Option<f64>, b: Option<f64>| Some((b? - a?) * 1e6 / ok.max(1) as f64);
+    let busy = match (start.machine, end.machine) {
         (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => Some(100.0 * (b1 - b0) / (t1 - t0)),
         _ => None,
     };
-    let q = |p: f64| {
-        if hist.is_empty() {
-            0
-        } else {
-            hist.value_at_quantile(p)
-        }
-    };
+    let q = |p: f64| (!hist.is_empty()).then(|| hist.value_at_quantile(p));
     let summary = json!({
         "label": args.label, "concurrency": args.concurrency, "seconds": secs,
-        "calls": calls, "ok": ok, "errors": errors, "rate": ok as f64 / secs,
+        "calls": ok + errors, "ok": ok, "errors": errors, "rate": ok as f64 / secs,
         "p50_us": q(0.50), "p90_us": q(0.90), "p99_us": q(0.99), "max_us": hist.max(),
-        "mean_us": hist.mean(), "server_cpu_us_per_call": server_cpu,
-        "client_cpu_us_per_call": client_cpu, "machine_busy_pct": busy,
-        "error_samples": samples.iter().take(5).collect::<Vec<_>>(),
+        "mean_us": hist.mean(),
+        "server_cpu_us_per_call": per_call(start.server, end.server),
+        "client_cpu_us_per_call": per_call(start.client, end.client),
+        "comm": args.comm_cpu, "comm_cpu_us_per_call": per_call(start.comm, end.comm),
+        "machine_busy_pct": busy, "error_samples": samples,
     });
     if args.json {
         println!("{summary}");
-    } else {
-        println!(
-            "{}: {} callers, {:.1} s measured",
-            args.label, args.concurrency, secs
-        );
-        println!(
-            "  calls/s {:.0}  ok {ok}  errors {errors}",
-            ok as f64 / secs
-        );
-        println!(
-            "  latency µs  p50 {}  p90 {}  p99 {}  max {}  mean {:.0}",
-            q(0.5),
-            q(0.9),
-            q(0.99),
-            hist.max(),
-            hist.mean()
-        );
-        let f = |v: Option<f64>| v.map_or("n/a".into(), |v| format!("{v:.1}"));
-        println!(
-            "  CPU µs/call  server {}  client {}  machine busy {}%",
-            f(server_cpu),
-            f(client_cpu),
-            f(busy)
-        );
-        for s in samples.iter().take(5) {
-            println!("  error: {s}");
-        }
+        return Ok(());
+    }
+    println!(
+        "{} ({} callers, {secs:.1} s measured):",
+        args.label, args.concurrency
+    );
+    let keys = [
+        "rate", "ok", "errors", "p50_us", "p90_us", "p99_us", "max_us", "mean_us",
+    ];
+    let cpu = [
+        "server_cpu_us_per_call",
+        "client_cpu_us_per_call",
+        "comm_cpu_us_per_call",
+    ];
+    for line in [&keys[..], &cpu[..], &["machine_busy_pct"]] {
+        let fmt = |k: &&str| match summary[*k].as_f64() {
+            Some(v) => format!("{k} {v:.1}"),
+            None => format!("{k} n/a"),
+        };
+        println!("  {}", line.iter().map(fmt).collect::<Vec<_>>().join("  "));
+    }
+    for s in &samples {
+        println!("  error: {s}");
     }
     Ok(())
 }
 
+/// The whole JSON-RPC request for one call.
+fn request(parts: &(String, String), id: u64, rpc_id: u64) -> String {
+    format!(r#"{}{id}{}}},"id":{rpc_id}}}"#, parts.0, parts.1)
+}
+
 async fn worker(w: u64, args: Args, parts: Arc<(String, String)>, phase: Arc<AtomicU8>) -> Tally {
+    let hist = Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant bounds are valid");
     let mut tally = Tally {
-        hist: Histogram::new_with_bounds(1, 60_000_000, 3).expect("static bounds"),
+        hist,
         ok: 0,
         errors: 0,
         first_error: None,
     };
-    let fail = |tally: &mut Tally, counted: bool, e: String| {
-        if counted {
-            tally.errors += 1;
-        }
-        tally.first_error.get_or_insert(e);
-    };
-    let client = match reqwest::Client::builder()
+    // One client per worker with at most one idle connection: one keep-alive connection each.
+    let builder = reqwest::Client::builder()
         .no_proxy()
-        .pool_max_idle_per_host(1)
-        .tcp_nodelay(true)
         .http1_only()
-        .build()
-    {
+        .tcp_nodelay(true);
+    let client = match builder.pool_max_idle_per_host(1).build() {
         Ok(c) => c,
         Err(e) => {
-            fail(&mut tally, false, format!("client: {e}"));
+            tally.fail(false, format!("client: {e}"));
             return tally;
         }
     };
@@ -250,15 +231,13 @@ async fn worker(w: u64, args: Args, parts: Arc<(String, String)>, phase: Arc<Ato
         .map_or(1, |d| d.as_nanos() as u64);
     let mut rng = (seed ^ (w + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
     let span = args.id_max - args.id_min + 1;
-    let mut session: Option<String> = None;
-    let mut next_id = 0u64;
+    let (mut session, mut rpc_id) = (None::<String>, 0u64);
     while phase.load(Ordering::Relaxed) != DONE {
         if args.session && session.is_none() {
             match handshake(&client, &args).await {
                 Ok(s) => session = Some(s),
                 Err(e) => {
-                    fail(
-                        &mut tally,
+                    tally.fail(
                         phase.load(Ordering::Relaxed) == MEASURE,
                         format!("handshake: {e}"),
                     );
@@ -267,15 +246,20 @@ async fn worker(w: u64, args: Args, parts: Arc<(String, String)>, phase: Arc<Ato
                 }
             }
         }
-        // xorshift64*: cheap, good enough for uniform ids.
+        // xorshift64*: cheap and uniform enough for picking rows.
         rng ^= rng >> 12;
         rng ^= rng << 25;
         rng ^= rng >> 27;
         let id = args.id_min + rng.wrapping_mul(0x2545_F491_4F6C_DD1D) % span;
-        next_id += 1;
-        let body = format!(r#"{}{id}{}}},"id":{next_id}}}"#, parts.0, parts.1);
+        rpc_id += 1;
         let started = Instant::now();
-        let outcome = call(&client, &args, session.as_deref(), body).await;
+        let outcome = call(
+            &client,
+            &args,
+            session.as_deref(),
+            request(&parts, id, rpc_id),
+        )
+        .await;
         let micros = started.elapsed().as_micros() as u64;
         if phase.load(Ordering::Relaxed) != MEASURE {
             continue;
@@ -285,56 +269,54 @@ async fn worker(w: u64, args: Args, parts: Arc<(String, String)>, phase: Arc<Ato
                 tally.ok += 1;
                 tally.hist.saturating_record(micros.max(1));
             }
-            Err(e) => fail(&mut tally, true, e),
+            Err(e) => tally.fail(true, e),
         }
     }
     if let Some(s) = session {
         let _ = client
             .delete(&args.url)
             .header("Mcp-Session-Id", s)
-            .header("MCP-Protocol-Version", &args.protocol_version)
             .send()
             .await;
     }
     tally
 }
 
-/// POSTs one JSON-RPC message; returns the response (status, session header, JSON answer).
+/// POSTs one JSON-RPC message: status, `Mcp-Session-Id`, and the JSON-RPC answer if any.
+type Answer = (u16, Option<String>, Option<Value>);
+
 async fn post(
     client: &reqwest::Client,
     args: &Args,
-    session: Option<&str>,
+    sid: Option<&str>,
     body: String,
-) -> Result<(u16, Option<String>, Option<Value>), String> {
+) -> Result<Answer, String> {
     let mut req = client
         .post(&args.url)
         .header("Content-Type", "application/json")
         .header("Accept", "application/json, text/event-stream")
         .header("MCP-Protocol-Version", &args.protocol_version)
         .body(body);
-    if let Some(s) = session {
+    if let Some(s) = sid {
         req = req.header("Mcp-Session-Id", s);
     }
     let resp = req.send().await.map_err(|e| format!("send: {e}"))?;
     let status = resp.status().as_u16();
-    let sid = resp
-        .headers()
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let sse = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let sid = header("mcp-session-id");
+    let sse = header("content-type").is_some_and(|v| v.starts_with("text/event-stream"));
     let bytes = resp.bytes().await.map_err(|e| format!("body: {e}"))?;
     if bytes.is_empty() {
         return Ok((status, sid, None));
     }
     let value = if sse {
-        // The answer is the `data:` line that holds a JSON-RPC result or error.
-        std::str::from_utf8(&bytes)
-            .map_err(|e| format!("SSE not UTF-8: {e}"))?
+        // The answer is the `data:` event that holds a JSON-RPC result or error.
+        String::from_utf8_lossy(&bytes)
             .lines()
             .filter_map(|l| l.strip_prefix("data:"))
             .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
@@ -345,26 +327,23 @@ async fn post(
     match value {
         Some(v) => Ok((status, sid, Some(v))),
         None => Err(format!(
-            "HTTP {status}: unparsable answer: {}",
+            "HTTP {status}: unparsable: {}",
             String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
         )),
     }
 }
 
-/// One tools/call; Ok when the answer is a result that is not `isError: true`.
+/// One tools/call: success is HTTP 2xx with a `result` that is not `isError: true`.
 async fn call(
     client: &reqwest::Client,
     args: &Args,
-    session: Option<&str>,
+    sid: Option<&str>,
     body: String,
 ) -> Result<(), String> {
-    let (status, _, value) = post(client, args, session, body).await?;
+    let (status, _, value) = post(client, args, sid, body).await?;
     let value = value.ok_or_else(|| format!("HTTP {status}: empty answer"))?;
     match value.get("result") {
-        Some(r)
-            if r.get("isError").and_then(Value::as_bool) != Some(true)
-                && (200..300).contains(&status) =>
-        {
+        Some(r) if (200..300).contains(&status) && r.get("isError") != Some(&Value::Bool(true)) => {
             Ok(())
         }
         Some(r) => Err(format!("HTTP {status}: tool error: {}", truncate(r))),
@@ -373,22 +352,16 @@ async fn call(
 }
 
 async fn handshake(client: &reqwest::Client, args: &Args) -> Result<String, String> {
-    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+    let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
         "protocolVersion": args.protocol_version, "capabilities": {},
         "clientInfo": {"name": "mcp_bench", "version": "0.1"}}});
-    let (status, sid, value) = post(client, args, None, init.to_string()).await?;
-    let sid = sid.ok_or_else(|| {
-        format!(
-            "HTTP {status}: no Mcp-Session-Id on initialize ({})",
-            value.as_ref().map_or(String::new(), truncate)
-        )
-    })?;
-    let note = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
-    let (status, _, _) = post(client, args, Some(&sid), note.to_string()).await?;
-    if !(200..300).contains(&status) {
-        return Err(format!("notifications/initialized: HTTP {status}"));
+    let (status, sid, _) = post(client, args, None, init.to_string()).await?;
+    let sid = sid.ok_or_else(|| format!("HTTP {status}: no Mcp-Session-Id on initialize"))?;
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    match post(client, args, Some(&sid), note.to_string()).await? {
+        (200..300, _, _) => Ok(sid),
+        (status, _, _) => Err(format!("notifications/initialized: HTTP {status}")),
     }
-    Ok(sid)
 }
 
 fn truncate(v: &Value) -> String {
@@ -400,14 +373,46 @@ fn truncate(v: &Value) -> String {
     }
 }
 
-/// CPU seconds (utime+stime, all threads) of a process.
-fn proc_cpu(pid: Option<u32>) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
+/// CPU seconds so far: server, this client, processes named `--comm-cpu`, machine jiffies.
+struct Cpu {
+    server: Option<f64>,
+    client: Option<f64>,
+    comm: Option<f64>,
+    machine: Option<(f64, f64)>,
+}
+
+impl Cpu {
+    fn sample(args: &Args) -> Cpu {
+        Cpu {
+            server: args.server_pid.and_then(proc_cpu),
+            client: proc_cpu(std::process::id()),
+            comm: args.comm_cpu.as_deref().map(comm_cpu),
+            machine: machine_cpu(),
+        }
+    }
+}
+
+/// utime+stime of a process (all its threads, live and exited), in seconds.
+fn proc_cpu(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name: utime and stime are fields 14 and 15 of the line.
+    let f: Vec<&str> = stat[stat.rfind(')')? + 2..].split_whitespace().collect();
     let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / clock_ticks())
+    Some(ticks as f64 / 100.0) // USER_HZ is 100 on Linux
+}
+
+/// CPU seconds of all processes whose command name is `comm`.
+fn comm_cpu(comm: &str) -> f64 {
+    let pids = std::fs::read_dir("/proc").into_iter().flatten().flatten();
+    pids.filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.split_once(" (")
+                .and_then(|(_, r)| r.rsplit_once(')'))
+                .is_some_and(|(c, _)| c == comm)
+        })
+        .filter_map(proc_cpu)
+        .sum()
 }
 
 /// Machine-wide (busy, total) jiffies from /proc/stat.
@@ -421,17 +426,5 @@ fn machine_cpu() -> Option<(f64, f64)> {
         .filter_map(|x| x.parse().ok())
         .collect();
     let total: f64 = v.iter().take(8).sum();
-    let idle = v.get(3)? + v.get(4)?;
-    Some((total - idle, total))
-}
-
-/// USER_HZ; Linux reports 100 on every common architecture.
-fn clock_ticks() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
+    Some((total - v.get(3)? - v.get(4)?, total))
 }

@@ -1,0 +1,9 @@
+//! The harness's pure core: the scenario spec (raw YAML → validated model), argument
+//! generators, SLO maths and the run result model. No network, no clocks: fast tests.
+
+pub mod feasibility;
+pub mod measure;
+pub mod result;
+pub mod spec;
+pub mod units;
+pub mod slo;

@@ -1,0 +1,250 @@
+//! What a run measured: latency histograms (µs) and outcomes per tool, and a per-second
+//! time series. Recorders are merged, so each load worker can keep its own.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+/// How one call ended, classified from the response body (not the status code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallOutcome {
+    Ok,
+    /// The tool ran and failed: `isError: true` inside a 200.
+    ToolError,
+    /// A JSON-RPC error other than the admission ones.
+    JsonRpcError,
+    RateLimited,
+    Overloaded,
+    TimedOut,
+    /// No valid answer: connection refused or reset, client timeout, unparseable body.
+    TransportError,
+}
+
+impl CallOutcome {
+    pub const ALL: [CallOutcome; 7] = [
+        CallOutcome::Ok,
+        CallOutcome::ToolError,
+        CallOutcome::JsonRpcError,
+        CallOutcome::RateLimited,
+        CallOutcome::Overloaded,
+        CallOutcome::TimedOut,
+        CallOutcome::TransportError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallOutcome::Ok => "ok",
+            CallOutcome::ToolError => "tool_error",
+            CallOutcome::JsonRpcError => "jsonrpc_error",
+            CallOutcome::RateLimited => "rate_limited",
+            CallOutcome::Overloaded => "overloaded",
+            CallOutcome::TimedOut => "timed_out",
+            CallOutcome::TransportError => "transport_error",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Counts per outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Outcomes {
+    pub ok: u64,
+    pub tool_error: u64,
+    pub jsonrpc_error: u64,
+    pub rate_limited: u64,
+    pub overloaded: u64,
+    pub timed_out: u64,
+    pub transport_error: u64,
+}
+
+impl Outcomes {
+    pub fn add(&mut self, outcome: CallOutcome, n: u64) {
+        *self.slot(outcome) += n;
+    }
+
+    fn slot(&mut self, outcome: CallOutcome) -> &mut u64 {
+        match outcome.index() {
+            0 => &mut self.ok,
+            1 => &mut self.tool_error,
+            2 => &mut self.jsonrpc_error,
+            3 => &mut self.rate_limited,
+            4 => &mut self.overloaded,
+            5 => &mut self.timed_out,
+            _ => &mut self.transport_error,
+        }
+    }
+
+    pub fn get(&self, outcome: CallOutcome) -> u64 {
+        let mut copy = *self;
+        *copy.slot(outcome)
+    }
+
+    pub fn merge(&mut self, other: &Outcomes) {
+        for o in CallOutcome::ALL {
+            self.add(o, other.get(o));
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        CallOutcome::ALL.iter().map(|o| self.get(*o)).sum()
+    }
+
+    /// Every call that did not succeed counts as failed.
+    pub fn failed(&self) -> u64 {
+        self.total() - self.ok
+    }
+}
+
+/// Highest latency recorded: 10 minutes, in µs.
+pub const MAX_LATENCY_US: u64 = 600_000_000;
+
+pub fn new_histogram(sigfig: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, sigfig).expect("valid histogram bounds")
+}
+
+#[derive(Debug, Clone)]
+pub struct ToolMeasure {
+    pub latency: Histogram<u64>,
+    pub outcomes: Outcomes,
+}
+
+impl Default for ToolMeasure {
+    fn default() -> Self {
+        ToolMeasure {
+            latency: new_histogram(3),
+            outcomes: Outcomes::default(),
+        }
+    }
+}
+
+/// One second of the run.
+#[derive(Debug, Clone)]
+pub struct Second {
+    /// Calls whose intended start fell in this second.
+    pub offered: u64,
+    /// Calls that ended in this second, by outcome.
+    pub outcomes: Outcomes,
+    /// Their latency (2 significant digits: enough for a time series).
+    pub latency: Histogram<u64>,
+}
+
+impl Default for Second {
+    fn default() -> Self {
+        Second {
+            offered: 0,
+            outcomes: Outcomes::default(),
+            latency: new_histogram(2),
+        }
+    }
+}
+
+/// Everything one worker (or the whole run, after merging) measured.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    pub per_tool: BTreeMap<String, ToolMeasure>,
+    pub seconds: Vec<Second>,
+    /// Calls started after their intended time because no worker was free.
+    pub late_starts: u64,
+    pub max_lateness_us: u64,
+}
+
+impl Recorder {
+    fn second(&mut self, index: usize) -> &mut Second {
+        if self.seconds.len() <= index {
+            self.seconds.resize_with(index + 1, Second::default);
+        }
+        &mut self.seconds[index]
+    }
+
+    /// A call whose intended start fell in second `offered_at`.
+    pub fn offered(&mut self, offered_at: usize) {
+        self.second(offered_at).offered += 1;
+    }
+
+    /// A finished call. `recorded` is false in warm-up phases: those calls appear in the
+    /// time series but not in the verdict's histograms.
+    pub fn record(&mut self, tool: &str, outcome: CallOutcome, latency_us: u64, ended_at: usize, recorded: bool) {
+        let latency_us = latency_us.clamp(1, MAX_LATENCY_US);
+        let second = self.second(ended_at);
+        second.outcomes.add(outcome, 1);
+        let _ = second.latency.record(latency_us);
+        if recorded {
+            let measure = self.per_tool.entry(tool.to_owned()).or_default();
+            measure.outcomes.add(outcome, 1);
+            let _ = measure.latency.record(latency_us);
+        }
+    }
+
+    pub fn late(&mut self, lateness_us: u64) {
+        self.late_starts += 1;
+        self.max_lateness_us = self.max_lateness_us.max(lateness_us);
+    }
+
+    pub fn merge(&mut self, other: &Recorder) {
+        for (tool, m) in &other.per_tool {
+            let mine = self.per_tool.entry(tool.clone()).or_default();
+            let _ = mine.latency.add(&m.latency);
+            mine.outcomes.merge(&m.outcomes);
+        }
+        for (i, s) in other.seconds.iter().enumerate() {
+            let mine = self.second(i);
+            mine.offered += s.offered;
+            mine.outcomes.merge(&s.outcomes);
+            let _ = mine.latency.add(&s.latency);
+        }
+        self.late_starts += other.late_starts;
+        self.max_lateness_us = self.max_lateness_us.max(other.max_lateness_us);
+    }
+
+    /// All tools together.
+    pub fn overall(&self) -> ToolMeasure {
+        let mut all = ToolMeasure::default();
+        for m in self.per_tool.values() {
+            let _ = all.latency.add(&m.latency);
+            all.outcomes.merge(&m.outcomes);
+        }
+        all
+    }
+}
+
+/// The measurements a verdict is computed from.
+#[derive(Debug, Clone)]
+pub struct Measurements {
+    pub recorder: Recorder,
+    /// Seconds of the timeline that belong to recorded phases: `[start, end)`.
+    pub recorded_window: (usize, usize),
+    /// Length of the recorded phases.
+    pub recorded_seconds: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merged_recorders_add_up() {
+        let mut a = Recorder::default();
+        let mut b = Recorder::default();
+        a.record("t", CallOutcome::Ok, 1000, 0, true);
+        a.record("t", CallOutcome::ToolError, 2000, 1, true);
+        b.record("t", CallOutcome::Ok, 3000, 1, true);
+        b.record("u", CallOutcome::RateLimited, 10, 2, false);
+        b.offered(2);
+        b.late(500);
+        a.merge(&b);
+        assert_eq!(a.per_tool["t"].outcomes.total(), 3);
+        assert_eq!(a.per_tool["t"].outcomes.failed(), 1);
+        assert!(!a.per_tool.contains_key("u"), "warm-up calls stay out of the verdict");
+        assert_eq!(a.seconds.len(), 3);
+        assert_eq!(a.seconds[1].outcomes.total(), 2);
+        assert_eq!(a.seconds[2].outcomes.rate_limited, 1);
+        assert_eq!(a.seconds[2].offered, 1);
+        assert_eq!((a.late_starts, a.max_lateness_us), (1, 500));
+        assert_eq!(a.overall().latency.len(), 3);
+    }
+}

@@ -1,0 +1,163 @@
+//! The run result (`result.json`), versioned. Histograms are stored serialized so runs can
+//! be merged and compared later.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::measure::Outcomes;
+
+pub const RESULT_SCHEMA: &str = "mcp-slo/result/v1";
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RunResult {
+    /// Always `mcp-slo/result/v1`.
+    pub schema: String,
+    pub scenario: ScenarioInfo,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub duration_s: f64,
+    pub targets: Vec<TargetInfo>,
+    pub load: LoadInfo,
+    pub overall: Summary,
+    pub tools: BTreeMap<String, Summary>,
+    pub timeline: Vec<TimelinePoint>,
+    pub objectives: Vec<ObjectiveResult>,
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+    pub cost: Option<Cost>,
+    /// HdrHistogram V2 (deflate) serializations, base64: `overall` and one per tool; values
+    /// in µs.
+    pub histograms: BTreeMap<String, String>,
+    pub harness: HarnessInfo,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub file: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TargetInfo {
+    pub name: String,
+    pub url: String,
+    pub mode: String,
+    pub spawned: bool,
+    pub protocol_version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PhaseInfo {
+    pub name: String,
+    pub duration_s: f64,
+    pub rate: Option<f64>,
+    pub users: Option<u32>,
+    pub record: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct LoadInfo {
+    pub model: String,
+    pub phases: Vec<PhaseInfo>,
+    /// Calls scheduled in recorded phases.
+    pub offered_calls: u64,
+    /// Calls that got an answer (any outcome) in recorded phases.
+    pub completed_calls: u64,
+    pub offered_rate: f64,
+    pub achieved_rate: f64,
+    /// Open model: calls that started late because every worker was busy.
+    pub late_starts: u64,
+    pub max_lateness_ms: f64,
+    pub workers: u32,
+    pub callers: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub min_us: u64,
+    pub mean_us: f64,
+    pub p50_us: u64,
+    pub p90_us: u64,
+    pub p95_us: u64,
+    pub p99_us: u64,
+    pub p999_us: u64,
+    pub max_us: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
+pub struct Summary {
+    pub outcomes: Outcomes,
+    pub latency: LatencySummary,
+    /// Failed calls / all calls.
+    pub error_rate: f64,
+    /// Successful calls per second over the recorded phases.
+    pub throughput: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TimelinePoint {
+    /// Seconds since the start of the run.
+    pub t: u32,
+    pub recorded: bool,
+    pub offered: u64,
+    pub outcomes: Outcomes,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ObjectiveResult {
+    pub name: String,
+    pub tool: Option<String>,
+    /// latency, error_rate, availability, throughput (later: probe, alarm).
+    pub kind: String,
+    /// The objective in words, e.g. `p99 < 100ms`.
+    pub target: String,
+    /// What was measured, e.g. `p99 = 12.3ms`.
+    pub measured: String,
+    pub target_value: f64,
+    pub measured_value: f64,
+    pub passed: bool,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Finding {
+    /// `info`, `warning` or `error`.
+    pub severity: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct Cost {
+    pub pid: u32,
+    pub cpu_seconds: f64,
+    /// Server CPU time divided by the calls it answered in the same window.
+    pub cpu_us_per_call: Option<f64>,
+    pub peak_rss_bytes: u64,
+    pub samples: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct HarnessInfo {
+    pub version: String,
+    pub cores: u32,
+}
+
+impl RunResult {
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(RunResult)).unwrap_or_default()
+    }
+}

@@ -1,0 +1,207 @@
+//! Scenario files as written (`version: mcp-slo/v1`). Unknown fields are refused. Values
+//! that are validated later keep their line and column.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// A value with where it was written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Located<T>(pub serde_saphyr::Spanned<T>);
+
+impl<T> Located<T> {
+    pub fn value(&self) -> &T {
+        &self.0.value
+    }
+    /// `line L column C`
+    pub fn at(&self) -> String {
+        format!("line {} column {}", self.0.defined.line(), self.0.defined.column())
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Located<T> {
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        T::json_schema(generator)
+    }
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+}
+
+/// A load scenario.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// Always `mcp-slo/v1`.
+    pub version: Located<String>,
+    pub name: Located<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// MCP servers under test, by name.
+    pub targets: BTreeMap<String, RawTarget>,
+    /// The deployment boundaries the scenario is checked against.
+    #[serde(default)]
+    pub boundaries: Option<RawBoundariesRef>,
+    pub load: RawLoad,
+    /// What the load calls, with relative weights.
+    pub mix: Vec<RawOp>,
+    /// Service level objectives; each is a pass/fail line of the verdict.
+    #[serde(default)]
+    pub slo: Vec<RawObjective>,
+}
+
+/// Where a target is: a URL, or a server the harness starts and stops.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    /// e.g. `http://127.0.0.1:8080/mcp`
+    #[serde(default)]
+    pub url: Option<Located<String>>,
+    #[serde(default)]
+    pub spawn: Option<RawSpawn>,
+    /// `session` (default) or `stateless`.
+    #[serde(default)]
+    pub mode: Option<Located<String>>,
+    /// MCP protocol revision to negotiate (default `2025-11-25`).
+    #[serde(default)]
+    pub protocol_version: Option<Located<String>>,
+    /// Environment variable holding a bearer token for this target.
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpawn {
+    /// `local` (mcp-local-server) or `aws` (mcp-aws-server).
+    pub server: Located<String>,
+    /// Extra arguments for the server; `--listen` is chosen by the harness.
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBoundariesRef {
+    /// Path of a deployment_boundaries.yaml, relative to the working directory.
+    pub file: String,
+    /// `local` or `aws_managed`.
+    pub tier: Located<String>,
+    /// How the tier's rate limit is meant: `global` (all callers together) or `per_caller`.
+    #[serde(default)]
+    pub rate_limit_scope: Option<Located<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoad {
+    /// `open` (arrival rate; latency from the intended start) or `closed` (users).
+    pub model: Located<String>,
+    pub phases: Vec<RawPhase>,
+    /// Open model: the most concurrent calls the pacer may have outstanding (default 256).
+    #[serde(default)]
+    pub max_users: Option<u32>,
+    /// Distinct callers (each from its own loopback address, 127.0.0.N), so per-caller
+    /// limits see several callers (default 1).
+    #[serde(default)]
+    pub callers: Option<u32>,
+    /// Client-side timeout per call (default 30s).
+    #[serde(default)]
+    pub timeout: Option<Located<String>>,
+    /// Seed for argument generators (default: a fixed seed, so runs repeat).
+    #[serde(default)]
+    pub seed: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPhase {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// e.g. `60s`
+    pub duration: Located<String>,
+    /// Open model: arrival rate, e.g. `90/s`.
+    #[serde(default)]
+    pub rate: Option<Located<String>>,
+    /// Closed model: concurrent users.
+    #[serde(default)]
+    pub users: Option<u32>,
+    /// Whether the phase counts in the verdict (default true; warm-ups say false).
+    #[serde(default)]
+    pub record: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOp {
+    pub target: Located<String>,
+    pub tool: String,
+    #[serde(default)]
+    pub weight: Option<u32>,
+    /// Tool arguments. A string that is exactly a generator, e.g. `"{{int 1 100000}}"`,
+    /// `"{{choice a b c}}"`, `"{{seq 1}}"` or `"{{uuid}}"`, becomes a fresh value per call.
+    #[serde(default)]
+    pub args: Option<Value>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawObjective {
+    /// A name for the verdict line (default: derived from the objective).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Restrict the objective to one tool (default: all calls).
+    #[serde(default)]
+    pub tool: Option<String>,
+    #[serde(default)]
+    pub latency: Option<RawLatency>,
+    #[serde(default)]
+    pub error_rate: Option<RawBelowPercent>,
+    #[serde(default)]
+    pub availability: Option<RawAvailability>,
+    #[serde(default)]
+    pub throughput: Option<RawThroughput>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLatency {
+    /// Percentile, e.g. 99 or 99.9.
+    pub p: Located<f64>,
+    /// e.g. `100ms`
+    pub below: Located<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBelowPercent {
+    /// e.g. `0.1%`
+    pub below: Located<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAvailability {
+    /// Share of good time slices, e.g. `99.9%`.
+    pub above: Located<String>,
+    /// Slice length (default `1s`).
+    #[serde(default)]
+    pub slice: Option<Located<String>>,
+    /// A slice is good when at least this share of its calls succeeded (default `99%`).
+    #[serde(default)]
+    pub slice_target: Option<Located<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawThroughput {
+    /// Achieved calls per second, e.g. `1000/s`.
+    pub above: Located<String>,
+}
