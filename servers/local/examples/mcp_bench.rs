@@ -157,9 +157,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
     samples.dedup();
     samples.truncate(5);
     let per_call = |a: Option<f64>, b: Option<f64>| Some((b? - a?) * 1e6 / ok.max(1) as f64);
-    let busy = match (start.machine, end.machine) {
-        (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => Some(100.0 * (b1 - b0) / (t1 - t0)),
-        _ => None,
+    // Machine-wide busy share, and the part of it that the server, this client and
+    // `--comm-cpu` did not spend: other load, which makes the figures unreliable.
+    let spent: f64 = [
+        (start.server, end.server),
+        (start.client, end.client),
+        (start.comm, end.comm),
+    ]
+    .iter()
+    .filter_map(|&(a, b)| Some(b? - a?))
+    .sum();
+    let (busy, other) = match (start.machine, end.machine) {
+        (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
+            let pct = |jiffies: f64| Some(100.0 * jiffies / (t1 - t0));
+            (pct(b1 - b0), pct(b1 - b0 - spent * 100.0))
+        }
+        _ => (None, None),
     };
     let q = |p: f64| (!hist.is_empty()).then(|| hist.value_at_quantile(p));
     let summary = json!({
@@ -170,7 +183,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "server_cpu_us_per_call": per_call(start.server, end.server),
         "client_cpu_us_per_call": per_call(start.client, end.client),
         "comm": args.comm_cpu, "comm_cpu_us_per_call": per_call(start.comm, end.comm),
-        "machine_busy_pct": busy, "error_samples": samples,
+        "machine_busy_pct": busy, "other_cpu_pct": other, "error_samples": samples,
     });
     if args.json {
         println!("{summary}");
@@ -188,7 +201,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "client_cpu_us_per_call",
         "comm_cpu_us_per_call",
     ];
-    for line in [&keys[..], &cpu[..], &["machine_busy_pct"]] {
+    for line in [&keys[..], &cpu[..], &["machine_busy_pct", "other_cpu_pct"]] {
         let fmt = |k: &&str| match summary[*k].as_f64() {
             Some(v) => format!("{k} {v:.1}"),
             None => format!("{k} n/a"),

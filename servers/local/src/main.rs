@@ -42,12 +42,22 @@ struct Args {
     /// Database connections per pool (default: the tier's max_concurrent).
     #[arg(long)]
     pool_size: Option<u32>,
+    /// How `rate_limit_per_second` is meant: `global` (all callers together, default) or
+    /// `per-caller` (each caller address gets the rate; no global rate cap).
+    #[arg(long, default_value = "global")]
+    rate_limit_scope: RateScope,
     /// Lift the in-flight, rate and concurrency limits (benchmarks and capacity planning).
     #[arg(long)]
     lift_limits: bool,
     /// Leave out the admission stack, audit and tool spans (to measure their cost).
     #[arg(long, hide = true)]
     bare: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RateScope {
+    Global,
+    PerCaller,
 }
 
 fn main() -> ExitCode {
@@ -120,11 +130,15 @@ fn options(args: &Args) -> anyhow::Result<Options> {
     let (Some(config), Some(boundaries), Some(network)) = (config, boundaries, network) else {
         anyhow::bail!("{}", errors.join("\n"));
     };
-    let limits = if args.lift_limits {
+    let mut limits = if args.lift_limits {
         lifted(&boundaries.local)
     } else {
         boundaries.local
     };
+    if args.rate_limit_scope == RateScope::PerCaller && !args.lift_limits {
+        limits.rate_limit_per_caller_per_second = limits.rate_limit_per_second;
+        limits.rate_limit_per_second = lifted(&limits).rate_limit_per_second;
+    }
     let audit = match args.audit.as_str() {
         "stdout" => AuditTarget::Stdout,
         "off" => AuditTarget::Off,

@@ -110,6 +110,7 @@ fn parse_generator(text: &str) -> Result<Generator, String> {
 }
 
 /// The run's argument source: a seeded generator and a shared sequence.
+#[derive(Clone)]
 pub struct SeededSource {
     rng: fastrand::Rng,
     seq: std::sync::Arc<std::sync::atomic::AtomicI64>,

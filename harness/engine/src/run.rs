@@ -1,0 +1,347 @@
+//! Running a scenario on goose: goose runs the workers (one goose user each, with its own
+//! HTTP client, caller address and MCP session); our schedule decides when each call starts
+//! and our recorders measure full-response latency in microseconds.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use goose::prelude::{GooseAttack, GooseUser, Scenario as GooseScenario, Transaction, TransactionResult};
+use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType as _};
+use mcp_slo_core::measure::{CallOutcome, Measurements, Recorder};
+use mcp_slo_core::spec::args::{ArgTemplate, SeededSource};
+use mcp_slo_core::spec::{LoadModel, Scenario};
+use tokio::time::Instant;
+
+use crate::client::{Endpoint, Session};
+use crate::op::execute_op;
+use crate::schedule::Schedule;
+
+/// A late start: more than this after its intended time (tokio timers have ~1 ms grain).
+const LATE: Duration = Duration::from_millis(2);
+const IDLE: Duration = Duration::from_millis(20);
+
+struct PreparedOp {
+    endpoint: usize,
+    tool: String,
+    args: ArgTemplate,
+}
+
+/// State shared by all workers of one run.
+struct Shared {
+    schedule: Schedule,
+    ops: Vec<PreparedOp>,
+    cumulative: Vec<u32>,
+    endpoints: Vec<Endpoint>,
+    recorders: Vec<Mutex<Recorder>>,
+    completed: AtomicU64,
+    failed: AtomicU64,
+    timeout: Duration,
+    callers: u32,
+    seed: u64,
+    seq: Arc<std::sync::atomic::AtomicI64>,
+}
+
+#[derive(Clone)]
+struct WorkerState {
+    index: usize,
+    sessions: Vec<Option<Session>>,
+    source: SeededSource,
+    rng: fastrand::Rng,
+}
+
+/// Live figures for a progress display.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub elapsed: Duration,
+    pub total: Duration,
+    pub offered: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub last_second_p99_us: u64,
+}
+
+pub struct EngineRun {
+    pub measurements: Measurements,
+    pub started_at: SystemTime,
+    pub duration: Duration,
+    pub workers: u32,
+    pub offered_calls: u64,
+    pub offered_rate: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("target unreachable: {0}")]
+    Unreachable(String),
+    #[error("load engine failed: {0}")]
+    Goose(String),
+}
+
+/// Number of workers: closed model, the most users of any phase; open model, enough for
+/// 100 ms of latency at the peak rate (at least 8), capped by `max_users`.
+pub fn workers_for(scenario: &Scenario) -> u32 {
+    let load = &scenario.load;
+    match load.model {
+        LoadModel::Closed => load.phases.iter().filter_map(|p| p.users).max().unwrap_or(1),
+        LoadModel::Open => {
+            let peak = load.peak_rate().unwrap_or(1.0);
+            ((peak * 0.1).ceil() as u32).max(8).min(load.max_users)
+        }
+    }
+}
+
+/// Checks every endpoint answers `initialize` before any load is sent.
+pub async fn preflight(endpoints: &[Endpoint]) -> Result<(), EngineError> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| EngineError::Goose(e.to_string()))?;
+    for endpoint in endpoints {
+        let session = endpoint.initialize(&client).await.map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        endpoint.close(&client, &session).await;
+    }
+    Ok(())
+}
+
+/// Runs the scenario's load against `endpoints` (by target name) and returns what it
+/// measured. `progress` is called about once a second.
+pub async fn run(
+    scenario: &Scenario,
+    endpoints: BTreeMap<String, Endpoint>,
+    progress: Option<Arc<dyn Fn(&Progress) + Send + Sync>>,
+) -> Result<EngineRun, EngineError> {
+    let names: Vec<String> = endpoints.keys().cloned().collect();
+    let ops: Vec<PreparedOp> = scenario
+        .mix
+        .iter()
+        .map(|op| PreparedOp {
+            endpoint: names.iter().position(|n| *n == op.target).unwrap_or(0),
+            tool: op.tool.clone(),
+            args: op.args.clone(),
+        })
+        .collect();
+    let cumulative = scenario
+        .mix
+        .iter()
+        .scan(0, |acc, op| {
+            *acc += op.weight;
+            Some(*acc)
+        })
+        .collect();
+    let workers = workers_for(scenario);
+    let shared = Arc::new(Shared {
+        schedule: Schedule::new(&scenario.load),
+        ops,
+        cumulative,
+        endpoints: endpoints.into_values().collect(),
+        recorders: (0..workers).map(|_| Mutex::new(Recorder::default())).collect(),
+        completed: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        timeout: scenario.load.timeout,
+        callers: scenario.load.callers,
+        seed: scenario.load.seed,
+        seq: Default::default(),
+    });
+    preflight(&shared.endpoints).await?;
+    let started_at = SystemTime::now();
+    let ticker = progress.map(|report| tokio::spawn(report_progress(shared.clone(), report)));
+    let attack = goose_attack(shared.clone(), workers)?;
+    let result = attack.execute().await;
+    if let Some(t) = ticker {
+        t.abort();
+    }
+    result.map_err(|e| EngineError::Goose(e.to_string()))?;
+    let duration = Instant::now().saturating_duration_since(shared.schedule.start());
+    let mut recorder = Recorder::default();
+    for shard in &shared.recorders {
+        let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+        recorder.merge(&shard);
+    }
+    let (window, recorded_seconds) = shared.schedule.recorded_window();
+    let offered_calls = match scenario.load.model {
+        LoadModel::Open => shared.schedule.recorded_slots(),
+        LoadModel::Closed => recorder.overall().outcomes.total(),
+    };
+    Ok(EngineRun {
+        measurements: Measurements { recorder, recorded_window: window, recorded_seconds },
+        started_at,
+        duration,
+        workers,
+        offered_calls,
+        offered_rate: shared.schedule.offered_rate(),
+    })
+}
+
+fn goose_attack(shared: Arc<Shared>, workers: u32) -> Result<GooseAttack, EngineError> {
+    let err = |e: goose::GooseError| EngineError::Goose(e.to_string());
+    let start = {
+        let shared = shared.clone();
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let shared = shared.clone();
+            Box::pin(async move { worker_start(user, &shared).await })
+        }))
+        .set_name("start")
+        .set_on_start()
+    };
+    let step = {
+        let shared = shared.clone();
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let shared = shared.clone();
+            Box::pin(async move { worker_step(user, &shared).await })
+        }))
+        .set_name("call")
+    };
+    let stop = {
+        let shared = shared.clone();
+        Transaction::new(Arc::new(move |user: &mut GooseUser| {
+            let shared = shared.clone();
+            Box::pin(async move { worker_stop(user, &shared).await })
+        }))
+        .set_name("stop")
+        .set_on_stop()
+    };
+    // Whole seconds (goose's unit), plus slack so the last calls can finish.
+    let run_time = shared.schedule.total().as_secs_f64().ceil() as usize + 1;
+    let scenario = GooseScenario::new("mcp").register_transaction(start).register_transaction(step).register_transaction(stop);
+    GooseAttack::initialize_with_config(GooseConfiguration::default())
+        .map_err(err)?
+        .register_scenario(scenario)
+        .set_default(GooseDefault::Host, "http://127.0.0.1")
+        .map_err(err)?
+        .set_default(GooseDefault::Users, workers as usize)
+        .map_err(err)?
+        .set_default(GooseDefault::IncreaseRate, format!("{}", workers.max(1) * 100).as_str())
+        .map_err(err)?
+        .set_default(GooseDefault::RunTime, run_time)
+        .map_err(err)?
+        .set_default(GooseDefault::NoTelnet, true)
+        .map_err(err)?
+        .set_default(GooseDefault::NoWebSocket, true)
+        .map_err(err)?
+        .set_default(GooseDefault::NoMetrics, true)
+        .map_err(err)?
+        .set_default(GooseDefault::NoPrintMetrics, true)
+        .map_err(err)?
+        .set_default(GooseDefault::NoErrorSummary, true)
+        .map_err(err)?
+        .set_default(GooseDefault::Quiet, 1)
+        .map_err(err)
+        .map(|attack| *attack)
+}
+
+fn caller_address(index: usize, callers: u32) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (index as u32 % callers.max(1)) as u8))
+}
+
+async fn worker_start(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
+    let index = user.weighted_users_index;
+    let builder = reqwest::Client::builder()
+        .local_address(caller_address(index, shared.callers))
+        .tcp_nodelay(true)
+        .timeout(shared.timeout)
+        .pool_idle_timeout(None);
+    user.set_client_builder(builder).await?;
+    let mut sessions = Vec::with_capacity(shared.endpoints.len());
+    for endpoint in &shared.endpoints {
+        sessions.push(endpoint.initialize(&user.client).await.ok());
+    }
+    let seed = shared.seed.wrapping_add(index as u64 * 0x9e37_79b9_7f4a_7c15);
+    user.set_session_data(WorkerState {
+        index,
+        sessions,
+        source: SeededSource::new(seed, shared.seq.clone()),
+        rng: fastrand::Rng::with_seed(seed ^ 0x5eed),
+    });
+    Ok(())
+}
+
+async fn worker_stop(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
+    let client = user.client.clone();
+    if let Some(state) = user.get_session_data::<WorkerState>() {
+        for (endpoint, session) in shared.endpoints.iter().zip(&state.sessions) {
+            if let Some(session) = session {
+                endpoint.close(&client, session).await;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
+    let client = user.client.clone();
+    let Some(state) = user.get_session_data_mut::<WorkerState>() else {
+        tokio::time::sleep(IDLE).await;
+        return Ok(());
+    };
+    let schedule = &shared.schedule;
+    let (intended, record, offered_second) = match schedule.model() {
+        LoadModel::Open => {
+            let Some(slot) = schedule.next_slot() else {
+                tokio::time::sleep(IDLE).await;
+                return Ok(());
+            };
+            tokio::time::sleep_until(slot.intended).await;
+            (slot.intended, slot.record, Some(schedule.second_of(slot.intended)))
+        }
+        LoadModel::Closed => {
+            let now = Instant::now();
+            match schedule.closed_active(state.index, now) {
+                Some((_, true, record)) => (now, record, Some(schedule.second_of(now))),
+                _ => {
+                    tokio::time::sleep(IDLE).await;
+                    return Ok(());
+                }
+            }
+        }
+    };
+    let started = Instant::now();
+    let pick = state.rng.u32(0..*shared.cumulative.last().unwrap_or(&1));
+    let op = &shared.ops[shared.cumulative.iter().position(|c| pick < *c).unwrap_or(0)];
+    let args = op.args.render(&mut state.source);
+    let endpoint = &shared.endpoints[op.endpoint];
+    let answer = execute_op(&client, endpoint, &mut state.sessions[op.endpoint], &op.tool, &args).await;
+    let ended = Instant::now();
+    let latency_us = ended.saturating_duration_since(intended).as_micros() as u64;
+    shared.completed.fetch_add(1, Ordering::Relaxed);
+    if answer.outcome != CallOutcome::Ok {
+        shared.failed.fetch_add(1, Ordering::Relaxed);
+    }
+    let mut recorder = shared.recorders[state.index % shared.recorders.len()].lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(second) = offered_second {
+        recorder.offered(second);
+    }
+    let lateness = started.saturating_duration_since(intended);
+    if schedule.model() == LoadModel::Open && lateness > LATE {
+        recorder.late(lateness.as_micros() as u64);
+    }
+    recorder.record(&op.tool, answer.outcome, latency_us, schedule.second_of(ended), record);
+    Ok(())
+}
+
+async fn report_progress(shared: Arc<Shared>, report: Arc<dyn Fn(&Progress) + Send + Sync>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let now = Instant::now();
+        let second = shared.schedule.second_of(now).saturating_sub(1);
+        let mut last = mcp_slo_core::measure::new_histogram(2);
+        for shard in &shared.recorders {
+            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(s) = shard.seconds.get(second) {
+                let _ = last.add(&s.latency);
+            }
+        }
+        report(&Progress {
+            elapsed: now.saturating_duration_since(shared.schedule.start()),
+            total: shared.schedule.total(),
+            offered: shared.schedule.issued(),
+            completed: shared.completed.load(Ordering::Relaxed),
+            failed: shared.failed.load(Ordering::Relaxed),
+            last_second_p99_us: if last.is_empty() { 0 } else { last.value_at_quantile(0.99) },
+        });
+    }
+}
