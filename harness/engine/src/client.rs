@@ -232,7 +232,7 @@ fn message_of(bytes: &[u8]) -> Option<&[u8]> {
         .split(|b| *b == b'\n')
         .filter_map(|line| line.strip_prefix(b"data:"))
         .map(|d| d.trim_ascii())
-        .filter(|d| d.starts_with(b"{") && d.windows(6).any(|w| w == b"\"id\":" || w == b"\"id\" :"))
+        .filter(|d| d.starts_with(b"{") && d.windows(5).any(|w| w == b"\"id\":"))
         .next_back()
 }
 

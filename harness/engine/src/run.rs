@@ -219,8 +219,6 @@ fn goose_attack(shared: Arc<Shared>, workers: u32) -> Result<GooseAttack, Engine
         .map_err(err)?
         .set_default(GooseDefault::NoTelnet, true)
         .map_err(err)?
-        .set_default(GooseDefault::NoWebSocket, true)
-        .map_err(err)?
         .set_default(GooseDefault::NoMetrics, true)
         .map_err(err)?
         .set_default(GooseDefault::NoPrintMetrics, true)
