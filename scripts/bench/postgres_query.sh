@@ -9,7 +9,10 @@
 #   e  Toolbox: postgres-sql tool, same statement, same pool size, default logging
 #   f  Toolbox as e with --log-level WARN (no per-request access log)
 # Environment knobs: DURATION (15s), WARMUP (3s), CONCURRENCY (32), POOL_SIZE (16),
-# CASES ("a b c d e f"), TOOLBOX_VERSION (1.12.0), PERF=1 (profile case a's server for 10 s).
+# CASES ("a b c d e f"), TOOLBOX_VERSION (1.12.0), PERF=1 (profile case a's server for 10 s),
+# BUILD=0 (use the release binaries already in $CARGO_TARGET_DIR), REPEAT (1: runs of the
+# whole case list; the table shows medians), OTHER_MAX (10: a case with more than this %
+# of other load on the machine is run again, up to twice), QUIET_WAIT (120 s).
 # Loopback only: every server listens on 127.0.0.1 and the load goes nowhere else.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -28,6 +31,8 @@ TOOLBOX_VERSION=${TOOLBOX_VERSION:-1.12.0}
 PORT_OURS=${PORT_OURS:-18080}
 PORT_TOOLBOX=${PORT_TOOLBOX:-15000}
 PERF=${PERF:-0}
+REPEAT=${REPEAT:-1}
+OTHER_MAX=${OTHER_MAX:-10}
 
 bench_dir=$root/.bench
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
@@ -50,8 +55,10 @@ trap cleanup EXIT
 # --- set-up ----------------------------------------------------------------------------
 log "services"
 bash scripts/setup-services.sh
-log "building release binaries (server + mcp_bench)"
-cargo build --release -q -p mcp-local-server --bin mcp-local-server --example mcp_bench
+if [ "${BUILD:-1}" = 1 ]; then
+  log "building release binaries (server + mcp_bench)"
+  cargo build --release -q -p mcp-local-server --bin mcp-local-server --example mcp_bench
+fi
 server_bin=$CARGO_TARGET_DIR/release/mcp-local-server
 bench_bin=$CARGO_TARGET_DIR/release/examples/mcp_bench
 
@@ -114,36 +121,58 @@ wait_ready() { # url, body
   log "server at $1 did not answer"; return 1
 }
 
+busy_pct() { # machine-wide busy % over one second
+  local a b
+  read -r -a a < <(head -n1 /proc/stat)
+  sleep 1
+  read -r -a b < <(head -n1 /proc/stat)
+  local total=0 idle=$(( b[4] + b[5] - a[4] - a[5] ))
+  for i in 1 2 3 4 5 6 7 8; do total=$(( total + b[i] - a[i] )); done
+  echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
+}
+
+wait_quiet() { # other work on the machine skews every figure: wait for it (QUIET_WAIT s)
+  local busy
+  for _ in $(seq 1 "${QUIET_WAIT:-120}"); do
+    busy=$(busy_pct)
+    [ "$busy" -lt 15 ] && return 0
+  done
+  log "WARNING: the machine is still ${busy}% busy with other work; figures will be low"
+}
+
 init_body='{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"probe","version":"0"}}}'
 
 run_ours() { # case, description, bench flags (quoted string), server flags...
   local case=$1 what=$2 bench_flags=$3; shift 3
+  wait_quiet
   log "case $case: $what"
   start_server "$case" "$server_bin" --listen "127.0.0.1:$PORT_OURS" --pool-size "$POOL_SIZE" "$@"
   wait_ready "http://127.0.0.1:$PORT_OURS/mcp" "$init_body"
-  if [ "$case" = a ] && [ "$PERF" = 1 ] && command -v perf >/dev/null; then
+  if [ "$case" = a ] && [ "$PERF" = 1 ] && [ ! -e "$run_dir/perf-a.data" ] && command -v perf >/dev/null; then
     # Load it for warmup + 10 s while perf samples the server, then measure separately.
     "$bench_bin" --url "http://127.0.0.1:$PORT_OURS/mcp" --concurrency "$CONCURRENCY" \
       --warmup 0s --duration 14s --json --label perf >/dev/null &
     local load=$!; pids+=("$load")
     sleep 3
-    perf record -F 499 -g -p "$server_pid" -o "$run_dir/perf-a.data" -- sleep 10 >/dev/null 2>&1 || true
+    # Flat profile: release builds have no frame pointers, so -g stacks would be broken.
+    perf record -F 499 -p "$server_pid" -o "$run_dir/perf-a.data" -- sleep 10 >/dev/null 2>&1 || true
     wait "$load" || true
-    perf report -i "$run_dir/perf-a.data" --no-children --sort symbol --stdio 2>/dev/null \
-      | grep -E '^ +[0-9]' | head -40 >"$run_dir/perf-a-self.txt" || true
-    perf report -i "$run_dir/perf-a.data" --no-children --sort dso --stdio 2>/dev/null \
-      | grep -E '^ +[0-9]' | head -15 >"$run_dir/perf-a-dso.txt" || true
+    for key in symbol dso; do
+      perf report -i "$run_dir/perf-a.data" --no-children --sort "$key" --stdio 2>/dev/null \
+        | grep -E '^ +[0-9]' | sed -E 's/ +$//' | cut -c1-130 | head -30 >"$run_dir/perf-a-$key.txt" || true
+    done
   fi
   # shellcheck disable=SC2086
   "$bench_bin" --url "http://127.0.0.1:$PORT_OURS/mcp" --tool postgres_query \
     --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
     --server-pid "$server_pid" --comm-cpu postgres --json --label "$case" $bench_flags \
-    | tee -a "$run_dir/summary.jsonl"
+    >"$run_dir/last.json"
   stop_server
 }
 
 run_toolbox() { # case, extra toolbox flags...
   local case=$1; shift
+  wait_quiet
   log "case $case: Toolbox $toolbox_version $*"
   start_server "$case" "$toolbox_bin" --config "$toolbox_dir/tools.yaml" --address 127.0.0.1 \
     --port "$PORT_TOOLBOX" --disable-version-check --disable-reload "$@"
@@ -151,20 +180,37 @@ run_toolbox() { # case, extra toolbox flags...
   "$bench_bin" --url "http://127.0.0.1:$PORT_TOOLBOX/mcp" --tool get_order --id-param id \
     --concurrency "$CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
     --server-pid "$server_pid" --comm-cpu postgres --json --label "$case" \
-    | tee -a "$run_dir/summary.jsonl"
+    >"$run_dir/last.json"
   stop_server
 }
 
-for c in $CASES; do
-  case $c in
+run_case() { # case
+  case $1 in
     a) run_ours a "stateless, limits lifted, audit off" "" --mode stateless --lift-limits --audit off ;;
     b) run_ours b "stateless, --bare" "" --mode stateless --lift-limits --audit off --bare ;;
-    c) run_ours c "stateless, limits lifted, audit to a file" "" --mode stateless --lift-limits --audit "$run_dir/audit.jsonl" ;;
+    c) rm -f "$run_dir/audit.jsonl"
+       run_ours c "stateless, limits lifted, audit to a file" "" --mode stateless --lift-limits --audit "$run_dir/audit.jsonl"
+       log "  case c wrote $(wc -l <"$run_dir/audit.jsonl") audit lines"
+       rm -f "$run_dir/audit.jsonl" ;;
     d) run_ours d "session mode, limits lifted, audit off" "--session" --mode session --lift-limits --audit off ;;
     e) run_toolbox e ;;
     f) run_toolbox f --log-level WARN ;;
-    *) log "unknown case $c"; exit 2 ;;
+    *) log "unknown case $1"; exit 2 ;;
   esac
+}
+
+# Cases interleave across repetitions; a case disturbed by other load is run again.
+for rep in $(seq 1 "$REPEAT"); do
+  for c in $CASES; do
+    for try in 1 2 3; do
+      run_case "$c"
+      other=$(jq '(.other_cpu_pct // 0) | floor' "$run_dir/last.json")
+      log "$(jq -r '"  \(.rate | floor) calls/s, p99 \(.p99_us) µs, \(.errors) errors, other load \(.other_cpu_pct // 0 | floor)%"' "$run_dir/last.json")"
+      if [ "$other" -le "$OTHER_MAX" ] || [ "$try" = 3 ]; then break; fi
+      log "  disturbed by other load; running case $c again"
+    done
+    jq -c --argjson rep "$rep" '. + {rep: $rep}' "$run_dir/last.json" >>"$run_dir/summary.jsonl"
+  done
 done
 
 # --- report ----------------------------------------------------------------------------
@@ -176,34 +222,44 @@ done
   echo "pool size $POOL_SIZE; $(nproc) cores shared by the load generator, the server and Postgres."
   echo "Server: ${REV:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- servers 2>/dev/null || echo ' (with uncommitted changes)')}; Toolbox $toolbox_version."
   echo
-  echo "| case | server | calls/s | p50 ms | p99 ms | server CPU µs/call | postgres CPU µs/call | client CPU µs/call | machine busy | errors |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-  jq -r '
-    def desc: {"a":"ours, stateless, limits lifted, audit off","b":"ours, --bare","c":"ours, audit to file","d":"ours, session mode (SSE)","e":"Toolbox","f":"Toolbox, --log-level WARN"}[.label] // .label;
+  echo "Figures are medians over $REPEAT run(s) of each case; *range* is the lowest and highest rate."
+  echo
+  echo "| case | server | calls/s | range | p50 ms | p99 ms | server CPU µs/call | postgres CPU µs/call | client CPU µs/call | other load | errors |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  jq -rs '
+    def desc: {"a":"ours, stateless, limits lifted, audit off","b":"ours, --bare","c":"ours, audit to file","d":"ours, session mode (SSE)","e":"Toolbox","f":"Toolbox, --log-level WARN"}[.] // .;
     def r(n): if . == null then "n/a" else (. * pow(10; n) | round) / pow(10; n) | tostring end;
-    "| \(.label) | \(desc) | \(.rate | r(0)) | \(.p50_us / 1000 | r(2)) | \(.p99_us / 1000 | r(2)) | \(.server_cpu_us_per_call | r(1)) | \(.comm_cpu_us_per_call | r(1)) | \(.client_cpu_us_per_call | r(1)) | \(.machine_busy_pct | r(0))% | \(.errors) |"
+    def median: map(select(. != null)) | sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    group_by(.label)[] as $g | $g[0].label as $l
+    | "| \($l) | \($l | desc) | \($g | map(.rate) | median | r(0)) | \($g | map(.rate) | min | r(0))–\($g | map(.rate) | max | r(0)) | \($g | map(.p50_us / 1000) | median | r(2)) | \($g | map(.p99_us / 1000) | median | r(2)) | \($g | map(.server_cpu_us_per_call) | median | r(1)) | \($g | map(.comm_cpu_us_per_call) | median | r(1)) | \($g | map(.client_cpu_us_per_call) | median | r(1)) | \($g | map(.other_cpu_pct) | max | r(0))% | \($g | map(.errors) | add) |"
   ' "$run_dir/summary.jsonl"
   echo
+  echo "*other load*: busy CPU not spent by the server, Postgres or the load generator (other"
+  echo "processes, kernel threads), the highest over the runs; above ~10% a run was disturbed."
+  echo
   jq -rs '
-    (map({(.label): .}) | add) as $x
+    def median: map(select(. != null)) | sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    (group_by(.label) | map({(.[0].label): {rate: (map(.rate) | median), p99_us: (map(.p99_us) | median), server_cpu_us_per_call: (map(.server_cpu_us_per_call) | median), pg: (map(.comm_cpu_us_per_call) | median)}}) | add) as $x
     | (if $x.a and $x.e then "- ours (a) / Toolbox (e) rate: \(($x.a.rate / $x.e.rate * 100 | round) / 100)x (goal ≥ 2x)" else empty end),
       (if $x.a and $x.f then "- ours (a) / Toolbox without access log (f) rate: \(($x.a.rate / $x.f.rate * 100 | round) / 100)x" else empty end),
-      (if $x.a and $x.b then "- admission + audit + spans cost, rate (b − a) / b: \((($x.b.rate - $x.a.rate) / $x.b.rate * 1000 | round) / 10)% (goal < 5%)" else empty end),
+      (if $x.a and $x.e then "- server + Postgres CPU per call, ours (a) vs Toolbox (e): \(($x.a.server_cpu_us_per_call + $x.a.pg) | round) vs \(($x.e.server_cpu_us_per_call + $x.e.pg) | round) µs" else empty end),
+      (if $x.a and $x.b then "- admission + audit + spans cost, rate (b − a) / b: \((($x.b.rate - $x.a.rate) / $x.b.rate * 1000 | round) / 10)% (goal < 5%); server CPU +\(($x.a.server_cpu_us_per_call - $x.b.server_cpu_us_per_call) * 10 | round / 10) µs/call" else empty end),
       (if $x.c and $x.b then "- with audit to a file, rate (b − c) / b: \((($x.b.rate - $x.c.rate) / $x.b.rate * 1000 | round) / 10)%" else empty end),
       (if $x.a then "- case a p99 \($x.a.p99_us / 1000) ms (goal < 100 ms), server CPU \(($x.a.server_cpu_us_per_call * 10 | round) / 10) µs/call (goal < 45)" else empty end)
   ' "$run_dir/summary.jsonl"
-  if [ -s "$run_dir/perf-a-self.txt" ]; then
+  echo
+  echo "Every run, in order: case rate/s (p99 ms, other load %):"
+  echo
+  jq -rs 'group_by(.rep)[] | "- run \(.[0].rep): " + (map("\(.label) \(.rate | floor) (\(.p99_us / 100 | round / 10), \(.other_cpu_pct // 0 | floor)%)") | join(", "))' "$run_dir/summary.jsonl"
+  if [ -s "$run_dir/perf-a-symbol.txt" ]; then
     echo
-    echo "Top server symbols in case a (perf, self time):"
+    echo "Case a's server under perf (10 s, self time; kernel symbols are [k]):"
     echo
     echo '```'
-    head -25 "$run_dir/perf-a-self.txt"
+    head -6 "$run_dir/perf-a-dso.txt"
+    echo
+    head -20 "$run_dir/perf-a-symbol.txt"
     echo '```'
   fi
 } | tee "$results"
-# The audit trail of case c can be large; keep only its size.
-if [ -f "$run_dir/audit.jsonl" ]; then
-  log "case c wrote $(wc -l <"$run_dir/audit.jsonl") audit lines"
-  rm -f "$run_dir/audit.jsonl"
-fi
 log "results: $results (logs in $run_dir)"

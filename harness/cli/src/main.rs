@@ -1,1 +1,92 @@
-fn main() {}
+//! `mcp-slo`: validate scenarios and run them against MCP servers; the verdict is the exit
+//! code (0 pass, 1 an objective missed, 2 invalid input, 3 infrastructure failure).
+
+mod assemble;
+mod progress;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mcp-slo",
+    version,
+    about = "Prove under load that MCP servers meet their SLOs and hold their boundaries"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check scenarios: syntax, types, references, and objectives that cannot be met by
+    /// construction given the tier's boundaries.
+    Validate {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Run a scenario and write its report.
+    Run {
+        scenario: PathBuf,
+        /// Report directory (default: reports/<scenario>-<timestamp>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Sample this server process's CPU and memory (spawned targets are sampled anyway).
+        #[arg(long)]
+        target_pid: Option<u32>,
+        /// Plain progress lines instead of a progress bar.
+        #[arg(long)]
+        no_progress_bar: bool,
+    },
+    /// Print the scenario JSON schema.
+    Schema,
+}
+
+/// How a command ended.
+pub enum Outcome {
+    Pass,
+    Fail,
+    Invalid(anyhow::Error),
+    Infrastructure(anyhow::Error),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Validate { scenarios } => run::validate(&scenarios),
+        Command::Schema => {
+            println!("{:#}", mcp_slo_core::spec::Scenario::json_schema());
+            Outcome::Pass
+        }
+        Command::Run {
+            scenario,
+            out,
+            target_pid,
+            no_progress_bar,
+        } => {
+            match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(run::run(&scenario, out, target_pid, no_progress_bar)),
+                Err(e) => Outcome::Infrastructure(e.into()),
+            }
+        }
+    };
+    match outcome {
+        Outcome::Pass => ExitCode::SUCCESS,
+        Outcome::Fail => ExitCode::from(1),
+        Outcome::Invalid(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+        Outcome::Infrastructure(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}

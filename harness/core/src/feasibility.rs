@@ -27,7 +27,10 @@ pub fn check(s: &Scenario) -> Vec<Finding> {
     let (ceiling, how) = match b.scope {
         RateScope::Global => (
             limits.rate_limit_per_second.get() as f64,
-            format!("the {tier} tier's global rate limit of {}/s", limits.rate_limit_per_second),
+            format!(
+                "the {tier} tier's global rate limit of {}/s",
+                limits.rate_limit_per_second
+            ),
         ),
         RateScope::PerCaller => (
             limits.rate_limit_per_caller_per_second.get() as f64 * callers,
@@ -96,7 +99,8 @@ mod tests {
     use std::path::Path;
 
     fn scenario(scope: &str, callers: u32, throughput: &str, rate: &str) -> Scenario {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/deployment_boundaries.yaml");
+        let dir =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/deployment_boundaries.yaml");
         let text = format!(
             "version: mcp-slo/v1\nname: t\ntargets:\n  local: {{ url: \"http://127.0.0.1:8080/mcp\" }}\nboundaries: {{ file: \"{}\", tier: local, rate_limit_scope: {scope} }}\nload:\n  model: open\n  callers: {callers}\n  phases:\n    - {{ duration: 10s, rate: {rate} }}\nmix:\n  - {{ target: local, tool: postgres_query }}\nslo:\n  - {{ throughput: {{ above: {throughput} }} }}\n",
             dir.display()
@@ -105,7 +109,11 @@ mod tests {
     }
 
     fn errors(s: &Scenario) -> Vec<String> {
-        check(s).into_iter().filter(|f| f.severity == "error").map(|f| f.message).collect()
+        check(s)
+            .into_iter()
+            .filter(|f| f.severity == "error")
+            .map(|f| f.message)
+            .collect()
     }
 
     #[test]
@@ -126,12 +134,20 @@ mod tests {
     #[test]
     fn offering_less_than_the_objective_is_impossible() {
         let e = errors(&scenario("per_caller", 11, "1000/s", "900/s"));
-        assert_eq!(e, vec!["objective \"throughput > 1000/s\" cannot be met by construction: the load offers at most 900/s, below 1000/s"]);
+        assert_eq!(
+            e,
+            vec![
+                "objective \"throughput > 1000/s\" cannot be met by construction: the load offers at most 900/s, below 1000/s"
+            ]
+        );
     }
 
     #[test]
     fn littles_law_budget_is_reported() {
         let all = check(&scenario("per_caller", 11, "1000/s", "1100/s"));
-        assert!(all.iter().any(|f| f.message.contains("at most 10.0ms (Little's law: 10 concurrent / 1000/s)")));
+        assert!(all.iter().any(|f| {
+            f.message
+                .contains("at most 10.0ms (Little's law: 10 concurrent / 1000/s)")
+        }));
     }
 }

@@ -4,6 +4,6 @@
 pub mod feasibility;
 pub mod measure;
 pub mod result;
+pub mod slo;
 pub mod spec;
 pub mod units;
-pub mod slo;

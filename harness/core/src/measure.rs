@@ -51,7 +51,9 @@ impl CallOutcome {
 }
 
 /// Counts per outcome.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Outcomes {
     pub ok: u64,
     pub tool_error: u64,
@@ -168,7 +170,14 @@ impl Recorder {
 
     /// A finished call. `recorded` is false in warm-up phases: those calls appear in the
     /// time series but not in the verdict's histograms.
-    pub fn record(&mut self, tool: &str, outcome: CallOutcome, latency_us: u64, ended_at: usize, recorded: bool) {
+    pub fn record(
+        &mut self,
+        tool: &str,
+        outcome: CallOutcome,
+        latency_us: u64,
+        ended_at: usize,
+        recorded: bool,
+    ) {
         let latency_us = latency_us.clamp(1, MAX_LATENCY_US);
         let second = self.second(ended_at);
         second.outcomes.add(outcome, 1);
@@ -239,7 +248,10 @@ mod tests {
         a.merge(&b);
         assert_eq!(a.per_tool["t"].outcomes.total(), 3);
         assert_eq!(a.per_tool["t"].outcomes.failed(), 1);
-        assert!(!a.per_tool.contains_key("u"), "warm-up calls stay out of the verdict");
+        assert!(
+            !a.per_tool.contains_key("u"),
+            "warm-up calls stay out of the verdict"
+        );
         assert_eq!(a.seconds.len(), 3);
         assert_eq!(a.seconds[1].outcomes.total(), 2);
         assert_eq!(a.seconds[2].outcomes.rate_limited, 1);

@@ -13,6 +13,7 @@ pub const RESULT_SCHEMA: &str = "mcp-slo/result/v1";
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct RunResult {
     /// Always `mcp-slo/result/v1`.
+    #[schemars(extend("const" = "mcp-slo/result/v1"))]
     pub schema: String,
     pub scenario: ScenarioInfo,
     /// RFC 3339, UTC.

@@ -27,7 +27,11 @@ pub fn latency_summary(h: &Histogram<u64>) -> LatencySummary {
 }
 
 pub fn error_rate(o: &Outcomes) -> f64 {
-    if o.total() == 0 { 0.0 } else { o.failed() as f64 / o.total() as f64 }
+    if o.total() == 0 {
+        0.0
+    } else {
+        o.failed() as f64 / o.total() as f64
+    }
 }
 
 pub fn summary(m: &ToolMeasure, recorded_seconds: f64) -> Summary {
@@ -35,7 +39,11 @@ pub fn summary(m: &ToolMeasure, recorded_seconds: f64) -> Summary {
         outcomes: m.outcomes,
         latency: latency_summary(&m.latency),
         error_rate: error_rate(&m.outcomes),
-        throughput: if recorded_seconds > 0.0 { m.outcomes.ok as f64 / recorded_seconds } else { 0.0 },
+        throughput: if recorded_seconds > 0.0 {
+            m.outcomes.ok as f64 / recorded_seconds
+        } else {
+            0.0
+        },
     }
 }
 
@@ -50,9 +58,21 @@ pub fn timeline(m: &Measurements) -> Vec<TimelinePoint> {
             recorded: t >= start && t < end,
             offered: s.offered,
             outcomes: s.outcomes,
-            p50_us: if s.latency.is_empty() { 0 } else { s.latency.value_at_quantile(0.5) },
-            p99_us: if s.latency.is_empty() { 0 } else { s.latency.value_at_quantile(0.99) },
-            max_us: if s.latency.is_empty() { 0 } else { s.latency.max() },
+            p50_us: if s.latency.is_empty() {
+                0
+            } else {
+                s.latency.value_at_quantile(0.5)
+            },
+            p99_us: if s.latency.is_empty() {
+                0
+            } else {
+                s.latency.value_at_quantile(0.99)
+            },
+            max_us: if s.latency.is_empty() {
+                0
+            } else {
+                s.latency.max()
+            },
         })
         .collect()
 }
@@ -67,7 +87,9 @@ pub fn encode_histogram(h: &Histogram<u64>) -> String {
 }
 
 pub fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
     hdrhistogram::serialization::Deserializer::new()
         .deserialize(&mut bytes.as_slice())
         .ok()
@@ -100,7 +122,11 @@ pub fn availability_slices(m: &Measurements, slice_s: usize, slice_target: f64) 
 
 fn pct(x: f64) -> String {
     let v = x * 100.0;
-    if v != 0.0 && v.abs() < 0.01 { format!("{v:.4}%") } else { format!("{v:.2}%") }
+    if v != 0.0 && v.abs() < 0.01 {
+        format!("{v:.4}%")
+    } else {
+        format!("{v:.2}%")
+    }
 }
 
 /// Judges one objective.
@@ -110,24 +136,39 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
         None => m.recorder.overall(),
     };
     let calls = measure.outcomes.total();
-    let result = |kind: &str, target: String, measured: String, tv: f64, mv: f64, passed: bool| ObjectiveResult {
-        name: objective.name.clone(),
-        tool: objective.tool.clone(),
-        kind: kind.to_owned(),
-        target,
-        measured,
-        target_value: tv,
-        measured_value: mv,
-        passed: passed && calls > 0,
-        detail: (calls == 0).then(|| "no calls were recorded".to_owned()),
+    let result = |kind: &str, target: String, measured: String, tv: f64, mv: f64, passed: bool| {
+        ObjectiveResult {
+            name: objective.name.clone(),
+            tool: objective.tool.clone(),
+            kind: kind.to_owned(),
+            target,
+            measured,
+            target_value: tv,
+            measured_value: mv,
+            passed: passed && calls > 0,
+            detail: (calls == 0).then(|| "no calls were recorded".to_owned()),
+        }
     };
     match &objective.kind {
-        ObjectiveKind::Latency { percentile, below_us } => {
-            let value = if measure.latency.is_empty() { 0 } else { measure.latency.value_at_percentile(*percentile) };
+        ObjectiveKind::Latency {
+            percentile,
+            below_us,
+        } => {
+            let value = if measure.latency.is_empty() {
+                0
+            } else {
+                measure.latency.value_at_percentile(*percentile)
+            };
             result(
                 "latency",
-                format!("p{percentile} < {}", fmt_duration(std::time::Duration::from_micros(*below_us))),
-                format!("p{percentile} = {}", fmt_duration(std::time::Duration::from_micros(value))),
+                format!(
+                    "p{percentile} < {}",
+                    fmt_duration(std::time::Duration::from_micros(*below_us))
+                ),
+                format!(
+                    "p{percentile} = {}",
+                    fmt_duration(std::time::Duration::from_micros(value))
+                ),
                 *below_us as f64,
                 value as f64,
                 value < *below_us,
@@ -138,18 +179,36 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
             result(
                 "error_rate",
                 format!("< {}", pct(*below)),
-                format!("{} ({} of {} calls failed)", pct(rate), measure.outcomes.failed(), calls),
+                format!(
+                    "{} ({} of {} calls failed)",
+                    pct(rate),
+                    measure.outcomes.failed(),
+                    calls
+                ),
                 *below,
                 rate,
                 rate < *below,
             )
         }
-        ObjectiveKind::Availability { above, slice_ms, slice_target } => {
+        ObjectiveKind::Availability {
+            above,
+            slice_ms,
+            slice_target,
+        } => {
             let (good, total) = availability_slices(m, (*slice_ms / 1000) as usize, *slice_target);
-            let value = if total == 0 { 0.0 } else { good as f64 / total as f64 };
+            let value = if total == 0 {
+                0.0
+            } else {
+                good as f64 / total as f64
+            };
             result(
                 "availability",
-                format!("> {} of {}s slices at >= {} success", pct(*above), slice_ms / 1000, pct(*slice_target)),
+                format!(
+                    "> {} of {}s slices at >= {} success",
+                    pct(*above),
+                    slice_ms / 1000,
+                    pct(*slice_target)
+                ),
                 format!("{} ({good} of {total} slices good)", pct(value)),
                 *above,
                 value,
@@ -157,7 +216,11 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
             )
         }
         ObjectiveKind::Throughput { above } => {
-            let rate = if m.recorded_seconds > 0.0 { measure.outcomes.ok as f64 / m.recorded_seconds } else { 0.0 };
+            let rate = if m.recorded_seconds > 0.0 {
+                measure.outcomes.ok as f64 / m.recorded_seconds
+            } else {
+                0.0
+            };
             result(
                 "throughput",
                 format!("> {above:.1}/s"),
@@ -176,17 +239,29 @@ mod tests {
     use crate::measure::{CallOutcome, Recorder};
 
     fn objective(kind: ObjectiveKind) -> Objective {
-        Objective { name: "o".into(), tool: None, kind }
+        Objective {
+            name: "o".into(),
+            tool: None,
+            kind,
+        }
     }
 
     /// 1000 calls: latencies 1..=1000 ms, 10 seconds of 100 calls; 2 tool errors in second 3.
     fn known() -> Measurements {
         let mut r = Recorder::default();
         for i in 0..1000u64 {
-            let outcome = if i == 300 || i == 301 { CallOutcome::ToolError } else { CallOutcome::Ok };
+            let outcome = if i == 300 || i == 301 {
+                CallOutcome::ToolError
+            } else {
+                CallOutcome::Ok
+            };
             r.record("t", outcome, (i + 1) * 1000, (i / 100) as usize, true);
         }
-        Measurements { recorder: r, recorded_window: (0, 10), recorded_seconds: 10.0 }
+        Measurements {
+            recorder: r,
+            recorded_window: (0, 10),
+            recorded_seconds: 10.0,
+        }
     }
 
     #[test]
@@ -195,8 +270,16 @@ mod tests {
         let s = summary(&m.recorder.overall(), m.recorded_seconds);
         assert_eq!(s.latency.count, 1000);
         // 3 significant digits: values are exact to 0.1%.
-        assert!((s.latency.p50_us as f64 - 500_000.0).abs() <= 500.0, "{}", s.latency.p50_us);
-        assert!((s.latency.p99_us as f64 - 990_000.0).abs() <= 990.0, "{}", s.latency.p99_us);
+        assert!(
+            (s.latency.p50_us as f64 - 500_000.0).abs() <= 500.0,
+            "{}",
+            s.latency.p50_us
+        );
+        assert!(
+            (s.latency.p99_us as f64 - 990_000.0).abs() <= 990.0,
+            "{}",
+            s.latency.p99_us
+        );
         assert_eq!(s.outcomes.tool_error, 2);
         assert!((s.error_rate - 0.002).abs() < 1e-12);
         assert!((s.throughput - 99.8).abs() < 1e-9);
@@ -205,7 +288,15 @@ mod tests {
     #[test]
     fn objectives_pass_and_fail_on_the_right_side() {
         let m = known();
-        let p99 = |below_ms: u64| evaluate(&objective(ObjectiveKind::Latency { percentile: 99.0, below_us: below_ms * 1000 }), &m);
+        let p99 = |below_ms: u64| {
+            evaluate(
+                &objective(ObjectiveKind::Latency {
+                    percentile: 99.0,
+                    below_us: below_ms * 1000,
+                }),
+                &m,
+            )
+        };
         assert!(p99(1000).passed);
         assert!(!p99(900).passed);
         assert_eq!(p99(900).measured, "p99 = 990.2ms");
@@ -222,10 +313,24 @@ mod tests {
     fn availability_counts_slices_not_calls() {
         let m = known();
         // Second 3 has 98% success: below a 99% slice target, so 9 of 10 slices are good.
-        let a = evaluate(&objective(ObjectiveKind::Availability { above: 0.999, slice_ms: 1000, slice_target: 0.99 }), &m);
+        let a = evaluate(
+            &objective(ObjectiveKind::Availability {
+                above: 0.999,
+                slice_ms: 1000,
+                slice_target: 0.99,
+            }),
+            &m,
+        );
         assert_eq!(a.measured_value, 0.9);
         assert!(!a.passed);
-        let lenient = evaluate(&objective(ObjectiveKind::Availability { above: 0.85, slice_ms: 1000, slice_target: 0.98 }), &m);
+        let lenient = evaluate(
+            &objective(ObjectiveKind::Availability {
+                above: 0.85,
+                slice_ms: 1000,
+                slice_target: 0.98,
+            }),
+            &m,
+        );
         assert_eq!(lenient.measured_value, 1.0);
         assert!(lenient.passed);
         // 5 s slices: seconds 0-4 hold 498 of 500 ok = 99.6%.
@@ -234,7 +339,11 @@ mod tests {
 
     #[test]
     fn an_objective_with_no_calls_fails_and_says_why() {
-        let m = Measurements { recorder: Recorder::default(), recorded_window: (0, 0), recorded_seconds: 1.0 };
+        let m = Measurements {
+            recorder: Recorder::default(),
+            recorded_window: (0, 0),
+            recorded_seconds: 1.0,
+        };
         let r = evaluate(&objective(ObjectiveKind::ErrorRate { below: 0.01 }), &m);
         assert!(!r.passed);
         assert_eq!(r.detail.as_deref(), Some("no calls were recorded"));

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+/// The longest duration a scenario may write.
+const MAX_SECONDS: f64 = 30.0 * 86_400.0;
+
 /// `"250ms"`, `"5s"`, `"1m"`, `"1h"`, `"1.5s"`, `"100us"`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
@@ -19,12 +22,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" => value,
         "m" => value * 60.0,
         "h" => value * 3600.0,
-        _ => return Err(format!("invalid duration {text:?}: unit must be one of us, ms, s, m, h")),
+        _ => {
+            return Err(format!(
+                "invalid duration {text:?}: unit must be one of us, ms, s, m, h"
+            ));
+        }
     };
     if !seconds.is_finite() || seconds < 0.0 {
         return Err(format!("invalid duration {text:?}"));
     }
-    Ok(Duration::from_secs_f64(seconds))
+    if seconds > MAX_SECONDS {
+        return Err(format!("invalid duration {text:?}: longer than 30 days"));
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("invalid duration {text:?}"))
 }
 
 /// `"90/s"`, `"5400/m"`, `"1000/s"` → calls per second.
@@ -41,7 +51,11 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
         "s" => value,
         "m" => value / 60.0,
         "h" => value / 3600.0,
-        _ => return Err(format!("invalid rate {text:?}: the unit must be /s, /m or /h")),
+        _ => {
+            return Err(format!(
+                "invalid rate {text:?}: the unit must be /s, /m or /h"
+            ));
+        }
     };
     if !per_second.is_finite() || per_second <= 0.0 {
         return Err(format!("invalid rate {text:?}: must be positive"));
@@ -60,7 +74,9 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
         .parse()
         .map_err(|_| format!("invalid percentage {text:?}"))?;
     if !(0.0..=100.0).contains(&value) {
-        return Err(format!("invalid percentage {text:?}: must be between 0% and 100%"));
+        return Err(format!(
+            "invalid percentage {text:?}: must be between 0% and 100%"
+        ));
     }
     // Rounded to 12 decimals so `99.9%` is exactly 0.999, not 0.9990000000000001.
     Ok((value / 100.0 * 1e12).round() / 1e12)
@@ -87,8 +103,18 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("5 ms"), Err("invalid duration \"5 ms\": unit must be one of us, ms, s, m, h".into()));
-        assert_eq!(parse_duration("5"), Err("invalid duration \"5\": missing unit (ms, s, m, h)".into()));
+        assert_eq!(
+            parse_duration("5 ms"),
+            Err("invalid duration \"5 ms\": unit must be one of us, ms, s, m, h".into())
+        );
+        assert_eq!(
+            parse_duration("5"),
+            Err("invalid duration \"5\": missing unit (ms, s, m, h)".into())
+        );
+        assert_eq!(
+            parse_duration("99999999999999999999999h"),
+            Err("invalid duration \"99999999999999999999999h\": longer than 30 days".into())
+        );
         assert_eq!(parse_rate("90/s"), Ok(90.0));
         assert_eq!(parse_rate("120/m"), Ok(2.0));
         assert!(parse_rate("90").is_err());

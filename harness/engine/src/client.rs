@@ -95,7 +95,10 @@ impl Endpoint {
     fn headers(&self, session: &Session) -> HeaderMap {
         let mut h = HeaderMap::with_capacity(6);
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        h.insert(ACCEPT, HeaderValue::from_static("application/json, text/event-stream"));
+        h.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
         if let Ok(v) = HeaderValue::from_str(&self.protocol_version) {
             h.insert("mcp-protocol-version", v);
         }
@@ -110,7 +113,12 @@ impl Endpoint {
         h
     }
 
-    async fn post(&self, client: &reqwest::Client, session: &Session, body: Vec<u8>) -> Result<(u16, HeaderMap, Bytes), String> {
+    async fn post(
+        &self,
+        client: &reqwest::Client,
+        session: &Session,
+        body: Vec<u8>,
+    ) -> Result<(u16, HeaderMap, Bytes), String> {
         let response = client
             .post(&self.url)
             .headers(self.headers(session))
@@ -133,10 +141,13 @@ impl Endpoint {
             "clientInfo": {"name": "mcp-slo", "version": env!("CARGO_PKG_VERSION")},
         });
         let body = encode(0, "initialize", Some(&params));
-        let (status, headers, bytes) = self
-            .post(client, &session, body)
-            .await
-            .map_err(|message| ClientError::Unreachable { url: self.url.clone(), message })?;
+        let (status, headers, bytes) =
+            self.post(client, &session, body).await.map_err(|message| {
+                ClientError::Unreachable {
+                    url: self.url.clone(),
+                    message,
+                }
+            })?;
         let answer = classify(status, &headers, &bytes);
         if answer.outcome != CallOutcome::Ok {
             return Err(ClientError::Handshake {
@@ -149,14 +160,17 @@ impl Endpoint {
             if session.id.is_none() {
                 return Err(ClientError::Handshake {
                     url: self.url.clone(),
-                    message: "no Mcp-Session-Id in the answer (is the server in stateless mode?)".into(),
+                    message: "no Mcp-Session-Id in the answer (is the server in stateless mode?)"
+                        .into(),
                 });
             }
             let note = encode::<Value>(u64::MAX, "notifications/initialized", None);
-            let (status, _, _) = self
-                .post(client, &session, note)
-                .await
-                .map_err(|message| ClientError::Unreachable { url: self.url.clone(), message })?;
+            let (status, _, _) = self.post(client, &session, note).await.map_err(|message| {
+                ClientError::Unreachable {
+                    url: self.url.clone(),
+                    message,
+                }
+            })?;
             if !(200..300).contains(&status) {
                 return Err(ClientError::Handshake {
                     url: self.url.clone(),
@@ -169,9 +183,22 @@ impl Endpoint {
     }
 
     /// One `tools/call`. Never fails: every way it can end is an outcome.
-    pub async fn call_tool(&self, client: &reqwest::Client, session: &mut Session, tool: &str, arguments: &Value) -> Answer {
+    pub async fn call_tool(
+        &self,
+        client: &reqwest::Client,
+        session: &mut Session,
+        tool: &str,
+        arguments: &Value,
+    ) -> Answer {
         session.next_id += 1;
-        let body = encode(session.next_id, "tools/call", Some(&CallParams { name: tool, arguments }));
+        let body = encode(
+            session.next_id,
+            "tools/call",
+            Some(&CallParams {
+                name: tool,
+                arguments,
+            }),
+        );
         match self.post(client, session, body).await {
             Ok((status, headers, bytes)) => {
                 if status == 404 && session.id.is_some() {
@@ -181,7 +208,11 @@ impl Endpoint {
                 classify(status, &headers, &bytes)
             }
             Err(message) => Answer {
-                outcome: if message.contains("timed out") { CallOutcome::TimedOut } else { CallOutcome::TransportError },
+                outcome: if message.contains("timed out") {
+                    CallOutcome::TimedOut
+                } else {
+                    CallOutcome::TransportError
+                },
                 status: 0,
                 message: Some(message),
                 retry_after: None,
@@ -204,7 +235,13 @@ impl Endpoint {
 
 fn encode<P: Serialize>(id: u64, method: &str, params: Option<&P>) -> Vec<u8> {
     let id = (id != u64::MAX).then_some(id);
-    serde_json::to_vec(&Request { jsonrpc: "2.0", id, method, params }).unwrap_or_default()
+    serde_json::to_vec(&Request {
+        jsonrpc: "2.0",
+        id,
+        method,
+        params,
+    })
+    .unwrap_or_default()
 }
 
 fn describe(e: reqwest::Error) -> String {
@@ -242,7 +279,12 @@ pub fn classify(status: u16, headers: &HeaderMap, bytes: &[u8]) -> Answer {
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
-    let answer = |outcome, message: Option<String>| Answer { outcome, status, message, retry_after };
+    let answer = |outcome, message: Option<String>| Answer {
+        outcome,
+        status,
+        message,
+        retry_after,
+    };
     let parsed = message_of(bytes).and_then(|m| serde_json::from_slice::<Response<'_>>(m).ok());
     match parsed {
         Some(Response { error: Some(e), .. }) => {
@@ -254,8 +296,12 @@ pub fn classify(status: u16, headers: &HeaderMap, bytes: &[u8]) -> Answer {
             };
             answer(outcome, Some(format!("{} ({})", e.message, e.code)))
         }
-        Some(Response { result: Some(r), .. }) => {
-            let is_error = serde_json::from_str::<ToolResult>(r.get()).ok().and_then(|t| t.is_error);
+        Some(Response {
+            result: Some(r), ..
+        }) => {
+            let is_error = serde_json::from_str::<ToolResult>(r.get())
+                .ok()
+                .and_then(|t| t.is_error);
             if is_error == Some(true) {
                 answer(CallOutcome::ToolError, None)
             } else {
@@ -285,12 +331,48 @@ mod tests {
 
     #[test]
     fn outcomes_come_from_the_body() {
-        assert_eq!(outcome(200, r#"{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":false}}"#), CallOutcome::Ok);
-        assert_eq!(outcome(200, r#"{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":true}}"#), CallOutcome::ToolError);
-        assert_eq!(outcome(429, r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32029,"message":"rate limited"}}"#), CallOutcome::RateLimited);
-        assert_eq!(outcome(503, r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32003,"message":"overloaded"}}"#), CallOutcome::Overloaded);
-        assert_eq!(outcome(200, r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32001,"message":"timed out"}}"#), CallOutcome::TimedOut);
-        assert_eq!(outcome(200, r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"unknown tool"}}"#), CallOutcome::JsonRpcError);
+        assert_eq!(
+            outcome(
+                200,
+                r#"{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":false}}"#
+            ),
+            CallOutcome::Ok
+        );
+        assert_eq!(
+            outcome(
+                200,
+                r#"{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":true}}"#
+            ),
+            CallOutcome::ToolError
+        );
+        assert_eq!(
+            outcome(
+                429,
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32029,"message":"rate limited"}}"#
+            ),
+            CallOutcome::RateLimited
+        );
+        assert_eq!(
+            outcome(
+                503,
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32003,"message":"overloaded"}}"#
+            ),
+            CallOutcome::Overloaded
+        );
+        assert_eq!(
+            outcome(
+                200,
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32001,"message":"timed out"}}"#
+            ),
+            CallOutcome::TimedOut
+        );
+        assert_eq!(
+            outcome(
+                200,
+                r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"unknown tool"}}"#
+            ),
+            CallOutcome::JsonRpcError
+        );
         assert_eq!(outcome(502, "Bad Gateway"), CallOutcome::TransportError);
         assert_eq!(outcome(503, ""), CallOutcome::Overloaded);
     }

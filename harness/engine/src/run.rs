@@ -8,8 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use goose::prelude::{GooseAttack, GooseUser, Scenario as GooseScenario, Transaction, TransactionResult};
 use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType as _};
+use goose::prelude::{
+    GooseAttack, GooseUser, Scenario as GooseScenario, Transaction, TransactionResult,
+};
 use mcp_slo_core::measure::{CallOutcome, Measurements, Recorder};
 use mcp_slo_core::spec::args::{ArgTemplate, SeededSource};
 use mcp_slo_core::spec::{LoadModel, Scenario};
@@ -85,7 +87,12 @@ pub enum EngineError {
 pub fn workers_for(scenario: &Scenario) -> u32 {
     let load = &scenario.load;
     match load.model {
-        LoadModel::Closed => load.phases.iter().filter_map(|p| p.users).max().unwrap_or(1),
+        LoadModel::Closed => load
+            .phases
+            .iter()
+            .filter_map(|p| p.users)
+            .max()
+            .unwrap_or(1),
         LoadModel::Open => {
             let peak = load.peak_rate().unwrap_or(1.0);
             ((peak * 0.1).ceil() as u32).max(8).min(load.max_users)
@@ -100,7 +107,10 @@ pub async fn preflight(endpoints: &[Endpoint]) -> Result<(), EngineError> {
         .build()
         .map_err(|e| EngineError::Goose(e.to_string()))?;
     for endpoint in endpoints {
-        let session = endpoint.initialize(&client).await.map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        let session = endpoint
+            .initialize(&client)
+            .await
+            .map_err(|e| EngineError::Unreachable(e.to_string()))?;
         endpoint.close(&client, &session).await;
     }
     Ok(())
@@ -137,7 +147,9 @@ pub async fn run(
         ops,
         cumulative,
         endpoints: endpoints.into_values().collect(),
-        recorders: (0..workers).map(|_| Mutex::new(Recorder::default())).collect(),
+        recorders: (0..workers)
+            .map(|_| Mutex::new(Recorder::default()))
+            .collect(),
         completed: AtomicU64::new(0),
         failed: AtomicU64::new(0),
         timeout: scenario.load.timeout,
@@ -166,7 +178,11 @@ pub async fn run(
         LoadModel::Closed => recorder.overall().outcomes.total(),
     };
     Ok(EngineRun {
-        measurements: Measurements { recorder, recorded_window: window, recorded_seconds },
+        measurements: Measurements {
+            recorder,
+            recorded_window: window,
+            recorded_seconds,
+        },
         started_at,
         duration,
         workers,
@@ -205,7 +221,10 @@ fn goose_attack(shared: Arc<Shared>, workers: u32) -> Result<GooseAttack, Engine
     };
     // Whole seconds (goose's unit), plus slack so the last calls can finish.
     let run_time = shared.schedule.total().as_secs_f64().ceil() as usize + 1;
-    let scenario = GooseScenario::new("mcp").register_transaction(start).register_transaction(step).register_transaction(stop);
+    let scenario = GooseScenario::new("mcp")
+        .register_transaction(start)
+        .register_transaction(step)
+        .register_transaction(stop);
     GooseAttack::initialize_with_config(GooseConfiguration::default())
         .map_err(err)?
         .register_scenario(scenario)
@@ -213,7 +232,10 @@ fn goose_attack(shared: Arc<Shared>, workers: u32) -> Result<GooseAttack, Engine
         .map_err(err)?
         .set_default(GooseDefault::Users, workers as usize)
         .map_err(err)?
-        .set_default(GooseDefault::IncreaseRate, format!("{}", workers.max(1) * 100).as_str())
+        .set_default(
+            GooseDefault::IncreaseRate,
+            format!("{}", workers.max(1) * 100).as_str(),
+        )
         .map_err(err)?
         .set_default(GooseDefault::RunTime, run_time)
         .map_err(err)?
@@ -231,7 +253,12 @@ fn goose_attack(shared: Arc<Shared>, workers: u32) -> Result<GooseAttack, Engine
 }
 
 fn caller_address(index: usize, callers: u32) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (index as u32 % callers.max(1)) as u8))
+    IpAddr::V4(Ipv4Addr::new(
+        127,
+        0,
+        0,
+        1 + (index as u32 % callers.max(1)) as u8,
+    ))
 }
 
 async fn worker_start(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
@@ -246,7 +273,9 @@ async fn worker_start(user: &mut GooseUser, shared: &Shared) -> TransactionResul
     for endpoint in &shared.endpoints {
         sessions.push(endpoint.initialize(&user.client).await.ok());
     }
-    let seed = shared.seed.wrapping_add(index as u64 * 0x9e37_79b9_7f4a_7c15);
+    let seed = shared
+        .seed
+        .wrapping_add((index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     user.set_session_data(WorkerState {
         index,
         sessions,
@@ -282,7 +311,11 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
                 return Ok(());
             };
             tokio::time::sleep_until(slot.intended).await;
-            (slot.intended, slot.record, Some(schedule.second_of(slot.intended)))
+            (
+                slot.intended,
+                slot.record,
+                Some(schedule.second_of(slot.intended)),
+            )
         }
         LoadModel::Closed => {
             let now = Instant::now();
@@ -297,17 +330,30 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
     };
     let started = Instant::now();
     let pick = state.rng.u32(0..*shared.cumulative.last().unwrap_or(&1));
-    let op = &shared.ops[shared.cumulative.iter().position(|c| pick < *c).unwrap_or(0)];
+    let op = &shared.ops[shared
+        .cumulative
+        .iter()
+        .position(|c| pick < *c)
+        .unwrap_or(0)];
     let args = op.args.render(&mut state.source);
     let endpoint = &shared.endpoints[op.endpoint];
-    let answer = execute_op(&client, endpoint, &mut state.sessions[op.endpoint], &op.tool, &args).await;
+    let answer = execute_op(
+        &client,
+        endpoint,
+        &mut state.sessions[op.endpoint],
+        &op.tool,
+        &args,
+    )
+    .await;
     let ended = Instant::now();
     let latency_us = ended.saturating_duration_since(intended).as_micros() as u64;
     shared.completed.fetch_add(1, Ordering::Relaxed);
     if answer.outcome != CallOutcome::Ok {
         shared.failed.fetch_add(1, Ordering::Relaxed);
     }
-    let mut recorder = shared.recorders[state.index % shared.recorders.len()].lock().unwrap_or_else(|p| p.into_inner());
+    let mut recorder = shared.recorders[state.index % shared.recorders.len()]
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     if let Some(second) = offered_second {
         recorder.offered(second);
     }
@@ -315,7 +361,13 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
     if schedule.model() == LoadModel::Open && lateness > LATE {
         recorder.late(lateness.as_micros() as u64);
     }
-    recorder.record(&op.tool, answer.outcome, latency_us, schedule.second_of(ended), record);
+    recorder.record(
+        &op.tool,
+        answer.outcome,
+        latency_us,
+        schedule.second_of(ended),
+        record,
+    );
     Ok(())
 }
 
@@ -339,7 +391,11 @@ async fn report_progress(shared: Arc<Shared>, report: Arc<dyn Fn(&Progress) + Se
             offered: shared.schedule.issued(),
             completed: shared.completed.load(Ordering::Relaxed),
             failed: shared.failed.load(Ordering::Relaxed),
-            last_second_p99_us: if last.is_empty() { 0 } else { last.value_at_quantile(0.99) },
+            last_second_p99_us: if last.is_empty() {
+                0
+            } else {
+                last.value_at_quantile(0.99)
+            },
         });
     }
 }

@@ -42,7 +42,13 @@ pub struct Sampler {
 
 impl Sampler {
     pub fn new(pid: u32) -> Self {
-        Sampler { pid, first: None, last: None, peak_rss: 0, samples: 0 }
+        Sampler {
+            pid,
+            first: None,
+            last: None,
+            peak_rss: 0,
+            samples: 0,
+        }
     }
 
     pub fn tick(&mut self) {

@@ -93,8 +93,12 @@ impl Schedule {
     /// `[first, last)` seconds covered by recorded phases, and their total length.
     pub fn recorded_window(&self) -> ((usize, usize), f64) {
         let recorded: Vec<&PhaseSlots> = self.phases.iter().filter(|p| p.record).collect();
-        let first = recorded.first().map_or(0, |p| p.offset.as_secs_f64().floor() as usize);
-        let last = recorded.last().map_or(0, |p| (p.offset + p.duration).as_secs_f64().ceil() as usize);
+        let first = recorded
+            .first()
+            .map_or(0, |p| p.offset.as_secs_f64().floor() as usize);
+        let last = recorded
+            .last()
+            .map_or(0, |p| (p.offset + p.duration).as_secs_f64().ceil() as usize);
         let seconds = recorded.iter().map(|p| p.duration.as_secs_f64()).sum();
         ((first, last), seconds)
     }
@@ -148,12 +152,18 @@ impl Schedule {
             .phases
             .iter()
             .filter(|p| p.record)
-            .fold((0u64, 0.0), |(n, s), p| (n + p.slots, s + p.duration.as_secs_f64()));
+            .fold((0u64, 0.0), |(n, s), p| {
+                (n + p.slots, s + p.duration.as_secs_f64())
+            });
         if secs > 0.0 { slots as f64 / secs } else { 0.0 }
     }
 
     pub fn recorded_slots(&self) -> u64 {
-        self.phases.iter().filter(|p| p.record).map(|p| p.slots).sum()
+        self.phases
+            .iter()
+            .filter(|p| p.record)
+            .map(|p| p.slots)
+            .sum()
     }
 
     pub fn max_users(&self) -> u32 {
@@ -174,8 +184,20 @@ mod tests {
         Load {
             model: LoadModel::Open,
             phases: vec![
-                Phase { name: "warmup".into(), duration: Duration::from_secs(1), rate: Some(10.0), users: None, record: false },
-                Phase { name: "steady".into(), duration: Duration::from_secs(2), rate: Some(100.0), users: None, record: true },
+                Phase {
+                    name: "warmup".into(),
+                    duration: Duration::from_secs(1),
+                    rate: Some(10.0),
+                    users: None,
+                    record: false,
+                },
+                Phase {
+                    name: "steady".into(),
+                    duration: Duration::from_secs(2),
+                    rate: Some(100.0),
+                    users: None,
+                    record: true,
+                },
             ],
             max_users: 8,
             callers: 1,

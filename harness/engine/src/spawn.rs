@@ -10,14 +10,31 @@ use tokio::process::{Child, Command};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
-    #[error("cannot find the {binary} binary: set {env}, put it on PATH, or build it (cargo build -p {package})")]
-    NotFound { binary: &'static str, env: &'static str, package: &'static str },
+    #[error(
+        "cannot find the {binary} binary: set {env}, put it on PATH, or build it (cargo build -p {package})"
+    )]
+    NotFound {
+        binary: &'static str,
+        env: &'static str,
+        package: &'static str,
+    },
     #[error("cannot start {binary}: {source}")]
-    Start { binary: PathBuf, source: std::io::Error },
+    Start {
+        binary: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{binary} exited during start-up ({status}); its last output:\n{output}")]
-    Exited { binary: PathBuf, status: String, output: String },
+    Exited {
+        binary: PathBuf,
+        status: String,
+        output: String,
+    },
     #[error("{binary} did not become ready within {secs}s: {detail}")]
-    NotReady { binary: PathBuf, secs: u64, detail: String },
+    NotReady {
+        binary: PathBuf,
+        secs: u64,
+        detail: String,
+    },
 }
 
 pub struct Spawned {
@@ -30,7 +47,11 @@ pub struct Spawned {
 
 fn names(server: &ServerKind) -> (&'static str, &'static str, &'static str) {
     match server {
-        ServerKind::Local => ("mcp-local-server", "MCP_SLO_LOCAL_SERVER", "mcp-local-server"),
+        ServerKind::Local => (
+            "mcp-local-server",
+            "MCP_SLO_LOCAL_SERVER",
+            "mcp-local-server",
+        ),
         ServerKind::Aws => ("mcp-aws-server", "MCP_SLO_AWS_SERVER", "mcp-aws-server"),
     }
 }
@@ -47,12 +68,20 @@ pub fn find_binary(server: &ServerKind) -> Result<PathBuf, SpawnError> {
         .into_iter()
         .flat_map(|dir| [dir.join(binary), dir.join("..").join(binary)]);
     let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(binary)).collect::<Vec<_>>())
+        .map(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join(binary))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default();
     beside
         .chain(on_path)
         .find(|p| p.is_file())
-        .ok_or(SpawnError::NotFound { binary, env, package })
+        .ok_or(SpawnError::NotFound {
+            binary,
+            env,
+            package,
+        })
 }
 
 fn free_port() -> std::io::Result<u16> {
@@ -61,12 +90,26 @@ fn free_port() -> std::io::Result<u16> {
 }
 
 /// Starts a server and waits until `/readyz` says its backends answer.
-pub async fn spawn(server: &ServerKind, mode: Mode, args: &[String], log_dir: &Path) -> Result<Spawned, SpawnError> {
+pub async fn spawn(
+    server: &ServerKind,
+    mode: Mode,
+    args: &[String],
+    log_dir: &Path,
+) -> Result<Spawned, SpawnError> {
     let binary = find_binary(server)?;
-    let port = free_port().map_err(|source| SpawnError::Start { binary: binary.clone(), source })?;
+    let port = free_port().map_err(|source| SpawnError::Start {
+        binary: binary.clone(),
+        source,
+    })?;
     let log = log_dir.join(format!("{}-{port}.log", names(server).0));
-    let log_file = std::fs::File::create(&log).map_err(|source| SpawnError::Start { binary: binary.clone(), source })?;
-    let err_file = log_file.try_clone().map_err(|source| SpawnError::Start { binary: binary.clone(), source })?;
+    let log_file = std::fs::File::create(&log).map_err(|source| SpawnError::Start {
+        binary: binary.clone(),
+        source,
+    })?;
+    let err_file = log_file.try_clone().map_err(|source| SpawnError::Start {
+        binary: binary.clone(),
+        source,
+    })?;
     let mode_arg = match mode {
         Mode::Session => "session",
         Mode::Stateless => "stateless",
@@ -82,9 +125,18 @@ pub async fn spawn(server: &ServerKind, mode: Mode, args: &[String], log_dir: &P
         .stderr(Stdio::from(err_file))
         .kill_on_drop(true)
         .spawn()
-        .map_err(|source| SpawnError::Start { binary: binary.clone(), source })?;
+        .map_err(|source| SpawnError::Start {
+            binary: binary.clone(),
+            source,
+        })?;
     let pid = child.id().unwrap_or(0);
-    let mut spawned = Spawned { url: format!("http://127.0.0.1:{port}/mcp"), pid, binary, child, log };
+    let mut spawned = Spawned {
+        url: format!("http://127.0.0.1:{port}/mcp"),
+        pid,
+        binary,
+        child,
+        log,
+    };
     spawned.wait_ready(port, Duration::from_secs(20)).await?;
     Ok(spawned)
 }
@@ -103,16 +155,29 @@ impl Spawned {
         let mut detail = "no answer".to_owned();
         while tokio::time::Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(SpawnError::Exited { binary: self.binary.clone(), status: status.to_string(), output: self.tail() });
+                return Err(SpawnError::Exited {
+                    binary: self.binary.clone(),
+                    status: status.to_string(),
+                    output: self.tail(),
+                });
             }
-            match client.get(&url).timeout(Duration::from_secs(3)).send().await {
+            match client
+                .get(&url)
+                .timeout(Duration::from_secs(3))
+                .send()
+                .await
+            {
                 Ok(r) if r.status().is_success() => return Ok(()),
                 Ok(r) => detail = r.text().await.unwrap_or_default(),
                 Err(e) => detail = e.to_string(),
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(SpawnError::NotReady { binary: self.binary.clone(), secs: limit.as_secs(), detail })
+        Err(SpawnError::NotReady {
+            binary: self.binary.clone(),
+            secs: limit.as_secs(),
+            detail,
+        })
     }
 
     /// SIGTERM, then up to `grace` for the graceful shutdown, then SIGKILL.
@@ -120,7 +185,10 @@ impl Spawned {
         if let Some(pid) = rustix::process::Pid::from_raw(self.pid as i32) {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         }
-        if tokio::time::timeout(grace, self.child.wait()).await.is_err() {
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
             let _ = self.child.kill().await;
         }
     }

@@ -24,11 +24,16 @@ struct Stub {
     calls: AtomicU64,
 }
 
-async fn mcp(State(stub): State<Arc<Stub>>, body: String) -> ([(&'static str, &'static str); 1], String) {
+async fn mcp(
+    State(stub): State<Arc<Stub>>,
+    body: String,
+) -> ([(&'static str, &'static str); 1], String) {
     let request: Value = serde_json::from_str(&body).unwrap_or_default();
     let id = request["id"].clone();
     let result = match request["method"].as_str() {
-        Some("initialize") => json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "stub", "version": "1"}}),
+        Some("initialize") => {
+            json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "stub", "version": "1"}})
+        }
         Some("tools/call") => {
             stub.calls.fetch_add(1, Ordering::Relaxed);
             while stub.stalled.load(Ordering::Relaxed) {
@@ -38,7 +43,10 @@ async fn mcp(State(stub): State<Arc<Stub>>, body: String) -> ([(&'static str, &'
         }
         _ => json!({}),
     };
-    ([("content-type", "application/json")], json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string())
+    (
+        [("content-type", "application/json")],
+        json!({"jsonrpc": "2.0", "id": id, "result": result}).to_string(),
+    )
 }
 
 async fn start(stub: Arc<Stub>) -> String {
@@ -60,7 +68,12 @@ fn endpoints(s: &Scenario, url: &str) -> BTreeMap<String, Endpoint> {
     let target = &s.targets["stub"];
     BTreeMap::from([(
         "stub".to_owned(),
-        Endpoint { url: url.to_owned(), mode: Mode::Stateless, protocol_version: target.protocol_version.clone(), token: None },
+        Endpoint {
+            url: url.to_owned(),
+            mode: Mode::Stateless,
+            protocol_version: target.protocol_version.clone(),
+            token: None,
+        },
     )])
 }
 
@@ -68,7 +81,11 @@ fn endpoints(s: &Scenario, url: &str) -> BTreeMap<String, Endpoint> {
 async fn a_one_second_stall_shows_in_p99_instead_of_being_hidden() {
     let stub = Arc::new(Stub::default());
     let url = start(stub.clone()).await;
-    let s = scenario(&url, "    - { duration: 4s, rate: 50/s }", "  - { latency: { p: 99, below: 100ms } }");
+    let s = scenario(
+        &url,
+        "    - { duration: 4s, rate: 50/s }",
+        "  - { latency: { p: 99, below: 100ms } }",
+    );
     let staller = {
         let stub = stub.clone();
         tokio::spawn(async move {
@@ -88,7 +105,10 @@ async fn a_one_second_stall_shows_in_p99_instead_of_being_hidden() {
     let p50 = overall.latency.value_at_quantile(0.50);
     assert!(p99 >= 800_000, "p99 {p99}µs must show the 1 s stall");
     assert!(p50 < 100_000, "p50 {p50}µs stays low");
-    assert!(result.measurements.recorder.late_starts > 0, "starts delayed by the stall are counted");
+    assert!(
+        result.measurements.recorder.late_starts > 0,
+        "starts delayed by the stall are counted"
+    );
     let verdict = slo::evaluate(&s.objectives[0], &result.measurements);
     assert!(!verdict.passed, "{}", verdict.measured);
     assert_eq!(result.offered_calls, 200);
@@ -96,9 +116,16 @@ async fn a_one_second_stall_shows_in_p99_instead_of_being_hidden() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tool_errors_inside_http_200_count_as_failures() {
-    let stub = Arc::new(Stub { tool_error: true, ..Stub::default() });
+    let stub = Arc::new(Stub {
+        tool_error: true,
+        ..Stub::default()
+    });
     let url = start(stub.clone()).await;
-    let s = scenario(&url, "    - { duration: 1s, rate: 40/s }", "  - { error_rate: { below: 1% } }");
+    let s = scenario(
+        &url,
+        "    - { duration: 1s, rate: 40/s }",
+        "  - { error_rate: { below: 1% } }",
+    );
     let result = run(&s, endpoints(&s, &url), None).await.expect("run");
     let outcomes = result.measurements.recorder.overall().outcomes;
     assert_eq!(outcomes.get(CallOutcome::ToolError), 40);
@@ -111,9 +138,17 @@ async fn tool_errors_inside_http_200_count_as_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_target_is_an_infrastructure_failure_before_any_load() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/mcp");
-    let s = scenario(&url, "    - { duration: 1s, rate: 10/s }", "  - { error_rate: { below: 1% } }");
+    let s = scenario(
+        &url,
+        "    - { duration: 1s, rate: 10/s }",
+        "  - { error_rate: { below: 1% } }",
+    );
     match run(&s, endpoints(&s, &url), None).await {
         Err(EngineError::Unreachable(message)) => assert!(message.contains(&url), "{message}"),
         Err(other) => panic!("expected Unreachable, got {other}"),

@@ -1,1 +1,99 @@
+//! Run reports: `result.json` (the versioned result model), `summary.md` for a PR comment,
+//! `junit.xml` for CI test views and a plain console table. Pure formatting plus file
+//! writes; nothing here measures or judges.
 
+mod console;
+mod json;
+mod junit;
+mod markdown;
+
+use std::path::{Path, PathBuf};
+
+use mcp_slo_core::result::RunResult;
+
+pub use console::console_table;
+pub use json::{read_result, result_schema_text, write_result};
+pub use junit::junit_xml;
+pub use markdown::summary_markdown;
+
+/// Why a report could not be written or read. Every message starts with the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{}: cannot create directory: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: cannot serialize the run result: {source}", path.display())]
+    Serialize {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: not a valid run result: {source}", path.display())]
+    Parse {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: {}", path.display(), schema_message(found.as_deref()))]
+    Schema {
+        path: PathBuf,
+        found: Option<String>,
+    },
+}
+
+fn schema_message(found: Option<&str>) -> String {
+    let expected = mcp_slo_core::result::RESULT_SCHEMA;
+    match found {
+        Some(found) => format!("unsupported result schema {found:?} (expected {expected:?})"),
+        None => {
+            format!("no \"schema\" field, so not an mcp-slo run result (expected {expected:?})")
+        }
+    }
+}
+
+/// The files [`write_all`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub result_json: PathBuf,
+    pub summary_md: PathBuf,
+    pub junit_xml: PathBuf,
+}
+
+/// Creates `dir` (and its parents) and writes `result.json`, `summary.md` and `junit.xml`.
+pub fn write_all(dir: &Path, r: &RunResult) -> Result<Written, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let result_json = write_result(dir, r)?;
+    let summary_md = write_text(&dir.join("summary.md"), &summary_markdown(r))?;
+    let junit_xml = write_text(&dir.join("junit.xml"), &junit_xml(r))?;
+    Ok(Written {
+        result_json,
+        summary_md,
+        junit_xml,
+    })
+}
+
+pub(crate) fn write_text(path: &Path, text: &str) -> Result<PathBuf, ReportError> {
+    std::fs::write(path, text).map_err(|source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(path.to_path_buf())
+}
+
+/// `12.3ms` from microseconds.
+pub(crate) fn fmt_us(us: u64) -> String {
+    mcp_slo_core::units::fmt_duration(std::time::Duration::from_micros(us))
+}

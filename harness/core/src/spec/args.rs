@@ -70,9 +70,13 @@ impl ArgTemplate {
                     .map(|(k, t)| (k.clone(), t.render(source)))
                     .collect::<Map<String, Value>>(),
             ),
-            ArgTemplate::Array(items) => Value::Array(items.iter().map(|t| t.render(source)).collect()),
+            ArgTemplate::Array(items) => {
+                Value::Array(items.iter().map(|t| t.render(source)).collect())
+            }
             ArgTemplate::Gen(Generator::Int { lo, hi }) => Value::from(source.int(*lo, *hi)),
-            ArgTemplate::Gen(Generator::Choice(values)) => values[source.index(values.len())].clone(),
+            ArgTemplate::Gen(Generator::Choice(values)) => {
+                values[source.index(values.len())].clone()
+            }
             ArgTemplate::Gen(Generator::Seq { start }) => Value::from(start + source.next_seq()),
             ArgTemplate::Gen(Generator::Uuid) => Value::from(source.uuid()),
         }
@@ -86,7 +90,10 @@ fn parse_generator(text: &str) -> Result<Generator, String> {
         .and_then(|t| t.strip_suffix("}}"))
         .ok_or_else(|| format!("{text:?} is not a generator: write the whole value as {{{{int 1 100}}}}, {{{{choice a b}}}}, {{{{seq 1}}}} or {{{{uuid}}}}"))?;
     let words: Vec<&str> = inner.split_whitespace().collect();
-    let int = |w: &str| w.parse::<i64>().map_err(|_| format!("{text:?}: {w:?} is not an integer"));
+    let int = |w: &str| {
+        w.parse::<i64>()
+            .map_err(|_| format!("{text:?}: {w:?} is not an integer"))
+    };
     match words.as_slice() {
         ["int", lo, hi] => {
             let (lo, hi) = (int(lo)?, int(hi)?);
@@ -97,7 +104,11 @@ fn parse_generator(text: &str) -> Result<Generator, String> {
         }
         ["choice", rest @ ..] if !rest.is_empty() => Ok(Generator::Choice(
             rest.iter()
-                .map(|w| w.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(*w)))
+                .map(|w| {
+                    w.parse::<i64>()
+                        .map(Value::from)
+                        .unwrap_or_else(|_| Value::from(*w))
+                })
                 .collect(),
         )),
         ["seq"] => Ok(Generator::Seq { start: 1 }),
@@ -179,7 +190,11 @@ mod tests {
     #[test]
     fn bad_generators_are_errors_with_their_path() {
         let mut errors = Vec::new();
-        ArgTemplate::compile(&json!({"a": "{{int 5 1}}", "b": ["{{rand}}"], "c": "{{int 1 x}}"}), "mix[0].args", &mut errors);
+        ArgTemplate::compile(
+            &json!({"a": "{{int 5 1}}", "b": ["{{rand}}"], "c": "{{int 1 x}}"}),
+            "mix[0].args",
+            &mut errors,
+        );
         assert_eq!(
             errors,
             vec![

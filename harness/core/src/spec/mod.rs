@@ -34,7 +34,10 @@ pub enum ServerKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
     Url(String),
-    Spawn { server: ServerKind, args: Vec<String> },
+    Spawn {
+        server: ServerKind,
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,10 +113,21 @@ pub struct Op {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ObjectiveKind {
-    Latency { percentile: f64, below_us: u64 },
-    ErrorRate { below: f64 },
-    Availability { above: f64, slice_ms: u64, slice_target: f64 },
-    Throughput { above: f64 },
+    Latency {
+        percentile: f64,
+        below_us: u64,
+    },
+    ErrorRate {
+        below: f64,
+    },
+    Availability {
+        above: f64,
+        slice_ms: u64,
+        slice_target: f64,
+    },
+    Throughput {
+        above: f64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -140,7 +154,10 @@ pub struct Scenario {
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("{file}: cannot read: {source}")]
-    Read { file: PathBuf, source: std::io::Error },
+    Read {
+        file: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{file}: {message}")]
     Parse { file: PathBuf, message: String },
     #[error("{}", render(file, issues))]
@@ -177,10 +194,10 @@ impl Scenario {
         })?;
         let mut v = Validator::default();
         let scenario = v.scenario(file, raw);
-        if v.issues.is_empty() {
-            if let Some(s) = scenario {
-                return Ok(s);
-            }
+        if v.issues.is_empty()
+            && let Some(s) = scenario
+        {
+            return Ok(s);
         }
         Err(SpecError::Invalid {
             file: file.to_path_buf(),
@@ -205,10 +222,16 @@ impl Validator {
     }
 
     fn at<T>(&mut self, path: &str, value: &Located<T>, message: impl std::fmt::Display) {
-        self.issues.push(format!("{path}: {message} (at {})", value.at()));
+        self.issues
+            .push(format!("{path}: {message} (at {})", value.at()));
     }
 
-    fn located<T, U>(&mut self, path: &str, value: &Located<T>, parse: impl Fn(&T) -> Result<U, String>) -> Option<U> {
+    fn located<T, U>(
+        &mut self,
+        path: &str,
+        value: &Located<T>,
+        parse: impl Fn(&T) -> Result<U, String>,
+    ) -> Option<U> {
         match parse(value.value()) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -220,11 +243,26 @@ impl Validator {
 
     fn scenario(&mut self, file: &Path, raw: RawScenario) -> Option<Scenario> {
         if raw.version.value() != VERSION {
-            self.at("version", &raw.version, format!("{:?} is not supported (expected {VERSION:?})", raw.version.value()));
+            self.at(
+                "version",
+                &raw.version,
+                format!(
+                    "{:?} is not supported (expected {VERSION:?})",
+                    raw.version.value()
+                ),
+            );
         }
         let name = raw.name.value().trim().to_owned();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            self.at("name", &raw.name, format!("{name:?} must be non-empty and use only letters, digits, - and _"));
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.at(
+                "name",
+                &raw.name,
+                format!("{name:?} must be non-empty and use only letters, digits, - and _"),
+            );
         }
         if raw.targets.is_empty() {
             self.push("targets", "at least one target is needed");
@@ -245,7 +283,15 @@ impl Validator {
             let path = format!("mix[{i}]");
             if !targets.contains_key(op.target.value()) {
                 let known: Vec<&str> = targets.keys().map(String::as_str).collect();
-                self.at(&format!("{path}.target"), &op.target, format!("{:?} is not a target (targets: {})", op.target.value(), known.join(", ")));
+                self.at(
+                    &format!("{path}.target"),
+                    &op.target,
+                    format!(
+                        "{:?} is not a target (targets: {})",
+                        op.target.value(),
+                        known.join(", ")
+                    ),
+                );
             }
             if op.tool.trim().is_empty() {
                 self.push(&format!("{path}.tool"), "missing");
@@ -257,9 +303,13 @@ impl Validator {
             let mut errors = Vec::new();
             let args = match &op.args {
                 None => ArgTemplate::Literal(serde_json::Value::Object(Default::default())),
-                Some(value) if value.is_object() => ArgTemplate::compile(value, &format!("{path}.args"), &mut errors),
+                Some(value) if value.is_object() => {
+                    ArgTemplate::compile(value, &format!("{path}.args"), &mut errors)
+                }
                 Some(other) => {
-                    errors.push(format!("{path}.args: must be a mapping of argument names to values, got {other}"));
+                    errors.push(format!(
+                        "{path}.args: must be a mapping of argument names to values, got {other}"
+                    ));
                     ArgTemplate::Literal(serde_json::Value::Null)
                 }
             };
@@ -295,9 +345,14 @@ impl Validator {
         let endpoint = match (&t.url, &t.spawn) {
             (Some(url), None) => {
                 let text = url.value();
-                let ok = (text.starts_with("http://") || text.starts_with("https://")) && text.len() > 8;
+                let ok =
+                    (text.starts_with("http://") || text.starts_with("https://")) && text.len() > 8;
                 if !ok {
-                    self.at(&format!("{path}.url"), url, format!("{text:?} is not an http(s) URL"));
+                    self.at(
+                        &format!("{path}.url"),
+                        url,
+                        format!("{text:?} is not an http(s) URL"),
+                    );
                 }
                 Some(Endpoint::Url(text.clone()))
             }
@@ -306,12 +361,23 @@ impl Validator {
                     "local" => Some(ServerKind::Local),
                     "aws" => Some(ServerKind::Aws),
                     other => {
-                        self.at(&format!("{path}.spawn.server"), &spawn.server, format!("{other:?} is not a server (local, aws)"));
+                        self.at(
+                            &format!("{path}.spawn.server"),
+                            &spawn.server,
+                            format!("{other:?} is not a server (local, aws)"),
+                        );
                         None
                     }
                 };
-                if spawn.args.iter().any(|a| a == "--listen" || a.starts_with("--listen=")) {
-                    self.push(&format!("{path}.spawn.args"), "--listen is chosen by the harness");
+                if spawn
+                    .args
+                    .iter()
+                    .any(|a| a == "--listen" || a.starts_with("--listen="))
+                {
+                    self.push(
+                        &format!("{path}.spawn.args"),
+                        "--listen is chosen by the harness",
+                    );
                 }
                 server.map(|server| Endpoint::Spawn {
                     server,
@@ -327,15 +393,33 @@ impl Validator {
             None | Some((_, "session")) => Mode::Session,
             Some((_, "stateless")) => Mode::Stateless,
             Some((m, other)) => {
-                self.at(&format!("{path}.mode"), m, format!("{other:?} is not a mode (session, stateless)"));
+                self.at(
+                    &format!("{path}.mode"),
+                    m,
+                    format!("{other:?} is not a mode (session, stateless)"),
+                );
                 Mode::Session
             }
         };
         let protocol_version = match &t.protocol_version {
             None => "2025-11-25".to_owned(),
-            Some(v) if matches!(v.value().as_str(), "2025-06-18" | "2025-11-25" | "2025-03-26") => v.value().clone(),
+            Some(v)
+                if matches!(
+                    v.value().as_str(),
+                    "2025-06-18" | "2025-11-25" | "2025-03-26"
+                ) =>
+            {
+                v.value().clone()
+            }
             Some(v) => {
-                self.at(&format!("{path}.protocol_version"), v, format!("{:?} is not a supported revision (2025-03-26, 2025-06-18, 2025-11-25)", v.value()));
+                self.at(
+                    &format!("{path}.protocol_version"),
+                    v,
+                    format!(
+                        "{:?} is not a supported revision (2025-03-26, 2025-06-18, 2025-11-25)",
+                        v.value()
+                    ),
+                );
                 String::new()
             }
         };
@@ -348,12 +432,20 @@ impl Validator {
         })
     }
 
-    fn boundaries(&mut self, scenario_file: &Path, b: raw::RawBoundariesRef) -> Option<BoundariesRef> {
+    fn boundaries(
+        &mut self,
+        scenario_file: &Path,
+        b: raw::RawBoundariesRef,
+    ) -> Option<BoundariesRef> {
         let tier = match b.tier.value().as_str() {
             "local" => Some(Tier::Local),
             "aws_managed" => Some(Tier::AwsManaged),
             other => {
-                self.at("boundaries.tier", &b.tier, format!("{other:?} is not a tier (local, aws_managed)"));
+                self.at(
+                    "boundaries.tier",
+                    &b.tier,
+                    format!("{other:?} is not a tier (local, aws_managed)"),
+                );
                 None
             }
         };
@@ -361,13 +453,22 @@ impl Validator {
             None | Some((_, "global")) => RateScope::Global,
             Some((_, "per_caller")) => RateScope::PerCaller,
             Some((s, other)) => {
-                self.at("boundaries.rate_limit_scope", s, format!("{other:?} is not a scope (global, per_caller)"));
+                self.at(
+                    "boundaries.rate_limit_scope",
+                    s,
+                    format!("{other:?} is not a scope (global, per_caller)"),
+                );
                 RateScope::Global
             }
         };
+        // Relative paths are relative to the scenario file, then to the working directory.
         let file = PathBuf::from(&b.file);
-        let file = if file.is_relative() && !file.exists() {
-            scenario_file.parent().map(|p| p.join(&file)).filter(|p| p.exists()).unwrap_or(file)
+        let file = if file.is_relative() {
+            scenario_file
+                .parent()
+                .map(|p| p.join(&file))
+                .filter(|p| p.exists())
+                .unwrap_or(file)
         } else {
             file
         };
@@ -383,7 +484,12 @@ impl Validator {
             Tier::Local => all.local,
             Tier::AwsManaged => all.aws_managed,
         };
-        Some(BoundariesRef { file, tier, scope, limits })
+        Some(BoundariesRef {
+            file,
+            tier,
+            scope,
+            limits,
+        })
     }
 
     fn load(&mut self, raw: raw::RawLoad) -> Option<Load> {
@@ -391,7 +497,11 @@ impl Validator {
             "open" => Some(LoadModel::Open),
             "closed" => Some(LoadModel::Closed),
             other => {
-                self.at("load.model", &raw.model, format!("{other:?} is not a load model (open, closed)"));
+                self.at(
+                    "load.model",
+                    &raw.model,
+                    format!("{other:?} is not a load model (open, closed)"),
+                );
                 None
             }
         };
@@ -401,16 +511,37 @@ impl Validator {
         let mut phases = Vec::new();
         for (i, p) in raw.phases.iter().enumerate() {
             let path = format!("load.phases[{i}]");
-            let duration = self.located(&format!("{path}.duration"), &p.duration, |t| parse_duration(t));
+            let duration = self.located(&format!("{path}.duration"), &p.duration, |t| {
+                parse_duration(t)
+            });
             if duration.is_some_and(|d| d.is_zero()) {
-                self.at(&format!("{path}.duration"), &p.duration, "must be longer than 0");
+                self.at(
+                    &format!("{path}.duration"),
+                    &p.duration,
+                    "must be longer than 0",
+                );
             }
-            let rate = p.rate.as_ref().and_then(|r| self.located(&format!("{path}.rate"), r, |t| parse_rate(t)));
+            let rate = p
+                .rate
+                .as_ref()
+                .and_then(|r| self.located(&format!("{path}.rate"), r, |t| parse_rate(t)));
             match model {
-                Some(LoadModel::Open) if p.rate.is_none() => self.push(&format!("{path}.rate"), "missing (an open-model phase needs a rate, e.g. 90/s)"),
-                Some(LoadModel::Open) if p.users.is_some() => self.push(&format!("{path}.users"), "an open-model phase has a rate, not users"),
-                Some(LoadModel::Closed) if p.users.is_none() => self.push(&format!("{path}.users"), "missing (a closed-model phase needs users)"),
-                Some(LoadModel::Closed) if p.rate.is_some() => self.push(&format!("{path}.rate"), "a closed-model phase has users, not a rate"),
+                Some(LoadModel::Open) if p.rate.is_none() => self.push(
+                    &format!("{path}.rate"),
+                    "missing (an open-model phase needs a rate, e.g. 90/s)",
+                ),
+                Some(LoadModel::Open) if p.users.is_some() => self.push(
+                    &format!("{path}.users"),
+                    "an open-model phase has a rate, not users",
+                ),
+                Some(LoadModel::Closed) if p.users.is_none() => self.push(
+                    &format!("{path}.users"),
+                    "missing (a closed-model phase needs users)",
+                ),
+                Some(LoadModel::Closed) if p.rate.is_some() => self.push(
+                    &format!("{path}.rate"),
+                    "a closed-model phase has users, not a rate",
+                ),
                 _ => {}
             }
             if p.users == Some(0) {
@@ -425,15 +556,23 @@ impl Validator {
             });
         }
         if !phases.is_empty() && phases.iter().all(|p| !p.record) {
-            self.push("load.phases", "every phase has record: false, so nothing would be judged");
+            self.push(
+                "load.phases",
+                "every phase has record: false, so nothing would be judged",
+            );
         }
         let timeout = match &raw.timeout {
-            Some(t) => self.located("load.timeout", t, |t| parse_duration(t)).unwrap_or_default(),
+            Some(t) => self
+                .located("load.timeout", t, |t| parse_duration(t))
+                .unwrap_or_default(),
             None => Duration::from_secs(30),
         };
         let callers = raw.callers.unwrap_or(1);
         if !(1..=250).contains(&callers) {
-            self.push("load.callers", format!("{callers} must be between 1 and 250 (one loopback address each)"));
+            self.push(
+                "load.callers",
+                format!("{callers} must be between 1 and 250 (one loopback address each)"),
+            );
         }
         let max_users = raw.max_users.unwrap_or(256);
         if max_users == 0 {
@@ -445,7 +584,7 @@ impl Validator {
             max_users,
             callers,
             timeout,
-            seed: raw.seed.unwrap_or(0x6d63_702d_736c_6f),
+            seed: raw.seed.unwrap_or(0x006d_6370_2d73_6c6f),
         })
     }
 
@@ -453,40 +592,74 @@ impl Validator {
         if let Some(tool) = &o.tool
             && !tools.contains(tool)
         {
-            self.push(&format!("{path}.tool"), format!("{tool:?} is not called by the mix"));
+            self.push(
+                &format!("{path}.tool"),
+                format!("{tool:?} is not called by the mix"),
+            );
         }
-        let given = [o.latency.is_some(), o.error_rate.is_some(), o.availability.is_some(), o.throughput.is_some()]
-            .iter()
-            .filter(|x| **x)
-            .count();
+        let given = [
+            o.latency.is_some(),
+            o.error_rate.is_some(),
+            o.availability.is_some(),
+            o.throughput.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
         if given != 1 {
-            self.push(path, "give exactly one of latency, error_rate, availability, throughput");
+            self.push(
+                path,
+                "give exactly one of latency, error_rate, availability, throughput",
+            );
             return None;
         }
         let (kind, default_name) = if let Some(l) = o.latency {
             let p = *l.p.value();
             if !(p > 0.0 && p < 100.0) {
-                self.at(&format!("{path}.latency.p"), &l.p, format!("{p} must be between 0 and 100 (exclusive)"));
+                self.at(
+                    &format!("{path}.latency.p"),
+                    &l.p,
+                    format!("{p} must be between 0 and 100 (exclusive)"),
+                );
             }
-            let below = self.located(&format!("{path}.latency.below"), &l.below, |t| parse_duration(t))?;
+            let below = self.located(&format!("{path}.latency.below"), &l.below, |t| {
+                parse_duration(t)
+            })?;
             (
-                ObjectiveKind::Latency { percentile: p, below_us: below.as_micros() as u64 },
+                ObjectiveKind::Latency {
+                    percentile: p,
+                    below_us: below.as_micros() as u64,
+                },
                 format!("latency p{p} < {}", l.below.value()),
             )
         } else if let Some(e) = o.error_rate {
-            let below = self.located(&format!("{path}.error_rate.below"), &e.below, |t| parse_percent(t))?;
-            (ObjectiveKind::ErrorRate { below }, format!("error rate < {}", e.below.value()))
+            let below = self.located(&format!("{path}.error_rate.below"), &e.below, |t| {
+                parse_percent(t)
+            })?;
+            (
+                ObjectiveKind::ErrorRate { below },
+                format!("error rate < {}", e.below.value()),
+            )
         } else if let Some(a) = o.availability {
-            let above = self.located(&format!("{path}.availability.above"), &a.above, |t| parse_percent(t));
+            let above = self.located(&format!("{path}.availability.above"), &a.above, |t| {
+                parse_percent(t)
+            });
             let slice = match &a.slice {
-                Some(s) => self.located(&format!("{path}.availability.slice"), s, |t| parse_duration(t)),
+                Some(s) => self.located(&format!("{path}.availability.slice"), s, |t| {
+                    parse_duration(t)
+                }),
                 None => Some(Duration::from_secs(1)),
             };
             if slice.is_some_and(|s| s.as_millis() < 1000 || s.as_millis() % 1000 != 0) {
-                self.push(&format!("{path}.availability.slice"), "must be a whole number of seconds (1s or more)");
+                self.push(
+                    &format!("{path}.availability.slice"),
+                    "must be a whole number of seconds (1s or more)",
+                );
             }
             let slice_target = match &a.slice_target {
-                Some(s) => self.located(&format!("{path}.availability.slice_target"), s, |t| parse_percent(t)),
+                Some(s) => self.located(&format!("{path}.availability.slice_target"), s, |t| {
+                    parse_percent(t)
+                }),
                 None => Some(0.99),
             };
             (
@@ -499,13 +672,24 @@ impl Validator {
             )
         } else {
             let t = o.throughput?;
-            let above = self.located(&format!("{path}.throughput.above"), &t.above, |t| parse_rate(t))?;
-            (ObjectiveKind::Throughput { above }, format!("throughput > {}", t.above.value()))
+            let above = self.located(&format!("{path}.throughput.above"), &t.above, |t| {
+                parse_rate(t)
+            })?;
+            (
+                ObjectiveKind::Throughput { above },
+                format!("throughput > {}", t.above.value()),
+            )
         };
         let name = o.name.unwrap_or_else(|| match &o.tool {
             Some(tool) => format!("{default_name} [{tool}]"),
             None => default_name,
         });
-        Some(Objective { name, tool: o.tool, kind })
+        Some(Objective {
+            name,
+            tool: o.tool,
+            kind,
+        })
     }
 }
+#[cfg(test)]
+mod tests;

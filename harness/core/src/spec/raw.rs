@@ -19,7 +19,11 @@ impl<T> Located<T> {
     }
     /// `line L column C`
     pub fn at(&self) -> String {
-        format!("line {} column {}", self.0.defined.line(), self.0.defined.column())
+        format!(
+            "line {} column {}",
+            self.0.defined.line(),
+            self.0.defined.column()
+        )
     }
 }
 

@@ -1,0 +1,110 @@
+//! Turning what the engine measured into a `RunResult`.
+
+use std::collections::BTreeMap;
+
+use mcp_slo_core::result::{
+    Cost, Finding, HarnessInfo, LoadInfo, PhaseInfo, RESULT_SCHEMA, RunResult, ScenarioInfo,
+    TargetInfo, Verdict,
+};
+use mcp_slo_core::slo;
+use mcp_slo_core::spec::Scenario;
+use mcp_slo_engine::run::EngineRun;
+
+pub fn assemble(
+    scenario: &Scenario,
+    engine: &EngineRun,
+    targets: Vec<TargetInfo>,
+    findings: Vec<Finding>,
+    cost: Option<Cost>,
+) -> RunResult {
+    let m = &engine.measurements;
+    let overall = m.recorder.overall();
+    let objectives: Vec<_> = scenario
+        .objectives
+        .iter()
+        .map(|o| slo::evaluate(o, m))
+        .collect();
+    let verdict = if objectives.iter().all(|o| o.passed) {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+    let mut histograms = BTreeMap::new();
+    histograms.insert(
+        "overall".to_owned(),
+        slo::encode_histogram(&overall.latency),
+    );
+    let mut tools = BTreeMap::new();
+    for (tool, measure) in &m.recorder.per_tool {
+        histograms.insert(tool.clone(), slo::encode_histogram(&measure.latency));
+        tools.insert(tool.clone(), slo::summary(measure, m.recorded_seconds));
+    }
+    let completed = overall.outcomes.total();
+    RunResult {
+        schema: RESULT_SCHEMA.to_owned(),
+        scenario: ScenarioInfo {
+            name: scenario.name.clone(),
+            file: scenario.file.display().to_string(),
+            description: scenario.description.clone(),
+        },
+        started_at: humantime_rfc3339(engine.started_at),
+        duration_s: engine.duration.as_secs_f64(),
+        targets,
+        load: LoadInfo {
+            model: format!("{:?}", scenario.load.model).to_lowercase(),
+            phases: scenario
+                .load
+                .phases
+                .iter()
+                .map(|p| PhaseInfo {
+                    name: p.name.clone(),
+                    duration_s: p.duration.as_secs_f64(),
+                    rate: p.rate,
+                    users: p.users,
+                    record: p.record,
+                })
+                .collect(),
+            offered_calls: engine.offered_calls,
+            completed_calls: completed,
+            offered_rate: engine.offered_rate,
+            achieved_rate: if m.recorded_seconds > 0.0 {
+                completed as f64 / m.recorded_seconds
+            } else {
+                0.0
+            },
+            late_starts: m.recorder.late_starts,
+            max_lateness_ms: m.recorder.max_lateness_us as f64 / 1000.0,
+            workers: engine.workers,
+            callers: scenario.load.callers,
+        },
+        overall: slo::summary(&overall, m.recorded_seconds),
+        tools,
+        timeline: slo::timeline(m),
+        objectives,
+        verdict,
+        findings,
+        cost,
+        histograms,
+        harness: HarnessInfo {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            cores: std::thread::available_parallelism()
+                .map(|n| n.get() as u32)
+                .unwrap_or(1),
+        },
+    }
+}
+
+fn humantime_rfc3339(t: std::time::SystemTime) -> String {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let (y, m, d) = crate::run::civil(secs / 86_400);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}

@@ -1,0 +1,240 @@
+//! `validate` and `run`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use mcp_slo_core::feasibility;
+use mcp_slo_core::result::{Finding, TargetInfo, Verdict};
+use mcp_slo_core::spec::{Endpoint as SpecEndpoint, Scenario};
+use mcp_slo_engine::client::Endpoint;
+use mcp_slo_engine::run::EngineError;
+use mcp_slo_engine::sampler::Sampler;
+use mcp_slo_engine::spawn::{Spawned, spawn};
+
+use crate::Outcome;
+use crate::assemble::assemble;
+use crate::progress::Display;
+
+fn print_findings(findings: &[Finding]) {
+    for f in findings {
+        eprintln!("  {}: {}", f.severity, f.message);
+    }
+}
+
+/// Loads and checks a scenario; infeasible objectives are input errors.
+fn load(path: &Path) -> Result<(Scenario, Vec<Finding>), anyhow::Error> {
+    let scenario = Scenario::load(path)?;
+    let findings = feasibility::check(&scenario);
+    let errors: Vec<&Finding> = findings.iter().filter(|f| f.severity == "error").collect();
+    if !errors.is_empty() {
+        let lines: Vec<String> = errors.iter().map(|f| format!("  {}", f.message)).collect();
+        return Err(anyhow!(
+            "{}: objectives that cannot be met:\n{}",
+            path.display(),
+            lines.join("\n")
+        ));
+    }
+    Ok((scenario, findings))
+}
+
+pub fn validate(paths: &[PathBuf]) -> Outcome {
+    let mut failed = Vec::new();
+    for path in paths {
+        match load(path) {
+            Ok((scenario, findings)) => {
+                println!("ok: {} ({})", path.display(), scenario.name);
+                print_findings(&findings);
+            }
+            Err(e) => {
+                println!("invalid: {}", path.display());
+                failed.push(e);
+            }
+        }
+    }
+    if failed.is_empty() {
+        Outcome::Pass
+    } else {
+        let all: Vec<String> = failed.iter().map(|e| format!("{e:#}")).collect();
+        Outcome::Invalid(anyhow!("{}", all.join("\n")))
+    }
+}
+
+fn default_out(scenario: &Scenario) -> PathBuf {
+    let stamp = humantime_stamp();
+    PathBuf::from("reports").join(format!("{}-{stamp}", scenario.name))
+}
+
+fn humantime_stamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    // YYYYMMDD-HHMMSS in UTC without a date crate.
+    let days = secs / 86_400;
+    let (y, m, d) = civil_from_days(days as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// (year, month, day) of a day number since 1970-01-01.
+pub fn civil(days: u64) -> (i64, u32, u32) {
+    civil_from_days(days as i64)
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+pub async fn run(
+    path: &Path,
+    out: Option<PathBuf>,
+    target_pid: Option<u32>,
+    plain: bool,
+) -> Outcome {
+    let (scenario, findings) = match load(path) {
+        Ok(x) => x,
+        Err(e) => return Outcome::Invalid(e),
+    };
+    let out = out.unwrap_or_else(|| default_out(&scenario));
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        return Outcome::Infrastructure(anyhow!("cannot create {}: {e}", out.display()));
+    }
+    let mut spawned: Vec<Spawned> = Vec::new();
+    let result = run_with_targets(&scenario, findings, &out, target_pid, plain, &mut spawned).await;
+    for s in spawned {
+        s.stop(Duration::from_secs(10)).await;
+    }
+    result
+}
+
+async fn run_with_targets(
+    scenario: &Scenario,
+    findings: Vec<Finding>,
+    out: &Path,
+    target_pid: Option<u32>,
+    plain: bool,
+    spawned: &mut Vec<Spawned>,
+) -> Outcome {
+    let mut endpoints = BTreeMap::new();
+    let mut infos = Vec::new();
+    for (name, target) in &scenario.targets {
+        let (url, is_spawned) = match &target.endpoint {
+            SpecEndpoint::Url(url) => (url.clone(), false),
+            SpecEndpoint::Spawn { server, args } => {
+                match spawn(server, target.mode, args, out).await {
+                    Ok(s) => {
+                        let url = s.url.clone();
+                        spawned.push(s);
+                        (url, true)
+                    }
+                    Err(e) => return Outcome::Infrastructure(anyhow!("target {name}: {e}")),
+                }
+            }
+        };
+        let token = match &target.token_env {
+            Some(var) => match std::env::var(var) {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    return Outcome::Invalid(anyhow!("target {name}: token_env {var} is not set"));
+                }
+            },
+            None => None,
+        };
+        infos.push(TargetInfo {
+            name: name.clone(),
+            url: url.clone(),
+            mode: format!("{:?}", target.mode).to_lowercase(),
+            spawned: is_spawned,
+            protocol_version: target.protocol_version.clone(),
+        });
+        endpoints.insert(
+            name.clone(),
+            Endpoint {
+                url,
+                mode: target.mode,
+                protocol_version: target.protocol_version.clone(),
+                token,
+            },
+        );
+    }
+    let pid = target_pid.or_else(|| spawned.first().map(|s| s.pid));
+    let sampler = pid.map(|pid| Arc::new(Mutex::new(Sampler::new(pid))));
+    let sampling = sampler.clone().map(|s| {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Sampler::INTERVAL);
+            loop {
+                tick.tick().await;
+                s.lock().unwrap_or_else(|p| p.into_inner()).tick();
+            }
+        })
+    });
+    let (display, reporter) = Display::new(scenario.load.total(), plain);
+    eprintln!(
+        "running {} ({:?} model, {} phases, {:.0}s) against {}",
+        scenario.name,
+        scenario.load.model,
+        scenario.load.phases.len(),
+        scenario.load.total().as_secs_f64(),
+        infos
+            .iter()
+            .map(|i| i.url.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let engine = mcp_slo_engine::run::run(scenario, endpoints, Some(reporter)).await;
+    display.finish();
+    if let Some(task) = sampling {
+        task.abort();
+    }
+    let engine = match engine {
+        Ok(e) => e,
+        Err(EngineError::Unreachable(m)) => return Outcome::Infrastructure(anyhow!("{m}")),
+        Err(e) => return Outcome::Infrastructure(e.into()),
+    };
+    let calls = engine
+        .measurements
+        .recorder
+        .seconds
+        .iter()
+        .map(|s| s.outcomes.total())
+        .sum();
+    let cost = sampler.and_then(|s| s.lock().unwrap_or_else(|p| p.into_inner()).cost(calls));
+    let result = assemble(scenario, &engine, infos, findings, cost);
+    let written = mcp_slo_report::write_all(out, &result)
+        .with_context(|| format!("writing the report to {}", out.display()));
+    println!("{}", mcp_slo_report::console_table(&result));
+    match written {
+        Ok(_) => println!("report: {}", out.display()),
+        Err(e) => return Outcome::Infrastructure(e),
+    }
+    match result.verdict {
+        Verdict::Pass => Outcome::Pass,
+        Verdict::Fail => Outcome::Fail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_dates() {
+        assert_eq!(super::civil_from_days(0), (1970, 1, 1));
+        assert_eq!(super::civil_from_days(20_781), (2026, 11, 24));
+    }
+}

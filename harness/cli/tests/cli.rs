@@ -1,0 +1,289 @@
+//! End to end: the `mcp-slo` binary against an in-process local tier on the real backends.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use mcp_local_server::{Backends, Options, build};
+use mcp_server_core::audit::AuditTarget;
+use mcp_server_core::config::{Boundaries, NetworkIsolation, ServerConfig};
+use mcp_server_core::stack::Mode;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn services() -> bool {
+    let up = [5432u16, 3306, 6379].iter().all(|p| {
+        TcpStream::connect_timeout(
+            &SocketAddr::from(([127, 0, 0, 1], *p)),
+            Duration::from_millis(500),
+        )
+        .is_ok()
+    });
+    if !up {
+        assert!(
+            std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "Postgres, MariaDB and Redis must run on 127.0.0.1 (scripts/setup-services.sh)"
+        );
+        eprintln!(
+            "SKIPPED: needs Postgres, MariaDB and Redis on 127.0.0.1 (scripts/setup-services.sh)"
+        );
+    }
+    up
+}
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// Starts the local tier in this process on a free port, in its own runtime thread.
+fn local_tier(mode: Mode) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let data = tempfile::tempdir().unwrap();
+            std::fs::create_dir_all(data.path().join("data/reports")).unwrap();
+            std::fs::create_dir_all(data.path().join("data/config")).unwrap();
+            std::fs::write(data.path().join("data/reports/daily.csv"), "date,orders\n").unwrap();
+            let root = root();
+            let server = build(Options {
+                config: ServerConfig::load(&root.join("config/local_mcp_server_config.yaml"))
+                    .unwrap(),
+                limits: Boundaries::load(&root.join("config/deployment_boundaries.yaml"))
+                    .unwrap()
+                    .local,
+                network: NetworkIsolation::load(&root.join("config/network_isolation.yaml"))
+                    .unwrap()
+                    .local_server,
+                mode,
+                audit: AuditTarget::Off,
+                backends: Backends {
+                    database_url: Some(env_or(
+                        "DATABASE_URL",
+                        "postgres://mcp_agent@127.0.0.1:5432/agents",
+                    )),
+                    mysql_url: Some(env_or(
+                        "MYSQL_URL",
+                        "mysql://mcp_agent:mcp_agent_dev@127.0.0.1:3306/agents",
+                    )),
+                    redis_url: Some(env_or("REDIS_URL", "redis://127.0.0.1:6379/0")),
+                    data_root: Some(data.path().to_path_buf()),
+                },
+                pool_size: None,
+                bare: false,
+            })
+            .unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(format!("http://{}/mcp", listener.local_addr().unwrap()))
+                .unwrap();
+            server
+                .serve(listener, std::future::pending())
+                .await
+                .unwrap();
+            drop(data);
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("server started")
+}
+
+fn scenario(dir: &Path, name: &str, url: &str, mode: &str, slo: &str) -> PathBuf {
+    let text = format!(
+        "version: mcp-slo/v1\nname: {name}\ntargets:\n  local: {{ url: \"{url}\", mode: {mode} }}\nboundaries: {{ file: \"{}\", tier: local }}\nload:\n  model: open\n  phases:\n    - {{ name: warmup, duration: 1s, rate: 20/s, record: false }}\n    - {{ name: steady, duration: 3s, rate: 40/s }}\nmix:\n  - {{ target: local, tool: postgres_query, weight: 3, args: {{ query: \"SELECT * FROM orders WHERE id = $1\", params: [\"{{{{int 1 100000}}}}\"] }} }}\n  - {{ target: local, tool: file_read, weight: 1, args: {{ path: reports/daily.csv }} }}\nslo:\n{slo}\n",
+        root().join("config/deployment_boundaries.yaml").display()
+    );
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn mcp_slo(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-slo"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("mcp-slo runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_committed_scenario_validates() {
+    let mut files: Vec<String> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    let mut args = vec!["validate"];
+    args.extend(files.iter().map(String::as_str));
+    let (code, stdout, stderr) = mcp_slo(&args);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("ok: ") && stdout.contains("local-slo"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn invalid_input_exits_2_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "version: mcp-slo/v1\nname: bad\ntargets:\n  local: { url: \"http://127.0.0.1:1/mcp\" }\nload:\n  model: open\n  phases:\n    - { duration: 5 ms, rate: 10/s }\nmix:\n  - { target: nowhere, tool: x }\n").unwrap();
+    let (code, _, stderr) = mcp_slo(&["validate", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("2 problems"), "{stderr}");
+    assert!(stderr.contains("load.phases[0].duration: invalid duration \"5 ms\": unit must be one of us, ms, s, m, h (at line 7 column"), "{stderr}");
+    assert!(
+        stderr.contains("mix[0].target: \"nowhere\" is not a target (targets: local) (at line 9"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = mcp_slo(&["run", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn the_seeds_conflicting_tables_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(
+        dir.path(),
+        "conflict",
+        "http://127.0.0.1:1/mcp",
+        "session",
+        "  - { throughput: { above: 1000/s } }",
+    );
+    let (code, _, stderr) = mcp_slo(&["validate", path.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot be met by construction: 1000/s is not below the local tier's global rate limit of 100/s"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_target_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = scenario(
+        dir.path(),
+        "down",
+        &format!("http://127.0.0.1:{port}/mcp"),
+        "session",
+        "  - { error_rate: { below: 1% } }",
+    );
+    let out = dir.path().join("out");
+    let (code, _, stderr) = mcp_slo(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("target unreachable") || stderr.contains("unreachable"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_run_that_meets_its_objectives_exits_0_with_every_report_file() {
+    if !services() {
+        return;
+    }
+    let url = local_tier(Mode::Session);
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(
+        dir.path(),
+        "pass",
+        &url,
+        "session",
+        "  - { latency: { p: 99, below: 1s } }\n  - { error_rate: { below: 1% } }\n  - { availability: { above: 90%, slice: 1s } }\n  - { throughput: { above: 30/s } }",
+    );
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = mcp_slo(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress-bar",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for file in ["result.json", "summary.md", "junit.xml"] {
+        assert!(out.join(file).is_file(), "{file} written");
+    }
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("harness/report/result.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator
+        .iter_errors(&result)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "result.json does not match its schema: {errors:?}"
+    );
+    assert_eq!(result["verdict"], "pass");
+    assert_eq!(result["load"]["offered_calls"], 120);
+    assert_eq!(
+        result["overall"]["outcomes"]["ok"], 120,
+        "{}",
+        result["overall"]
+    );
+    assert!(
+        result["tools"]["postgres_query"]["latency"]["p99_us"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
+
+#[test]
+fn a_missed_objective_exits_1_and_fails_its_junit_case() {
+    if !services() {
+        return;
+    }
+    let url = local_tier(Mode::Stateless);
+    let dir = tempfile::tempdir().unwrap();
+    let path = scenario(
+        dir.path(),
+        "fail",
+        &url,
+        "stateless",
+        "  - { latency: { p: 50, below: 1us } }\n  - { error_rate: { below: 1% } }",
+    );
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = mcp_slo(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress-bar",
+    ]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(junit.contains("failures=\"1\""), "{junit}");
+    assert!(junit.contains("<failure"), "{junit}");
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("FAIL"), "{summary}");
+}

@@ -1,0 +1,96 @@
+//! A plain-text table for the terminal: objectives with PASS/FAIL, then one latency line
+//! per tool. No colours, so it reads the same in CI logs.
+
+use std::fmt::Write as _;
+
+use mcp_slo_core::result::{RunResult, Summary, Verdict};
+
+use crate::fmt_us;
+use crate::markdown::error_kinds;
+
+/// The run's objectives as an aligned table, then per-tool latencies.
+pub fn console_table(r: &RunResult) -> String {
+    let verdict = match r.verdict {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+    };
+    let mut out = format!(
+        "{}: {verdict} ({} model, {:.1}/s achieved of {:.1}/s offered, {} calls, {:.1}s)\n",
+        r.scenario.name,
+        r.load.model,
+        r.load.achieved_rate,
+        r.load.offered_rate,
+        r.load.completed_calls,
+        r.duration_s
+    );
+    let header = ["RESULT", "OBJECTIVE", "TARGET", "MEASURED"];
+    let rows: Vec<[String; 4]> = r
+        .objectives
+        .iter()
+        .map(|o| {
+            let result = if o.passed { "PASS" } else { "FAIL" };
+            let measured = match &o.detail {
+                Some(detail) => format!("{} ({detail})", o.measured),
+                None => o.measured.clone(),
+            };
+            [
+                result.to_owned(),
+                o.name.clone(),
+                o.target.clone(),
+                measured,
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        out.push_str("\n  no objectives\n");
+    } else {
+        let mut widths = header.map(|h| h.chars().count());
+        for row in &rows {
+            for (w, text) in widths.iter_mut().zip(row) {
+                *w = (*w).max(text.chars().count());
+            }
+        }
+        out.push('\n');
+        line(&mut out, &header.map(str::to_owned), &widths);
+        for row in &rows {
+            line(&mut out, row, &widths);
+        }
+    }
+    out.push('\n');
+    let name_width = r
+        .tools
+        .keys()
+        .map(|k| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(3);
+    for (name, s) in &r.tools {
+        tool_line(&mut out, name, name_width, s);
+    }
+    if r.tools.len() != 1 {
+        tool_line(&mut out, "all", name_width, &r.overall);
+    }
+    out
+}
+
+fn line(out: &mut String, cells: &[String; 4], widths: &[usize; 4]) {
+    let mut text = String::from(" ");
+    for (cell, width) in cells.iter().zip(widths) {
+        let _ = write!(text, " {cell:<width$} ");
+    }
+    out.push_str(text.trim_end());
+    out.push('\n');
+}
+
+fn tool_line(out: &mut String, name: &str, width: usize, s: &Summary) {
+    let _ = writeln!(
+        out,
+        "  {name:<width$}  {} calls, errors {}, p50 {}, p99 {}, max {}, {:.1}/s",
+        s.outcomes.total(),
+        error_kinds(&s.outcomes),
+        fmt_us(s.latency.p50_us),
+        fmt_us(s.latency.p99_us),
+        fmt_us(s.latency.max_us),
+        s.throughput
+    );
+}

@@ -1,0 +1,145 @@
+//! `summary.md`: the run on one screen, sized for a pull-request comment.
+
+use std::fmt::Write as _;
+
+use mcp_slo_core::measure::{CallOutcome, Outcomes};
+use mcp_slo_core::result::{RunResult, Summary, Verdict};
+
+use crate::fmt_us;
+
+/// A Markdown summary: verdict, load, objectives, per-tool latencies, findings and cost.
+pub fn summary_markdown(r: &RunResult) -> String {
+    let mut out = String::new();
+    let verdict = match r.verdict {
+        Verdict::Pass => "✅ PASS",
+        Verdict::Fail => "❌ FAIL",
+    };
+    let _ = writeln!(out, "## mcp-slo: `{}` {verdict}\n", r.scenario.name);
+    if let Some(description) = &r.scenario.description {
+        let _ = writeln!(out, "> {}\n", one_line(description));
+    }
+    let _ = writeln!(out, "{}\n", load_line(r));
+    objectives(&mut out, r);
+    tools(&mut out, r);
+    if !r.findings.is_empty() {
+        let _ = writeln!(out, "### Findings\n");
+        for f in &r.findings {
+            let _ = writeln!(out, "- **{}**: {}", f.severity, one_line(&f.message));
+        }
+        out.push('\n');
+    }
+    if let Some(cost) = &r.cost {
+        let cpu = match cost.cpu_us_per_call {
+            Some(us) => format!("{us:.1} µs CPU per call"),
+            None => format!("{:.2} s CPU", cost.cpu_seconds),
+        };
+        let rss = cost.peak_rss_bytes as f64 / (1024.0 * 1024.0);
+        let _ = writeln!(
+            out,
+            "**Server cost:** {cpu} · peak RSS {rss:.1} MiB (pid {})\n",
+            cost.pid
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<sub>{} · started {} · mcp-slo {} on {} cores · {}</sub>",
+        r.scenario.file, r.started_at, r.harness.version, r.harness.cores, r.schema
+    );
+    out
+}
+
+fn load_line(r: &RunResult) -> String {
+    let l = &r.load;
+    let mut line = format!(
+        "**Load:** {} model · offered {:.1}/s, achieved {:.1}/s · {} of {} calls completed · {:.1}s",
+        l.model, l.offered_rate, l.achieved_rate, l.completed_calls, l.offered_calls, r.duration_s
+    );
+    if l.model == "open" {
+        let _ = write!(line, " · {} late starts", l.late_starts);
+        if l.late_starts > 0 {
+            let _ = write!(line, " (up to {:.1}ms late)", l.max_lateness_ms);
+        }
+    } else {
+        let _ = write!(line, " · {} users max", l.workers);
+    }
+    line
+}
+
+fn objectives(out: &mut String, r: &RunResult) {
+    if r.objectives.is_empty() {
+        let _ = writeln!(
+            out,
+            "_No objectives: the verdict only reflects that the run completed._\n"
+        );
+        return;
+    }
+    let _ = writeln!(out, "| Objective | Target | Measured | Result |");
+    let _ = writeln!(out, "|---|---|---|---|");
+    for o in &r.objectives {
+        let measured = match &o.detail {
+            Some(detail) => format!("{} ({detail})", o.measured),
+            None => o.measured.clone(),
+        };
+        let result = if o.passed { "✅ pass" } else { "❌ fail" };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {result} |",
+            cell(&o.name),
+            cell(&o.target),
+            cell(&measured)
+        );
+    }
+    out.push('\n');
+}
+
+fn tools(out: &mut String, r: &RunResult) {
+    let _ = writeln!(
+        out,
+        "| Tool | Calls | OK | Errors | p50 | p99 | Max | Throughput |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---|---:|---:|---:|---:|");
+    for (name, s) in &r.tools {
+        tool_row(out, &format!("`{}`", cell(name)), s);
+    }
+    if r.tools.len() != 1 {
+        tool_row(out, "**all**", &r.overall);
+    }
+    out.push('\n');
+}
+
+fn tool_row(out: &mut String, name: &str, s: &Summary) {
+    let _ = writeln!(
+        out,
+        "| {name} | {} | {} | {} | {} | {} | {} | {:.1}/s |",
+        s.outcomes.total(),
+        s.outcomes.ok,
+        error_kinds(&s.outcomes),
+        fmt_us(s.latency.p50_us),
+        fmt_us(s.latency.p99_us),
+        fmt_us(s.latency.max_us),
+        s.throughput
+    );
+}
+
+/// `tool_error 2, rate_limited 1`, or `0` when every call succeeded.
+pub(crate) fn error_kinds(o: &Outcomes) -> String {
+    let kinds: Vec<String> = CallOutcome::ALL
+        .iter()
+        .filter(|k| **k != CallOutcome::Ok && o.get(**k) > 0)
+        .map(|k| format!("{} {}", k.as_str(), o.get(*k)))
+        .collect();
+    if kinds.is_empty() {
+        "0".to_owned()
+    } else {
+        kinds.join(", ")
+    }
+}
+
+/// Text safe inside a table cell: one line, `|` escaped.
+fn cell(text: &str) -> String {
+    one_line(text).replace('|', "\\|")
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
