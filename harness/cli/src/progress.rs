@@ -44,7 +44,7 @@ impl Display {
         } else {
             let reporter: Reporter = Arc::new(move |p: &Progress| {
                 let s = p.elapsed.as_secs();
-                if s % 5 == 0 || p.elapsed >= p.total {
+                if s.is_multiple_of(5) || p.elapsed >= p.total {
                     eprintln!("[{s:>4}s/{}s] {}", p.total.as_secs(), line(p));
                 }
             });

@@ -10,7 +10,6 @@ use mcp_slo_core::feasibility;
 use mcp_slo_core::result::{Finding, TargetInfo, Verdict};
 use mcp_slo_core::spec::{Endpoint as SpecEndpoint, Scenario};
 use mcp_slo_engine::client::Endpoint;
-use mcp_slo_engine::run::EngineError;
 use mcp_slo_engine::sampler::Sampler;
 use mcp_slo_engine::spawn::{Spawned, spawn};
 
@@ -205,7 +204,6 @@ async fn run_with_targets(
     }
     let engine = match engine {
         Ok(e) => e,
-        Err(EngineError::Unreachable(m)) => return Outcome::Infrastructure(anyhow!("{m}")),
         Err(e) => return Outcome::Infrastructure(e.into()),
     };
     let calls = engine

@@ -149,9 +149,11 @@ fn invalid_input_exits_2_and_says_where() {
     let (code, _, stderr) = mcp_slo(&["validate", bad.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("2 problems"), "{stderr}");
-    assert!(stderr.contains("load.phases[0].duration: invalid duration \"5 ms\": unit must be one of us, ms, s, m, h (at line 7 column"), "{stderr}");
+    assert!(stderr.contains("load.phases[0].duration: invalid duration \"5 ms\": unit must be one of us, ms, s, m, h (at line 8 column 19)"), "{stderr}");
     assert!(
-        stderr.contains("mix[0].target: \"nowhere\" is not a target (targets: local) (at line 9"),
+        stderr.contains(
+            "mix[0].target: \"nowhere\" is not a target (targets: local) (at line 10 column 15)"
+        ),
         "{stderr}"
     );
     let (code, _, stderr) = mcp_slo(&["run", bad.to_str().unwrap()]);

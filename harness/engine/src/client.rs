@@ -269,8 +269,7 @@ fn message_of(bytes: &[u8]) -> Option<&[u8]> {
         .split(|b| *b == b'\n')
         .filter_map(|line| line.strip_prefix(b"data:"))
         .map(|d| d.trim_ascii())
-        .filter(|d| d.starts_with(b"{") && d.windows(5).any(|w| w == b"\"id\":"))
-        .next_back()
+        .rfind(|d| d.starts_with(b"{") && d.windows(5).any(|w| w == b"\"id\":"))
 }
 
 /// Classifies an answer from its body first, the status code second.

@@ -54,6 +54,9 @@ struct WorkerState {
     rng: fastrand::Rng,
 }
 
+/// Receives progress about once a second.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
 /// Live figures for a progress display.
 #[derive(Debug, Clone, Default)]
 pub struct Progress {
@@ -121,7 +124,7 @@ pub async fn preflight(endpoints: &[Endpoint]) -> Result<(), EngineError> {
 pub async fn run(
     scenario: &Scenario,
     endpoints: BTreeMap<String, Endpoint>,
-    progress: Option<Arc<dyn Fn(&Progress) + Send + Sync>>,
+    progress: Option<ProgressFn>,
 ) -> Result<EngineRun, EngineError> {
     let names: Vec<String> = endpoints.keys().cloned().collect();
     let ops: Vec<PreparedOp> = scenario
@@ -371,7 +374,7 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
     Ok(())
 }
 
-async fn report_progress(shared: Arc<Shared>, report: Arc<dyn Fn(&Progress) + Send + Sync>) {
+async fn report_progress(shared: Arc<Shared>, report: ProgressFn) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.tick().await;
     loop {
