@@ -27,7 +27,9 @@ use crate::caller::Caller;
 use crate::config::{Tier, TierLimits};
 use crate::jsonrpc::code;
 use crate::metrics::{Metrics, Rejection};
-use crate::registry::{RegisteredTool, ToolCall, ToolError, ToolOutput, ToolRegistry};
+use crate::registry::{
+    CallReport, RegisteredTool, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolRegistry,
+};
 use crate::telemetry;
 
 pub struct HandlerInner {
@@ -102,6 +104,7 @@ impl McpHandler {
                 request_id,
                 Some("unknown tool"),
                 None,
+                &CallReport::default(),
             );
             return Err(ErrorData::invalid_params(
                 format!("unknown tool: {name}"),
@@ -119,6 +122,7 @@ impl McpHandler {
                 request_id,
                 Some(&message),
                 None,
+                &CallReport::default(),
             );
             return Ok(result);
         }
@@ -128,12 +132,22 @@ impl McpHandler {
         } else {
             tracing::Span::none()
         };
-        let outcome = tokio::time::timeout_at(deadline, run(inner, &tool, &args, caller, deadline))
-            .instrument(span.clone())
-            .await;
+        let report = CallReport::default();
+        let outcome = tokio::time::timeout_at(
+            deadline,
+            run(inner, &tool, &args, caller, deadline, &report),
+        )
+        .instrument(span.clone())
+        .await;
+        // A backend that gave up at the deadline is a timeout like any other.
+        let outcome = match outcome {
+            Ok(Err(e)) if e.kind == ToolErrorKind::Timeout => None,
+            Ok(done) => Some(done),
+            Err(_elapsed) => None,
+        };
         let trace_id = telemetry::trace_id(&span);
         match outcome {
-            Ok(Ok(output)) => {
+            Some(Ok(output)) => {
                 telemetry::record_ok(&span);
                 self.finish(
                     name,
@@ -144,12 +158,13 @@ impl McpHandler {
                     request_id,
                     None,
                     trace_id,
+                    &report,
                 );
                 let mut result = CallToolResult::success(output.content);
                 result.structured_content = output.structured;
                 Ok(result)
             }
-            Ok(Err(error)) => {
+            Some(Err(error)) => {
                 telemetry::record_error(&span, "tool_error", &error.message);
                 let result = tool_error_result(&error);
                 self.finish(
@@ -161,10 +176,11 @@ impl McpHandler {
                     request_id,
                     Some(&error.message),
                     trace_id,
+                    &report,
                 );
                 Ok(result)
             }
-            Err(_elapsed) => {
+            None => {
                 let limit = deadline.saturating_duration_since(admitted.received);
                 let message = format!("{name} timed out after {} ms", limit.as_millis());
                 telemetry::record_error(&span, "timeout", &message);
@@ -178,6 +194,7 @@ impl McpHandler {
                     request_id,
                     Some(&message),
                     trace_id,
+                    &report,
                 );
                 Err(ErrorData::new(
                     rmcp::model::ErrorCode(code::TIMED_OUT),
@@ -199,6 +216,7 @@ impl McpHandler {
         request_id: String,
         error: Option<&str>,
         trace_id: Option<String>,
+        report: &CallReport,
     ) {
         let inner = &self.0;
         let elapsed = admitted.received.elapsed();
@@ -212,7 +230,7 @@ impl McpHandler {
                 local: inner.tier == Tier::Local,
                 aws_iam: inner.tier == Tier::AwsManaged,
                 rate_limited: false,
-                iam_role: None,
+                iam_role: report.iam_role.get().cloned(),
             },
             outcome,
             error: error.map(str::to_owned),
@@ -220,7 +238,7 @@ impl McpHandler {
             principal: caller.principal.clone(),
             request_id,
             trace_id,
-            attempts: None,
+            attempts: report.attempts(),
         });
     }
 }
@@ -231,6 +249,7 @@ async fn run(
     args: &Map<String, Value>,
     caller: &Caller,
     deadline: Instant,
+    report: &CallReport,
 ) -> Result<ToolOutput, ToolError> {
     // Waiting for a permit counts against the deadline: calls beyond the cap queue here.
     let _permit = inner
@@ -244,6 +263,7 @@ async fn run(
             args,
             deadline,
             caller,
+            report,
         })
         .await
 }

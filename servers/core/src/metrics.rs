@@ -27,6 +27,12 @@ struct ToolLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RoleLabels {
+    role: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RejectionLabels {
     reason: String,
 }
@@ -46,6 +52,7 @@ pub struct Metrics {
     registry: Registry,
     calls: Family<CallLabels, Counter>,
     latency: Family<ToolLabels, Histogram, LatencyBuckets>,
+    assume_role: Family<RoleLabels, Histogram, LatencyBuckets>,
     rejections: Family<RejectionLabels, Counter>,
     inflight: Gauge,
     executing: Gauge,
@@ -90,6 +97,7 @@ impl Metrics {
         let calls = Family::<CallLabels, Counter>::default();
         let latency = Family::new_with_constructor(LatencyBuckets);
         let rejections = Family::<RejectionLabels, Counter>::default();
+        let assume_role = Family::new_with_constructor(LatencyBuckets);
         let inflight = Gauge::default();
         let executing = Gauge::default();
         registry.register(
@@ -121,6 +129,7 @@ impl Metrics {
             registry,
             calls,
             latency,
+            assume_role,
             rejections,
             inflight,
             executing,
@@ -140,6 +149,15 @@ impl Metrics {
         self.latency
             .get_or_create(&ToolLabels {
                 tool: tool.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    pub fn assume_role(&self, role: &str, elapsed: Duration, ok: bool) {
+        self.assume_role
+            .get_or_create(&RoleLabels {
+                role: role.to_owned(),
+                outcome: if ok { "ok" } else { "error" }.to_owned(),
             })
             .observe(elapsed.as_secs_f64());
     }

@@ -25,6 +25,27 @@ pub struct ToolCall<'a> {
     /// When the call must be finished; tools push it into their backends.
     pub deadline: Instant,
     pub caller: &'a Caller,
+    /// What the tool tells the audit trail (the role it used, its attempts).
+    pub report: &'a CallReport,
+}
+
+/// Facts a tool records about its call for the audit trail.
+#[derive(Debug, Default)]
+pub struct CallReport {
+    pub iam_role: std::sync::OnceLock<String>,
+    pub attempts: std::sync::atomic::AtomicU32,
+}
+
+impl CallReport {
+    pub fn role(&self, role: &str) {
+        let _ = self.iam_role.set(role.to_owned());
+    }
+    pub fn attempts(&self) -> Option<u32> {
+        match self.attempts.load(std::sync::atomic::Ordering::Relaxed) {
+            0 => None,
+            n => Some(n),
+        }
+    }
 }
 
 impl ToolCall<'_> {

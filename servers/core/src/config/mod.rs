@@ -7,6 +7,7 @@
 //! come from the environment.
 
 mod boundaries;
+mod callers;
 mod network;
 mod tools;
 
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::de::{DeserializeOwned, IgnoredAny};
 
 pub use boundaries::{Boundaries, TierLimits};
+pub use callers::{CallerEntry, Callers};
 pub use network::{Listener, NetworkIsolation};
 pub use tools::{
     Category, ParamKind, ParamSpec, ServerConfig, Tier, ToolConfig, ToolOptions, ToolSecurity,
@@ -150,6 +152,7 @@ mod committed {
             match name.as_str() {
                 "deployment_boundaries.yaml" => drop(super::Boundaries::load(&path).unwrap()),
                 "network_isolation.yaml" => drop(super::NetworkIsolation::load(&path).unwrap()),
+                "aws_callers.yaml" => drop(super::Callers::load(&path).unwrap()),
                 n if n.ends_with("_config.yaml") => drop(super::ServerConfig::load(&path).unwrap()),
                 other => panic!("config/{other}: no validator knows this file; add one"),
             }

@@ -1,0 +1,232 @@
+//! The AWS tier: `s3_read`, `rds_query` and `lambda_invoke`, each signed with credentials of
+//! its own IAM role (STS AssumeRole from the standard provider chain's base credentials),
+//! for authenticated callers only, over MCP Streamable HTTP.
+
+pub mod auth;
+pub mod credentials;
+pub mod readiness;
+pub mod tools;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::identity::IdentityCache;
+use axum::Router;
+use mcp_server_core::admission::Admission;
+use mcp_server_core::audit::{AuditSink, AuditTarget};
+use mcp_server_core::config::{Listener, ServerConfig, Tier, TierLimits};
+use mcp_server_core::handler::McpHandler;
+use mcp_server_core::metrics::Metrics;
+use mcp_server_core::registry::{RegisteredTool, ToolHandler, ToolRegistry};
+use mcp_server_core::stack::{Guard, Mode, StackParts};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::BearerAuth;
+use crate::credentials::RoleCredentials;
+use crate::readiness::AwsReadiness;
+use crate::tools::lambda_invoke::LambdaInvoke;
+use crate::tools::rds_query::RdsQuery;
+use crate::tools::s3_read::S3Read;
+use crate::tools::sdk::retry_config;
+
+pub struct Options {
+    pub config: ServerConfig,
+    pub limits: TierLimits,
+    pub network: Listener,
+    pub mode: Mode,
+    pub audit: AuditTarget,
+    pub auth: BearerAuth,
+    /// How long assumed credentials last (the seed's iam_role_max_duration, 3600 s).
+    pub role_duration: Duration,
+    /// Refresh once less than this is left (300 s).
+    pub refresh_window: Duration,
+}
+
+pub struct AwsServer {
+    pub router: Router,
+    pub admission: Arc<Admission>,
+    pub credentials: Arc<RoleCredentials>,
+    pub metrics: Arc<Metrics>,
+    pub sessions: CancellationToken,
+    pub limits: TierLimits,
+    handler: McpHandler,
+    audit: AuditSink,
+    audit_task: tokio::task::JoinHandle<()>,
+}
+
+/// Builds the tier. AWS endpoints and base credentials come from the standard environment
+/// (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, profiles, ...); the region from the config.
+pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
+    let Options {
+        config,
+        limits,
+        network,
+        mode,
+        audit,
+        auth,
+        role_duration,
+        refresh_window,
+    } = options;
+    anyhow::ensure!(
+        config.tier == Tier::AwsManaged,
+        "the AWS server needs a config with server.type \"aws_managed\""
+    );
+    anyhow::ensure!(
+        !auth.is_empty(),
+        "no callers are configured: every request would be refused (see --callers and MCP_AWS_CALLER_TOKENS)"
+    );
+    let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.clone()))
+        .retry_config(retry_config())
+        .load()
+        .await;
+    let endpoint_set = sdk.endpoint_url().is_some();
+    let (audit, audit_task) =
+        AuditSink::start(audit).map_err(|e| anyhow::anyhow!("cannot open the audit trail: {e}"))?;
+    let metrics = Metrics::new(audit.dropped_counter());
+    let observe = {
+        let metrics = metrics.clone();
+        Arc::new(move |role: &str, elapsed: Duration, ok: bool| {
+            metrics.assume_role(role, elapsed, ok)
+        })
+    };
+    let roles: Vec<(String, String)> = config
+        .tools
+        .iter()
+        .filter_map(|t| t.security.iam_role.clone().map(|r| (t.name.clone(), r)))
+        .collect();
+    let credentials = RoleCredentials::new(
+        aws_sdk_sts::Client::new(&sdk),
+        roles.iter().map(|(_, r)| r.clone()),
+        role_duration,
+        refresh_window,
+        Some(observe),
+    );
+    let registry = Arc::new(ToolRegistry::new(100));
+    let mut problems = Vec::new();
+    for tool in &config.tools {
+        let role = tool.security.iam_role.clone().unwrap_or_default();
+        let provider = credentials.provider(&role);
+        let handler: Arc<dyn ToolHandler> = match tool.name.as_str() {
+            "s3_read" => {
+                let conf = aws_sdk_s3::config::Builder::from(&sdk)
+                    .credentials_provider(provider)
+                    .identity_cache(IdentityCache::no_cache())
+                    .force_path_style(endpoint_set)
+                    .build();
+                Arc::new(S3Read::new(aws_sdk_s3::Client::from_conf(conf), tool))
+            }
+            "rds_query" => {
+                let conf = aws_sdk_rdsdata::config::Builder::from(&sdk)
+                    .credentials_provider(provider)
+                    .identity_cache(IdentityCache::no_cache())
+                    .build();
+                Arc::new(RdsQuery::new(
+                    aws_sdk_rdsdata::Client::from_conf(conf),
+                    tool,
+                    &region,
+                ))
+            }
+            "lambda_invoke" => {
+                let conf = aws_sdk_lambda::config::Builder::from(&sdk)
+                    .credentials_provider(provider)
+                    .identity_cache(IdentityCache::no_cache())
+                    .build();
+                Arc::new(LambdaInvoke::new(
+                    aws_sdk_lambda::Client::from_conf(conf),
+                    tool,
+                ))
+            }
+            other => {
+                problems.push(format!("tool {other:?} has no implementation in the AWS tier (known: s3_read, rds_query, lambda_invoke)"));
+                continue;
+            }
+        };
+        registry.register(RegisteredTool::new(Tier::AwsManaged, tool.clone(), handler))?;
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("cannot build the AWS tier:\n  {}", problems.join("\n  "));
+    }
+    let warm = credentials.clone();
+    tokio::spawn(async move { warm.warm().await });
+    let admission = Arc::new(Admission::new(
+        Tier::AwsManaged,
+        limits.clone(),
+        metrics.clone(),
+        audit.clone(),
+        Some(Arc::new(auth)),
+    ));
+    let handler = McpHandler::new(
+        "mcp-aws-server",
+        Tier::AwsManaged,
+        limits.clone(),
+        registry,
+        metrics.clone(),
+        audit.clone(),
+    );
+    let sessions = CancellationToken::new();
+    let allowed_hosts = (!network.allowed_hosts.is_empty()).then(|| {
+        let mut hosts: Vec<String> = Guard::LOOPBACK.iter().map(|h| h.to_string()).collect();
+        hosts.extend(network.allowed_hosts.iter().cloned());
+        hosts
+    });
+    let router = mcp_server_core::stack::app(StackParts {
+        handler: handler.clone(),
+        admission: admission.clone(),
+        guard: Guard {
+            allowed_hosts,
+            allowed_origins: network.allowed_origins.clone(),
+            metrics: metrics.clone(),
+        },
+        cors_enabled: network.cors_enabled,
+        mode,
+        readiness: Arc::new(AwsReadiness {
+            credentials: credentials.clone(),
+            roles,
+        }),
+        metrics: metrics.clone(),
+        sessions: sessions.clone(),
+        bare: false,
+    });
+    Ok(AwsServer {
+        router,
+        admission,
+        credentials,
+        metrics,
+        sessions,
+        limits,
+        handler,
+        audit,
+        audit_task,
+    })
+}
+
+impl AwsServer {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let AwsServer {
+            router,
+            admission,
+            sessions,
+            limits,
+            handler,
+            audit,
+            audit_task,
+            ..
+        } = self;
+        let drain = limits.timeout + Duration::from_secs(1);
+        let result =
+            mcp_server_core::server::serve(listener, router, admission, sessions, drain, shutdown)
+                .await;
+        drop(handler);
+        drop(audit);
+        let _ = tokio::time::timeout(Duration::from_secs(2), audit_task).await;
+        result
+    }
+}

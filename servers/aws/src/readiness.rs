@@ -1,0 +1,48 @@
+//! `/readyz` for the AWS tier: every tool's role can be assumed.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use mcp_server_core::health::{Check, Readiness};
+
+use crate::credentials::{RoleCredentials, role_name};
+
+pub struct AwsReadiness {
+    pub credentials: Arc<RoleCredentials>,
+    /// (tool, role ARN)
+    pub roles: Vec<(String, String)>,
+}
+
+impl Readiness for AwsReadiness {
+    fn check(&self) -> BoxFuture<'_, Vec<Check>> {
+        Box::pin(async move {
+            let mut checks = Vec::new();
+            for (tool, role) in &self.roles {
+                let check = match tokio::time::timeout(
+                    std::time::Duration::from_secs(2),
+                    self.credentials.get(role),
+                )
+                .await
+                {
+                    Ok(Ok(_)) => Check {
+                        name: format!("role/{}", role_name(role)),
+                        ok: true,
+                        detail: format!("{tool}: ok"),
+                    },
+                    Ok(Err(e)) => Check {
+                        name: format!("role/{}", role_name(role)),
+                        ok: false,
+                        detail: format!("{tool}: {e}"),
+                    },
+                    Err(_) => Check {
+                        name: format!("role/{}", role_name(role)),
+                        ok: false,
+                        detail: format!("{tool}: STS did not answer within 2 s"),
+                    },
+                };
+                checks.push(check);
+            }
+            checks
+        })
+    }
+}
