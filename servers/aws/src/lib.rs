@@ -205,6 +205,11 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
 }
 
 impl AwsServer {
+    /// The tool registry (tools can be registered at run time).
+    pub fn registry(&self) -> &Arc<ToolRegistry> {
+        self.handler.registry()
+    }
+
     pub async fn serve(
         self,
         listener: TcpListener,

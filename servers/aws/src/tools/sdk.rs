@@ -76,6 +76,11 @@ where
         ),
         _ => (None, None),
     };
+    let chain = describe(&err);
+    if let Some(at) = chain.find("cannot assume role") {
+        // The role's credentials could not be had: say which role and why.
+        return ToolError::backend(chain[at..].to_owned());
+    }
     let role = role_name(role);
     let code_text = code.clone().unwrap_or_default();
     if status == Some(403)

@@ -1,0 +1,8 @@
+//! Integration tests of the AWS tier against moto (`scripts/setup-moto.sh`), over real HTTP.
+//! With `MCP_SLO_REQUIRE_SERVICES=1` a missing emulator fails the test; without it the test
+//! says it was skipped and why.
+
+mod auth;
+mod credentials;
+mod support;
+mod tools;

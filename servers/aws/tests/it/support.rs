@@ -1,0 +1,206 @@
+//! Starting an in-process AWS tier on 127.0.0.1:0 against moto.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mcp_aws_server::auth::BearerAuth;
+use mcp_aws_server::{AwsServer, Options, build};
+use mcp_server_core::audit::AuditTarget;
+use mcp_server_core::config::{Boundaries, Callers, NetworkIsolation, ServerConfig, TierLimits};
+use mcp_server_core::stack::Mode;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const CONSOLE_TOKEN: &str = "test-console-token-0123456789";
+pub const READER_TOKEN: &str = "test-reader-token-0123456789";
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The moto endpoint from `scripts/setup-moto.sh`, or why there is none.
+pub fn endpoint(test: &str) -> Option<String> {
+    let found = std::env::var("AWS_ENDPOINT_URL").ok().filter(|e| e.starts_with("http://127.0.0.1"));
+    let up = found.as_ref().is_some_and(|e| {
+        let addr = e.trim_start_matches("http://").trim_end_matches('/');
+        addr.parse().ok().is_some_and(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
+    });
+    if up {
+        return found;
+    }
+    let message = format!("{test}: needs moto on 127.0.0.1 (eval \"$(bash scripts/setup-moto.sh)\")");
+    if std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() == Ok("1") {
+        panic!("{message}");
+    }
+    eprintln!("SKIPPED {message}");
+    None
+}
+
+macro_rules! require_moto {
+    () => {
+        match $crate::support::endpoint(module_path!()) {
+            Some(e) => e,
+            None => return,
+        }
+    };
+}
+pub(crate) use require_moto;
+
+pub fn seed_limits() -> TierLimits {
+    Boundaries::load(&repo_root().join("config/deployment_boundaries.yaml")).unwrap().aws_managed
+}
+
+pub struct Setup {
+    pub config: ServerConfig,
+    pub limits: TierLimits,
+    pub role_duration: Duration,
+    pub refresh_window: Duration,
+    pub audit: Option<PathBuf>,
+}
+
+impl Setup {
+    pub fn new() -> Self {
+        Setup {
+            config: ServerConfig::load(&repo_root().join("config/aws_managed_mcp_config.yaml")).unwrap(),
+            limits: seed_limits(),
+            role_duration: Duration::from_secs(3600),
+            refresh_window: Duration::from_secs(300),
+            audit: None,
+        }
+    }
+
+    /// Runs `tool` under another role.
+    pub fn role(mut self, tool: &str, role: &str) -> Self {
+        for t in &mut self.config.tools {
+            if t.name == tool {
+                t.security.iam_role = Some(format!("arn:aws:iam::123456789012:role/{role}"));
+            }
+        }
+        self
+    }
+
+    pub async fn build(self) -> AwsServer {
+        let network = NetworkIsolation::load(&repo_root().join("config/network_isolation.yaml")).unwrap();
+        let auth = BearerAuth::new(Callers::default())
+            .with_env_tokens(&format!("console={CONSOLE_TOKEN},reader={READER_TOKEN}:s3_read"))
+            .unwrap();
+        build(Options {
+            config: self.config,
+            limits: self.limits,
+            network: network.aws_server,
+            mode: Mode::Stateless,
+            audit: self.audit.map_or(AuditTarget::Off, AuditTarget::File),
+            auth,
+            role_duration: self.role_duration,
+            refresh_window: self.refresh_window,
+        })
+        .await
+        .expect("AWS tier builds")
+    }
+
+    pub async fn start(self) -> TestServer {
+        TestServer::serve(self.build().await).await
+    }
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub base: String,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn is_ok(&self) -> bool {
+        self.body["result"]["isError"] == json!(false)
+    }
+    pub fn is_tool_error(&self) -> bool {
+        self.body["result"]["isError"] == json!(true)
+    }
+    pub fn text(&self) -> String {
+        self.body["result"]["content"][0]["text"].as_str().unwrap_or_default().to_owned()
+    }
+    pub fn structured(&self) -> &Value {
+        &self.body["result"]["structuredContent"]
+    }
+}
+
+impl TestServer {
+    pub async fn serve(server: AwsServer) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(server.serve(listener, async {
+            let _ = rx.await;
+        }));
+        TestServer {
+            url: format!("http://{addr}/mcp"),
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub async fn post_as(&self, token: Option<&str>, body: Value) -> Answer {
+        let mut request = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body.to_string());
+        if let Some(t) = token {
+            request = request.header("authorization", format!("Bearer {t}"));
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        Answer { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
+    pub async fn call_as(&self, token: &str, tool: &str, arguments: Value) -> Answer {
+        self.post_as(
+            Some(token),
+            json!({"jsonrpc": "2.0", "id": uuid::Uuid::new_v4().to_string(), "method": "tools/call", "params": {"name": tool, "arguments": arguments}}),
+        )
+        .await
+    }
+
+    pub async fn call(&self, tool: &str, arguments: Value) -> Answer {
+        self.call_as(CONSOLE_TOKEN, tool, arguments).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+        }
+    }
+}
+
+/// Queues one canned RDS Data API result in moto.
+pub async fn queue_rds_result(endpoint: &str, result: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{endpoint}/moto-api/static/rds-data/statement-results"))
+        .json(&json!({ "results": [result] }))
+        .send()
+        .await
+        .expect("moto answers");
+    assert!(r.status().is_success(), "queueing a canned RDS result: {}", r.status());
+}
