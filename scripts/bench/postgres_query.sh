@@ -55,9 +55,11 @@ trap cleanup EXIT
 # --- set-up ----------------------------------------------------------------------------
 log "services"
 bash scripts/setup-services.sh
+rev_file=$bench_dir/server-build-rev
 if [ "${BUILD:-1}" = 1 ]; then
   log "building release binaries (server + mcp_bench)"
   cargo build --release -q -p mcp-local-server --bin mcp-local-server --example mcp_bench
+  echo "$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- servers 2>/dev/null || echo ' (with uncommitted changes)')" >"$rev_file"
 fi
 server_bin=$CARGO_TARGET_DIR/release/mcp-local-server
 bench_bin=$CARGO_TARGET_DIR/release/examples/mcp_bench
@@ -157,8 +159,8 @@ run_ours() { # case, description, bench flags (quoted string), server flags...
     # Flat profile: release builds have no frame pointers, so -g stacks would be broken.
     perf record -F 499 -p "$server_pid" -o "$run_dir/perf-a.data" -- sleep 10 >/dev/null 2>&1 || true
     wait "$load" || true
-    for key in symbol dso; do
-      perf report -i "$run_dir/perf-a.data" --no-children --sort "$key" --stdio 2>/dev/null \
+    for key in sym dso; do
+      perf report -i "$run_dir/perf-a.data" --no-children -F "overhead,$key" --stdio 2>/dev/null \
         | grep -E '^ +[0-9]' | sed -E 's/ +$//' | cut -c1-130 | head -30 >"$run_dir/perf-a-$key.txt" || true
     done
   fi
@@ -220,7 +222,7 @@ done
   echo "\`SELECT * FROM orders WHERE id = \$1\` on \`agents\` (100k rows), ids uniform in 1..=100000;"
   echo "$CONCURRENCY callers on keep-alive connections, ${WARMUP} warm-up, ${DURATION} measured per case;"
   echo "pool size $POOL_SIZE; $(nproc) cores shared by the load generator, the server and Postgres."
-  echo "Server: ${REV:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- servers 2>/dev/null || echo ' (with uncommitted changes)')}; Toolbox $toolbox_version."
+  echo "Server built from: ${REV:-$(cat "$rev_file" 2>/dev/null || echo '?')}; Toolbox $toolbox_version."
   echo
   echo "Figures are medians over $REPEAT run(s) of each case; *range* is the lowest and highest rate."
   echo
@@ -251,14 +253,14 @@ done
   echo "Every run, in order: case rate/s (p99 ms, other load %):"
   echo
   jq -rs 'group_by(.rep)[] | "- run \(.[0].rep): " + (map("\(.label) \(.rate | floor) (\(.p99_us / 100 | round / 10), \(.other_cpu_pct // 0 | floor)%)") | join(", "))' "$run_dir/summary.jsonl"
-  if [ -s "$run_dir/perf-a-symbol.txt" ]; then
+  if [ -s "$run_dir/perf-a-sym.txt" ]; then
     echo
     echo "Case a's server under perf (10 s, self time; kernel symbols are [k]):"
     echo
     echo '```'
     head -6 "$run_dir/perf-a-dso.txt"
     echo
-    head -20 "$run_dir/perf-a-symbol.txt"
+    head -20 "$run_dir/perf-a-sym.txt"
     echo '```'
   fi
 } | tee "$results"

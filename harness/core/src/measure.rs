@@ -153,6 +153,8 @@ pub struct Recorder {
     /// Calls started after their intended time because no worker was free.
     pub late_starts: u64,
     pub max_lateness_us: u64,
+    /// When the last call of a recorded phase ended, in µs since the run started.
+    pub last_recorded_end_us: u64,
 }
 
 impl Recorder {
@@ -208,6 +210,12 @@ impl Recorder {
         }
         self.late_starts += other.late_starts;
         self.max_lateness_us = self.max_lateness_us.max(other.max_lateness_us);
+        self.last_recorded_end_us = self.last_recorded_end_us.max(other.last_recorded_end_us);
+    }
+
+    /// Notes when a recorded call ended.
+    pub fn recorded_end(&mut self, since_start_us: u64) {
+        self.last_recorded_end_us = self.last_recorded_end_us.max(since_start_us);
     }
 
     /// All tools together.
@@ -227,7 +235,8 @@ pub struct Measurements {
     pub recorder: Recorder,
     /// Seconds of the timeline that belong to recorded phases: `[start, end)`.
     pub recorded_window: (usize, usize),
-    /// Length of the recorded phases.
+    /// Length of the recorded phases, stretched to the end of their last call when calls
+    /// were still finishing after the last phase ended (rates are calls / this).
     pub recorded_seconds: f64,
 }
 

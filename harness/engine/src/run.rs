@@ -175,7 +175,12 @@ pub async fn run(
         let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
         recorder.merge(&shard);
     }
-    let (window, recorded_seconds) = shared.schedule.recorded_window();
+    let (window, phase_seconds) = shared.schedule.recorded_window();
+    // Calls of the last recorded phase may finish after it ended (a backlog): rates are
+    // taken over the time it really took to answer them.
+    let answered_by =
+        recorder.last_recorded_end_us as f64 / 1e6 - shared.schedule.recorded_offset();
+    let recorded_seconds = phase_seconds.max(answered_by);
     let offered_calls = match scenario.load.model {
         LoadModel::Open => shared.schedule.recorded_slots(),
         LoadModel::Closed => recorder.overall().outcomes.total(),
@@ -371,6 +376,13 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
         schedule.second_of(ended),
         record,
     );
+    if record {
+        recorder.recorded_end(
+            ended
+                .saturating_duration_since(schedule.start())
+                .as_micros() as u64,
+        );
+    }
     Ok(())
 }
 

@@ -103,6 +103,14 @@ impl Schedule {
         ((first, last), seconds)
     }
 
+    /// Seconds from the run's start to the first recorded phase.
+    pub fn recorded_offset(&self) -> f64 {
+        self.phases
+            .iter()
+            .find(|p| p.record)
+            .map_or(0.0, |p| p.offset.as_secs_f64())
+    }
+
     /// Open model: the next call to make, or `None` when the schedule is exhausted.
     pub fn next_slot(&self) -> Option<Slot> {
         let i = self.next.fetch_add(1, Ordering::Relaxed);

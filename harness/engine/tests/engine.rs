@@ -173,3 +173,32 @@ async fn phases_offer_their_rates_and_warmups_stay_out_of_the_verdict() {
     let verdict = slo::evaluate(&s.objectives[0], &result.measurements);
     assert!(verdict.passed, "{}", verdict.measured);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rates_are_taken_over_the_time_a_backlog_really_took() {
+    let stub = Arc::new(Stub::default());
+    let url = start(stub.clone()).await;
+    let s = scenario(
+        &url,
+        "    - { duration: 1s, rate: 50/s }",
+        "  - { throughput: { above: 1/s } }",
+    );
+    let staller = {
+        let stub = stub.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            stub.stalled.store(true, Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            stub.stalled.store(false, Ordering::Relaxed);
+        })
+    };
+    let result = run(&s, endpoints(&s, &url), None).await.expect("run");
+    staller.await.unwrap();
+    // The phase lasted 1 s but its calls were answered only after the 2 s stall ended.
+    assert_eq!(result.measurements.recorder.overall().outcomes.ok, 50);
+    let secs = result.measurements.recorded_seconds;
+    assert!(
+        secs >= 1.9 && secs < 3.0,
+        "rates over {secs:.2}s, not the phase's 1 s"
+    );
+}

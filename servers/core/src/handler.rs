@@ -95,20 +95,30 @@ impl McpHandler {
         let inner = &self.0;
         let caller = &admitted.caller;
         let Some(tool) = inner.registry.get(name, caller) else {
+            // A tool this caller may not use is refused as if it did not exist (listing
+            // does not show it either), but audited as forbidden.
+            let (outcome, message) = if inner.registry.contains(name) {
+                (
+                    Outcome::Forbidden,
+                    format!("tool {name} is not available to caller {}", caller.id),
+                )
+            } else {
+                (Outcome::UnknownTool, format!("unknown tool: {name}"))
+            };
             self.finish(
                 name,
                 caller,
                 admitted,
-                Outcome::UnknownTool,
+                outcome,
                 Some(args),
                 request_id,
-                Some("unknown tool"),
+                Some(&message),
                 None,
                 &CallReport::default(),
             );
             return Err(ErrorData::invalid_params(
-                format!("unknown tool: {name}"),
-                Some(json!({ "kind": "unknown_tool" })),
+                message,
+                Some(json!({ "kind": outcome.as_str() })),
             ));
         };
         if let Err(message) = tool.config.check_arguments(&args) {

@@ -244,6 +244,11 @@ impl ToolRegistry {
         self.len() == 0
     }
 
+    /// Whether a tool of that name is registered (whoever may use it).
+    pub fn contains(&self, name: &str) -> bool {
+        self.snapshot().contains_key(name)
+    }
+
     /// The tool, if it exists and the caller may use it.
     pub fn get(&self, name: &str, caller: &Caller) -> Option<Arc<RegisteredTool>> {
         let tool = self.snapshot().get(name).cloned()?;

@@ -20,15 +20,20 @@ pub fn repo_root() -> PathBuf {
 
 /// The moto endpoint from `scripts/setup-moto.sh`, or why there is none.
 pub fn endpoint(test: &str) -> Option<String> {
-    let found = std::env::var("AWS_ENDPOINT_URL").ok().filter(|e| e.starts_with("http://127.0.0.1"));
+    let found = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|e| e.starts_with("http://127.0.0.1"));
     let up = found.as_ref().is_some_and(|e| {
         let addr = e.trim_start_matches("http://").trim_end_matches('/');
-        addr.parse().ok().is_some_and(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
+        addr.parse().ok().is_some_and(|a| {
+            std::net::TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok()
+        })
     });
     if up {
         return found;
     }
-    let message = format!("{test}: needs moto on 127.0.0.1 (eval \"$(bash scripts/setup-moto.sh)\")");
+    let message =
+        format!("{test}: needs moto on 127.0.0.1 (eval \"$(bash scripts/setup-moto.sh)\")");
     if std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() == Ok("1") {
         panic!("{message}");
     }
@@ -47,7 +52,9 @@ macro_rules! require_moto {
 pub(crate) use require_moto;
 
 pub fn seed_limits() -> TierLimits {
-    Boundaries::load(&repo_root().join("config/deployment_boundaries.yaml")).unwrap().aws_managed
+    Boundaries::load(&repo_root().join("config/deployment_boundaries.yaml"))
+        .unwrap()
+        .aws_managed
 }
 
 pub struct Setup {
@@ -61,7 +68,8 @@ pub struct Setup {
 impl Setup {
     pub fn new() -> Self {
         Setup {
-            config: ServerConfig::load(&repo_root().join("config/aws_managed_mcp_config.yaml")).unwrap(),
+            config: ServerConfig::load(&repo_root().join("config/aws_managed_mcp_config.yaml"))
+                .unwrap(),
             limits: seed_limits(),
             role_duration: Duration::from_secs(3600),
             refresh_window: Duration::from_secs(300),
@@ -80,9 +88,12 @@ impl Setup {
     }
 
     pub async fn build(self) -> AwsServer {
-        let network = NetworkIsolation::load(&repo_root().join("config/network_isolation.yaml")).unwrap();
+        let network =
+            NetworkIsolation::load(&repo_root().join("config/network_isolation.yaml")).unwrap();
         let auth = BearerAuth::new(Callers::default())
-            .with_env_tokens(&format!("console={CONSOLE_TOKEN},reader={READER_TOKEN}:s3_read"))
+            .with_env_tokens(&format!(
+                "console={CONSOLE_TOKEN},reader={READER_TOKEN}:s3_read"
+            ))
             .unwrap();
         build(Options {
             config: self.config,
@@ -125,7 +136,10 @@ impl Answer {
         self.body["result"]["isError"] == json!(true)
     }
     pub fn text(&self) -> String {
-        self.body["result"]["content"][0]["text"].as_str().unwrap_or_default().to_owned()
+        self.body["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
     pub fn structured(&self) -> &Value {
         &self.body["result"]["structuredContent"]
@@ -164,7 +178,11 @@ impl TestServer {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap();
-        Answer { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+        Answer {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        }
     }
 
     pub async fn call_as(&self, token: &str, tool: &str, arguments: Value) -> Answer {
@@ -180,7 +198,12 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let r = self.http.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
@@ -197,10 +220,16 @@ impl TestServer {
 /// Queues one canned RDS Data API result in moto.
 pub async fn queue_rds_result(endpoint: &str, result: Value) {
     let r = reqwest::Client::new()
-        .post(format!("{endpoint}/moto-api/static/rds-data/statement-results"))
+        .post(format!(
+            "{endpoint}/moto-api/static/rds-data/statement-results"
+        ))
         .json(&json!({ "results": [result] }))
         .send()
         .await
         .expect("moto answers");
-    assert!(r.status().is_success(), "queueing a canned RDS result: {}", r.status());
+    assert!(
+        r.status().is_success(),
+        "queueing a canned RDS result: {}",
+        r.status()
+    );
 }

@@ -8,42 +8,90 @@ use crate::support::{Setup, queue_rds_result, require_moto};
 async fn s3_read_returns_text_binary_and_clear_errors() {
     let _endpoint = require_moto!();
     let server = Setup::new().start().await;
-    let csv = server.call("s3_read", json!({"bucket": "mcp-slo-reports", "key": "daily.csv"})).await;
+    let csv = server
+        .call(
+            "s3_read",
+            json!({"bucket": "mcp-slo-reports", "key": "daily.csv"}),
+        )
+        .await;
     assert!(csv.is_ok(), "{}", csv.body);
     assert_eq!(csv.structured()["encoding"], "utf-8");
     assert!(csv.text().starts_with("date,"), "{}", csv.text());
-    let png = server.call("s3_read", json!({"bucket": "mcp-slo-reports", "key": "chart.png"})).await;
+    let png = server
+        .call(
+            "s3_read",
+            json!({"bucket": "mcp-slo-reports", "key": "chart.png"}),
+        )
+        .await;
     assert!(png.is_ok(), "{}", png.body);
     assert_eq!(png.structured()["encoding"], "base64");
     assert_eq!(png.structured()["content_type"], "image/png");
-    let big = server.call("s3_read", json!({"bucket": "mcp-slo-reports", "key": "big.bin", "max_bytes": 1000})).await;
+    let big = server
+        .call(
+            "s3_read",
+            json!({"bucket": "mcp-slo-reports", "key": "big.bin", "max_bytes": 1000}),
+        )
+        .await;
     assert!(big.is_ok(), "{}", big.body);
     assert_eq!(big.structured()["returned_bytes"], 1000);
     assert_eq!(big.structured()["truncated"], true);
-    let missing = server.call("s3_read", json!({"bucket": "mcp-slo-reports", "key": "nope.txt"})).await;
+    let missing = server
+        .call(
+            "s3_read",
+            json!({"bucket": "mcp-slo-reports", "key": "nope.txt"}),
+        )
+        .await;
     assert!(missing.is_tool_error());
     assert!(missing.text().contains("NoSuchKey"), "{}", missing.text());
-    let nobucket = server.call("s3_read", json!({"bucket": "no-such-bucket-here", "key": "x"})).await;
+    let nobucket = server
+        .call(
+            "s3_read",
+            json!({"bucket": "no-such-bucket-here", "key": "x"}),
+        )
+        .await;
     assert!(nobucket.is_tool_error());
     let text = nobucket.text();
-    assert!(text.contains("NoSuchBucket") || text.contains("access denied"), "{text}");
+    assert!(
+        text.contains("NoSuchBucket") || text.contains("access denied"),
+        "{text}"
+    );
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_without_the_action_gets_access_denied_naming_role_and_action() {
     let _endpoint = require_moto!();
-    let server = Setup::new().role("s3_read", "agent-no-access").role("lambda_invoke", "agent-no-access").start().await;
-    let s3 = server.call("s3_read", json!({"bucket": "mcp-slo-reports", "key": "daily.csv"})).await;
+    let server = Setup::new()
+        .role("s3_read", "agent-no-access")
+        .role("lambda_invoke", "agent-no-access")
+        .start()
+        .await;
+    let s3 = server
+        .call(
+            "s3_read",
+            json!({"bucket": "mcp-slo-reports", "key": "daily.csv"}),
+        )
+        .await;
     assert!(s3.is_tool_error(), "{}", s3.body);
     assert_eq!(
         s3.text(),
         "access denied: role agent-no-access may not s3:GetObject on s3://mcp-slo-reports/daily.csv (grant s3:GetObject to the role, or use a tool whose role has it)"
     );
     assert_eq!(s3.structured()["error"]["kind"], "refused");
-    let lambda = server.call("lambda_invoke", json!({"function_name": "agent-echo", "payload": "{}"})).await;
+    let lambda = server
+        .call(
+            "lambda_invoke",
+            json!({"function_name": "agent-echo", "payload": "{}"}),
+        )
+        .await;
     assert!(lambda.is_tool_error(), "{}", lambda.body);
-    assert!(lambda.text().starts_with("access denied: role agent-no-access may not lambda:InvokeFunction"), "{}", lambda.text());
+    assert!(
+        lambda
+            .text()
+            .starts_with("access denied: role agent-no-access may not lambda:InvokeFunction"),
+        "{}",
+        lambda.text()
+    );
     server.stop().await;
 }
 
@@ -51,18 +99,44 @@ async fn a_role_without_the_action_gets_access_denied_naming_role_and_action() {
 async fn lambda_invoke_echoes_json_and_refuses_what_it_must() {
     let _endpoint = require_moto!();
     let server = Setup::new().start().await;
-    let ok = server.call("lambda_invoke", json!({"function_name": "agent-echo", "payload": "{\"order\": 42}"})).await;
+    let ok = server
+        .call(
+            "lambda_invoke",
+            json!({"function_name": "agent-echo", "payload": "{\"order\": 42}"}),
+        )
+        .await;
     assert!(ok.is_ok(), "{}", ok.body);
     assert_eq!(ok.structured()["status_code"], 200);
-    let other = server.call("lambda_invoke", json!({"function_name": "prod-billing", "payload": "{}"})).await;
+    let other = server
+        .call(
+            "lambda_invoke",
+            json!({"function_name": "prod-billing", "payload": "{}"}),
+        )
+        .await;
     assert!(other.is_tool_error());
-    assert_eq!(other.text(), "function \"prod-billing\" is not allowed (allowed: agent-echo)");
-    let bad = server.call("lambda_invoke", json!({"function_name": "agent-echo", "payload": "{not json"})).await;
+    assert_eq!(
+        other.text(),
+        "function \"prod-billing\" is not allowed (allowed: agent-echo)"
+    );
+    let bad = server
+        .call(
+            "lambda_invoke",
+            json!({"function_name": "agent-echo", "payload": "{not json"}),
+        )
+        .await;
     assert!(bad.is_tool_error());
-    assert!(bad.text().starts_with("payload is not JSON"), "{}", bad.text());
+    assert!(
+        bad.text().starts_with("payload is not JSON"),
+        "{}",
+        bad.text()
+    );
     let huge = server.call("lambda_invoke", json!({"function_name": "agent-echo", "payload": format!("\"{}\"", "x".repeat(300_000))})).await;
     assert!(huge.is_tool_error());
-    assert!(huge.text().contains("the limit is 262144"), "{}", huge.text());
+    assert!(
+        huge.text().contains("the limit is 262144"),
+        "{}",
+        huge.text()
+    );
     server.stop().await;
 }
 
@@ -82,13 +156,30 @@ async fn rds_query_maps_records_and_shares_the_sql_rules() {
     .await;
     let query = format!("SELECT id, status, note FROM orders WHERE id = :id /* {marker} */");
     let rows = server
-        .call("rds_query", json!({"cluster_identifier": "agents", "query": query, "params": {"id": 42}}))
+        .call(
+            "rds_query",
+            json!({"cluster_identifier": "agents", "query": query, "params": {"id": 42}}),
+        )
         .await;
     assert!(rows.is_ok(), "{}", rows.body);
-    assert_eq!(rows.structured()["rows"], json!([{"id": 42, "status": "shipped", "note": null}]));
-    assert_eq!(rows.structured()["cluster"], "arn:aws:rds:ap-northeast-1:123456789012:cluster:agents");
-    let drop = server.call("rds_query", json!({"cluster_identifier": "agents", "query": "DROP TABLE orders"})).await;
+    assert_eq!(
+        rows.structured()["rows"],
+        json!([{"id": 42, "status": "shipped", "note": null}])
+    );
+    assert_eq!(
+        rows.structured()["cluster"],
+        "arn:aws:rds:ap-northeast-1:123456789012:cluster:agents"
+    );
+    let drop = server
+        .call(
+            "rds_query",
+            json!({"cluster_identifier": "agents", "query": "DROP TABLE orders"}),
+        )
+        .await;
     assert!(drop.is_tool_error());
-    assert_eq!(drop.text(), "DROP TABLE statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run");
+    assert_eq!(
+        drop.text(),
+        "DROP TABLE statements are not allowed: only SELECT, INSERT, UPDATE and DELETE may run"
+    );
     server.stop().await;
 }

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# AWS emulator for the AWS tier's tests: installs moto in a venv, starts moto_server on
+# 127.0.0.1, provisions the seed's IAM user/roles, S3 bucket, Lambda function and RDS Data
+# setup (scripts/moto/provision.py), switches IAM enforcement on and verifies it.
+# Idempotent: a running, provisioned server is only verified, never reset.
+#
+#   eval "$(bash scripts/setup-moto.sh [PORT])"   # default port 5005
+#   bash scripts/setup-moto.sh --stop [PORT]      # stops the server this script started
+#
+# stdout carries only `export ...` lines (endpoint, the base user's keys, region, port);
+# logs go to stderr. On failure stdout stays empty and the exit status is non-zero.
+#
+# Environment: MCP_SLO_VENV (default ~/.cache/mcp-slo/venv), MCP_SLO_STATE (pid, log and
+# key files; default ~/.cache/mcp-slo), PYTHON (interpreter for the venv; default python3),
+# MCP_SLO_MOTO_VERIFY=0 skips the checks after provisioning.
+set -euo pipefail
+
+# moto 5.2.5 is the release measured on this machine (shared/REFERENCE.md "moto server"):
+# IAM enforcement via /moto-api/reset-auth, Lambda without Docker, the RDS Data result
+# queue and the error shapes provision.py checks were all taken from it. Newer releases
+# have changed such internals before, so bump deliberately and re-run this script (its
+# checks fail loudly). boto3/botocore come in as moto's own dependencies.
+MOTO_PIN='moto[server]==5.2.5'
+MOTO_VERSION=5.2.5
+
+here=$(cd "$(dirname "$0")" && pwd)
+log() { printf '[setup-moto] %s\n' "$*" >&2; }
+
+stop=0
+if [ "${1:-}" = --stop ]; then stop=1; shift; fi
+PORT=${1:-5005}
+case $PORT in ''|*[!0-9]*) log "port must be a number, got '$PORT'"; exit 64 ;; esac
+
+VENV=${MCP_SLO_VENV:-$HOME/.cache/mcp-slo/venv}
+STATE=${MCP_SLO_STATE:-$HOME/.cache/mcp-slo}
+PIDFILE=$STATE/moto-$PORT.pid
+LOGFILE=$STATE/moto-$PORT.log
+KEYFILE=$STATE/moto-$PORT.creds.json
+ENDPOINT=http://127.0.0.1:$PORT
+mkdir -p "$STATE"
+
+# Serialise concurrent runs for the same port (parallel test binaries, two shells).
+if command -v flock >/dev/null; then
+  exec 9>"$STATE/moto-$PORT.lock"
+  flock -w 300 9 || { log "timed out waiting for $STATE/moto-$PORT.lock"; exit 75; }
+fi
+
+our_pid() { # prints the pid from the pid file if that process is our moto_server
+  [ -f "$PIDFILE" ] || return 1
+  local pid; pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
+  case $pid in ''|*[!0-9]*) return 1 ;; esac
+  local cmd; cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmd =~ moto_server.*\ -p\ $PORT\  ]] || return 1
+  echo "$pid"
+}
+
+is_moto() { # (no `curl | grep -q`: with pipefail, grep quitting early fails curl with SIGPIPE)
+  local page; page=$(curl -fsS --max-time 2 "$ENDPOINT/moto-api/" 2>/dev/null) || return 1
+  [[ $page == *[Mm]oto* ]]
+}
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }  # anything listening
+
+# --- stop ------------------------------------------------------------------------------
+if [ $stop = 1 ]; then
+  if pid=$(our_pid); then
+    log "stopping moto_server (pid $pid, port $PORT)"
+    kill "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then log "pid $pid ignored SIGTERM; sending SIGKILL"; kill -9 "$pid"; fi
+  else
+    log "no moto_server started by this script on port $PORT (pid file $PIDFILE)"
+  fi
+  rm -f "$PIDFILE"
+  # moto keeps its state in memory: the saved base-user key dies with the server.
+  is_moto || rm -f "$KEYFILE"
+  exit 0
+fi
+
+# --- venv ------------------------------------------------------------------------------
+venv_ok() {
+  [ -x "$VENV/bin/moto_server" ] &&
+    [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" = "$MOTO_VERSION" ]
+}
+if ! venv_ok; then
+  if [ -e "$VENV" ] && ! "$VENV/bin/python" -c 'pass' >/dev/null 2>&1; then
+    if [ -f "$VENV/pyvenv.cfg" ]; then
+      log "removing broken venv $VENV"; rm -rf "$VENV"
+    else
+      log "$VENV exists and is not a venv; set MCP_SLO_VENV elsewhere"; exit 1
+    fi
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating venv $VENV"
+    "${PYTHON:-python3}" -m venv "$VENV" >&2
+  fi
+  log "installing $MOTO_PIN into $VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$MOTO_PIN" >&2
+  venv_ok || { log "moto $MOTO_VERSION did not install into $VENV"; exit 1; }
+fi
+
+# --- server ----------------------------------------------------------------------------
+if is_moto; then
+  log "moto already answers on $ENDPOINT"
+elif port_busy; then
+  log "something that is not moto answers on $ENDPOINT; choose another port"; exit 1
+else
+  log "starting moto_server on $ENDPOINT (log $LOGFILE)"
+  # setsid, no inherited stdout and no lock fd: the server outlives this script, `$(...)`
+  # returns, and the next run can take the lock.
+  setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" </dev/null >>"$LOGFILE" 2>&1 9>&- &
+  echo $! >"$PIDFILE"
+  rm -f "$KEYFILE"  # a new server knows no keys
+  up=0
+  for _ in $(seq 1 100); do
+    if is_moto; then up=1; break; fi
+    kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ $up != 1 ]; then
+    log "moto_server did not answer within 10 s; last log lines:"; tail -n 20 "$LOGFILE" >&2 || true
+    exit 1
+  fi
+fi
+
+# --- provision + verify ------------------------------------------------------------------
+verify_flag=()
+[ "${MCP_SLO_MOTO_VERIFY:-1}" = 0 ] && verify_flag=(--no-verify)
+creds=$("$VENV/bin/python" "$here/moto/provision.py" --endpoint "$ENDPOINT" \
+          --state-file "$KEYFILE" "${verify_flag[@]}") || {
+  log "provisioning or verification failed (see above)"; exit 1; }
+
+printf 'export AWS_ENDPOINT_URL=%s\n' "$ENDPOINT"
+printf '%s\n' "$creds"
+printf 'export AWS_REGION=ap-northeast-1\n'
+printf 'export MCP_SLO_MOTO_PORT=%s\n' "$PORT"
