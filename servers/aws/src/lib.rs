@@ -42,6 +42,8 @@ pub struct Options {
     pub role_duration: Duration,
     /// Refresh once less than this is left (300 s).
     pub refresh_window: Duration,
+    /// An AWS endpoint for every service, overriding `AWS_ENDPOINT_URL` (tests).
+    pub endpoint_url: Option<String>,
 }
 
 pub struct AwsServer {
@@ -68,6 +70,7 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
         auth,
         role_duration,
         refresh_window,
+        endpoint_url,
     } = options;
     anyhow::ensure!(
         config.tier == Tier::AwsManaged,
@@ -78,11 +81,13 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
         "no callers are configured: every request would be refused (see --callers and MCP_AWS_CALLER_TOKENS)"
     );
     let region = config.region.clone().unwrap_or_else(|| "us-east-1".into());
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(region.clone()))
-        .retry_config(retry_config())
-        .load()
-        .await;
+        .retry_config(retry_config());
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let sdk = loader.load().await;
     let endpoint_set = sdk.endpoint_url().is_some();
     let (audit, audit_task) =
         AuditSink::start(audit).map_err(|e| anyhow::anyhow!("cannot open the audit trail: {e}"))?;
@@ -98,8 +103,9 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
         .iter()
         .filter_map(|t| t.security.iam_role.clone().map(|r| (t.name.clone(), r)))
         .collect();
+    let sts = aws_sdk_sts::Client::new(&sdk);
     let credentials = RoleCredentials::new(
-        aws_sdk_sts::Client::new(&sdk),
+        sts.clone(),
         roles.iter().map(|(_, r)| r.clone()),
         role_duration,
         refresh_window,
@@ -186,6 +192,7 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
         readiness: Arc::new(AwsReadiness {
             credentials: credentials.clone(),
             roles,
+            sts,
         }),
         metrics: metrics.clone(),
         sessions: sessions.clone(),

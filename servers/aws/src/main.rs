@@ -132,5 +132,6 @@ fn options(args: &Args) -> anyhow::Result<Options> {
         auth,
         role_duration,
         refresh_window: Duration::from_secs(args.refresh_window_secs),
+        endpoint_url: None,
     })
 }

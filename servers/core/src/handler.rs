@@ -136,6 +136,8 @@ impl McpHandler {
             );
             return Ok(result);
         }
+        let mut args = args;
+        tool.config.apply_defaults(&mut args);
         let deadline = deadline_for(admitted.received, inner.limits.timeout, &args);
         let span = if inner.spans {
             telemetry::tool_span(name, &request_id, caller, inner.tier)

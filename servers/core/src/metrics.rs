@@ -116,6 +116,11 @@ impl Metrics {
             rejections.clone(),
         );
         registry.register(
+            "sts_assume_role_duration_seconds",
+            "STS AssumeRole latency by role and outcome",
+            assume_role.clone(),
+        );
+        registry.register(
             "requests_in_flight",
             "MCP requests being served",
             inflight.clone(),

@@ -4,5 +4,7 @@
 
 mod auth;
 mod credentials;
+mod limits;
+mod resilience;
 mod support;
 mod tools;

@@ -63,6 +63,7 @@ pub struct Setup {
     pub role_duration: Duration,
     pub refresh_window: Duration,
     pub audit: Option<PathBuf>,
+    pub endpoint_url: Option<String>,
 }
 
 impl Setup {
@@ -74,6 +75,7 @@ impl Setup {
             role_duration: Duration::from_secs(3600),
             refresh_window: Duration::from_secs(300),
             audit: None,
+            endpoint_url: None,
         }
     }
 
@@ -104,6 +106,7 @@ impl Setup {
             auth,
             role_duration: self.role_duration,
             refresh_window: self.refresh_window,
+            endpoint_url: self.endpoint_url,
         })
         .await
         .expect("AWS tier builds")
@@ -223,7 +226,7 @@ pub async fn queue_rds_result(endpoint: &str, result: Value) {
         .post(format!(
             "{endpoint}/moto-api/static/rds-data/statement-results"
         ))
-        .json(&json!({ "results": [result] }))
+        .json(&json!({ "account_id": "123456789012", "region": "ap-northeast-1", "results": [result] }))
         .send()
         .await
         .expect("moto answers");

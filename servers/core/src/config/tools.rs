@@ -253,6 +253,17 @@ impl ToolConfig {
         schema
     }
 
+    /// Fills in the declared defaults of arguments the caller left out.
+    pub fn apply_defaults(&self, args: &mut Map<String, Value>) {
+        for p in &self.parameters {
+            if let Some(default) = &p.default
+                && !args.contains_key(&p.name)
+            {
+                args.insert(p.name.clone(), default.clone());
+            }
+        }
+    }
+
     /// Checks call arguments against the declared parameters; the message names the
     /// argument.
     pub fn check_arguments(&self, args: &Map<String, Value>) -> Result<(), String> {
