@@ -8,6 +8,7 @@
 
 mod boundaries;
 mod callers;
+mod kinds;
 mod network;
 mod tools;
 
@@ -19,10 +20,9 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 
 pub use boundaries::{Boundaries, TierLimits};
 pub use callers::{CallerEntry, Callers};
+pub use kinds::{Category, ParamKind, Tier};
 pub use network::{Listener, NetworkIsolation};
-pub use tools::{
-    Category, ParamKind, ParamSpec, ServerConfig, Tier, ToolConfig, ToolOptions, ToolSecurity,
-};
+pub use tools::{ParamSpec, ServerConfig, ToolConfig, ToolOptions, ToolSecurity};
 
 /// Unknown keys are collected here (rather than with `deny_unknown_fields`, which stops at
 /// the first one) so that all of them are reported together.

@@ -1,0 +1,494 @@
+//! Validation: raw scenario → typed model, every problem collected with its path and, where
+//! the value was written, its line and column.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mcp_server_core::config::{Boundaries, Tier};
+
+use super::args::ArgTemplate;
+use super::raw::{self, Located, RawObjective, RawScenario};
+use super::*;
+use crate::units::{parse_duration, parse_percent, parse_rate};
+
+#[derive(Default)]
+pub(super) struct Validator {
+    pub(super) issues: Vec<String>,
+}
+
+impl Validator {
+    fn push(&mut self, path: &str, message: impl std::fmt::Display) {
+        self.issues.push(format!("{path}: {message}"));
+    }
+
+    fn at<T>(&mut self, path: &str, value: &Located<T>, message: impl std::fmt::Display) {
+        self.issues
+            .push(format!("{path}: {message} (at {})", value.at()));
+    }
+
+    fn located<T, U>(
+        &mut self,
+        path: &str,
+        value: &Located<T>,
+        parse: impl Fn(&T) -> Result<U, String>,
+    ) -> Option<U> {
+        match parse(value.value()) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.at(path, value, e);
+                None
+            }
+        }
+    }
+
+    pub(super) fn scenario(&mut self, file: &Path, raw: RawScenario) -> Option<Scenario> {
+        if raw.version.value() != VERSION {
+            self.at(
+                "version",
+                &raw.version,
+                format!(
+                    "{:?} is not supported (expected {VERSION:?})",
+                    raw.version.value()
+                ),
+            );
+        }
+        let name = raw.name.value().trim().to_owned();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.at(
+                "name",
+                &raw.name,
+                format!("{name:?} must be non-empty and use only letters, digits, - and _"),
+            );
+        }
+        if raw.targets.is_empty() {
+            self.push("targets", "at least one target is needed");
+        }
+        let mut targets = BTreeMap::new();
+        for (tname, t) in raw.targets {
+            if let Some(target) = self.target(&tname, t) {
+                targets.insert(tname, target);
+            }
+        }
+        let boundaries = raw.boundaries.and_then(|b| self.boundaries(file, b));
+        let load = self.load(raw.load);
+        if raw.mix.is_empty() {
+            self.push("mix", "at least one operation is needed");
+        }
+        let mut mix = Vec::new();
+        for (i, op) in raw.mix.into_iter().enumerate() {
+            let path = format!("mix[{i}]");
+            if !targets.contains_key(op.target.value()) {
+                let known: Vec<&str> = targets.keys().map(String::as_str).collect();
+                self.at(
+                    &format!("{path}.target"),
+                    &op.target,
+                    format!(
+                        "{:?} is not a target (targets: {})",
+                        op.target.value(),
+                        known.join(", ")
+                    ),
+                );
+            }
+            if op.tool.trim().is_empty() {
+                self.push(&format!("{path}.tool"), "missing");
+            }
+            let weight = op.weight.unwrap_or(1);
+            if weight == 0 {
+                self.push(&format!("{path}.weight"), "must be at least 1");
+            }
+            let mut errors = Vec::new();
+            let args = match &op.args {
+                None => ArgTemplate::Literal(serde_json::Value::Object(Default::default())),
+                Some(value) if value.is_object() => {
+                    ArgTemplate::compile(value, &format!("{path}.args"), &mut errors)
+                }
+                Some(other) => {
+                    errors.push(format!(
+                        "{path}.args: must be a mapping of argument names to values, got {other}"
+                    ));
+                    ArgTemplate::Literal(serde_json::Value::Null)
+                }
+            };
+            self.issues.extend(errors);
+            mix.push(Op {
+                target: op.target.value().clone(),
+                tool: op.tool,
+                weight,
+                args,
+            });
+        }
+        let tools: Vec<String> = mix.iter().map(|o| o.tool.clone()).collect();
+        let objectives = raw
+            .slo
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, o)| self.objective(&format!("slo[{i}]"), o, &tools))
+            .collect();
+        Some(Scenario {
+            file: file.to_path_buf(),
+            name,
+            description: raw.description,
+            targets,
+            boundaries,
+            load: load?,
+            mix,
+            objectives,
+        })
+    }
+
+    fn target(&mut self, name: &str, t: raw::RawTarget) -> Option<Target> {
+        let path = format!("targets.{name}");
+        let endpoint = match (&t.url, &t.spawn) {
+            (Some(url), None) => {
+                let text = url.value();
+                let ok =
+                    (text.starts_with("http://") || text.starts_with("https://")) && text.len() > 8;
+                if !ok {
+                    self.at(
+                        &format!("{path}.url"),
+                        url,
+                        format!("{text:?} is not an http(s) URL"),
+                    );
+                }
+                Some(Endpoint::Url(text.clone()))
+            }
+            (None, Some(spawn)) => {
+                let server = match spawn.server.value().as_str() {
+                    "local" => Some(ServerKind::Local),
+                    "aws" => Some(ServerKind::Aws),
+                    other => {
+                        self.at(
+                            &format!("{path}.spawn.server"),
+                            &spawn.server,
+                            format!("{other:?} is not a server (local, aws)"),
+                        );
+                        None
+                    }
+                };
+                if spawn
+                    .args
+                    .iter()
+                    .any(|a| a == "--listen" || a.starts_with("--listen="))
+                {
+                    self.push(
+                        &format!("{path}.spawn.args"),
+                        "--listen is chosen by the harness",
+                    );
+                }
+                server.map(|server| Endpoint::Spawn {
+                    server,
+                    args: spawn.args.clone(),
+                })
+            }
+            _ => {
+                self.push(&path, "give exactly one of url or spawn");
+                None
+            }
+        };
+        let mode = match t.mode.as_ref().map(|m| (m, m.value().as_str())) {
+            None | Some((_, "session")) => Mode::Session,
+            Some((_, "stateless")) => Mode::Stateless,
+            Some((m, other)) => {
+                self.at(
+                    &format!("{path}.mode"),
+                    m,
+                    format!("{other:?} is not a mode (session, stateless)"),
+                );
+                Mode::Session
+            }
+        };
+        let protocol_version = match &t.protocol_version {
+            None => "2025-11-25".to_owned(),
+            Some(v)
+                if matches!(
+                    v.value().as_str(),
+                    "2025-06-18" | "2025-11-25" | "2025-03-26"
+                ) =>
+            {
+                v.value().clone()
+            }
+            Some(v) => {
+                self.at(
+                    &format!("{path}.protocol_version"),
+                    v,
+                    format!(
+                        "{:?} is not a supported revision (2025-03-26, 2025-06-18, 2025-11-25)",
+                        v.value()
+                    ),
+                );
+                String::new()
+            }
+        };
+        Some(Target {
+            name: name.to_owned(),
+            endpoint: endpoint?,
+            mode,
+            protocol_version,
+            token_env: t.token_env,
+        })
+    }
+
+    fn boundaries(
+        &mut self,
+        scenario_file: &Path,
+        b: raw::RawBoundariesRef,
+    ) -> Option<BoundariesRef> {
+        let tier = match b.tier.value().as_str() {
+            "local" => Some(Tier::Local),
+            "aws_managed" => Some(Tier::AwsManaged),
+            other => {
+                self.at(
+                    "boundaries.tier",
+                    &b.tier,
+                    format!("{other:?} is not a tier (local, aws_managed)"),
+                );
+                None
+            }
+        };
+        let scope = match b.rate_limit_scope.as_ref().map(|s| (s, s.value().as_str())) {
+            None | Some((_, "global")) => RateScope::Global,
+            Some((_, "per_caller")) => RateScope::PerCaller,
+            Some((s, other)) => {
+                self.at(
+                    "boundaries.rate_limit_scope",
+                    s,
+                    format!("{other:?} is not a scope (global, per_caller)"),
+                );
+                RateScope::Global
+            }
+        };
+        // Relative paths are relative to the scenario file, then to the working directory.
+        let file = PathBuf::from(&b.file);
+        let file = if file.is_relative() {
+            scenario_file
+                .parent()
+                .map(|p| p.join(&file))
+                .filter(|p| p.exists())
+                .unwrap_or(file)
+        } else {
+            file
+        };
+        let all = match Boundaries::load(&file) {
+            Ok(all) => all,
+            Err(e) => {
+                self.push("boundaries.file", e);
+                return None;
+            }
+        };
+        let tier = tier?;
+        let limits = match tier {
+            Tier::Local => all.local,
+            Tier::AwsManaged => all.aws_managed,
+        };
+        Some(BoundariesRef {
+            file,
+            tier,
+            scope,
+            limits,
+        })
+    }
+
+    fn load(&mut self, raw: raw::RawLoad) -> Option<Load> {
+        let model = match raw.model.value().as_str() {
+            "open" => Some(LoadModel::Open),
+            "closed" => Some(LoadModel::Closed),
+            other => {
+                self.at(
+                    "load.model",
+                    &raw.model,
+                    format!("{other:?} is not a load model (open, closed)"),
+                );
+                None
+            }
+        };
+        if raw.phases.is_empty() {
+            self.push("load.phases", "at least one phase is needed");
+        }
+        let mut phases = Vec::new();
+        for (i, p) in raw.phases.iter().enumerate() {
+            let path = format!("load.phases[{i}]");
+            let duration = self.located(&format!("{path}.duration"), &p.duration, |t| {
+                parse_duration(t)
+            });
+            if duration.is_some_and(|d| d.is_zero()) {
+                self.at(
+                    &format!("{path}.duration"),
+                    &p.duration,
+                    "must be longer than 0",
+                );
+            }
+            let rate = p
+                .rate
+                .as_ref()
+                .and_then(|r| self.located(&format!("{path}.rate"), r, |t| parse_rate(t)));
+            match model {
+                Some(LoadModel::Open) if p.rate.is_none() => self.push(
+                    &format!("{path}.rate"),
+                    "missing (an open-model phase needs a rate, e.g. 90/s)",
+                ),
+                Some(LoadModel::Open) if p.users.is_some() => self.push(
+                    &format!("{path}.users"),
+                    "an open-model phase has a rate, not users",
+                ),
+                Some(LoadModel::Closed) if p.users.is_none() => self.push(
+                    &format!("{path}.users"),
+                    "missing (a closed-model phase needs users)",
+                ),
+                Some(LoadModel::Closed) if p.rate.is_some() => self.push(
+                    &format!("{path}.rate"),
+                    "a closed-model phase has users, not a rate",
+                ),
+                _ => {}
+            }
+            if p.users == Some(0) {
+                self.push(&format!("{path}.users"), "must be at least 1");
+            }
+            phases.push(Phase {
+                name: p.name.clone().unwrap_or_else(|| format!("phase-{}", i + 1)),
+                duration: duration.unwrap_or_default(),
+                rate,
+                users: p.users,
+                record: p.record.unwrap_or(true),
+            });
+        }
+        if !phases.is_empty() && phases.iter().all(|p| !p.record) {
+            self.push(
+                "load.phases",
+                "every phase has record: false, so nothing would be judged",
+            );
+        }
+        let timeout = match &raw.timeout {
+            Some(t) => self
+                .located("load.timeout", t, |t| parse_duration(t))
+                .unwrap_or_default(),
+            None => Duration::from_secs(30),
+        };
+        let callers = raw.callers.unwrap_or(1);
+        if !(1..=250).contains(&callers) {
+            self.push(
+                "load.callers",
+                format!("{callers} must be between 1 and 250 (one loopback address each)"),
+            );
+        }
+        let max_users = raw.max_users.unwrap_or(256);
+        if max_users == 0 {
+            self.push("load.max_users", "must be at least 1");
+        }
+        Some(Load {
+            model: model?,
+            phases,
+            max_users,
+            callers,
+            timeout,
+            seed: raw.seed.unwrap_or(0x006d_6370_2d73_6c6f),
+        })
+    }
+
+    fn objective(&mut self, path: &str, o: RawObjective, tools: &[String]) -> Option<Objective> {
+        if let Some(tool) = &o.tool
+            && !tools.contains(tool)
+        {
+            self.push(
+                &format!("{path}.tool"),
+                format!("{tool:?} is not called by the mix"),
+            );
+        }
+        let given = [
+            o.latency.is_some(),
+            o.error_rate.is_some(),
+            o.availability.is_some(),
+            o.throughput.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        if given != 1 {
+            self.push(
+                path,
+                "give exactly one of latency, error_rate, availability, throughput",
+            );
+            return None;
+        }
+        let (kind, default_name) = if let Some(l) = o.latency {
+            let p = *l.p.value();
+            if !(p > 0.0 && p < 100.0) {
+                self.at(
+                    &format!("{path}.latency.p"),
+                    &l.p,
+                    format!("{p} must be between 0 and 100 (exclusive)"),
+                );
+            }
+            let below = self.located(&format!("{path}.latency.below"), &l.below, |t| {
+                parse_duration(t)
+            })?;
+            (
+                ObjectiveKind::Latency {
+                    percentile: p,
+                    below_us: below.as_micros() as u64,
+                },
+                format!("latency p{p} < {}", l.below.value()),
+            )
+        } else if let Some(e) = o.error_rate {
+            let below = self.located(&format!("{path}.error_rate.below"), &e.below, |t| {
+                parse_percent(t)
+            })?;
+            (
+                ObjectiveKind::ErrorRate { below },
+                format!("error rate < {}", e.below.value()),
+            )
+        } else if let Some(a) = o.availability {
+            let above = self.located(&format!("{path}.availability.above"), &a.above, |t| {
+                parse_percent(t)
+            });
+            let slice = match &a.slice {
+                Some(s) => self.located(&format!("{path}.availability.slice"), s, |t| {
+                    parse_duration(t)
+                }),
+                None => Some(Duration::from_secs(1)),
+            };
+            if slice.is_some_and(|s| s.as_millis() < 1000 || s.as_millis() % 1000 != 0) {
+                self.push(
+                    &format!("{path}.availability.slice"),
+                    "must be a whole number of seconds (1s or more)",
+                );
+            }
+            let slice_target = match &a.slice_target {
+                Some(s) => self.located(&format!("{path}.availability.slice_target"), s, |t| {
+                    parse_percent(t)
+                }),
+                None => Some(0.99),
+            };
+            (
+                ObjectiveKind::Availability {
+                    above: above?,
+                    slice_ms: slice?.as_millis() as u64,
+                    slice_target: slice_target?,
+                },
+                format!("availability > {}", a.above.value()),
+            )
+        } else {
+            let t = o.throughput?;
+            let above = self.located(&format!("{path}.throughput.above"), &t.above, |t| {
+                parse_rate(t)
+            })?;
+            (
+                ObjectiveKind::Throughput { above },
+                format!("throughput > {}", t.above.value()),
+            )
+        };
+        let name = o.name.unwrap_or_else(|| match &o.tool {
+            Some(tool) => format!("{default_name} [{tool}]"),
+            None => default_name,
+        });
+        Some(Objective {
+            name,
+            tool: o.tool,
+            kind,
+        })
+    }
+}
