@@ -53,12 +53,12 @@ async fn main() -> anyhow::Result<()> {
                         .key("daily.csv")
                         .send()
                         .await;
-                    match r {
-                        Ok(o) if o.body.collect().await.is_ok() => {
-                            ok.fetch_add(1, Ordering::Relaxed)
-                        }
-                        _ => failed.fetch_add(1, Ordering::Relaxed),
+                    let read = match r {
+                        Ok(o) => o.body.collect().await.is_ok(),
+                        Err(_) => false,
                     };
+                    let counter = if read { &ok } else { &failed };
+                    counter.fetch_add(1, Ordering::Relaxed);
                 }
             })
         })
