@@ -8,7 +8,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/env.sh"
 cd "$MCP_SLO_ROOT"
 eval "$(bash scripts/setup-moto.sh)"
-cargo build --release --locked -p mcp-aws-server -p mcp-slo --example s3_direct
+cargo build --release --locked -p mcp-aws-server -p mcp-slo
+cargo build --release --locked -p mcp-aws-server --example s3_direct
 bin="$CARGO_TARGET_DIR/release"
 echo "== direct SDK GetObject, 32 tasks, 10 s"
 "$bin/examples/s3_direct" 32 10
