@@ -15,6 +15,8 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::{ProvideCredentials, error::CredentialsError, future};
 use aws_sdk_sts::error::ProvideErrorMetadata as _;
 
+use crate::tools::sdk::describe;
+
 /// Why a role's credentials could not be had.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("cannot assume role {role}: {message}")]
@@ -233,17 +235,6 @@ impl RoleCredentials {
 
 fn read(lock: &RwLock<Option<Cached>>) -> Option<Cached> {
     lock.read().ok().and_then(|g| g.clone())
-}
-
-fn describe<E: std::error::Error>(e: &E) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        message.push_str(": ");
-        message.push_str(&s.to_string());
-        source = s.source();
-    }
-    message
 }
 
 /// Signs an SDK client's requests with one role's credentials.

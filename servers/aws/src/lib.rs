@@ -12,16 +12,13 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::identity::IdentityCache;
-use axum::Router;
-use mcp_server_core::admission::Admission;
 use mcp_server_core::audit::{AuditSink, AuditTarget};
 use mcp_server_core::config::{Listener, ServerConfig, Tier, TierLimits};
-use mcp_server_core::handler::McpHandler;
 use mcp_server_core::metrics::Metrics;
 use mcp_server_core::registry::{RegisteredTool, ToolHandler, ToolRegistry};
-use mcp_server_core::stack::{Guard, Mode, StackParts};
+use mcp_server_core::server::{TierParts, TierServer};
+use mcp_server_core::stack::{Guard, Mode};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 use crate::auth::BearerAuth;
 use crate::credentials::RoleCredentials;
@@ -47,15 +44,8 @@ pub struct Options {
 }
 
 pub struct AwsServer {
-    pub router: Router,
-    pub admission: Arc<Admission>,
+    pub tier: TierServer,
     pub credentials: Arc<RoleCredentials>,
-    pub metrics: Arc<Metrics>,
-    pub sessions: CancellationToken,
-    pub limits: TierLimits,
-    handler: McpHandler,
-    audit: AuditSink,
-    audit_task: tokio::task::JoinHandle<()>,
 }
 
 /// Builds the tier. AWS endpoints and base credentials come from the standard environment
@@ -158,63 +148,37 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
     }
     let warm = credentials.clone();
     tokio::spawn(async move { warm.warm().await });
-    let admission = Arc::new(Admission::new(
-        Tier::AwsManaged,
-        limits.clone(),
-        metrics.clone(),
-        audit.clone(),
-        Some(Arc::new(auth)),
-    ));
-    let handler = McpHandler::new(
-        "mcp-aws-server",
-        Tier::AwsManaged,
-        limits.clone(),
-        registry,
-        metrics.clone(),
-        audit.clone(),
-    );
-    let sessions = CancellationToken::new();
     let allowed_hosts = (!network.allowed_hosts.is_empty()).then(|| {
         let mut hosts: Vec<String> = Guard::LOOPBACK.iter().map(|h| h.to_string()).collect();
         hosts.extend(network.allowed_hosts.iter().cloned());
         hosts
     });
-    let router = mcp_server_core::stack::app(StackParts {
-        handler: handler.clone(),
-        admission: admission.clone(),
-        guard: Guard {
-            allowed_hosts,
-            allowed_origins: network.allowed_origins.clone(),
-            metrics: metrics.clone(),
-        },
-        cors_enabled: network.cors_enabled,
+    let tier = TierServer::assemble(TierParts {
+        name: "mcp-aws-server",
+        tier: Tier::AwsManaged,
+        limits,
+        network,
+        allowed_hosts,
         mode,
+        registry,
+        metrics,
+        audit,
+        audit_task,
         readiness: Arc::new(AwsReadiness {
             credentials: credentials.clone(),
             roles,
             sts,
         }),
-        metrics: metrics.clone(),
-        sessions: sessions.clone(),
+        auth: Some(Arc::new(auth)),
         bare: false,
     });
-    Ok(AwsServer {
-        router,
-        admission,
-        credentials,
-        metrics,
-        sessions,
-        limits,
-        handler,
-        audit,
-        audit_task,
-    })
+    Ok(AwsServer { tier, credentials })
 }
 
 impl AwsServer {
     /// The tool registry (tools can be registered at run time).
     pub fn registry(&self) -> &Arc<ToolRegistry> {
-        self.handler.registry()
+        self.tier.handler.registry()
     }
 
     pub async fn serve(
@@ -222,23 +186,6 @@ impl AwsServer {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let AwsServer {
-            router,
-            admission,
-            sessions,
-            limits,
-            handler,
-            audit,
-            audit_task,
-            ..
-        } = self;
-        let drain = limits.timeout + Duration::from_secs(1);
-        let result =
-            mcp_server_core::server::serve(listener, router, admission, sessions, drain, shutdown)
-                .await;
-        drop(handler);
-        drop(audit);
-        let _ = tokio::time::timeout(Duration::from_secs(2), audit_task).await;
-        result
+        self.tier.serve(listener, shutdown).await
     }
 }

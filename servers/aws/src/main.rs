@@ -42,7 +42,7 @@ struct Args {
     mode: Mode,
     /// Audit trail: `stdout`, `off`, or a file path (appended).
     #[arg(long, default_value = "stdout")]
-    audit: String,
+    audit: AuditTarget,
     /// Refresh assumed credentials once less than this many seconds are left.
     #[arg(long, default_value_t = 300)]
     refresh_window_secs: u64,
@@ -129,11 +129,7 @@ fn options(args: &Args) -> anyhow::Result<Options> {
         limits,
         network: network.aws_server,
         mode: args.mode,
-        audit: match args.audit.as_str() {
-            "stdout" => AuditTarget::Stdout,
-            "off" => AuditTarget::Off,
-            path => AuditTarget::File(PathBuf::from(path)),
-        },
+        audit: args.audit.clone(),
         auth,
         role_duration,
         refresh_window: Duration::from_secs(args.refresh_window_secs),

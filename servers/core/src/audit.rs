@@ -23,6 +23,19 @@ pub enum AuditTarget {
     Off,
 }
 
+impl std::str::FromStr for AuditTarget {
+    type Err = std::convert::Infallible;
+
+    /// `stdout`, `off`, or a file path.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "stdout" => AuditTarget::Stdout,
+            "off" => AuditTarget::Off,
+            path => AuditTarget::File(PathBuf::from(path)),
+        })
+    }
+}
+
 /// How a call ended, as the audit trail and metrics name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -86,3 +86,124 @@ pub async fn shutdown_signal() {
         _ = term => {}
     }
 }
+
+/// What a tier is assembled from (both binaries build one).
+pub struct TierParts {
+    pub name: &'static str,
+    pub tier: crate::config::Tier,
+    pub limits: crate::config::TierLimits,
+    pub network: crate::config::Listener,
+    /// `None` accepts any Host (a public, authenticating tier).
+    pub allowed_hosts: Option<Vec<String>>,
+    pub mode: crate::stack::Mode,
+    pub registry: Arc<crate::registry::ToolRegistry>,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub audit: crate::audit::AuditSink,
+    pub audit_task: tokio::task::JoinHandle<()>,
+    pub readiness: Arc<dyn crate::health::Readiness>,
+    pub auth: Option<Arc<dyn crate::admission::Authenticator>>,
+    /// Without the admission stack, audit and spans (cost measurements only).
+    pub bare: bool,
+}
+
+/// A tier ready to serve: its router and what shutdown needs.
+pub struct TierServer {
+    pub router: Router,
+    pub admission: Arc<Admission>,
+    pub handler: crate::handler::McpHandler,
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub sessions: CancellationToken,
+    pub limits: crate::config::TierLimits,
+    audit: crate::audit::AuditSink,
+    audit_task: tokio::task::JoinHandle<()>,
+}
+
+impl TierServer {
+    pub fn assemble(parts: TierParts) -> TierServer {
+        let TierParts {
+            name,
+            tier,
+            limits,
+            network,
+            allowed_hosts,
+            mode,
+            registry,
+            metrics,
+            audit,
+            audit_task,
+            readiness,
+            auth,
+            bare,
+        } = parts;
+        let admission = Arc::new(Admission::new(
+            tier,
+            limits.clone(),
+            metrics.clone(),
+            audit.clone(),
+            auth,
+        ));
+        let mut handler = crate::handler::McpHandler::new(
+            name,
+            tier,
+            limits.clone(),
+            registry,
+            metrics.clone(),
+            audit.clone(),
+        );
+        if bare {
+            handler = handler.without_spans();
+        }
+        let sessions = CancellationToken::new();
+        let router = crate::stack::app(crate::stack::StackParts {
+            handler: handler.clone(),
+            admission: admission.clone(),
+            guard: crate::stack::Guard {
+                allowed_hosts,
+                allowed_origins: network.allowed_origins.clone(),
+                metrics: metrics.clone(),
+            },
+            cors_enabled: network.cors_enabled,
+            mode,
+            readiness,
+            metrics: metrics.clone(),
+            sessions: sessions.clone(),
+            bare,
+        });
+        TierServer {
+            router,
+            admission,
+            handler,
+            metrics,
+            sessions,
+            limits,
+            audit,
+            audit_task,
+        }
+    }
+
+    /// Serves until `shutdown` resolves, drains calls in flight, and flushes the audit
+    /// trail.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let TierServer {
+            router,
+            admission,
+            handler,
+            sessions,
+            limits,
+            audit,
+            audit_task,
+            ..
+        } = self;
+        let drain = limits.timeout + Duration::from_secs(1);
+        let result = serve(listener, router, admission, sessions, drain, shutdown).await;
+        drop(handler);
+        drop(audit);
+        // The writer ends when the last sink is gone; give stragglers a moment.
+        let _ = tokio::time::timeout(Duration::from_secs(2), audit_task).await;
+        result
+    }
+}

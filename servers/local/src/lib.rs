@@ -6,18 +6,13 @@ pub mod tools;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use axum::Router;
-use mcp_server_core::admission::Admission;
 use mcp_server_core::audit::{AuditSink, AuditTarget};
 use mcp_server_core::config::{Listener, ServerConfig, Tier, TierLimits};
-use mcp_server_core::handler::McpHandler;
 use mcp_server_core::metrics::Metrics;
 use mcp_server_core::registry::{RegisteredTool, ToolHandler, ToolRegistry};
-use mcp_server_core::stack::{Guard, Mode, StackParts};
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
+use mcp_server_core::server::{TierParts, TierServer};
+use mcp_server_core::stack::{Guard, Mode};
 
 use crate::readiness::LocalReadiness;
 use crate::tools::cache_invalidate::CacheInvalidate;
@@ -64,16 +59,7 @@ pub struct Options {
 }
 
 /// A built local tier, ready to serve.
-pub struct LocalServer {
-    pub router: Router,
-    pub admission: Arc<Admission>,
-    pub handler: McpHandler,
-    pub metrics: Arc<Metrics>,
-    pub sessions: CancellationToken,
-    pub limits: TierLimits,
-    audit_task: tokio::task::JoinHandle<()>,
-    audit: AuditSink,
-}
+pub type LocalServer = TierServer;
 
 /// The limits used when `--lift-limits` is given: high enough never to bind on this
 /// machine, so benchmarks and capacity runs measure the code and its backends.
@@ -207,79 +193,21 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
     if !problems.is_empty() {
         anyhow::bail!("cannot build the local tier:\n  {}", problems.join("\n  "));
     }
-    let admission = Arc::new(Admission::new(
-        Tier::Local,
-        limits.clone(),
-        metrics.clone(),
-        audit.clone(),
-        None,
-    ));
-    let mut handler = McpHandler::new(
-        "mcp-local-server",
-        Tier::Local,
-        limits.clone(),
-        registry,
-        metrics.clone(),
-        audit.clone(),
-    );
-    if bare {
-        handler = handler.without_spans();
-    }
-    let sessions = CancellationToken::new();
     let mut allowed_hosts: Vec<String> = Guard::LOOPBACK.iter().map(|h| h.to_string()).collect();
     allowed_hosts.extend(network.allowed_hosts.iter().cloned());
-    let router = mcp_server_core::stack::app(StackParts {
-        handler: handler.clone(),
-        admission: admission.clone(),
-        guard: Guard {
-            allowed_hosts: Some(allowed_hosts),
-            allowed_origins: network.allowed_origins.clone(),
-            metrics: metrics.clone(),
-        },
-        cors_enabled: network.cors_enabled,
-        mode,
-        readiness: Arc::new(readiness),
-        metrics: metrics.clone(),
-        sessions: sessions.clone(),
-        bare,
-    });
-    Ok(LocalServer {
-        router,
-        admission,
-        handler,
-        metrics,
-        sessions,
+    Ok(TierServer::assemble(TierParts {
+        name: "mcp-local-server",
+        tier: Tier::Local,
         limits,
-        audit_task,
+        network,
+        allowed_hosts: Some(allowed_hosts),
+        mode,
+        registry,
+        metrics,
         audit,
-    })
-}
-
-impl LocalServer {
-    /// Serves until `shutdown` resolves, drains, and flushes the audit trail.
-    pub async fn serve(
-        self,
-        listener: TcpListener,
-        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let LocalServer {
-            router,
-            admission,
-            handler,
-            sessions,
-            limits,
-            audit_task,
-            audit,
-            ..
-        } = self;
-        let drain = limits.timeout + Duration::from_secs(1);
-        let result =
-            mcp_server_core::server::serve(listener, router, admission, sessions, drain, shutdown)
-                .await;
-        drop(handler);
-        drop(audit);
-        // The writer ends when the last sink is gone; give stragglers a moment.
-        let _ = tokio::time::timeout(Duration::from_secs(2), audit_task).await;
-        result
-    }
+        audit_task,
+        readiness: Arc::new(readiness),
+        auth: None,
+        bare,
+    }))
 }

@@ -43,7 +43,7 @@ struct Args {
     mode: Mode,
     /// Audit trail: `stdout`, `off`, or a file path (appended).
     #[arg(long, default_value = "stdout")]
-    audit: String,
+    audit: AuditTarget,
     /// Database connections per pool (default: the tier's max_concurrent).
     #[arg(long)]
     pool_size: Option<u32>,
@@ -144,11 +144,7 @@ fn options(args: &Args) -> anyhow::Result<Options> {
         limits.rate_limit_per_caller_per_second = limits.rate_limit_per_second;
         limits.rate_limit_per_second = lifted(&limits).rate_limit_per_second;
     }
-    let audit = match args.audit.as_str() {
-        "stdout" => AuditTarget::Stdout,
-        "off" => AuditTarget::Off,
-        path => AuditTarget::File(PathBuf::from(path)),
-    };
+    let audit = args.audit.clone();
     Ok(Options {
         config,
         limits,

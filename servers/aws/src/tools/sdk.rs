@@ -120,7 +120,8 @@ where
     }
 }
 
-fn describe(e: &dyn std::error::Error) -> String {
+/// An error with its chain of causes.
+pub(crate) fn describe(e: &dyn std::error::Error) -> String {
     let mut message = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
