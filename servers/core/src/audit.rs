@@ -201,6 +201,7 @@ pub struct AuditSink {
 }
 
 const QUEUE: usize = 65_536;
+const BATCH_WAIT: Duration = Duration::from_millis(5);
 
 impl AuditSink {
     /// Starts the writer task. Returns the sink and the task's handle (await it after the
@@ -230,6 +231,9 @@ impl AuditSink {
         let task = tokio::task::spawn_blocking(move || {
             let mut buf = Vec::with_capacity(64 * 1024);
             while let Some(first) = rx.blocking_recv() {
+                // Let a few milliseconds of records gather: one write and one wake-up per
+                // batch instead of per call.
+                std::thread::sleep(BATCH_WAIT);
                 let mut batch = vec![first];
                 while batch.len() < 1024 {
                     match rx.try_recv() {

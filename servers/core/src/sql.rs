@@ -55,6 +55,40 @@ pub enum SqlError {
     Refused(String),
 }
 
+/// `classify` with a memory: load repeats the same statements, and parsing is a few
+/// percent of a call's CPU. Holds at most `CACHED` statements (cleared when full).
+pub struct Classifier {
+    dialect: SqlDialect,
+    cache: std::sync::Mutex<std::collections::HashMap<String, Result<Classified, SqlError>>>,
+}
+
+const CACHED: usize = 4096;
+
+impl Classifier {
+    pub fn new(dialect: SqlDialect) -> Self {
+        Classifier {
+            dialect,
+            cache: Default::default(),
+        }
+    }
+
+    pub fn classify(&self, sql: &str) -> Result<Classified, SqlError> {
+        if let Ok(cache) = self.cache.lock()
+            && let Some(known) = cache.get(sql)
+        {
+            return known.clone();
+        }
+        let result = classify(sql, self.dialect);
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHED {
+                cache.clear();
+            }
+            cache.insert(sql.to_owned(), result.clone());
+        }
+        result
+    }
+}
+
 /// Parses `sql` and decides whether it may run.
 pub fn classify(sql: &str, dialect: SqlDialect) -> Result<Classified, SqlError> {
     if sql.trim().trim_matches(';').trim().is_empty() {
@@ -270,6 +304,24 @@ mod tests {
         let err = classify("SELEC * FROM orders", SqlDialect::Postgres).unwrap_err();
         assert!(matches!(err, SqlError::Syntax(_)));
         assert!(err.to_string().contains("Line: 1, Column: 1"), "{err}");
+    }
+
+    #[test]
+    fn the_classifier_remembers_answers_and_stays_bounded() {
+        let c = Classifier::new(SqlDialect::Postgres);
+        for i in 0..(CACHED + 10) {
+            let sql = format!("SELECT {i}");
+            assert_eq!(c.classify(&sql), classify(&sql, SqlDialect::Postgres));
+        }
+        assert!(c.cache.lock().unwrap().len() <= CACHED);
+        assert_eq!(
+            c.classify("DROP TABLE t"),
+            classify("DROP TABLE t", SqlDialect::Postgres)
+        );
+        assert!(
+            c.classify("DROP TABLE t").is_err(),
+            "a cached refusal is still a refusal"
+        );
     }
 
     #[test]

@@ -7,12 +7,13 @@ use base64::Engine as _;
 use futures::future::BoxFuture;
 use mcp_server_core::config::ToolConfig;
 use mcp_server_core::registry::{ToolCall, ToolError, ToolHandler, ToolOutput};
-use mcp_server_core::sql::{SqlDialect, classify};
+use mcp_server_core::sql::{Classifier, SqlDialect};
 use serde_json::{Map, Value, json};
 
 use super::sdk::{AttemptCounter, deadline, sdk_error};
 
 pub struct RdsQuery {
+    classifier: Classifier,
     client: aws_sdk_rdsdata::Client,
     role: String,
     region: String,
@@ -22,6 +23,7 @@ pub struct RdsQuery {
 impl RdsQuery {
     pub fn new(client: aws_sdk_rdsdata::Client, config: &ToolConfig, region: &str) -> Self {
         RdsQuery {
+            classifier: Classifier::new(SqlDialect::Postgres),
             client,
             role: config.security.iam_role.clone().unwrap_or_default(),
             region: region.to_owned(),
@@ -50,7 +52,7 @@ impl RdsQuery {
                 "missing argument `secret_arn` (the Data API needs the database secret)",
             )
         })?;
-        let classified = classify(query, SqlDialect::Postgres).map_err(|e| match e {
+        let classified = self.classifier.classify(query).map_err(|e| match e {
             mcp_server_core::sql::SqlError::Syntax(_) | mcp_server_core::sql::SqlError::Empty => {
                 ToolError::invalid(e.to_string())
             }

@@ -9,7 +9,7 @@ use futures::TryStreamExt as _;
 use futures::future::BoxFuture;
 use mcp_server_core::config::ToolConfig;
 use mcp_server_core::registry::{ToolCall, ToolError, ToolHandler, ToolOutput};
-use mcp_server_core::sql::{SqlDialect, StatementClass};
+use mcp_server_core::sql::{Classifier, SqlDialect, StatementClass};
 use serde_json::{Value, json};
 use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
 use sqlx::{Arguments as _, Column as _, Row as _, TypeInfo as _};
@@ -18,6 +18,7 @@ use tokio::sync::OnceCell;
 use super::sql_rows::{Column, bytes_to_json, db_error, parse_request, result};
 
 pub struct MysqlQuery {
+    classifier: Classifier,
     pools: BTreeMap<String, MySqlPool>,
     allowed: Vec<String>,
     max_rows: usize,
@@ -39,11 +40,13 @@ impl MysqlQuery {
                 let pool = MySqlPoolOptions::new()
                     .max_connections(pool_size)
                     .acquire_timeout(tier_timeout)
+                    .test_before_acquire(false)
                     .connect_lazy_with(base.clone().database(db));
                 (db.clone(), pool)
             })
             .collect();
         MysqlQuery {
+            classifier: Classifier::new(SqlDialect::MySql),
             pools,
             allowed: config.security.allowed_databases.clone(),
             max_rows: config.options.max_rows.unwrap_or(1000),
@@ -69,7 +72,7 @@ impl MysqlQuery {
     }
 
     async fn run(&self, call: ToolCall<'_>) -> Result<ToolOutput, ToolError> {
-        let request = parse_request(call.args, SqlDialect::MySql, &self.allowed)?;
+        let request = parse_request(call.args, &self.classifier, &self.allowed)?;
         let pool = &self.pools[&request.database];
         let mariadb = self.is_mariadb(pool).await?;
         let mut args = MySqlArguments::default();

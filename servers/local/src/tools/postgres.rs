@@ -9,7 +9,7 @@ use futures::TryStreamExt as _;
 use futures::future::BoxFuture;
 use mcp_server_core::config::ToolConfig;
 use mcp_server_core::registry::{ToolCall, ToolError, ToolHandler, ToolOutput};
-use mcp_server_core::sql::{SqlDialect, StatementClass};
+use mcp_server_core::sql::{Classifier, SqlDialect, StatementClass};
 use serde_json::{Value, json};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Arguments as _, Column as _, Row as _, TypeInfo as _};
@@ -18,6 +18,7 @@ use super::result_cache::ResultCache;
 use super::sql_rows::{Column, SqlRequest, bytes_to_json, db_error, parse_request, result};
 
 pub struct PostgresQuery {
+    classifier: Classifier,
     pools: BTreeMap<String, PgPool>,
     allowed: Vec<String>,
     max_rows: usize,
@@ -52,11 +53,15 @@ impl PostgresQuery {
                 let pool = PgPoolOptions::new()
                     .max_connections(pool_size)
                     .acquire_timeout(tier_timeout)
+                    // A Sync round trip on every checkout: a dead connection fails the
+                    // call anyway, and the pool replaces it.
+                    .test_before_acquire(false)
                     .connect_lazy_with(options);
                 (db.clone(), pool)
             })
             .collect();
         PostgresQuery {
+            classifier: Classifier::new(SqlDialect::Postgres),
             pools,
             allowed: config.security.allowed_databases.clone(),
             max_rows: config.options.max_rows.unwrap_or(1000),
@@ -70,7 +75,7 @@ impl PostgresQuery {
     }
 
     async fn run(&self, call: ToolCall<'_>) -> Result<ToolOutput, ToolError> {
-        let request = parse_request(call.args, SqlDialect::Postgres, &self.allowed)?;
+        let request = parse_request(call.args, &self.classifier, &self.allowed)?;
         let cacheable = request.classified.read_only && self.cache.is_some();
         if cacheable
             && let Some(cache) = &self.cache

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use mcp_server_core::registry::{ToolError, ToolOutput};
-use mcp_server_core::sql::{Classified, SqlDialect, classify};
+use mcp_server_core::sql::{Classified, Classifier};
 use serde_json::{Map, Value, json};
 
 /// The validated request of a SQL tool call.
@@ -17,14 +17,14 @@ pub struct SqlRequest<'a> {
 /// Reads and checks the arguments common to the SQL tools.
 pub fn parse_request<'a>(
     args: &'a Map<String, Value>,
-    dialect: SqlDialect,
+    classifier: &Classifier,
     allowed_databases: &[String],
 ) -> Result<SqlRequest<'a>, ToolError> {
     let query = args
         .get("query")
         .and_then(Value::as_str)
         .ok_or_else(|| ToolError::invalid("missing required argument `query`"))?;
-    let classified = classify(query, dialect).map_err(|e| match e {
+    let classified = classifier.classify(query).map_err(|e| match e {
         mcp_server_core::sql::SqlError::Syntax(_) | mcp_server_core::sql::SqlError::Empty => {
             ToolError::invalid(e.to_string())
         }
