@@ -250,3 +250,45 @@ async fn session_mode_holds_the_inflight_cap_the_concurrency_cap_and_the_deadlin
     );
     server.stop().await;
 }
+
+/// Ctrl-C / SIGTERM: new connections are refused at once, calls in flight finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_calls_in_flight_and_refuses_new_ones() {
+    require_services!();
+    let data = DataRoot::new();
+    let server = Setup::new().start(&data).await;
+    let url = server.url.clone();
+    let client = server.http.clone();
+    let slow = tokio::spawn(async move {
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "postgres_query", "arguments": {"query": "SELECT true AS slept FROM pg_sleep(0.8)"}}}).to_string())
+            .send()
+            .await
+            .expect("the call in flight is answered")
+            .text()
+            .await
+            .unwrap()
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let base = server.base.clone();
+    let stopping = tokio::spawn(server.stop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let refused = reqwest::Client::new()
+        .get(format!("{base}/healthz"))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a new connection during the drain is refused"
+    );
+    let answer: serde_json::Value = serde_json::from_str(&slow.await.unwrap()).unwrap();
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    assert_eq!(
+        answer["result"]["structuredContent"]["rows"][0]["slept"],
+        true
+    );
+    stopping.await.unwrap();
+}
