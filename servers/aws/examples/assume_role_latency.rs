@@ -9,7 +9,10 @@ use aws_config::BehaviorVersion;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200);
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new("ap-northeast-1"))
         .load()
@@ -27,7 +30,15 @@ async fn main() -> anyhow::Result<()> {
         micros.push(started.elapsed().as_micros() as u64);
     }
     micros.sort_unstable();
-    let at = |q: f64| micros[((micros.len() as f64 * q).ceil() as usize).clamp(1, micros.len()) - 1] as f64 / 1000.0;
-    println!("AssumeRole x{n}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", at(0.50), at(0.99), at(1.0));
+    let at = |q: f64| {
+        micros[((micros.len() as f64 * q).ceil() as usize).clamp(1, micros.len()) - 1] as f64
+            / 1000.0
+    };
+    println!(
+        "AssumeRole x{n}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        at(0.50),
+        at(0.99),
+        at(1.0)
+    );
     Ok(())
 }
