@@ -12,7 +12,7 @@ use clap::Parser;
 use mcp_aws_server::auth::BearerAuth;
 use mcp_aws_server::{Options, build};
 use mcp_server_core::audit::AuditTarget;
-use mcp_server_core::config::{Boundaries, Callers, NetworkIsolation, ServerConfig};
+use mcp_server_core::config::{Callers, TierFiles};
 use mcp_server_core::stack::Mode;
 
 /// mimalloc: glibc malloc was ~15% of server CPU under load.
@@ -91,14 +91,8 @@ async fn run(args: Args) -> Result<(), (u8, anyhow::Error)> {
 
 fn options(args: &Args) -> anyhow::Result<Options> {
     let mut errors = Vec::new();
-    let config = ServerConfig::load(&args.config)
-        .map_err(|e| errors.push(e.to_string()))
-        .ok();
-    let boundaries = Boundaries::load(&args.boundaries)
-        .map_err(|e| errors.push(e.to_string()))
-        .ok();
-    let network = NetworkIsolation::load(&args.network)
-        .map_err(|e| errors.push(e.to_string()))
+    let files = TierFiles::load(&args.config, &args.boundaries, &args.network)
+        .map_err(|e| errors.push(e))
         .ok();
     let callers = if args.callers.exists() {
         Callers::load(&args.callers)
@@ -113,8 +107,14 @@ fn options(args: &Args) -> anyhow::Result<Options> {
             Err(_) => Some(auth),
         }
     });
-    let (Some(config), Some(boundaries), Some(network), Some(auth)) =
-        (config, boundaries, network, auth)
+    let (
+        Some(TierFiles {
+            server: config,
+            boundaries,
+            network,
+        }),
+        Some(auth),
+    ) = (files, auth)
     else {
         anyhow::bail!("{}", errors.join("\n"));
     };

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use mcp_local_server::{Backends, Options, build, lifted};
 use mcp_server_core::audit::AuditTarget;
-use mcp_server_core::config::{Boundaries, NetworkIsolation, ServerConfig};
+use mcp_server_core::config::TierFiles;
 use mcp_server_core::stack::Mode;
 
 /// mimalloc: glibc malloc was ~15% of server CPU under load.
@@ -122,19 +122,12 @@ async fn run(args: Args) -> Result<(), RunError> {
 }
 
 fn options(args: &Args) -> anyhow::Result<Options> {
-    let mut errors = Vec::new();
-    let config = ServerConfig::load(&args.config)
-        .map_err(|e| errors.push(e.to_string()))
-        .ok();
-    let boundaries = Boundaries::load(&args.boundaries)
-        .map_err(|e| errors.push(e.to_string()))
-        .ok();
-    let network = NetworkIsolation::load(&args.network)
-        .map_err(|e| errors.push(e.to_string()))
-        .ok();
-    let (Some(config), Some(boundaries), Some(network)) = (config, boundaries, network) else {
-        anyhow::bail!("{}", errors.join("\n"));
-    };
+    let TierFiles {
+        server: config,
+        boundaries,
+        network,
+    } = TierFiles::load(&args.config, &args.boundaries, &args.network)
+        .map_err(|e| anyhow::anyhow!(e))?;
     let mut limits = if args.lift_limits {
         lifted(&boundaries.local)
     } else {

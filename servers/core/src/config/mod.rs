@@ -113,6 +113,37 @@ impl Issues {
     }
 }
 
+/// The three files a tier starts from, loaded together so that every problem in any of
+/// them is reported at once.
+pub struct TierFiles {
+    pub server: ServerConfig,
+    pub boundaries: Boundaries,
+    pub network: NetworkIsolation,
+}
+
+impl TierFiles {
+    pub fn load(server: &Path, boundaries: &Path, network: &Path) -> Result<TierFiles, String> {
+        let mut errors = Vec::new();
+        let server = ServerConfig::load(server)
+            .map_err(|e| errors.push(e.to_string()))
+            .ok();
+        let boundaries = Boundaries::load(boundaries)
+            .map_err(|e| errors.push(e.to_string()))
+            .ok();
+        let network = NetworkIsolation::load(network)
+            .map_err(|e| errors.push(e.to_string()))
+            .ok();
+        match (server, boundaries, network) {
+            (Some(server), Some(boundaries), Some(network)) => Ok(TierFiles {
+                server,
+                boundaries,
+                network,
+            }),
+            _ => Err(errors.join("\n")),
+        }
+    }
+}
+
 /// Parses YAML text into a raw type. The one place YAML is read.
 pub(crate) fn parse_yaml<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, ConfigError> {
     serde_saphyr::from_str(text).map_err(|err| ConfigError::Parse {
