@@ -12,4 +12,7 @@ bash "$here/setup-services.sh"
 # One build profile for tests and runs (dependencies optimised; see Cargo.toml).
 cargo build --locked -p mcp-local-server -p mcp-slo
 export MCP_SLO_LOCAL_SERVER="$CARGO_TARGET_DIR/debug/mcp-local-server"
-exec "$CARGO_TARGET_DIR/debug/mcp-slo" run "${1:-scenarios/quickstart.yaml}" "${@:2}"
+# Usage: scripts/quickstart.sh [SCENARIO] [mcp-slo run flags...]
+scenario=scenarios/quickstart.yaml
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then scenario=$1; shift; fi
+exec "$CARGO_TARGET_DIR/debug/mcp-slo" run "$scenario" "$@"
