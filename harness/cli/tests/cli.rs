@@ -108,6 +108,17 @@ fn scenario(dir: &Path, name: &str, url: &str, mode: &str, slo: &str) -> PathBuf
     path
 }
 
+/// `mcp-slo run SCENARIO --out OUT` with plain progress lines.
+fn run_to(path: &Path, out: &Path) -> (i32, String, String) {
+    mcp_slo(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress-bar",
+    ])
+}
+
 fn mcp_slo(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mcp-slo"))
         .args(args)
@@ -219,13 +230,7 @@ fn a_run_that_meets_its_objectives_exits_0_with_every_report_file() {
         "  - { latency: { p: 99, below: 1s } }\n  - { error_rate: { below: 1% } }\n  - { availability: { above: 90%, slice: 1s } }\n  - { throughput: { above: 30/s } }",
     );
     let out = dir.path().join("out");
-    let (code, stdout, stderr) = mcp_slo(&[
-        "run",
-        path.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-progress-bar",
-    ]);
+    let (code, stdout, stderr) = run_to(&path, &out);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     for file in ["result.json", "summary.md", "junit.xml"] {
         assert!(out.join(file).is_file(), "{file} written");
@@ -275,13 +280,7 @@ fn a_missed_objective_exits_1_and_fails_its_junit_case() {
         "  - { latency: { p: 50, below: 1us } }\n  - { error_rate: { below: 1% } }",
     );
     let out = dir.path().join("out");
-    let (code, stdout, stderr) = mcp_slo(&[
-        "run",
-        path.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--no-progress-bar",
-    ]);
+    let (code, stdout, stderr) = run_to(&path, &out);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
     assert!(junit.contains("failures=\"1\""), "{junit}");
