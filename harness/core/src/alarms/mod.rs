@@ -1,0 +1,1 @@
+//! CloudWatch-style alarms: configuration, per-period datapoints and evaluation.

@@ -1,0 +1,1 @@
+//! Statistics for the regression gate and capacity search.
