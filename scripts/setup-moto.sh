@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# AWS emulator for the AWS tier's tests: installs moto in a venv, starts moto_server on
-# 127.0.0.1, provisions the seed's IAM user/roles, S3 bucket, Lambda function and RDS Data
-# setup (scripts/moto/provision.py), switches IAM enforcement on and verifies it.
-# Idempotent: a running, provisioned server is only verified, never reset.
+# AWS emulator for the AWS tier's tests: installs moto in a venv, starts it on 127.0.0.1
+# through scripts/moto/server.py (moto_server plus a Lambda function `sleeper` that answers
+# after the payload's `sleep_ms`), provisions the seed's IAM user/roles, S3 bucket, Lambda
+# functions and RDS Data setup (scripts/moto/provision.py), switches IAM enforcement on and
+# verifies it. Idempotent: a running, provisioned server is only verified, never reset
+# (except a plain moto_server started by an earlier version of this script, which lacks
+# the sleeper and is replaced).
 #
 #   eval "$(bash scripts/setup-moto.sh [PORT])"   # default port 5005
 #   bash scripts/setup-moto.sh --stop [PORT]      # stops the server this script started
@@ -45,13 +48,29 @@ if command -v flock >/dev/null; then
   flock -w 300 9 || { log "timed out waiting for $STATE/moto-$PORT.lock"; exit 75; }
 fi
 
-our_pid() { # prints the pid from the pid file if that process is our moto_server
+pid_cmd() { # prints "PID CMDLINE" for the pid in the pid file, if that process runs
   [ -f "$PIDFILE" ] || return 1
   local pid; pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
   case $pid in ''|*[!0-9]*) return 1 ;; esac
   local cmd; cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
-  [[ $cmd =~ moto_server.*\ -p\ $PORT\  ]] || return 1
-  echo "$pid"
+  echo "$pid $cmd"
+}
+our_pid() { # prints the pid if that process is a moto this script started on $PORT
+  local line; line=$(pid_cmd) || return 1
+  # scripts/moto/server.py now; moto_server from earlier versions of this script.
+  [[ $line =~ (moto/server\.py|moto_server).*\ -p\ $PORT\  ]] || return 1
+  echo "${line%% *}"
+}
+plain_pid() { # prints the pid if it is a plain moto_server (no sleeper) this script started
+  local line; line=$(pid_cmd) || return 1
+  [[ $line =~ moto_server.*\ -p\ $PORT\  ]] || return 1
+  echo "${line%% *}"
+}
+stop_pid() {
+  local pid=$1
+  kill "$pid"
+  for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then log "pid $pid ignored SIGTERM; sending SIGKILL"; kill -9 "$pid"; fi
 }
 
 is_moto() { # (no `curl | grep -q`: with pipefail, grep quitting early fails curl with SIGPIPE)
@@ -63,12 +82,10 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }  # anything li
 # --- stop ------------------------------------------------------------------------------
 if [ $stop = 1 ]; then
   if pid=$(our_pid); then
-    log "stopping moto_server (pid $pid, port $PORT)"
-    kill "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then log "pid $pid ignored SIGTERM; sending SIGKILL"; kill -9 "$pid"; fi
+    log "stopping moto (pid $pid, port $PORT)"
+    stop_pid "$pid"
   else
-    log "no moto_server started by this script on port $PORT (pid file $PIDFILE)"
+    log "no moto started by this script on port $PORT (pid file $PIDFILE)"
   fi
   rm -f "$PIDFILE"
   # moto keeps its state in memory: the saved base-user key dies with the server.
@@ -99,15 +116,21 @@ if ! venv_ok; then
 fi
 
 # --- server ----------------------------------------------------------------------------
+if pid=$(plain_pid) && is_moto; then
+  log "replacing moto_server (pid $pid) started by an earlier version of this script: it has no sleeper"
+  stop_pid "$pid"
+  rm -f "$PIDFILE" "$KEYFILE"
+fi
 if is_moto; then
   log "moto already answers on $ENDPOINT"
 elif port_busy; then
   log "something that is not moto answers on $ENDPOINT; choose another port"; exit 1
 else
-  log "starting moto_server on $ENDPOINT (log $LOGFILE)"
+  log "starting moto (scripts/moto/server.py) on $ENDPOINT (log $LOGFILE)"
   # setsid, no inherited stdout and no lock fd: the server outlives this script, `$(...)`
-  # returns, and the next run can take the lock.
-  setsid "$VENV/bin/moto_server" -H 127.0.0.1 -p "$PORT" </dev/null >>"$LOGFILE" 2>&1 9>&- &
+  # returns, and the next run can take the lock. The pid file names the interpreter
+  # running server.py (setsid execs it: no fork in a non-interactive shell).
+  setsid "$VENV/bin/python" "$here/moto/server.py" -H 127.0.0.1 -p "$PORT" </dev/null >>"$LOGFILE" 2>&1 9>&- &
   echo $! >"$PIDFILE"
   rm -f "$KEYFILE"  # a new server knows no keys
   up=0
@@ -117,7 +140,7 @@ else
     sleep 0.1
   done
   if [ $up != 1 ]; then
-    log "moto_server did not answer within 10 s; last log lines:"; tail -n 20 "$LOGFILE" >&2 || true
+    log "moto did not answer within 10 s; last log lines:"; tail -n 20 "$LOGFILE" >&2 || true
     exit 1
   fi
 fi

@@ -5,15 +5,18 @@ Usage: provision.py --endpoint http://127.0.0.1:5005 [--state-file PATH] [--no-v
 
 What it creates (account 123456789012, region ap-northeast-1), with IAM enforcement off:
   * IAM user  mcp-aws-server  (the AWS-tier server's base identity) + one access key;
-    inline policy: sts:AssumeRole on the four agent-* roles below, nothing else.
+    inline policies: sts:AssumeRole on the four agent-* roles below, and the CloudWatch
+    actions the harness needs to publish SLO metrics and alarms (see CLOUDWATCH_NOTE).
   * Roles (trust: sts:AssumeRole for arn:aws:iam::123456789012:user/mcp-aws-server):
       agent-s3-read        s3:GetObject on arn:aws:s3:::mcp-slo-reports/*
       agent-rds-query      rds-data:ExecuteStatement, rds:DescribeDBClusters on *
-      agent-lambda-invoke  lambda:InvokeFunction on the function ARN (what AWS checks)
+      agent-lambda-invoke  lambda:InvokeFunction on the two function ARNs (what AWS checks)
                            + lambda:Invoke on * (what moto checks; see LAMBDA_NOTE)
       agent-no-access      no permissions (tests use it to prove AccessDenied)
   * S3 bucket mcp-slo-reports: daily.csv, chart.png, big.bin (2 MiB), notes/readme.txt
-  * Lambda function agent-echo (python3.12, moto without Docker: Invoke echoes the payload)
+  * Lambda functions agent-echo and sleeper (python3.12, moto without Docker: Invoke echoes
+    the payload); scripts/moto/server.py answers an Invoke of sleeper after the payload's
+    `sleep_ms` milliseconds, which the checks below measure.
   * Secrets Manager secret agents-db and RDS cluster agents (aurora-postgresql), so the
     seed's cluster/secret ARNs exist for DescribeDBClusters (ExecuteStatement needs neither).
 Then IAM enforcement is switched on and every role is checked (results on stderr).
@@ -53,6 +56,12 @@ BASE_USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/{BASE_USER}"
 BUCKET = "mcp-slo-reports"
 FUNCTION = "agent-echo"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}"
+SLEEPER = "sleeper"  # its delay comes from scripts/moto/server.py
+SLEEPER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{SLEEPER}"
+FUNCTIONS = {
+    FUNCTION: "echo function for mcp-slo AWS-tier tests",
+    SLEEPER: "echo function answered after sleep_ms (scripts/moto/server.py) for load probes",
+}
 LAMBDA_EXEC_ROLE = "agent-echo-exec"
 CLUSTER_ID = "agents"
 CLUSTER_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{CLUSTER_ID}"
@@ -79,11 +88,24 @@ ROLES = {
         {
             "Effect": "Allow",
             "Action": ["lambda:InvokeFunction", "lambda:Invoke"],
-            "Resource": [FUNCTION_ARN, f"{FUNCTION_ARN}:*"],
+            "Resource": [FUNCTION_ARN, f"{FUNCTION_ARN}:*", SLEEPER_ARN, f"{SLEEPER_ARN}:*"],
         },
         {"Effect": "Allow", "Action": "lambda:Invoke", "Resource": "*"},
     ],
     "agent-no-access": [],
+}
+# CLOUDWATCH_NOTE: the harness publishes SLO metrics and alarms with the base user's keys.
+# moto checks CloudWatch actions under the signing name (`monitoring:PutMetricData`), AWS
+# under `cloudwatch:`; the policy names both, as LAMBDA_NOTE does for Invoke.
+CLOUDWATCH_ACTIONS = ["PutMetricData", "GetMetricStatistics", "ListMetrics", "PutMetricAlarm",
+                      "DescribeAlarms", "SetAlarmState", "DeleteAlarms"]
+CLOUDWATCH_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Effect": "Allow",
+        "Action": [f"{prefix}:{a}" for prefix in ("cloudwatch", "monitoring") for a in CLOUDWATCH_ACTIONS],
+        "Resource": "*",
+    }],
 }
 TRUST = {
     "Version": "2012-10-17",
@@ -186,6 +208,8 @@ def ensure_base_user(iam, state_file):
             }],
         }),
     )
+    iam.put_user_policy(UserName=BASE_USER, PolicyName="publish-slo-metrics",
+                        PolicyDocument=json.dumps(CLOUDWATCH_POLICY))
     keys = iam.list_access_keys(UserName=BASE_USER)["AccessKeyMetadata"]
     existing = {k["AccessKeyId"] for k in keys}
     saved = None
@@ -237,18 +261,19 @@ def ensure_lambda(endpoint, iam, lam):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("lambda_function.py", ECHO_HANDLER)
-    try:
-        lam.get_function(FunctionName=FUNCTION)
-        return
-    except ClientError as e:
-        if err_code(e) != "ResourceNotFoundException":
-            raise
-    lam.create_function(
-        FunctionName=FUNCTION, Runtime="python3.12",
-        Role=f"arn:aws:iam::{ACCOUNT}:role/{LAMBDA_EXEC_ROLE}",
-        Handler="lambda_function.handler", Code={"ZipFile": buf.getvalue()},
-        Description="echo function for mcp-slo AWS-tier tests", Timeout=3,
-    )
+    for name, description in FUNCTIONS.items():
+        try:
+            lam.get_function(FunctionName=name)
+            continue
+        except ClientError as e:
+            if err_code(e) != "ResourceNotFoundException":
+                raise
+        lam.create_function(
+            FunctionName=name, Runtime="python3.12",
+            Role=f"arn:aws:iam::{ACCOUNT}:role/{LAMBDA_EXEC_ROLE}",
+            Handler="lambda_function.handler", Code={"ZipFile": buf.getvalue()},
+            Description=description, Timeout=60 if name == SLEEPER else 3,
+        )
 
 
 def ensure_rds(sm, rds):
@@ -378,6 +403,27 @@ def verify(endpoint, base):
     c.expect_denied("agent-s3-read Invoke agent-echo",
                     lambda: client(endpoint, "lambda", creds["agent-s3-read"]).invoke(
                         FunctionName=FUNCTION, Payload=b"{}"))
+
+    def sleep():
+        t0 = time.monotonic()
+        r = lam_ok.invoke(FunctionName=SLEEPER, Payload=b'{"sleep_ms": 200}')
+        elapsed = time.monotonic() - t0
+        payload = r["Payload"].read().decode()
+        if elapsed < 0.2:
+            raise RuntimeError(f"answered after {elapsed * 1000:.0f} ms: is scripts/moto/server.py "
+                               "serving this port, or a plain moto_server?")
+        if json.loads(payload) != {"sleep_ms": 200}:
+            raise RuntimeError(f"unexpected payload {payload!r}")
+        return f"{elapsed * 1000:.0f} ms, payload {payload!r}"
+    c.expect_ok("agent-lambda-invoke Invoke sleeper {sleep_ms: 200}", sleep)
+    c.expect_denied("agent-no-access Invoke sleeper",
+                    lambda: lam_no.invoke(FunctionName=SLEEPER, Payload=b'{"sleep_ms": 200}'))
+
+    cw = client(endpoint, "cloudwatch", base)
+    c.expect_ok("base user cloudwatch DescribeAlarms",
+                lambda: f"{len(cw.describe_alarms(MaxRecords=1)['MetricAlarms'])} alarm(s) on the first page")
+    c.expect_denied("agent-no-access cloudwatch DescribeAlarms",
+                    lambda: client(endpoint, "cloudwatch", creds["agent-no-access"]).describe_alarms())
 
     rd_ok = client(endpoint, "rds-data", creds["agent-rds-query"])
     rd_no = client(endpoint, "rds-data", creds["agent-no-access"])

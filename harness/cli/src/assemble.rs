@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use mcp_slo_core::result::{
-    Cost, Finding, HarnessInfo, LoadInfo, PhaseInfo, RESULT_SCHEMA, RunResult, ScenarioInfo,
-    TargetInfo, Verdict,
+    Cost, Finding, HarnessInfo, LoadInfo, ObjectiveResult, PhaseInfo, ProbeResult, RESULT_SCHEMA,
+    RunResult, ScenarioInfo, TargetInfo, Verdict,
 };
 use mcp_slo_core::slo;
 use mcp_slo_core::spec::Scenario;
@@ -16,14 +16,20 @@ pub fn assemble(
     targets: Vec<TargetInfo>,
     findings: Vec<Finding>,
     cost: Option<Cost>,
+    probes: Vec<ProbeResult>,
 ) -> RunResult {
     let m = &engine.measurements;
     let overall = m.recorder.overall();
-    let objectives: Vec<_> = scenario
+    let mut objectives: Vec<_> = scenario
         .objectives
         .iter()
         .map(|o| slo::evaluate(o, m))
         .collect();
+    objectives.extend(probes.iter().map(probe_objective));
+    let alarms = crate::alarm_verdict::evaluate(scenario, m).map(|(report, lines)| {
+        objectives.extend(lines);
+        report
+    });
     let verdict = if objectives.iter().all(|o| o.passed) {
         Verdict::Pass
     } else {
@@ -85,12 +91,29 @@ pub fn assemble(
         findings,
         cost,
         histograms,
+        probes,
+        alarms,
         harness: HarnessInfo {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             cores: std::thread::available_parallelism()
                 .map(|n| n.get() as u32)
                 .unwrap_or(1),
         },
+    }
+}
+
+/// A probe as a line of the verdict.
+fn probe_objective(p: &ProbeResult) -> ObjectiveResult {
+    ObjectiveResult {
+        name: format!("{} probe", p.probe.replace('_', "-")),
+        tool: None,
+        kind: "probe".to_owned(),
+        target: p.expected.clone(),
+        measured: p.measured.clone(),
+        target_value: p.expected_value,
+        measured_value: p.measured_value,
+        passed: p.passed,
+        detail: (!p.failures.is_empty()).then(|| p.failures.join("; ")),
     }
 }
 

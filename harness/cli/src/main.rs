@@ -1,6 +1,7 @@
 //! `mcp-slo`: validate scenarios and run them against MCP servers; the verdict is the exit
 //! code (0 pass, 1 an objective missed, 2 invalid input, 3 infrastructure failure).
 
+mod alarm_verdict;
 mod assemble;
 mod progress;
 mod run;

@@ -10,6 +10,8 @@ use mcp_slo_core::feasibility;
 use mcp_slo_core::result::{Finding, TargetInfo, Verdict};
 use mcp_slo_core::spec::{Endpoint as SpecEndpoint, Scenario};
 use mcp_slo_engine::client::Endpoint;
+use mcp_slo_engine::probes::{ProbeLog, run_probes};
+use mcp_slo_engine::run::EngineRun;
 use mcp_slo_engine::sampler::Sampler;
 use mcp_slo_engine::spawn::{Spawned, spawn};
 
@@ -184,27 +186,54 @@ async fn run_with_targets(
             }
         })
     });
-    let (display, reporter) = Display::new(scenario.load.total(), plain);
-    eprintln!(
-        "running {} ({:?} model, {} phases, {:.0}s) against {}",
-        scenario.name,
-        scenario.load.model,
-        scenario.load.phases.len(),
-        scenario.load.total().as_secs_f64(),
-        infos
-            .iter()
-            .map(|i| i.url.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let engine = mcp_slo_engine::run::run(scenario, endpoints, Some(reporter)).await;
-    display.finish();
+    let engine = if scenario.has_load() {
+        let (display, reporter) = Display::new(scenario.load.total(), plain);
+        eprintln!(
+            "running {} ({:?} model, {} phases, {:.0}s) against {}",
+            scenario.name,
+            scenario.load.model,
+            scenario.load.phases.len(),
+            scenario.load.total().as_secs_f64(),
+            infos
+                .iter()
+                .map(|i| i.url.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let engine = mcp_slo_engine::run::run(scenario, endpoints.clone(), Some(reporter)).await;
+        display.finish();
+        match engine {
+            Ok(e) => e,
+            Err(e) => {
+                if let Some(task) = sampling {
+                    task.abort();
+                }
+                return Outcome::Infrastructure(e.into());
+            }
+        }
+    } else {
+        EngineRun::empty()
+    };
+    // Cost is the load's alone: probes run after sampling stops.
     if let Some(task) = sampling {
         task.abort();
     }
-    let engine = match engine {
-        Ok(e) => e,
-        Err(e) => return Outcome::Infrastructure(e.into()),
+    let probe_results = match &scenario.probes {
+        Some(probes) => {
+            let Some(endpoint) = endpoints.get(&probes.target) else {
+                return Outcome::Invalid(anyhow!(
+                    "probes.target {} is not a target",
+                    probes.target
+                ));
+            };
+            eprintln!("probing {} at {}", probes.target, endpoint.url);
+            let log: ProbeLog = Arc::new(|line: &str| eprintln!("  {line}"));
+            match run_probes(probes, endpoint, log).await {
+                Ok(r) => r,
+                Err(e) => return Outcome::Infrastructure(e.into()),
+            }
+        }
+        None => Vec::new(),
     };
     let calls = engine
         .measurements
@@ -214,7 +243,7 @@ async fn run_with_targets(
         .map(|s| s.outcomes.total())
         .sum();
     let cost = sampler.and_then(|s| s.lock().unwrap_or_else(|p| p.into_inner()).cost(calls));
-    let result = assemble(scenario, &engine, infos, findings, cost);
+    let result = assemble(scenario, &engine, infos, findings, cost, probe_results);
     let written = mcp_slo_report::write_all(out, &result)
         .with_context(|| format!("writing the report to {}", out.display()));
     println!("{}", mcp_slo_report::console_table(&result));

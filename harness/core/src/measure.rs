@@ -109,6 +109,12 @@ pub fn new_histogram(sigfig: u8) -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_LATENCY_US, sigfig).expect("valid histogram bounds")
 }
 
+/// A histogram that starts small and grows to the largest value recorded: cheaper than
+/// [`new_histogram`] where there are many of them (one per tool per second).
+pub fn growing_histogram(sigfig: u8) -> Histogram<u64> {
+    Histogram::new(sigfig).expect("significant figures between 0 and 5")
+}
+
 #[derive(Debug, Clone)]
 pub struct ToolMeasure {
     pub latency: Histogram<u64>,
@@ -124,6 +130,35 @@ impl Default for ToolMeasure {
     }
 }
 
+/// One tool's calls that ended in one second.
+#[derive(Debug, Clone)]
+pub struct ToolSecond {
+    pub outcomes: Outcomes,
+    /// Their latency in µs (2 significant digits, growing as needed).
+    pub latency: Histogram<u64>,
+}
+
+impl Default for ToolSecond {
+    fn default() -> Self {
+        ToolSecond {
+            outcomes: Outcomes::default(),
+            latency: growing_histogram(2),
+        }
+    }
+}
+
+impl ToolSecond {
+    fn record(&mut self, outcome: CallOutcome, latency_us: u64) {
+        self.outcomes.add(outcome, 1);
+        let _ = self.latency.record(latency_us);
+    }
+
+    fn merge(&mut self, other: &ToolSecond) {
+        self.outcomes.merge(&other.outcomes);
+        let _ = self.latency.add(&other.latency);
+    }
+}
+
 /// One second of the run.
 #[derive(Debug, Clone)]
 pub struct Second {
@@ -133,6 +168,8 @@ pub struct Second {
     pub outcomes: Outcomes,
     /// Their latency (2 significant digits: enough for a time series).
     pub latency: Histogram<u64>,
+    /// The same calls by tool (per-tool alarms read these).
+    pub per_tool: BTreeMap<String, ToolSecond>,
 }
 
 impl Default for Second {
@@ -141,6 +178,32 @@ impl Default for Second {
             offered: 0,
             outcomes: Outcomes::default(),
             latency: new_histogram(2),
+            per_tool: BTreeMap::new(),
+        }
+    }
+}
+
+impl Second {
+    /// Adds a call to `tool`'s entry, allocating the name only for its first call.
+    fn record_tool(&mut self, tool: &str, outcome: CallOutcome, latency_us: u64) {
+        match self.per_tool.get_mut(tool) {
+            Some(t) => t.record(outcome, latency_us),
+            None => {
+                let mut t = ToolSecond::default();
+                t.record(outcome, latency_us);
+                self.per_tool.insert(tool.to_owned(), t);
+            }
+        }
+    }
+
+    fn merge_tools(&mut self, other: &Second) {
+        for (tool, t) in &other.per_tool {
+            match self.per_tool.get_mut(tool) {
+                Some(mine) => mine.merge(t),
+                None => {
+                    self.per_tool.insert(tool.clone(), t.clone());
+                }
+            }
         }
     }
 }
@@ -184,6 +247,7 @@ impl Recorder {
         let second = self.second(ended_at);
         second.outcomes.add(outcome, 1);
         let _ = second.latency.record(latency_us);
+        second.record_tool(tool, outcome, latency_us);
         if recorded {
             let measure = self.per_tool.entry(tool.to_owned()).or_default();
             measure.outcomes.add(outcome, 1);
@@ -207,6 +271,7 @@ impl Recorder {
             mine.offered += s.offered;
             mine.outcomes.merge(&s.outcomes);
             let _ = mine.latency.add(&s.latency);
+            mine.merge_tools(s);
         }
         self.late_starts += other.late_starts;
         self.max_lateness_us = self.max_lateness_us.max(other.max_lateness_us);
@@ -267,5 +332,36 @@ mod tests {
         assert_eq!(a.seconds[2].offered, 1);
         assert_eq!((a.late_starts, a.max_lateness_us), (1, 500));
         assert_eq!(a.overall().latency.len(), 3);
+    }
+
+    #[test]
+    fn seconds_keep_each_tools_calls_apart() {
+        let mut a = Recorder::default();
+        let mut b = Recorder::default();
+        a.record("sql", CallOutcome::Ok, 1_000, 0, true);
+        a.record("echo", CallOutcome::ToolError, 50, 0, false);
+        b.record("sql", CallOutcome::TimedOut, 5_000_000, 0, true);
+        b.record("sql", CallOutcome::Ok, 0, 1, true);
+        // Beyond the fixed histograms' 10 minutes: clamped, never a panic.
+        b.record("echo", CallOutcome::Ok, u64::MAX, 1, true);
+        a.merge(&b);
+        let first = &a.seconds[0].per_tool;
+        assert_eq!(first["sql"].outcomes.total(), 2);
+        assert_eq!(first["sql"].outcomes.timed_out, 1);
+        assert_eq!(first["sql"].latency.len(), 2);
+        assert!(first["sql"].latency.max() >= 4_900_000);
+        assert_eq!(
+            first["echo"].outcomes.tool_error, 1,
+            "warm-up calls are in the time series"
+        );
+        let second = &a.seconds[1].per_tool;
+        assert_eq!(second["sql"].latency.min(), 1, "latency is at least 1µs");
+        assert!(second["echo"].latency.max() >= MAX_LATENCY_US * 99 / 100);
+        let by_tool: u64 = a.seconds[0]
+            .per_tool
+            .values()
+            .map(|t| t.outcomes.total())
+            .sum();
+        assert_eq!(by_tool, a.seconds[0].outcomes.total());
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::alarms::{AlarmTimeline, BurnRateResult, Datapoint};
 use crate::measure::Outcomes;
 
 pub const RESULT_SCHEMA: &str = "mcp-slo/result/v1";
@@ -32,6 +33,29 @@ pub struct RunResult {
     /// in µs.
     pub histograms: BTreeMap<String, String>,
     pub harness: HarnessInfo,
+    /// Boundary probes, in the order they ran.
+    #[serde(default)]
+    pub probes: Vec<ProbeResult>,
+    /// CloudWatch-style alarms evaluated over the run.
+    #[serde(default)]
+    pub alarms: Option<AlarmsReport>,
+}
+
+/// Every alarm's datapoints and state timeline, and the burn-rate alerts.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct AlarmsReport {
+    /// The alarms file.
+    pub file: String,
+    /// The period every alarm was evaluated with, when the scenario scaled them.
+    pub period_override_s: Option<u32>,
+    /// Alarms whose period was scaled, e.g. `high_latency 60 s → 1 s`.
+    pub scaled: Vec<String>,
+    pub timelines: Vec<AlarmTimeline>,
+    /// Each alarm's datapoints, by alarm name.
+    pub datapoints: BTreeMap<String, Vec<Datapoint>>,
+    pub burn_rate: Vec<BurnRateResult>,
+    /// Run seconds per SRE-workbook second.
+    pub burn_rate_scale: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -149,6 +173,40 @@ pub struct Cost {
     pub cpu_us_per_call: Option<f64>,
     pub peak_rss_bytes: u64,
     pub samples: u32,
+}
+
+/// What one boundary probe measured against what the boundaries declare.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ProbeResult {
+    /// `rate`, `in_flight`, `concurrency` or `timeout`.
+    pub probe: String,
+    pub target: String,
+    pub passed: bool,
+    /// The declared limit, e.g. `100/s per caller ±5%`.
+    pub expected: String,
+    /// What the server did, e.g. `admitted 99–101/s`.
+    pub measured: String,
+    pub expected_value: f64,
+    pub measured_value: f64,
+    /// Why it failed, one line each, naming the limit and by how much.
+    pub failures: Vec<String>,
+    /// Counts and timings (calls, admitted, refused, lost, seconds, ...).
+    pub figures: BTreeMap<String, f64>,
+    /// Rate probe: each second of the window.
+    #[serde(default)]
+    pub seconds: Vec<ProbeSecond>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ProbeSecond {
+    pub t: u32,
+    /// Caller (1-based) for a per-caller probe; 0 for all callers together.
+    pub caller: u32,
+    pub offered: u64,
+    pub admitted: u64,
+    pub refused: u64,
+    /// Whether this second was judged (the first is not: the limiter's burst).
+    pub judged: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

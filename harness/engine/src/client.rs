@@ -36,6 +36,17 @@ pub struct Session {
     next_id: u64,
 }
 
+impl Session {
+    /// The same session for another task, numbering its requests from `first_id` so
+    /// concurrent requests never share a JSON-RPC id.
+    pub fn fork(&self, first_id: u64) -> Session {
+        Session {
+            id: self.id.clone(),
+            next_id: first_id,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("{url}: {message}")]
@@ -190,6 +201,36 @@ impl Endpoint {
         tool: &str,
         arguments: &Value,
     ) -> Answer {
+        self.call_tool_body(client, session, tool, arguments)
+            .await
+            .0
+    }
+
+    /// A `tools/call` whose structured result is wanted as well (probes read counts
+    /// from it). `None` when the call failed or the result has no structured content.
+    pub async fn call_tool_structured(
+        &self,
+        client: &reqwest::Client,
+        session: &mut Session,
+        tool: &str,
+        arguments: &Value,
+    ) -> (Answer, Option<Value>) {
+        let (answer, body) = self.call_tool_body(client, session, tool, arguments).await;
+        let structured = (answer.outcome == CallOutcome::Ok)
+            .then(|| message_of(&body))
+            .flatten()
+            .and_then(|m| serde_json::from_slice::<Value>(m).ok())
+            .and_then(|mut v| v.pointer_mut("/result/structuredContent").map(Value::take));
+        (answer, structured)
+    }
+
+    async fn call_tool_body(
+        &self,
+        client: &reqwest::Client,
+        session: &mut Session,
+        tool: &str,
+        arguments: &Value,
+    ) -> (Answer, Bytes) {
         session.next_id += 1;
         let body = encode(
             session.next_id,
@@ -205,18 +246,21 @@ impl Endpoint {
                     // The server ended the session; the worker opens a new one.
                     session.id = None;
                 }
-                classify(status, &headers, &bytes)
+                (classify(status, &headers, &bytes), bytes)
             }
-            Err(message) => Answer {
-                outcome: if message.contains("timed out") {
-                    CallOutcome::TimedOut
-                } else {
-                    CallOutcome::TransportError
+            Err(message) => (
+                Answer {
+                    outcome: if message.contains("timed out") {
+                        CallOutcome::TimedOut
+                    } else {
+                        CallOutcome::TransportError
+                    },
+                    status: 0,
+                    message: Some(message),
+                    retry_after: None,
                 },
-                status: 0,
-                message: Some(message),
-                retry_after: None,
-            },
+                Bytes::new(),
+            ),
         }
     }
 

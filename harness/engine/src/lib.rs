@@ -2,7 +2,9 @@
 //! open/closed schedule, goose workers, recorders, and the spawned targets' cost sampling.
 
 pub mod client;
+pub mod cloudwatch;
 pub mod op;
+pub mod probes;
 pub mod run;
 pub mod sampler;
 pub mod schedule;

@@ -14,7 +14,7 @@ use goose::prelude::{
 };
 use mcp_slo_core::measure::{CallOutcome, Measurements, Recorder};
 use mcp_slo_core::spec::args::{ArgTemplate, SeededSource};
-use mcp_slo_core::spec::{LoadModel, Scenario};
+use mcp_slo_core::spec::{LoadModel, Op, Scenario};
 use tokio::time::Instant;
 
 use crate::client::{Endpoint, Session};
@@ -31,11 +31,45 @@ struct PreparedOp {
     args: ArgTemplate,
 }
 
+/// One phase's operations with their cumulative weights.
+struct Mix {
+    ops: Vec<PreparedOp>,
+    cumulative: Vec<u32>,
+}
+
+impl Mix {
+    fn new(ops: &[Op], endpoints: &[String]) -> Mix {
+        Mix {
+            ops: ops
+                .iter()
+                .map(|op| PreparedOp {
+                    endpoint: endpoints.iter().position(|n| *n == op.target).unwrap_or(0),
+                    tool: op.tool.clone(),
+                    args: op.args.clone(),
+                })
+                .collect(),
+            cumulative: ops
+                .iter()
+                .scan(0, |acc, op| {
+                    *acc += op.weight;
+                    Some(*acc)
+                })
+                .collect(),
+        }
+    }
+
+    fn pick(&self, rng: &mut fastrand::Rng) -> Option<&PreparedOp> {
+        let pick = rng.u32(0..*self.cumulative.last()?);
+        self.ops
+            .get(self.cumulative.iter().position(|c| pick < *c)?)
+    }
+}
+
 /// State shared by all workers of one run.
 struct Shared {
     schedule: Schedule,
-    ops: Vec<PreparedOp>,
-    cumulative: Vec<u32>,
+    /// One per phase.
+    mixes: Vec<Mix>,
     endpoints: Vec<Endpoint>,
     recorders: Vec<Mutex<Recorder>>,
     completed: AtomicU64,
@@ -75,6 +109,24 @@ pub struct EngineRun {
     pub workers: u32,
     pub offered_calls: u64,
     pub offered_rate: f64,
+}
+
+impl EngineRun {
+    /// A run without load (a probes-only scenario).
+    pub fn empty() -> EngineRun {
+        EngineRun {
+            measurements: Measurements {
+                recorder: Recorder::default(),
+                recorded_window: (0, 0),
+                recorded_seconds: 0.0,
+            },
+            started_at: SystemTime::now(),
+            duration: Duration::ZERO,
+            workers: 0,
+            offered_calls: 0,
+            offered_rate: 0.0,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,28 +179,16 @@ pub async fn run(
     progress: Option<ProgressFn>,
 ) -> Result<EngineRun, EngineError> {
     let names: Vec<String> = endpoints.keys().cloned().collect();
-    let ops: Vec<PreparedOp> = scenario
-        .mix
+    let mixes = scenario
+        .load
+        .phases
         .iter()
-        .map(|op| PreparedOp {
-            endpoint: names.iter().position(|n| *n == op.target).unwrap_or(0),
-            tool: op.tool.clone(),
-            args: op.args.clone(),
-        })
-        .collect();
-    let cumulative = scenario
-        .mix
-        .iter()
-        .scan(0, |acc, op| {
-            *acc += op.weight;
-            Some(*acc)
-        })
+        .map(|phase| Mix::new(phase.mix.as_deref().unwrap_or(&scenario.mix), &names))
         .collect();
     let workers = workers_for(scenario);
     let shared = Arc::new(Shared {
         schedule: Schedule::new(&scenario.load),
-        ops,
-        cumulative,
+        mixes,
         endpoints: endpoints.into_values().collect(),
         recorders: (0..workers)
             .map(|_| Mutex::new(Recorder::default()))
@@ -312,7 +352,7 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
         return Ok(());
     };
     let schedule = &shared.schedule;
-    let (intended, record, offered_second) = match schedule.model() {
+    let (intended, record, offered_second, phase) = match schedule.model() {
         LoadModel::Open => {
             let Some(slot) = schedule.next_slot() else {
                 tokio::time::sleep(IDLE).await;
@@ -323,12 +363,13 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
                 slot.intended,
                 slot.record,
                 Some(schedule.second_of(slot.intended)),
+                slot.phase,
             )
         }
         LoadModel::Closed => {
             let now = Instant::now();
             match schedule.closed_active(state.index, now) {
-                Some((_, true, record)) => (now, record, Some(schedule.second_of(now))),
+                Some((phase, true, record)) => (now, record, Some(schedule.second_of(now)), phase),
                 _ => {
                     tokio::time::sleep(IDLE).await;
                     return Ok(());
@@ -337,12 +378,14 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
         }
     };
     let started = Instant::now();
-    let pick = state.rng.u32(0..*shared.cumulative.last().unwrap_or(&1));
-    let op = &shared.ops[shared
-        .cumulative
-        .iter()
-        .position(|c| pick < *c)
-        .unwrap_or(0)];
+    let Some(op) = shared
+        .mixes
+        .get(phase)
+        .and_then(|mix| mix.pick(&mut state.rng))
+    else {
+        tokio::time::sleep(IDLE).await;
+        return Ok(());
+    };
     let args = op.args.render(&mut state.source);
     let endpoint = &shared.endpoints[op.endpoint];
     let answer = execute_op(

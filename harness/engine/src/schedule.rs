@@ -198,6 +198,7 @@ mod tests {
                     rate: Some(10.0),
                     users: None,
                     record: false,
+                    mix: None,
                 },
                 Phase {
                     name: "steady".into(),
@@ -205,6 +206,7 @@ mod tests {
                     rate: Some(100.0),
                     users: None,
                     record: true,
+                    mix: None,
                 },
             ],
             max_users: 8,

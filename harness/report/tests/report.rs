@@ -196,6 +196,8 @@ fn run_result() -> RunResult {
         cost: Some(Cost { pid: 4242, cpu_seconds: 3.1, cpu_us_per_call: Some(574.5), peak_rss_bytes: 48_234_496, samples: 65 }),
         histograms,
         harness: HarnessInfo { version: "0.1.0".to_owned(), cores: 2 },
+        probes: Vec::new(),
+        alarms: None,
     }
 }
 

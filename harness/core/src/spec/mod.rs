@@ -2,7 +2,9 @@
 //! problem is reported at once, each with its path and, where the value was written, its
 //! line and column.
 
+pub mod alarm_checks;
 pub mod args;
+pub mod probes;
 pub mod raw;
 mod validate;
 
@@ -79,6 +81,8 @@ pub struct Phase {
     /// Closed model: users.
     pub users: Option<u32>,
     pub record: bool,
+    /// The phase's own mix (fault injection), instead of the scenario's.
+    pub mix: Option<Vec<Op>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -147,6 +151,15 @@ pub struct Scenario {
     pub load: Load,
     pub mix: Vec<Op>,
     pub objectives: Vec<Objective>,
+    pub probes: Option<probes::Probes>,
+    pub alarms: Option<alarm_checks::AlarmChecks>,
+}
+
+impl Scenario {
+    /// Whether the scenario runs load (a probes-only scenario does not).
+    pub fn has_load(&self) -> bool {
+        !self.load.phases.is_empty()
+    }
 }
 
 /// Why a scenario cannot be used.

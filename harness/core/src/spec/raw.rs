@@ -53,12 +53,21 @@ pub struct RawScenario {
     /// The deployment boundaries the scenario is checked against.
     #[serde(default)]
     pub boundaries: Option<RawBoundariesRef>,
-    pub load: RawLoad,
+    /// The load (may be left out when the scenario only runs probes).
+    #[serde(default)]
+    pub load: Option<RawLoad>,
     /// What the load calls, with relative weights.
+    #[serde(default)]
     pub mix: Vec<RawOp>,
     /// Service level objectives; each is a pass/fail line of the verdict.
     #[serde(default)]
     pub slo: Vec<RawObjective>,
+    /// Checks that the target holds its deployment boundaries, run after the load.
+    #[serde(default)]
+    pub probes: Option<super::probes::RawProbes>,
+    /// CloudWatch-style alarms evaluated over the run's time series.
+    #[serde(default)]
+    pub alarms: Option<super::alarm_checks::RawAlarms>,
 }
 
 /// Where a target is: a URL, or a server the harness starts and stops.
@@ -140,9 +149,12 @@ pub struct RawPhase {
     /// Whether the phase counts in the verdict (default true; warm-ups say false).
     #[serde(default)]
     pub record: Option<bool>,
+    /// This phase's own mix (e.g. to inject faults), replacing the scenario's mix.
+    #[serde(default)]
+    pub mix: Option<Vec<RawOp>>,
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOp {
     pub target: Located<String>,

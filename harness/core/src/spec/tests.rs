@@ -144,14 +144,16 @@ fn the_fixture_is_valid_and_fully_typed() {
                 duration: Duration::from_secs(5),
                 rate: Some(20.0),
                 users: None,
-                record: false
+                record: false,
+                mix: None,
             },
             Phase {
                 name: "steady".into(),
                 duration: Duration::from_secs(60),
                 rate: Some(90.0),
                 users: None,
-                record: true
+                record: true,
+                mix: None,
             },
         ]
     );
@@ -576,12 +578,12 @@ fn unknown_fields_are_parse_errors_naming_field_and_line() {
         (
             "top level",
             &[("targets:\n", "owner: sre\ntargets:\n")],
-            "error: line 4 column 1: unknown field `owner`, expected one of version, name, description, targets, boundaries, load, mix, slo",
+            "error: line 4 column 1: unknown field `owner`, expected one of version, name, description, targets, boundaries, load, mix, slo, probes, alarms",
         ),
         (
             "in a phase",
             &[("      rate: 90/s\n", "      rate: 90/s\n      ramp: 10s\n")],
-            "error: line 28 column 7: unknown field `ramp`, expected one of name, duration, rate, users, record",
+            "error: line 28 column 7: unknown field `ramp`, expected one of name, duration, rate, users, record, mix",
         ),
         (
             "in an objective",

@@ -2,7 +2,7 @@
 //! the value was written, its line and column.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use mcp_server_core::config::{Boundaries, Tier};
@@ -18,16 +18,21 @@ pub(super) struct Validator {
 }
 
 impl Validator {
-    fn push(&mut self, path: &str, message: impl std::fmt::Display) {
+    pub(super) fn push(&mut self, path: &str, message: impl std::fmt::Display) {
         self.issues.push(format!("{path}: {message}"));
     }
 
-    fn at<T>(&mut self, path: &str, value: &Located<T>, message: impl std::fmt::Display) {
+    pub(super) fn at<T>(
+        &mut self,
+        path: &str,
+        value: &Located<T>,
+        message: impl std::fmt::Display,
+    ) {
         self.issues
             .push(format!("{path}: {message} (at {})", value.at()));
     }
 
-    fn located<T, U>(
+    pub(super) fn located<T, U>(
         &mut self,
         path: &str,
         value: &Located<T>,
@@ -75,54 +80,59 @@ impl Validator {
             }
         }
         let boundaries = raw.boundaries.and_then(|b| self.boundaries(file, b));
-        let load = self.load(raw.load);
-        if raw.mix.is_empty() {
+        let target_names: Vec<String> = targets.keys().cloned().collect();
+        // Whether the scenario has a load as written (even one with errors in it).
+        let has_load = raw.load.is_some();
+        if raw.load.is_none() && raw.probes.is_none() {
+            self.push("load", "missing (a scenario needs a load, probes, or both)");
+        }
+        let load = match raw.load {
+            Some(l) => self.load(l, &target_names),
+            None => Some(Load {
+                model: LoadModel::Open,
+                phases: Vec::new(),
+                max_users: 1,
+                callers: 1,
+                timeout: Duration::from_secs(30),
+                seed: 0,
+            }),
+        };
+        if has_load && raw.mix.is_empty() {
             self.push("mix", "at least one operation is needed");
         }
-        let mut mix = Vec::new();
-        for (i, op) in raw.mix.into_iter().enumerate() {
-            let path = format!("mix[{i}]");
-            if !targets.contains_key(op.target.value()) {
-                let known: Vec<&str> = targets.keys().map(String::as_str).collect();
-                self.at(
-                    &format!("{path}.target"),
-                    &op.target,
-                    format!(
-                        "{:?} is not a target (targets: {})",
-                        op.target.value(),
-                        known.join(", ")
-                    ),
-                );
-            }
-            if op.tool.trim().is_empty() {
-                self.push(&format!("{path}.tool"), "missing");
-            }
-            let weight = op.weight.unwrap_or(1);
-            if weight == 0 {
-                self.push(&format!("{path}.weight"), "must be at least 1");
-            }
-            let mut errors = Vec::new();
-            let args = match &op.args {
-                None => ArgTemplate::Literal(serde_json::Value::Object(Default::default())),
-                Some(value) if value.is_object() => {
-                    ArgTemplate::compile(value, &format!("{path}.args"), &mut errors)
-                }
-                Some(other) => {
-                    errors.push(format!(
-                        "{path}.args: must be a mapping of argument names to values, got {other}"
-                    ));
-                    ArgTemplate::Literal(serde_json::Value::Null)
-                }
-            };
-            self.issues.extend(errors);
-            mix.push(Op {
-                target: op.target.value().clone(),
-                tool: op.tool,
-                weight,
-                args,
-            });
+        if !has_load && !raw.mix.is_empty() {
+            self.push("mix", "there is no load to run it");
         }
-        let tools: Vec<String> = mix.iter().map(|o| o.tool.clone()).collect();
+        let mix: Vec<Op> = raw
+            .mix
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, op)| self.op(&format!("mix[{i}]"), op, &target_names))
+            .collect();
+        let mut tools: Vec<String> = mix.iter().map(|o| o.tool.clone()).collect();
+        for phase in load.iter().flat_map(|l| &l.phases) {
+            tools.extend(phase.mix.iter().flatten().map(|o| o.tool.clone()));
+        }
+        if !has_load && !raw.slo.is_empty() {
+            self.push("slo", "objectives need a load to judge");
+        }
+        let probes = raw
+            .probes
+            .and_then(|p| self.probes(p, &target_names, boundaries.as_ref()));
+        let phase_names: Vec<String> = load
+            .iter()
+            .flat_map(|l| &l.phases)
+            .map(|p| p.name.clone())
+            .collect();
+        if raw.alarms.is_some() && !has_load {
+            self.push(
+                "alarms",
+                "alarms are evaluated over a load; this scenario has none",
+            );
+        }
+        let alarms = raw
+            .alarms
+            .and_then(|a| self.alarm_checks(file, a, &phase_names));
         let objectives = raw
             .slo
             .into_iter()
@@ -138,6 +148,50 @@ impl Validator {
             load: load?,
             mix,
             objectives,
+            probes,
+            alarms,
+        })
+    }
+
+    /// One operation of a mix.
+    fn op(&mut self, path: &str, op: raw::RawOp, targets: &[String]) -> Option<Op> {
+        if !targets.contains(op.target.value()) {
+            self.at(
+                &format!("{path}.target"),
+                &op.target,
+                format!(
+                    "{:?} is not a target (targets: {})",
+                    op.target.value(),
+                    targets.join(", ")
+                ),
+            );
+        }
+        if op.tool.trim().is_empty() {
+            self.push(&format!("{path}.tool"), "missing");
+        }
+        let weight = op.weight.unwrap_or(1);
+        if weight == 0 {
+            self.push(&format!("{path}.weight"), "must be at least 1");
+        }
+        let mut errors = Vec::new();
+        let args = match &op.args {
+            None => ArgTemplate::Literal(serde_json::Value::Object(Default::default())),
+            Some(value) if value.is_object() => {
+                ArgTemplate::compile(value, &format!("{path}.args"), &mut errors)
+            }
+            Some(other) => {
+                errors.push(format!(
+                    "{path}.args: must be a mapping of argument names to values, got {other}"
+                ));
+                ArgTemplate::Literal(serde_json::Value::Null)
+            }
+        };
+        self.issues.extend(errors);
+        Some(Op {
+            target: op.target.value().clone(),
+            tool: op.tool,
+            weight,
+            args,
         })
     }
 
@@ -262,17 +316,7 @@ impl Validator {
                 RateScope::Global
             }
         };
-        // Relative paths are relative to the scenario file, then to the working directory.
-        let file = PathBuf::from(&b.file);
-        let file = if file.is_relative() {
-            scenario_file
-                .parent()
-                .map(|p| p.join(&file))
-                .filter(|p| p.exists())
-                .unwrap_or(file)
-        } else {
-            file
-        };
+        let file = super::alarm_checks::resolve(scenario_file, &b.file);
         let all = match Boundaries::load(&file) {
             Ok(all) => all,
             Err(e) => {
@@ -293,7 +337,7 @@ impl Validator {
         })
     }
 
-    fn load(&mut self, raw: raw::RawLoad) -> Option<Load> {
+    fn load(&mut self, raw: raw::RawLoad, targets: &[String]) -> Option<Load> {
         let model = match raw.model.value().as_str() {
             "open" => Some(LoadModel::Open),
             "closed" => Some(LoadModel::Closed),
@@ -348,12 +392,22 @@ impl Validator {
             if p.users == Some(0) {
                 self.push(&format!("{path}.users"), "must be at least 1");
             }
+            let mix = p.mix.as_ref().map(|ops| {
+                if ops.is_empty() {
+                    self.push(&format!("{path}.mix"), "at least one operation is needed");
+                }
+                ops.iter()
+                    .enumerate()
+                    .filter_map(|(j, op)| self.op(&format!("{path}.mix[{j}]"), op.clone(), targets))
+                    .collect()
+            });
             phases.push(Phase {
                 name: p.name.clone().unwrap_or_else(|| format!("phase-{}", i + 1)),
                 duration: duration.unwrap_or_default(),
                 rate,
                 users: p.users,
                 record: p.record.unwrap_or(true),
+                mix,
             });
         }
         if !phases.is_empty() && phases.iter().all(|p| !p.record) {

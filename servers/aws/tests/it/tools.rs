@@ -1,5 +1,7 @@
 //! Each tool end to end over MCP HTTP against moto, with IAM enforcement on.
 
+use std::time::{Duration, Instant};
+
 use serde_json::json;
 
 use crate::support::{Setup, queue_rds_result, require_moto};
@@ -116,7 +118,7 @@ async fn lambda_invoke_echoes_json_and_refuses_what_it_must() {
     assert!(other.is_tool_error());
     assert_eq!(
         other.text(),
-        "function \"prod-billing\" is not allowed (allowed: agent-echo)"
+        "function \"prod-billing\" is not allowed (allowed: agent-echo, sleeper)"
     );
     let bad = server
         .call(
@@ -137,6 +139,40 @@ async fn lambda_invoke_echoes_json_and_refuses_what_it_must() {
         "{}",
         huge.text()
     );
+    server.stop().await;
+}
+
+/// `sleeper` is answered after its payload's `sleep_ms` by scripts/moto/server.py: the
+/// load probes' tool call of known duration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_invoke_of_sleeper_takes_the_requested_time_and_echoes_the_payload() {
+    let _endpoint = require_moto!();
+    let server = Setup::new().start().await;
+    // The first call assumes the role; time the second one only.
+    let warm = server
+        .call(
+            "lambda_invoke",
+            json!({"function_name": "sleeper", "payload": "{\"sleep_ms\": 0}"}),
+        )
+        .await;
+    assert!(warm.is_ok(), "{}", warm.body);
+    let started = Instant::now();
+    let slow = server
+        .call(
+            "lambda_invoke",
+            json!({"function_name": "sleeper", "payload": "{\"sleep_ms\": 300}"}),
+        )
+        .await;
+    let elapsed = started.elapsed();
+    assert!(slow.is_ok(), "{}", slow.body);
+    assert!(
+        elapsed >= Duration::from_millis(300),
+        "answered after {elapsed:?}: is moto running through scripts/moto/server.py?"
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert_eq!(slow.structured()["function"], "sleeper");
+    assert_eq!(slow.structured()["status_code"], 200);
+    assert_eq!(slow.structured()["result"], json!({"sleep_ms": 300}));
     server.stop().await;
 }
 

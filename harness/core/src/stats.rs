@@ -1,1 +1,0 @@
-//! Statistics for the regression gate and capacity search.

@@ -1,0 +1,258 @@
+//! Boundary probes: does the server hold the limits its deployment boundaries declare?
+//! Each probe drives its own traffic (nothing else runs at the same time) and returns a
+//! [`ProbeResult`] with the measured figures beside the expected ones; a failure says
+//! which limit and by how much.
+//!
+//! - rate: a multiple of the limit for a window; every full second after the first must
+//!   admit the limit ±tolerance, every excess call must get a rate-limited answer with
+//!   `Retry-After`, and every call must get an answer.
+//! - in-flight: the cap's worth of slow calls (paced under the rate limit), then `extra`
+//!   more: exactly the cap is admitted, the extras are refused as overloaded at once.
+//! - concurrency: N calls of duration d through c slots take ceil(N/c)·d, and the server's
+//!   own peak gauge (`mcp_tool_executions_peak`) stays ≤ c.
+//! - timeout: a call outliving the deadline ends at the deadline with a timeout error; an
+//!   optional check call then shows its backend work is gone.
+
+mod hold;
+mod rate;
+mod timeout;
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_slo_core::measure::CallOutcome;
+use mcp_slo_core::result::ProbeResult;
+use mcp_slo_core::spec::args::SeededSource;
+use mcp_slo_core::spec::probes::{ProbeOp, Probes};
+use serde_json::Value;
+use tokio::time::Instant;
+
+use crate::client::{Answer, Endpoint, Session};
+
+/// Receives a line as each probe starts and ends.
+pub type ProbeLog = Arc<dyn Fn(&str) + Send + Sync>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("probe {probe}: {message}")]
+    Setup {
+        probe: &'static str,
+        message: String,
+    },
+}
+
+/// Runs every configured probe against `endpoint`, one after another.
+pub async fn run_probes(
+    probes: &Probes,
+    endpoint: &Endpoint,
+    log: ProbeLog,
+) -> Result<Vec<ProbeResult>, ProbeError> {
+    let mut results = Vec::new();
+    let target = probes.target.as_str();
+    let report = |r: ProbeResult, results: &mut Vec<ProbeResult>| {
+        log(&format!(
+            "probe {}: {} (expected {}, measured {})",
+            r.probe,
+            if r.passed { "pass" } else { "FAIL" },
+            r.expected,
+            r.measured
+        ));
+        results.push(r);
+    };
+    if let Some(p) = &probes.rate {
+        tokio::time::sleep(probes.pause).await;
+        log("probe rate: running");
+        report(rate::probe(target, endpoint, p).await?, &mut results);
+    }
+    if let Some(p) = &probes.in_flight {
+        tokio::time::sleep(probes.pause).await;
+        log("probe in_flight: running");
+        report(hold::in_flight(target, endpoint, p).await?, &mut results);
+    }
+    if let Some(p) = &probes.concurrency {
+        tokio::time::sleep(probes.pause).await;
+        log("probe concurrency: running");
+        report(hold::concurrency(target, endpoint, p).await?, &mut results);
+    }
+    if let Some(p) = &probes.timeout {
+        tokio::time::sleep(probes.pause).await;
+        log("probe timeout: running");
+        report(timeout::probe(target, endpoint, p).await?, &mut results);
+    }
+    Ok(results)
+}
+
+/// One probe call: who sent it, when (since the probe started), when it ended, how.
+#[derive(Debug, Clone)]
+struct Call {
+    caller: u32,
+    sent: Duration,
+    ended: Duration,
+    answer: Answer,
+}
+
+impl Call {
+    fn latency(&self) -> Duration {
+        self.ended.saturating_sub(self.sent)
+    }
+    /// Got past admission: it ran, failed inside the tool, or hit the server's deadline.
+    fn admitted(&self) -> bool {
+        match self.answer.outcome {
+            CallOutcome::Ok | CallOutcome::ToolError | CallOutcome::JsonRpcError => true,
+            CallOutcome::TimedOut => !self.lost(),
+            _ => false,
+        }
+    }
+    /// No answer from the server (connection error or the client's own timeout).
+    fn lost(&self) -> bool {
+        self.answer.status == 0
+    }
+}
+
+/// A caller: its own HTTP client (bound to 127.0.0.N) and MCP session.
+struct Caller {
+    index: u32,
+    client: reqwest::Client,
+    session: Session,
+    endpoint: Endpoint,
+    source: SeededSource,
+}
+
+impl Caller {
+    async fn open(
+        probe: &'static str,
+        endpoint: &Endpoint,
+        index: u32,
+        timeout: Duration,
+    ) -> Result<Caller, ProbeError> {
+        let setup = |message: String| ProbeError::Setup { probe, message };
+        let client = reqwest::Client::builder()
+            .local_address(IpAddr::V4(Ipv4Addr::new(
+                127,
+                0,
+                0,
+                1 + (index % 250) as u8,
+            )))
+            .tcp_nodelay(true)
+            .timeout(timeout)
+            .build()
+            .map_err(|e| setup(e.to_string()))?;
+        let session = endpoint
+            .initialize(&client)
+            .await
+            .map_err(|e| setup(e.to_string()))?;
+        Ok(Caller {
+            index,
+            client,
+            session,
+            endpoint: endpoint.clone(),
+            source: SeededSource::new(0x7072_6f62 ^ u64::from(index), Default::default()),
+        })
+    }
+
+    /// Starts one call in its own task; its JSON-RPC ids start at `first_id`.
+    fn spawn(
+        &mut self,
+        op: &ProbeOp,
+        first_id: u64,
+        start: Instant,
+    ) -> tokio::task::JoinHandle<Call> {
+        let args = op.args.render(&mut self.source);
+        let tool = op.tool.clone();
+        let client = self.client.clone();
+        let endpoint = self.endpoint.clone();
+        let mut session = self.session.fork(first_id);
+        let caller = self.index;
+        tokio::spawn(async move {
+            let sent = start.elapsed();
+            let answer = endpoint
+                .call_tool(&client, &mut session, &tool, &args)
+                .await;
+            Call {
+                caller,
+                sent,
+                ended: start.elapsed(),
+                answer,
+            }
+        })
+    }
+
+    async fn structured(&mut self, op: &ProbeOp) -> (Answer, Option<Value>) {
+        let args = op.args.render(&mut self.source);
+        self.endpoint
+            .call_tool_structured(&self.client, &mut self.session, &op.tool, &args)
+            .await
+    }
+
+    async fn close(&self) {
+        self.endpoint.close(&self.client, &self.session).await;
+    }
+}
+
+/// Waits for every call (they all end: each has the client's timeout).
+async fn collect(handles: Vec<tokio::task::JoinHandle<Call>>) -> Vec<Call> {
+    let mut calls = Vec::with_capacity(handles.len());
+    for h in handles {
+        if let Ok(call) = h.await {
+            calls.push(call);
+        }
+    }
+    calls
+}
+
+/// The server's Prometheus endpoint beside its MCP endpoint (`…/mcp` → `…/metrics`).
+fn metrics_url(endpoint: &Endpoint) -> Option<String> {
+    let base = endpoint.url.strip_suffix("/mcp")?;
+    Some(format!("{base}/metrics"))
+}
+
+/// One unlabelled gauge or counter from the server's `/metrics`.
+async fn read_metric(client: &reqwest::Client, endpoint: &Endpoint, name: &str) -> Option<f64> {
+    let url = metrics_url(endpoint)?;
+    let text = client
+        .get(url)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// Counts of each outcome, for the figures.
+fn outcome_figures(calls: &[Call], prefix: &str, figures: &mut BTreeMap<String, f64>) {
+    for c in calls {
+        *figures
+            .entry(format!("{prefix}{}", c.answer.outcome.as_str()))
+            .or_default() += 1.0;
+    }
+}
+
+/// The first distinct messages of calls that ended in an unexpected way.
+fn sample_messages<'a>(calls: impl Iterator<Item = &'a Call>) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for c in calls {
+        let m = c
+            .answer
+            .message
+            .clone()
+            .unwrap_or_else(|| c.answer.outcome.as_str().to_owned());
+        if !seen.contains(&m) {
+            seen.push(m);
+        }
+        if seen.len() == 3 {
+            break;
+        }
+    }
+    seen.join("; ")
+}
+
+fn percent(x: f64) -> String {
+    format!("{:+.1}%", x * 100.0)
+}
