@@ -11,7 +11,21 @@ cd "$MCP_SLO_ROOT"
 bash "$here/setup-services.sh"
 # The AWS emulator (moto in a venv, IAM enforcement on); exports AWS_ENDPOINT_URL and keys.
 eval "$(bash "$here/setup-moto.sh")"
+# Headless Chromium opens the HTML report in a test (Debian's package; needs root or an
+# installed browser).
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  echo "[test] installing chromium for the HTML report test" >&2
+  if [ "$(id -u)" = 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2 ||
+      { apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2; }
+  else
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2
+  fi
+fi
 export MCP_SLO_REQUIRE_SERVICES=1
+# Screenshots and other files a CI run keeps.
+export MCP_SLO_ARTIFACTS=${MCP_SLO_ARTIFACTS:-$MCP_SLO_ROOT/reports/artifacts}
+mkdir -p "$MCP_SLO_ARTIFACTS"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked

@@ -75,6 +75,7 @@ pub fn evaluate(
         datapoints: timelines.into_iter().map(|(t, p)| (t.alarm, p)).collect(),
         burn_rate,
         burn_rate_scale: checks.burn_rate.as_ref().map(|b| b.scale),
+        published: None,
     };
     Some((report, objectives))
 }

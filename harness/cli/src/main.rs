@@ -4,6 +4,7 @@
 mod alarm_verdict;
 mod assemble;
 mod progress;
+mod publish;
 mod run;
 
 use std::path::PathBuf;
@@ -42,6 +43,20 @@ enum Command {
         /// Plain progress lines instead of a progress bar.
         #[arg(long)]
         no_progress_bar: bool,
+        /// Publish the alarms' datapoints and the alarms to CloudWatch (endpoint from
+        /// --cloudwatch-endpoint or AWS_ENDPOINT_URL, credentials from the AWS
+        /// environment), then read the alarms' states back into the report.
+        #[arg(long)]
+        publish_cloudwatch: bool,
+        /// CloudWatch namespace for --publish-cloudwatch.
+        #[arg(long, default_value = "MCPSLO")]
+        cloudwatch_namespace: String,
+        /// CloudWatch endpoint, e.g. http://127.0.0.1:4566 (LocalStack).
+        #[arg(long, env = "MCP_SLO_CLOUDWATCH_ENDPOINT")]
+        cloudwatch_endpoint: Option<String>,
+        /// Region for --publish-cloudwatch.
+        #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+        cloudwatch_region: String,
     },
     /// Print the scenario JSON schema.
     Schema,
@@ -68,12 +83,27 @@ fn main() -> ExitCode {
             out,
             target_pid,
             no_progress_bar,
+            publish_cloudwatch,
+            cloudwatch_namespace,
+            cloudwatch_endpoint,
+            cloudwatch_region,
         } => {
+            let publish = publish_cloudwatch.then(|| publish::Publish {
+                namespace: cloudwatch_namespace,
+                endpoint: cloudwatch_endpoint,
+                region: cloudwatch_region,
+            });
             match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
             {
-                Ok(rt) => rt.block_on(run::run(&scenario, out, target_pid, no_progress_bar)),
+                Ok(rt) => rt.block_on(run::run(
+                    &scenario,
+                    out,
+                    target_pid,
+                    no_progress_bar,
+                    publish,
+                )),
                 Err(e) => Outcome::Infrastructure(e.into()),
             }
         }

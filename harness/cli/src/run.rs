@@ -18,6 +18,7 @@ use mcp_slo_engine::spawn::{Spawned, spawn};
 use crate::Outcome;
 use crate::assemble::assemble;
 use crate::progress::Display;
+use crate::publish::{Publish, publish_run};
 
 fn print_findings(findings: &[Finding]) {
     for f in findings {
@@ -108,17 +109,32 @@ pub async fn run(
     out: Option<PathBuf>,
     target_pid: Option<u32>,
     plain: bool,
+    publish: Option<Publish>,
 ) -> Outcome {
     let (scenario, findings) = match load(path) {
         Ok(x) => x,
         Err(e) => return Outcome::Invalid(e),
     };
+    if publish.is_some() && scenario.alarms.is_none() {
+        return Outcome::Invalid(anyhow!(
+            "{}: --publish-cloudwatch needs an alarms section to publish",
+            path.display()
+        ));
+    }
     let out = out.unwrap_or_else(|| default_out(&scenario));
     if let Err(e) = std::fs::create_dir_all(&out) {
         return Outcome::Infrastructure(anyhow!("cannot create {}: {e}", out.display()));
     }
     let mut spawned: Vec<Spawned> = Vec::new();
-    let result = run_with_targets(&scenario, findings, &out, target_pid, plain, &mut spawned).await;
+    let result = run_with_targets(
+        &scenario,
+        findings,
+        &out,
+        (target_pid, plain),
+        publish.as_ref(),
+        &mut spawned,
+    )
+    .await;
     for s in spawned {
         s.stop(Duration::from_secs(10)).await;
     }
@@ -129,8 +145,8 @@ async fn run_with_targets(
     scenario: &Scenario,
     findings: Vec<Finding>,
     out: &Path,
-    target_pid: Option<u32>,
-    plain: bool,
+    (target_pid, plain): (Option<u32>, bool),
+    publish: Option<&Publish>,
     spawned: &mut Vec<Spawned>,
 ) -> Outcome {
     let mut endpoints = BTreeMap::new();
@@ -243,7 +259,20 @@ async fn run_with_targets(
         .map(|s| s.outcomes.total())
         .sum();
     let cost = sampler.and_then(|s| s.lock().unwrap_or_else(|p| p.into_inner()).cost(calls));
-    let result = assemble(scenario, &engine, infos, findings, cost, probe_results);
+    let mut result = assemble(scenario, &engine, infos, findings, cost, probe_results);
+    if let (Some(target), Some(checks)) = (publish, &scenario.alarms) {
+        eprintln!(
+            "publishing to CloudWatch namespace {} at {}",
+            target.namespace,
+            target
+                .endpoint
+                .as_deref()
+                .unwrap_or("the AWS default endpoint")
+        );
+        if let Err(e) = publish_run(target, &checks.alarms, engine.started_at, &mut result).await {
+            return Outcome::Infrastructure(e.into());
+        }
+    }
     let written = mcp_slo_report::write_all(out, &result)
         .with_context(|| format!("writing the report to {}", out.display()));
     println!("{}", mcp_slo_report::console_table(&result));

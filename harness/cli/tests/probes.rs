@@ -196,3 +196,69 @@ fn a_server_with_wider_limits_than_declared_fails_each_probe_by_name() {
         .collect();
     assert_eq!(detail.len(), 4, "{detail:?}");
 }
+
+/// The moto endpoint from scripts/setup-moto.sh, or `None` (a failure when services are
+/// required).
+fn moto() -> Option<String> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|e| e.contains("127.0.0.1"));
+    let up = endpoint.as_deref().is_some_and(|e| {
+        e.trim_start_matches("http://")
+            .parse::<SocketAddr>()
+            .is_ok_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
+    });
+    if !up {
+        assert!(
+            std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "moto must run on 127.0.0.1 with AWS_ENDPOINT_URL set: eval \"$(bash scripts/setup-moto.sh)\""
+        );
+        eprintln!("SKIPPED: needs moto (eval \"$(bash scripts/setup-moto.sh)\")");
+        return None;
+    }
+    endpoint
+}
+
+#[test]
+fn the_aws_tier_holds_its_declared_boundaries() {
+    if moto().is_none() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mcp-slo"))
+        .args([
+            "run",
+            "scenarios/boundaries-aws.yaml",
+            "--no-progress-bar",
+            "--out",
+        ])
+        .arg(out.path())
+        .env("MCP_SLO_AWS_TOKEN", "dev-agent-console-token")
+        .current_dir(root())
+        .output()
+        .expect("mcp-slo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let result: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("result.json"))
+            .unwrap_or_else(|e| panic!("no result.json ({e}): {stderr}")),
+    )
+    .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stderr}\n{:#}",
+        result["probes"]
+    );
+    let rate = probe(&result, "rate");
+    assert_eq!(rate["expected_value"], 1000.0);
+    assert_eq!(rate["figures"]["lost"], 0.0);
+    let in_flight = probe(&result, "in_flight");
+    assert_eq!(in_flight["figures"]["held_admitted"], 500.0);
+    assert_eq!(in_flight["figures"]["extra_overloaded"], 50.0);
+    let concurrency = probe(&result, "concurrency");
+    assert!(concurrency["figures"]["server_peak"].as_f64().unwrap() <= 50.0);
+    let timeout = probe(&result, "timeout");
+    let took = timeout["figures"]["took_ms"].as_f64().unwrap();
+    assert!((9750.0..=10250.0).contains(&took), "{took}");
+}

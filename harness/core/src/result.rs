@@ -56,6 +56,34 @@ pub struct AlarmsReport {
     pub burn_rate: Vec<BurnRateResult>,
     /// Run seconds per SRE-workbook second.
     pub burn_rate_scale: Option<f64>,
+    /// What `--publish-cloudwatch` sent and what the service says.
+    #[serde(default)]
+    pub published: Option<PublishedInfo>,
+}
+
+/// The run's datapoints and alarms as published to CloudWatch.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PublishedInfo {
+    pub namespace: String,
+    pub endpoint: String,
+    pub metric_points: u64,
+    pub requests: u64,
+    /// Alarms put with a period CloudWatch accepts (10 s, 30 s or a multiple of 60 s)
+    /// instead of the scaled one, e.g. `high_latency 1 s → 10 s`.
+    pub period_adjustments: Vec<String>,
+    pub alarms: Vec<PublishedAlarmState>,
+}
+
+/// One alarm: the harness's final state beside the service's. An emulator that does not
+/// evaluate alarms (moto) keeps its initial state; LocalStack evaluates them.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PublishedAlarmState {
+    pub alarm: String,
+    pub harness_state: String,
+    pub service_state: String,
+    pub agrees: bool,
+    pub service_reason: Option<String>,
+    pub published_period_s: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -4,8 +4,8 @@
 //! then sends the points with PutMetricData, one PutMetricAlarm per alarm, and reads the
 //! alarms back with DescribeAlarms. Points that share metric, tool, unit, timestamp and
 //! resolution travel as one datum's value list (distinct values with their counts, at most
-//! [`MAX_VALUES_PER_DATUM`]); requests hold at most [`MAX_DATUMS_PER_REQUEST`] datums and
-//! stay under the 1 MB request size.
+//! [`MAX_VALUES_PER_DATUM`]); requests hold at most [`DATUMS_PER_REQUEST`] datums (under
+//! the API's [`MAX_DATUMS_PER_REQUEST`]; see there why) and stay under the 1 MB request size.
 //!
 //! Alarm periods: CloudWatch accepts only 10, 30 or a multiple of 60 seconds. A harness that
 //! scales time down (a 60 s window run as 1 s) asks for periods it cannot have, so each
@@ -35,7 +35,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 
 mod datums;
 
-pub use datums::{MAX_DATUMS_PER_REQUEST, MAX_VALUES_PER_DATUM};
+pub use datums::{DATUMS_PER_REQUEST, MAX_DATUMS_PER_REQUEST, MAX_VALUES_PER_DATUM};
 use datums::{batches, datums};
 
 /// The dimension that carries a point's or an alarm's tool.
@@ -243,10 +243,11 @@ pub async fn publish(
     let cw = client(target).await;
     let endpoint = endpoint_text(target);
     let batches = batches(datums(points));
-    for batch in &batches {
+    let requests = batches.len();
+    for batch in batches {
         cw.put_metric_data()
             .namespace(&target.namespace)
-            .set_metric_data(Some(batch.clone()))
+            .set_metric_data(Some(batch))
             .send()
             .await
             .map_err(|e| api_error("PutMetricData", &endpoint, e))?;
@@ -296,7 +297,7 @@ pub async fn publish(
     Ok(PublishReport {
         namespace: target.namespace.clone(),
         metric_points: points.len(),
-        requests: batches.len(),
+        requests,
         alarms: published,
         period_adjustments,
     })
@@ -384,6 +385,9 @@ fn check(
         let mut bad = |what: String| problems.push(format!("alarm {:?}: {what}", a.name));
         if a.name.is_empty() || a.name.len() > 255 {
             bad("name must have 1 to 255 characters".into());
+        }
+        if a.metric.is_empty() {
+            bad("empty metric name".into());
         }
         match (&a.statistic, &a.extended_statistic) {
             (Some(s), None) if !Statistic::values().contains(&s.as_str()) => bad(format!(

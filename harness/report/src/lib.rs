@@ -1,8 +1,9 @@
 //! Run reports: `result.json` (the versioned result model), `summary.md` for a PR comment,
-//! `junit.xml` for CI test views and a plain console table. Pure formatting plus file
-//! writes; nothing here measures or judges.
+//! `junit.xml` for CI test views, `report.html` (one self-contained page with charts) and a
+//! plain console table. Pure formatting plus file writes; nothing here measures or judges.
 
 mod console;
+mod html;
 mod json;
 mod junit;
 mod markdown;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use mcp_slo_core::result::RunResult;
 
 pub use console::console_table;
+pub use html::{CapacityStep, CapacityView, capacity_html, report_html, report_html_with_capacity};
 pub use json::{read_result, result_schema_text, write_result};
 pub use junit::junit_xml;
 pub use markdown::summary_markdown;
@@ -67,9 +69,11 @@ pub struct Written {
     pub result_json: PathBuf,
     pub summary_md: PathBuf,
     pub junit_xml: PathBuf,
+    pub report_html: PathBuf,
 }
 
-/// Creates `dir` (and its parents) and writes `result.json`, `summary.md` and `junit.xml`.
+/// Creates `dir` (and its parents) and writes `result.json`, `summary.md`, `junit.xml` and
+/// `report.html`.
 pub fn write_all(dir: &Path, r: &RunResult) -> Result<Written, ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
         path: dir.to_path_buf(),
@@ -78,10 +82,12 @@ pub fn write_all(dir: &Path, r: &RunResult) -> Result<Written, ReportError> {
     let result_json = write_result(dir, r)?;
     let summary_md = write_text(&dir.join("summary.md"), &summary_markdown(r))?;
     let junit_xml = write_text(&dir.join("junit.xml"), &junit_xml(r))?;
+    let report_html = write_text(&dir.join("report.html"), &report_html(r))?;
     Ok(Written {
         result_json,
         summary_md,
         junit_xml,
+        report_html,
     })
 }
 

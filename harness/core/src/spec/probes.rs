@@ -52,7 +52,8 @@ pub struct RawRateProbe {
     /// Offered load as a multiple of the limit (default 3).
     #[serde(default)]
     pub multiple: Option<Located<f64>>,
-    /// How long to offer it (default `5s`; seconds after the first are judged).
+    /// How long to offer it (default `5s`, longer below 2x). Seconds after the limiter's
+    /// burst is spent (1 / (multiple - 1) seconds, at least one) are judged.
     #[serde(default)]
     pub window: Option<Located<String>>,
     /// Callers, each from its own loopback address (default 2).
@@ -262,11 +263,19 @@ impl super::validate::Validator {
                     format!("{multiple} must be above 1 and at most 20"),
                 );
             }
-            let window = self.duration_or(&format!("{path}.window"), r.window.as_ref(), 5.0);
-            if window < Duration::from_secs(3) {
+            // The burst (one second of the rate) is spent in 1 / (multiple - 1) seconds,
+            // which are not judged; at least two seconds after that are.
+            let unjudged = (1.0 / (multiple - 1.0)).ceil().max(1.0);
+            let default_window = (unjudged + 4.0).max(5.0);
+            let window =
+                self.duration_or(&format!("{path}.window"), r.window.as_ref(), default_window);
+            if multiple > 1.0 && window.as_secs_f64() < unjudged + 2.0 {
                 self.push(
                     &format!("{path}.window"),
-                    "must be at least 3s (the first second is not judged)",
+                    format!(
+                        "must be at least {}s: at {multiple}x the limit the burst takes the first {unjudged}s, and two seconds after it are judged",
+                        unjudged + 2.0
+                    ),
                 );
             }
             let callers = r.callers.unwrap_or(2);

@@ -28,6 +28,21 @@ pub(super) async fn probe(
     for i in 0..p.callers {
         callers.push(Caller::open("rate", endpoint, i, Duration::from_secs(15)).await?);
     }
+    // Warm-up: a second at half the limit wakes the server's workers and connections
+    // without spending the limiter's burst; then the bucket refills.
+    let warm_start = Instant::now();
+    let warm_calls = (total_limit * 0.5).ceil() as u64;
+    let mut warm = Vec::new();
+    for k in 0..warm_calls {
+        tokio::time::sleep_until(
+            warm_start + Duration::from_secs_f64(k as f64 / (total_limit * 0.5)),
+        )
+        .await;
+        let caller = &mut callers[(k % u64::from(p.callers)) as usize];
+        warm.push(caller.spawn(&p.op, 1 + k * 4, warm_start));
+    }
+    collect(warm).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     let start = Instant::now();
     let per_caller_calls = (caller_rate * p.window.as_secs_f64()).floor() as u64;
     let mut handles = Vec::new();
@@ -38,7 +53,7 @@ pub(super) async fn probe(
         let at = start + Duration::from_secs_f64(k as f64 * interval);
         tokio::time::sleep_until(at).await;
         let caller = &mut callers[(k % u64::from(p.callers)) as usize];
-        handles.push(caller.spawn(&p.op, 1 + k * 4, start));
+        handles.push(caller.spawn(&p.op, 1_000_000 + k * 4, start));
     }
     let calls = collect(handles).await;
     for c in &callers {
@@ -63,6 +78,7 @@ fn judge(
     calls: &[Call],
 ) -> ProbeResult {
     let whole_seconds = p.window.as_secs() as u32;
+    let unjudged = burst_seconds(p.multiple);
     let groups: Vec<u32> = if per_caller {
         (0..p.callers).map(|c| c + 1).collect()
     } else {
@@ -85,7 +101,7 @@ fn judge(
                 offered,
                 admitted,
                 refused: offered - admitted,
-                judged: t >= 1,
+                judged: t >= unjudged,
             });
         }
     }
@@ -197,5 +213,23 @@ fn judge(
         failures,
         figures,
         seconds,
+    }
+}
+
+/// Seconds at the start of the window that are not judged: a limiter whose burst is one
+/// second of its rate (GCRA or a token bucket sized so) admits that burst on top of the rate
+/// until it is spent, which at `multiple` × the rate takes 1 / (multiple − 1) seconds.
+pub(super) fn burst_seconds(multiple: f64) -> u32 {
+    ((1.0 / (multiple - 1.0)).ceil() as u32).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_burst_is_spent_sooner_the_harder_the_limit_is_pushed() {
+        assert_eq!(super::burst_seconds(3.0), 1);
+        assert_eq!(super::burst_seconds(2.0), 1);
+        assert_eq!(super::burst_seconds(1.5), 2);
+        assert_eq!(super::burst_seconds(1.2), 5);
     }
 }

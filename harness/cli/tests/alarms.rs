@@ -1,0 +1,113 @@
+//! Alarms end to end: the committed fault scenario injects errors, then slowness, into a
+//! spawned local tier on the real backends; both of the design document's alarms must
+//! fire and clear, and the result must carry their timelines.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn services() -> bool {
+    let up = [5432u16, 6379].iter().all(|p| {
+        TcpStream::connect_timeout(
+            &SocketAddr::from(([127, 0, 0, 1], *p)),
+            Duration::from_millis(500),
+        )
+        .is_ok()
+    });
+    if !up {
+        assert!(
+            std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "Postgres and Redis must run on 127.0.0.1 (scripts/setup-services.sh)"
+        );
+        eprintln!("SKIPPED: needs Postgres and Redis on 127.0.0.1 (scripts/setup-services.sh)");
+    }
+    up
+}
+
+#[test]
+fn injected_errors_and_slowness_fire_both_alarms_which_then_clear() {
+    if !services() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mcp-slo"))
+        .args([
+            "run",
+            "scenarios/alarms-fire.yaml",
+            "--no-progress-bar",
+            "--out",
+        ])
+        .arg(out.path())
+        .current_dir(root())
+        .output()
+        .expect("mcp-slo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let result: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join("result.json"))
+            .unwrap_or_else(|e| panic!("no result.json ({e}): {stderr}")),
+    )
+    .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stderr}\n{:#}",
+        result["objectives"]
+    );
+    let alarms = &result["alarms"];
+    assert_eq!(
+        alarms["scaled"],
+        serde_json::json!(["high_error_rate 60 s → 1 s", "high_latency 60 s → 1 s"])
+    );
+    for (alarm, phase_start, phase_end) in
+        [("high_error_rate", 8.0, 18.0), ("high_latency", 26.0, 34.0)]
+    {
+        let timeline = alarms["timelines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["alarm"] == alarm)
+            .unwrap();
+        let fired = timeline["first_alarm_s"].as_f64().unwrap();
+        let cleared = timeline["cleared_after_alarm_s"].as_f64().unwrap();
+        assert!(
+            fired > phase_start && fired <= phase_end,
+            "{alarm} fired at {fired}, fault from {phase_start} to {phase_end}"
+        );
+        assert!(
+            cleared > fired && cleared <= phase_end + 8.0,
+            "{alarm} cleared at {cleared}"
+        );
+        // The state before the fault was OK, not ALARM: the calm phase did not breach.
+        let before: Vec<&str> = timeline["states"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["t_end_s"].as_f64().unwrap() <= phase_start)
+            .map(|s| s["state"].as_str().unwrap())
+            .collect();
+        assert!(
+            !before.is_empty() && before.iter().all(|s| *s == "OK"),
+            "{alarm}: {before:?}"
+        );
+        let points = alarms["datapoints"][alarm].as_array().unwrap();
+        assert!(
+            points.len() >= 40,
+            "one datapoint per 1 s period: {}",
+            points.len()
+        );
+    }
+    let lines: Vec<(&str, bool)> = result["objectives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["kind"].as_str().unwrap(), o["passed"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(lines, [("alarm", true), ("alarm", true)]);
+}
