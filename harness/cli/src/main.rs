@@ -88,7 +88,7 @@ fn main() -> ExitCode {
             cloudwatch_endpoint,
             cloudwatch_region,
         } => {
-            let publish = publish_cloudwatch.then(|| publish::Publish {
+            let publish = publish_cloudwatch.then_some(publish::Publish {
                 namespace: cloudwatch_namespace,
                 endpoint: cloudwatch_endpoint,
                 region: cloudwatch_region,
