@@ -1,8 +1,10 @@
-//! `mcp-slo`: validate scenarios and run them against MCP servers; the verdict is the exit
-//! code (0 pass, 1 an objective missed, 2 invalid input, 3 infrastructure failure).
+//! `mcp-slo`: validate scenarios, run them against MCP servers, re-render reports and
+//! compare runs; the verdict is the exit code (0 pass, 1 an objective missed or a
+//! regression, 2 invalid input, 3 infrastructure failure).
 
 mod alarm_verdict;
 mod assemble;
+mod compare;
 mod progress;
 mod publish;
 mod run;
@@ -58,6 +60,25 @@ enum Command {
         #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
         cloudwatch_region: String,
     },
+    /// Write every report format (report.html, summary.md, junit.xml, result.json) again
+    /// from a stored result.json.
+    Report {
+        result: PathBuf,
+        /// Directory to write to (default: the result's own directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Compare a run with a baseline: exit 1 when a measure got worse beyond its tolerance
+    /// and beyond the runs' noise (one-sided Mann-Whitney U on per-second values).
+    Compare {
+        baseline: PathBuf,
+        current: PathBuf,
+        #[command(flatten)]
+        tolerances: compare::ToleranceArgs,
+        /// Also write the Markdown table (for a pull-request comment) to this file.
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+    },
     /// Print the scenario JSON schema.
     Schema,
 }
@@ -74,6 +95,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Validate { scenarios } => run::validate(&scenarios),
+        Command::Report { result, out } => compare::report(&result, out),
+        Command::Compare {
+            baseline,
+            current,
+            tolerances,
+            markdown,
+        } => compare::compare_files(&baseline, &current, &tolerances, markdown),
         Command::Schema => {
             println!("{:#}", mcp_slo_core::spec::Scenario::json_schema());
             Outcome::Pass

@@ -2,6 +2,7 @@
 //! generators, SLO maths and the run result model. No network, no clocks: fast tests.
 
 pub mod alarms;
+pub mod compare;
 pub mod feasibility;
 pub mod measure;
 pub mod result;

@@ -159,8 +159,23 @@ pub struct TimelinePoint {
     pub offered: u64,
     pub outcomes: Outcomes,
     pub p50_us: u64,
+    #[serde(default)]
+    pub p95_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
+    /// The same second per tool (for the regression gate's per-tool noise test).
+    #[serde(default)]
+    pub tools: BTreeMap<String, ToolPoint>,
+}
+
+/// One tool's calls in one second.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct ToolPoint {
+    pub calls: u64,
+    pub failed: u64,
+    pub p50_us: u64,
+    pub p95_us: u64,
+    pub p99_us: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -5,7 +5,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 
 use crate::measure::{Measurements, Outcomes, ToolMeasure};
-use crate::result::{LatencySummary, ObjectiveResult, Summary, TimelinePoint};
+use crate::result::{LatencySummary, ObjectiveResult, Summary, TimelinePoint, ToolPoint};
 use crate::spec::{Objective, ObjectiveKind};
 use crate::units::fmt_duration;
 
@@ -53,26 +53,44 @@ pub fn timeline(m: &Measurements) -> Vec<TimelinePoint> {
         .seconds
         .iter()
         .enumerate()
-        .map(|(t, s)| TimelinePoint {
-            t: t as u32,
-            recorded: t >= start && t < end,
-            offered: s.offered,
-            outcomes: s.outcomes,
-            p50_us: if s.latency.is_empty() {
-                0
-            } else {
-                s.latency.value_at_quantile(0.5)
-            },
-            p99_us: if s.latency.is_empty() {
-                0
-            } else {
-                s.latency.value_at_quantile(0.99)
-            },
-            max_us: if s.latency.is_empty() {
-                0
-            } else {
-                s.latency.max()
-            },
+        .map(|(t, s)| {
+            let q = |h: &Histogram<u64>, q: f64| {
+                if h.is_empty() {
+                    0
+                } else {
+                    h.value_at_quantile(q)
+                }
+            };
+            TimelinePoint {
+                t: t as u32,
+                recorded: t >= start && t < end,
+                offered: s.offered,
+                outcomes: s.outcomes,
+                p50_us: q(&s.latency, 0.5),
+                p95_us: q(&s.latency, 0.95),
+                p99_us: q(&s.latency, 0.99),
+                max_us: if s.latency.is_empty() {
+                    0
+                } else {
+                    s.latency.max()
+                },
+                tools: s
+                    .per_tool
+                    .iter()
+                    .map(|(name, ts)| {
+                        (
+                            name.clone(),
+                            ToolPoint {
+                                calls: ts.outcomes.total(),
+                                failed: ts.outcomes.failed(),
+                                p50_us: q(&ts.latency, 0.5),
+                                p95_us: q(&ts.latency, 0.95),
+                                p99_us: q(&ts.latency, 0.99),
+                            },
+                        )
+                    })
+                    .collect(),
+            }
         })
         .collect()
 }

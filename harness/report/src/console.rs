@@ -14,15 +14,23 @@ pub fn console_table(r: &RunResult) -> String {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
     };
-    let mut out = format!(
-        "{}: {verdict} ({} model, {:.1}/s achieved of {:.1}/s offered, {} calls, {:.1}s)\n",
-        r.scenario.name,
-        r.load.model,
-        r.load.achieved_rate,
-        r.load.offered_rate,
-        r.load.completed_calls,
-        r.duration_s
-    );
+    let mut out = if r.load.phases.is_empty() {
+        format!(
+            "{}: {verdict} (no load; {} probes)\n",
+            r.scenario.name,
+            r.probes.len()
+        )
+    } else {
+        format!(
+            "{}: {verdict} ({} model, {:.1}/s achieved of {:.1}/s offered, {} calls, {:.1}s)\n",
+            r.scenario.name,
+            r.load.model,
+            r.load.achieved_rate,
+            r.load.offered_rate,
+            r.load.completed_calls,
+            r.duration_s
+        )
+    };
     let header = ["RESULT", "OBJECTIVE", "TARGET", "MEASURED"];
     let rows: Vec<[String; 4]> = r
         .objectives
@@ -67,7 +75,7 @@ pub fn console_table(r: &RunResult) -> String {
     for (name, s) in &r.tools {
         tool_line(&mut out, name, name_width, s);
     }
-    if r.tools.len() != 1 {
+    if r.tools.len() != 1 && !r.load.phases.is_empty() {
         tool_line(&mut out, "all", name_width, &r.overall);
     }
     out

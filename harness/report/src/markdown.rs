@@ -20,7 +20,10 @@ pub fn summary_markdown(r: &RunResult) -> String {
     }
     let _ = writeln!(out, "{}\n", load_line(r));
     objectives(&mut out, r);
-    tools(&mut out, r);
+    if !r.load.phases.is_empty() {
+        tools(&mut out, r);
+    }
+    probes_and_alarms(&mut out, r);
     if !r.findings.is_empty() {
         let _ = writeln!(out, "### Findings\n");
         for f in &r.findings {
@@ -48,8 +51,76 @@ pub fn summary_markdown(r: &RunResult) -> String {
     out
 }
 
+/// What the verdict table leaves out: every probe failure in full, and how the alarms
+/// ended (and were scaled, and what CloudWatch said).
+fn probes_and_alarms(out: &mut String, r: &RunResult) {
+    let failures: Vec<&String> = r.probes.iter().flat_map(|p| &p.failures).collect();
+    if !failures.is_empty() {
+        let _ = writeln!(out, "### Boundary probe failures\n");
+        for f in failures {
+            let _ = writeln!(out, "- {}", one_line(f));
+        }
+        out.push('\n');
+    }
+    let Some(alarms) = &r.alarms else { return };
+    let _ = writeln!(out, "### Alarms\n");
+    let _ = writeln!(
+        out,
+        "| alarm | period | final state | first ALARM | cleared |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for t in &alarms.timelines {
+        let state = t
+            .states
+            .last()
+            .map_or("INSUFFICIENT_DATA", |s| s.state.as_cloudwatch());
+        let at = |x: Option<f64>| x.map_or("–".to_owned(), |s| format!("{s:.0} s"));
+        let _ = writeln!(
+            out,
+            "| {} | {} s | {state} | {} | {} |",
+            cell(&t.alarm),
+            t.period_s,
+            at(t.first_alarm_s),
+            at(t.cleared_after_alarm_s)
+        );
+    }
+    out.push('\n');
+    if !alarms.scaled.is_empty() {
+        let _ = writeln!(
+            out,
+            "Periods scaled by the scenario: {}.\n",
+            alarms.scaled.join(", ")
+        );
+    }
+    if let Some(p) = &alarms.published {
+        let states: Vec<String> = p
+            .alarms
+            .iter()
+            .map(|a| {
+                format!(
+                    "{} {} (harness {}{})",
+                    a.alarm,
+                    a.service_state,
+                    a.harness_state,
+                    if a.agrees { "" } else { ", differs" }
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "Published to CloudWatch namespace `{}` at {}: {}.\n",
+            p.namespace,
+            p.endpoint,
+            states.join("; ")
+        );
+    }
+}
+
 fn load_line(r: &RunResult) -> String {
     let l = &r.load;
+    if l.phases.is_empty() {
+        return format!("**Load:** none · {} boundary probes", r.probes.len());
+    }
     let mut line = format!(
         "**Load:** {} model · offered {:.1}/s, achieved {:.1}/s · {} of {} calls completed · {:.1}s",
         l.model, l.offered_rate, l.achieved_rate, l.completed_calls, l.offered_calls, r.duration_s

@@ -300,8 +300,10 @@ fn zero_calls_over_a_timeline_still_draws_axes() {
             offered: 0,
             outcomes: Outcomes::default(),
             p50_us: 0,
+            p95_us: 0,
             p99_us: 0,
             max_us: 0,
+            tools: Default::default(),
         })
         .collect();
     r.histograms.insert(

@@ -87,8 +87,10 @@ pub fn rich_result() -> RunResult {
             offered: rate,
             outcomes,
             p50_us: at(0.5),
+            p95_us: at(0.95),
             p99_us: at(0.99),
             max_us: at(1.0),
+            tools: BTreeMap::new(),
         });
     }
     let recorded_s = f64::from(SECONDS - WARMUP);
