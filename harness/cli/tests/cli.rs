@@ -263,6 +263,32 @@ fn a_run_that_meets_its_objectives_exits_0_with_every_report_file() {
             .unwrap()
             > 0
     );
+    assert!(out.join("report.html").is_file(), "report.html written");
+    // Every format again from the stored result, into another directory.
+    let again = dir.path().join("again");
+    let result_path = out.join("result.json");
+    let (code, stdout, stderr) = mcp_slo(&[
+        "report",
+        result_path.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for file in ["result.json", "summary.md", "junit.xml", "report.html"] {
+        assert!(again.join(file).is_file(), "{file} re-rendered");
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.join("summary.md")).unwrap(),
+        std::fs::read_to_string(again.join("summary.md")).unwrap()
+    );
+    // A run compared with itself is no regression.
+    let (code, stdout, stderr) = mcp_slo(&[
+        "compare",
+        result_path.to_str().unwrap(),
+        result_path.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains("no regression"), "{stdout}");
 }
 
 #[test]
