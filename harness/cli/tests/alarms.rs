@@ -2,34 +2,13 @@
 //! spawned local tier on the real backends; both of the design document's alarms must
 //! fire and clear, and the result must carry their timelines.
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{root, services};
+
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn services() -> bool {
-    let up = [5432u16, 6379].iter().all(|p| {
-        TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], *p)),
-            Duration::from_millis(500),
-        )
-        .is_ok()
-    });
-    if !up {
-        assert!(
-            std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "Postgres and Redis must run on 127.0.0.1 (scripts/setup-services.sh)"
-        );
-        eprintln!("SKIPPED: needs Postgres and Redis on 127.0.0.1 (scripts/setup-services.sh)");
-    }
-    up
-}
 
 #[test]
 fn injected_errors_and_slowness_fire_both_alarms_which_then_clear() {

@@ -1,6 +1,9 @@
 //! End to end: the `mcp-slo` binary against an in-process local tier on the real backends.
 
-use std::net::{SocketAddr, TcpStream};
+mod common;
+
+use common::{root, services};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -10,30 +13,6 @@ use mcp_server_core::audit::AuditTarget;
 use mcp_server_core::config::{Boundaries, NetworkIsolation, ServerConfig};
 use mcp_server_core::stack::Mode;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn services() -> bool {
-    let up = [5432u16, 3306, 6379].iter().all(|p| {
-        TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], *p)),
-            Duration::from_millis(500),
-        )
-        .is_ok()
-    });
-    if !up {
-        assert!(
-            std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "Postgres, MariaDB and Redis must run on 127.0.0.1 (scripts/setup-services.sh)"
-        );
-        eprintln!(
-            "SKIPPED: needs Postgres, MariaDB and Redis on 127.0.0.1 (scripts/setup-services.sh)"
-        );
-    }
-    up
-}
 
 fn env_or(key: &str, default: &str) -> String {
     std::env::var(key)

@@ -2,36 +2,14 @@
 //! spawned local tier (real Postgres, Redis, MariaDB), and against one started with wider
 //! limits than the scenario declares, which must fail naming each limit and the gap.
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{moto, root, services};
+
+use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn services() -> bool {
-    let up = [5432u16, 3306, 6379].iter().all(|p| {
-        TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], *p)),
-            Duration::from_millis(500),
-        )
-        .is_ok()
-    });
-    if !up {
-        assert!(
-            std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "Postgres, MariaDB and Redis must run on 127.0.0.1 (scripts/setup-services.sh)"
-        );
-        eprintln!(
-            "SKIPPED: needs Postgres, MariaDB and Redis on 127.0.0.1 (scripts/setup-services.sh)"
-        );
-    }
-    up
-}
 
 /// Runs `mcp-slo run` and returns its exit code, stderr and the result it wrote.
 fn run(scenario: &Path, out: &Path) -> (i32, String, Value) {
@@ -195,28 +173,6 @@ fn a_server_with_wider_limits_than_declared_fails_each_probe_by_name() {
         .filter_map(|o| o["detail"].as_str())
         .collect();
     assert_eq!(detail.len(), 4, "{detail:?}");
-}
-
-/// The moto endpoint from scripts/setup-moto.sh, or `None` (a failure when services are
-/// required).
-fn moto() -> Option<String> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .ok()
-        .filter(|e| e.contains("127.0.0.1"));
-    let up = endpoint.as_deref().is_some_and(|e| {
-        e.trim_start_matches("http://")
-            .parse::<SocketAddr>()
-            .is_ok_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
-    });
-    if !up {
-        assert!(
-            std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "moto must run on 127.0.0.1 with AWS_ENDPOINT_URL set: eval \"$(bash scripts/setup-moto.sh)\""
-        );
-        eprintln!("SKIPPED: needs moto (eval \"$(bash scripts/setup-moto.sh)\")");
-        return None;
-    }
-    endpoint
 }
 
 #[test]

@@ -265,7 +265,7 @@ impl super::validate::Validator {
             }
             // The burst (one second of the rate) is spent in 1 / (multiple - 1) seconds,
             // which are not judged; at least two seconds after that are.
-            let unjudged = (1.0 / (multiple - 1.0)).ceil().max(1.0);
+            let unjudged = (1.0 / (multiple - 1.0) - 1e-9).ceil().max(1.0);
             let default_window = (unjudged + 4.0).max(5.0);
             let window =
                 self.duration_or(&format!("{path}.window"), r.window.as_ref(), default_window);

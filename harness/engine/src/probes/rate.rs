@@ -220,7 +220,8 @@ fn judge(
 /// second of its rate (GCRA or a token bucket sized so) admits that burst on top of the rate
 /// until it is spent, which at `multiple` × the rate takes 1 / (multiple − 1) seconds.
 pub(super) fn burst_seconds(multiple: f64) -> u32 {
-    ((1.0 / (multiple - 1.0)).ceil() as u32).max(1)
+    // (less a hair: 1 / (1.2 - 1) is 5.000000000000001 in floating point)
+    ((1.0 / (multiple - 1.0) - 1e-9).ceil() as u32).max(1)
 }
 
 #[cfg(test)]

@@ -1,0 +1,55 @@
+//! Shared by the CLI's integration tests: the repository root and the service checks that
+//! fail (rather than skip) when `MCP_SLO_REQUIRE_SERVICES=1`.
+
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Postgres, MariaDB and Redis on their loopback ports.
+pub fn services() -> bool {
+    let up = [5432u16, 3306, 6379].iter().all(|p| {
+        TcpStream::connect_timeout(
+            &SocketAddr::from(([127, 0, 0, 1], *p)),
+            Duration::from_millis(500),
+        )
+        .is_ok()
+    });
+    if !up {
+        assert!(
+            std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "Postgres, MariaDB and Redis must run on 127.0.0.1 (scripts/setup-services.sh)"
+        );
+        eprintln!(
+            "SKIPPED: needs Postgres, MariaDB and Redis on 127.0.0.1 (scripts/setup-services.sh)"
+        );
+    }
+    up
+}
+
+/// The moto endpoint from scripts/setup-moto.sh, or `None` (a failure when services are
+/// required).
+pub fn moto() -> Option<String> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|e| e.contains("127.0.0.1"));
+    let up = endpoint.as_deref().is_some_and(|e| {
+        e.trim_start_matches("http://")
+            .parse::<SocketAddr>()
+            .is_ok_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(500)).is_ok())
+    });
+    if !up {
+        assert!(
+            std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "moto must run on 127.0.0.1 with AWS_ENDPOINT_URL set: eval \"$(bash scripts/setup-moto.sh)\""
+        );
+        eprintln!("SKIPPED: needs moto (eval \"$(bash scripts/setup-moto.sh)\")");
+        return None;
+    }
+    endpoint
+}
