@@ -4,6 +4,7 @@
 
 mod alarm_verdict;
 mod assemble;
+mod capacity;
 mod compare;
 mod progress;
 mod publish;
@@ -79,6 +80,14 @@ enum Command {
         #[arg(long)]
         markdown: Option<PathBuf>,
     },
+    /// Find the highest offered rate at which the scenario's targets meet every objective:
+    /// steps of increasing rate, then bisection; reports the rate, the knee and a
+    /// Universal Scalability Law fit (capacity.json, capacity.html).
+    Capacity {
+        scenario: PathBuf,
+        #[command(flatten)]
+        args: capacity::CapacityArgs,
+    },
     /// Print the scenario JSON schema.
     Schema,
 }
@@ -102,6 +111,15 @@ fn main() -> ExitCode {
             tolerances,
             markdown,
         } => compare::compare_files(&baseline, &current, &tolerances, markdown),
+        Command::Capacity { scenario, args } => {
+            match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(capacity::capacity(&scenario, &args)),
+                Err(e) => Outcome::Infrastructure(e.into()),
+            }
+        }
         Command::Schema => {
             println!("{:#}", mcp_slo_core::spec::Scenario::json_schema());
             Outcome::Pass
