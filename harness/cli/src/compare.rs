@@ -100,3 +100,52 @@ pub fn compare_files(
         Outcome::Fail
     }
 }
+
+/// The scenario's `baseline:`: the run compared with a stored result, as one verdict line
+/// (failing on any regression); the full table goes to `compare.md` in the report.
+pub fn baseline_objective(
+    baseline: &mcp_slo_core::spec::Baseline,
+    result: &mut mcp_slo_core::result::RunResult,
+    out: &Path,
+) -> Result<(), anyhow::Error> {
+    let base = mcp_slo_report::read_result(&baseline.file)?;
+    let comparison = compare(&base, result, &baseline.tolerances);
+    std::fs::write(out.join("compare.md"), markdown(&comparison))
+        .map_err(|e| anyhow!("cannot write {}: {e}", out.join("compare.md").display()))?;
+    let regressions: Vec<String> = comparison
+        .deltas
+        .iter()
+        .filter(|d| d.regression)
+        .map(|d| {
+            format!(
+                "{} {} worse by {:.1}% (p = {:.3})",
+                d.scope,
+                d.measure,
+                d.worse_by * 100.0,
+                d.p_value.unwrap_or(1.0)
+            )
+        })
+        .collect();
+    result
+        .objectives
+        .push(mcp_slo_core::result::ObjectiveResult {
+            name: "no regression vs baseline".to_owned(),
+            tool: None,
+            kind: "baseline".to_owned(),
+            target: format!(
+                "{}: p99 +{:.0}%, rate -{:.0}% at most, beyond noise",
+                baseline.file.display(),
+                baseline.tolerances.p99 * 100.0,
+                baseline.tolerances.rate * 100.0
+            ),
+            measured: format!("{} regressions (compare.md)", regressions.len()),
+            target_value: 0.0,
+            measured_value: regressions.len() as f64,
+            passed: regressions.is_empty(),
+            detail: (!regressions.is_empty()).then(|| regressions.join("; ")),
+        });
+    if !regressions.is_empty() {
+        result.verdict = mcp_slo_core::result::Verdict::Fail;
+    }
+    Ok(())
+}

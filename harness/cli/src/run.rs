@@ -273,6 +273,11 @@ async fn run_with_targets(
             return Outcome::Infrastructure(e.into());
         }
     }
+    if let Some(baseline) = &scenario.baseline
+        && let Err(e) = crate::compare::baseline_objective(baseline, &mut result, out)
+    {
+        return Outcome::Infrastructure(e.context("comparing with the baseline"));
+    }
     let written = mcp_slo_report::write_all(out, &result)
         .with_context(|| format!("writing the report to {}", out.display()));
     println!("{}", mcp_slo_report::console_table(&result));

@@ -268,6 +268,28 @@ fn a_run_that_meets_its_objectives_exits_0_with_every_report_file() {
     ]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("no regression"), "{stdout}");
+    // The same gate as a verdict line: `baseline:` in the scenario.
+    let gated = dir.path().join("gated.yaml");
+    let text = std::fs::read_to_string(&path).unwrap()
+        + &format!(
+            "baseline:\n  file: \"{}\"\n  tolerances: {{ p99: 50%, rate: 50% }}\n",
+            result_path.display()
+        );
+    std::fs::write(&gated, text).unwrap();
+    let gated_out = dir.path().join("gated");
+    let (code, stdout, stderr) = run_to(&gated, &gated_out);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let gated_result: Value =
+        serde_json::from_str(&std::fs::read_to_string(gated_out.join("result.json")).unwrap())
+            .unwrap();
+    let line = gated_result["objectives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["kind"] == "baseline")
+        .expect("a baseline verdict line");
+    assert_eq!(line["passed"], true, "{line}");
+    assert!(gated_out.join("compare.md").is_file());
 }
 
 #[test]

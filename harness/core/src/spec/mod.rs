@@ -153,6 +153,14 @@ pub struct Scenario {
     pub objectives: Vec<Objective>,
     pub probes: Option<probes::Probes>,
     pub alarms: Option<alarm_checks::AlarmChecks>,
+    pub baseline: Option<Baseline>,
+}
+
+/// The stored result a run is compared with, and the tolerances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Baseline {
+    pub file: PathBuf,
+    pub tolerances: crate::compare::Tolerances,
 }
 
 impl Scenario {
@@ -223,5 +231,7 @@ impl Scenario {
     }
 }
 
+#[cfg(test)]
+mod sections_tests;
 #[cfg(test)]
 mod tests;

@@ -68,6 +68,20 @@ pub struct RawScenario {
     /// CloudWatch-style alarms evaluated over the run's time series.
     #[serde(default)]
     pub alarms: Option<super::alarm_checks::RawAlarms>,
+    /// A stored result to compare the run with (the regression gate as a verdict line).
+    #[serde(default)]
+    pub baseline: Option<RawBaseline>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBaseline {
+    /// A result.json, relative to the scenario file (then to the working directory).
+    pub file: String,
+    /// How much worse each measure may get, e.g. `{ p99: 10%, rate: 5% }` (defaults: p50,
+    /// p95, p99 10%; error_rate 0.1 points; rate 5%).
+    #[serde(default)]
+    pub tolerances: BTreeMap<String, Located<String>>,
 }
 
 /// Where a target is: a URL, or a server the harness starts and stops.

@@ -133,6 +133,13 @@ impl Validator {
         let alarms = raw
             .alarms
             .and_then(|a| self.alarm_checks(file, a, &phase_names));
+        if raw.baseline.is_some() && !has_load {
+            self.push(
+                "baseline",
+                "a baseline is compared with a load; this scenario has none",
+            );
+        }
+        let baseline = raw.baseline.and_then(|b| self.baseline(file, b));
         let objectives = raw
             .slo
             .into_iter()
@@ -150,6 +157,43 @@ impl Validator {
             objectives,
             probes,
             alarms,
+            baseline,
+        })
+    }
+
+    fn baseline(&mut self, file: &Path, raw: raw::RawBaseline) -> Option<Baseline> {
+        let path = super::alarm_checks::resolve(file, &raw.file);
+        if !path.is_file() {
+            self.push(
+                "baseline.file",
+                format!(
+                    "{} does not exist (write one with mcp-slo run, then copy its result.json)",
+                    path.display()
+                ),
+            );
+        }
+        let mut tolerances = crate::compare::Tolerances::default();
+        for (name, value) in &raw.tolerances {
+            let at = format!("baseline.tolerances.{name}");
+            let Some(v) = self.located(&at, value, |t| parse_percent(t)) else {
+                continue;
+            };
+            match name.as_str() {
+                "p50" => tolerances.p50 = v,
+                "p95" => tolerances.p95 = v,
+                "p99" => tolerances.p99 = v,
+                "error_rate" => tolerances.error_rate = v,
+                "rate" => tolerances.rate = v,
+                other => self.at(
+                    &at,
+                    value,
+                    format!("{other:?} is not a measure (p50, p95, p99, error_rate, rate)"),
+                ),
+            }
+        }
+        Some(Baseline {
+            file: path,
+            tolerances,
         })
     }
 
