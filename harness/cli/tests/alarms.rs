@@ -4,11 +4,7 @@
 
 mod common;
 
-use common::{root, services};
-
-use std::process::Command;
-
-use serde_json::Value;
+use common::{run_scenario, services};
 
 #[test]
 fn injected_errors_and_slowness_fire_both_alarms_which_then_clear() {
@@ -16,29 +12,12 @@ fn injected_errors_and_slowness_fire_both_alarms_which_then_clear() {
         return;
     }
     let out = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_mcp-slo"))
-        .args([
-            "run",
-            "scenarios/alarms-fire.yaml",
-            "--no-progress-bar",
-            "--out",
-        ])
-        .arg(out.path())
-        .current_dir(root())
-        .output()
-        .expect("mcp-slo runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let result: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.path().join("result.json"))
-            .unwrap_or_else(|e| panic!("no result.json ({e}): {stderr}")),
-    )
-    .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stderr}\n{:#}",
-        result["objectives"]
+    let (code, stderr, result) = run_scenario(
+        std::path::Path::new("scenarios/alarms-fire.yaml"),
+        out.path(),
+        &[],
     );
+    assert_eq!(code, 0, "{stderr}\n{:#}", result["objectives"]);
     let alarms = &result["alarms"];
     assert_eq!(
         alarms["scaled"],

@@ -4,31 +4,11 @@
 
 mod common;
 
-use common::{moto, root, services};
+use common::{moto, root, run_scenario, services};
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
-
-/// Runs `mcp-slo run` and returns its exit code, stderr and the result it wrote.
-fn run(scenario: &Path, out: &Path) -> (i32, String, Value) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mcp-slo"))
-        .args(["run", scenario.to_str().unwrap(), "--out"])
-        .arg(out)
-        .arg("--no-progress-bar")
-        .current_dir(root())
-        .output()
-        .expect("mcp-slo runs");
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let result = std::fs::read_to_string(out.join("result.json"))
-        .unwrap_or_else(|e| panic!("no result.json ({e}); stderr:\n{stderr}"));
-    (
-        output.status.code().unwrap_or(-1),
-        stderr,
-        serde_json::from_str(&result).unwrap(),
-    )
-}
 
 fn probe<'a>(result: &'a Value, name: &str) -> &'a Value {
     result["probes"]
@@ -49,7 +29,11 @@ fn the_local_tier_holds_its_declared_boundaries() {
     }
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let out = tempfile::tempdir().unwrap();
-    let (code, stderr, result) = run(&root().join("scenarios/boundaries-local.yaml"), out.path());
+    let (code, stderr, result) = run_scenario(
+        &root().join("scenarios/boundaries-local.yaml"),
+        out.path(),
+        &[],
+    );
     assert_eq!(code, 0, "{stderr}\n{:#}", result["probes"]);
     for name in ["rate", "in_flight", "concurrency", "timeout"] {
         let p = probe(&result, name);
@@ -121,7 +105,7 @@ fn a_server_with_wider_limits_than_declared_fails_each_probe_by_name() {
     let scenario = dir.path().join("misconfigured.yaml");
     std::fs::write(&scenario, text).unwrap();
     let out = dir.path().join("out");
-    let (code, stderr, result) = run(&scenario, &out);
+    let (code, stderr, result) = run_scenario(&scenario, &out, &[]);
     assert_eq!(code, 1, "{stderr}");
     let failures = |name: &str| -> String {
         let p = probe(&result, name);
@@ -182,30 +166,12 @@ fn the_aws_tier_holds_its_declared_boundaries() {
     }
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let out = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_mcp-slo"))
-        .args([
-            "run",
-            "scenarios/boundaries-aws.yaml",
-            "--no-progress-bar",
-            "--out",
-        ])
-        .arg(out.path())
-        .env("MCP_SLO_AWS_TOKEN", "dev-agent-console-token")
-        .current_dir(root())
-        .output()
-        .expect("mcp-slo runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let result: Value = serde_json::from_str(
-        &std::fs::read_to_string(out.path().join("result.json"))
-            .unwrap_or_else(|e| panic!("no result.json ({e}): {stderr}")),
-    )
-    .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stderr}\n{:#}",
-        result["probes"]
+    let (code, stderr, result) = run_scenario(
+        Path::new("scenarios/boundaries-aws.yaml"),
+        out.path(),
+        &[("MCP_SLO_AWS_TOKEN", "dev-agent-console-token")],
     );
+    assert_eq!(code, 0, "{stderr}\n{:#}", result["probes"]);
     let rate = probe(&result, "rate");
     assert_eq!(rate["expected_value"], 1000.0);
     assert_eq!(rate["figures"]["lost"], 0.0);

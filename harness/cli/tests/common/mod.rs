@@ -5,6 +5,7 @@
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 pub fn root() -> PathBuf {
@@ -52,4 +53,29 @@ pub fn moto() -> Option<String> {
         return None;
     }
     endpoint
+}
+
+/// `mcp-slo run SCENARIO --out OUT` (from the repository root, with `env` added); its exit
+/// code, stderr and the result it wrote.
+pub fn run_scenario(
+    scenario: &Path,
+    out: &Path,
+    env: &[(&str, &str)],
+) -> (i32, String, serde_json::Value) {
+    let output = Command::new(env!("CARGO_BIN_EXE_mcp-slo"))
+        .args(["run", scenario.to_str().unwrap(), "--out"])
+        .arg(out)
+        .arg("--no-progress-bar")
+        .envs(env.iter().copied())
+        .current_dir(root())
+        .output()
+        .expect("mcp-slo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let result = std::fs::read_to_string(out.join("result.json"))
+        .unwrap_or_else(|e| panic!("no result.json ({e}); stderr:\n{stderr}"));
+    (
+        output.status.code().unwrap_or(-1),
+        stderr,
+        serde_json::from_str(&result).unwrap(),
+    )
 }
