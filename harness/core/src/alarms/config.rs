@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::num::NonZeroU32;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
@@ -268,33 +268,9 @@ pub struct AlarmsFile {
     pub alarms: Vec<Alarm>,
 }
 
-/// Why an alarms file cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum AlarmsError {
-    #[error("{file}: cannot read: {source}")]
-    Read {
-        file: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{file}: {message}")]
-    Parse { file: PathBuf, message: String },
-    #[error("{}", render(file, issues))]
-    Invalid { file: PathBuf, issues: Vec<String> },
-}
-
-fn render(file: &Path, issues: &[String]) -> String {
-    let mut out = format!(
-        "{}: {} problem{}",
-        file.display(),
-        issues.len(),
-        if issues.len() == 1 { "" } else { "s" }
-    );
-    for issue in issues {
-        out.push_str("\n  ");
-        out.push_str(issue);
-    }
-    out
-}
+/// Why an alarms file cannot be used: unreadable, unparseable (with line and column) or
+/// invalid (every problem at once), as for scenarios.
+pub use crate::spec::SpecError as AlarmsError;
 
 impl AlarmsFile {
     pub fn load(file: &Path) -> Result<AlarmsFile, AlarmsError> {
