@@ -232,6 +232,10 @@ impl Scenario {
 }
 
 #[cfg(test)]
+mod committed_tests;
+#[cfg(test)]
+mod parse_tests;
+#[cfg(test)]
 mod sections_tests;
 #[cfg(test)]
 mod tests;
