@@ -1,6 +1,9 @@
 //! Unknown fields are parse errors that name the field and its line, at every level of a
 //! scenario (mutations of the table tests' fixture).
 
+use std::path::Path;
+
+use super::SpecError;
 use super::tests::{Mutations, mutate, parse};
 
 /// Unknown fields are refused while parsing (serde), before validation. serde-saphyr's
