@@ -18,6 +18,7 @@ pub fn evaluate(
 ) -> Option<(AlarmsReport, Vec<ObjectiveResult>)> {
     let checks = scenario.alarms.as_ref()?;
     let mut timelines = Vec::new();
+    let mut datapoints = std::collections::BTreeMap::new();
     let mut scales = Vec::new();
     for alarm in &checks.alarms {
         let period = checks
@@ -32,16 +33,17 @@ pub fn evaluate(
             ));
         }
         let points = alarms::run_datapoints(alarm, m, period);
-        timelines.push((alarms::timeline(alarm, &points, period), points));
+        timelines.push(alarms::timeline(alarm, &points, period));
+        datapoints.insert(alarm.name.clone(), points);
     }
     let mut objectives = Vec::new();
     for name in &checks.must_not_fire {
-        if let Some((t, _)) = timelines.iter().find(|(t, _)| t.alarm == *name) {
+        if let Some(t) = timelines.iter().find(|t| t.alarm == *name) {
             objectives.push(must_not_fire(t));
         }
     }
     for must in &checks.must_fire {
-        let Some((t, _)) = timelines.iter().find(|(t, _)| t.alarm == must.alarm) else {
+        let Some(t) = timelines.iter().find(|t| t.alarm == must.alarm) else {
             continue;
         };
         let from = match &must.after {
@@ -71,8 +73,8 @@ pub fn evaluate(
         file: checks.file.display().to_string(),
         period_override_s: checks.period.map(|p| p.as_secs() as u32),
         scaled: scales,
-        timelines: timelines.iter().map(|(t, _)| t.clone()).collect(),
-        datapoints: timelines.into_iter().map(|(t, p)| (t.alarm, p)).collect(),
+        timelines,
+        datapoints,
         burn_rate,
         burn_rate_scale: checks.burn_rate.as_ref().map(|b| b.scale),
         published: None,
@@ -178,6 +180,9 @@ fn must_fire(
     o
 }
 
+/// Verdict lines for the alerts that can fail the run. With `fail_on: none` there are
+/// none: the alerts stay in the report's alarms section, which is where "reported, not
+/// judged" belongs (a verdict line that cannot fail would only look like a check).
 fn burn_objectives(
     results: &[BurnRateResult],
     fail_on: FailOn,
@@ -185,12 +190,12 @@ fn burn_objectives(
 ) -> Vec<ObjectiveResult> {
     results
         .iter()
+        .filter(|r| match fail_on {
+            FailOn::None => false,
+            FailOn::Page => r.severity == Severity::Page,
+            FailOn::Ticket => true,
+        })
         .map(|r| {
-            let fails = match fail_on {
-                FailOn::None => false,
-                FailOn::Page => r.severity == Severity::Page,
-                FailOn::Ticket => true,
-            };
             let severity = match r.severity {
                 Severity::Page => "page",
                 Severity::Ticket => "ticket",
@@ -215,7 +220,7 @@ fn burn_objectives(
                         r.max_long_burn, r.max_short_burn
                     ),
                 },
-                !(fails && r.fired),
+                !r.fired,
                 r.window_exceeds_run.then(|| {
                     "the long window is longer than the run: judged over the run".to_owned()
                 }),

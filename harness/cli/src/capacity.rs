@@ -10,15 +10,16 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use mcp_slo_core::slo;
-use mcp_slo_core::spec::{Endpoint as SpecEndpoint, Load, LoadModel, Phase, Scenario};
+use mcp_slo_core::spec::{Load, LoadModel, Phase, Scenario};
 use mcp_slo_core::stats::{UslFit, knee, littles_law_concurrency, usl_fit, usl_predict};
 use mcp_slo_core::units::parse_rate;
 use mcp_slo_engine::client::Endpoint;
-use mcp_slo_engine::spawn::{Spawned, spawn};
-use mcp_slo_report::{CapacityStep, CapacityView, capacity_html};
+use mcp_slo_engine::spawn::Spawned;
+use mcp_slo_report::{CapacityStep, CapacityView, capacity_page};
 use serde::Serialize;
 
 use crate::Outcome;
+use crate::run::start_targets;
 
 #[derive(Debug, clap::Args)]
 pub struct CapacityArgs {
@@ -53,6 +54,10 @@ struct Step {
     p99_ms: f64,
     mean_ms: f64,
     error_rate: f64,
+    /// Calls in the system on average (Little's law: achieved rate × mean latency).
+    concurrency: Option<f64>,
+    /// Throughput the USL fit predicts at that concurrency.
+    usl_predicted: Option<f64>,
     passed: bool,
     failed_objectives: Vec<String>,
 }
@@ -133,6 +138,8 @@ async fn run_step(
         p99_ms: summary.latency.p99_us as f64 / 1e3,
         mean_ms: summary.latency.mean_us / 1e3,
         error_rate: summary.error_rate,
+        concurrency: littles_law_concurrency(summary.throughput, summary.latency.mean_us / 1e6),
+        usl_predicted: None,
         passed: failed.is_empty(),
         failed_objectives: failed,
     };
@@ -184,7 +191,8 @@ async fn search(
     Ok(steps)
 }
 
-fn summarize(scenario: &Scenario, lifted: bool, steps: Vec<Step>) -> CapacityReport {
+fn summarize(scenario: &Scenario, lifted: bool, mut steps: Vec<Step>) -> CapacityReport {
+    steps.sort_by(|a, b| a.offered.total_cmp(&b.offered));
     let max_rate = steps
         .iter()
         .filter(|s| s.passed)
@@ -199,21 +207,14 @@ fn summarize(scenario: &Scenario, lifted: bool, steps: Vec<Step>) -> CapacityRep
     let knee_rate = knee(&curve).and_then(|i| curve.get(i)).map(|p| p.0);
     let points: Vec<(f64, f64)> = steps
         .iter()
-        .filter_map(|s| {
-            Some((
-                littles_law_concurrency(s.achieved, s.mean_ms / 1e3)?,
-                s.achieved,
-            ))
-        })
+        .filter_map(|s| Some((s.concurrency?, s.achieved)))
         .collect();
-    let usl = usl_fit(&points).map(|f: UslFit| UslSummary {
-        lambda: f.lambda,
-        sigma: f.sigma,
-        kappa: f.kappa,
-        r_squared: f.r_squared,
-        peak_throughput: f.peak_x,
-        peak_concurrency: f.peak_n,
-    });
+    let fit = usl_fit(&points);
+    if let Some(f) = &fit {
+        for s in &mut steps {
+            s.usl_predicted = s.concurrency.map(|n| usl_predict(f, n));
+        }
+    }
     CapacityReport {
         scenario: scenario.name.clone(),
         limits: if lifted {
@@ -224,44 +225,29 @@ fn summarize(scenario: &Scenario, lifted: bool, steps: Vec<Step>) -> CapacityRep
         max_rate,
         first_failing_rate,
         knee_rate,
-        usl,
+        usl: fit.map(|f: UslFit| UslSummary {
+            lambda: f.lambda,
+            sigma: f.sigma,
+            kappa: f.kappa,
+            r_squared: f.r_squared,
+            peak_throughput: f.peak_x,
+            peak_concurrency: f.peak_n,
+        }),
         steps,
     }
 }
 
-fn write(out: &Path, report: &CapacityReport, scenario: &Scenario) -> Result<(), anyhow::Error> {
+/// `capacity.json` and `capacity.html` (steps by offered rate, the knee marked, the USL
+/// curve over the measured steps).
+fn write(out: &Path, report: &CapacityReport) -> Result<(), anyhow::Error> {
     std::fs::create_dir_all(out)?;
     std::fs::write(
         out.join("capacity.json"),
         serde_json::to_vec_pretty(report)?,
     )?;
-    let mut steps: Vec<&Step> = report.steps.iter().collect();
-    steps.sort_by(|a, b| a.offered.total_cmp(&b.offered));
-    let knee = report
-        .knee_rate
-        .and_then(|k| steps.iter().position(|s| s.offered == k));
-    let points: Vec<(f64, f64)> = steps
-        .iter()
-        .filter_map(|s| {
-            Some((
-                littles_law_concurrency(s.achieved, s.mean_ms / 1e3)?,
-                s.achieved,
-            ))
-        })
-        .collect();
-    let usl = usl_fit(&points)
-        .map(|f| {
-            steps
-                .iter()
-                .map(|s| {
-                    let n = littles_law_concurrency(s.achieved, s.mean_ms / 1e3).unwrap_or(0.0);
-                    (s.offered, usl_predict(&f, n))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     let view = CapacityView {
-        steps: steps
+        steps: report
+            .steps
             .iter()
             .map(|s| CapacityStep {
                 offered: s.offered,
@@ -270,17 +256,20 @@ fn write(out: &Path, report: &CapacityReport, scenario: &Scenario) -> Result<(),
                 passed: s.passed,
             })
             .collect(),
-        knee,
+        knee: report
+            .knee_rate
+            .and_then(|k| report.steps.iter().position(|s| s.offered == k)),
         max_rate: report.max_rate,
-        usl,
+        usl: report
+            .steps
+            .iter()
+            .filter_map(|s| Some((s.offered, s.usl_predicted?)))
+            .collect(),
     };
-    let page = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>capacity: {name}</title></head><body><h1>Capacity of {name}</h1><p>Limits {}.</p>{}</body></html>",
-        report.limits,
-        capacity_html(&view),
-        name = scenario.name.replace('<', "&lt;")
-    );
-    std::fs::write(out.join("capacity.html"), page)?;
+    std::fs::write(
+        out.join("capacity.html"),
+        capacity_page(&report.scenario, report.limits, &view),
+    )?;
     Ok(())
 }
 
@@ -326,46 +315,24 @@ pub async fn capacity(path: &Path, args: &CapacityArgs) -> Outcome {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("reports").join(format!("{}-capacity", scenario.name)));
-    let mut spawned: Vec<Spawned> = Vec::new();
-    let mut endpoints = BTreeMap::new();
-    for (name, target) in &scenario.targets {
-        let url = match &target.endpoint {
-            SpecEndpoint::Url(url) => url.clone(),
-            SpecEndpoint::Spawn {
-                server,
-                args: extra,
-            } => {
-                let mut extra = extra.clone();
-                if args.lifted {
-                    extra.push("--lift-limits".to_owned());
-                }
-                if let Err(e) = std::fs::create_dir_all(&out) {
-                    return Outcome::Infrastructure(e.into());
-                }
-                match spawn(server, target.mode, &extra, &out).await {
-                    Ok(s) => {
-                        let url = s.url.clone();
-                        spawned.push(s);
-                        url
-                    }
-                    Err(e) => return Outcome::Infrastructure(anyhow!("target {name}: {e}")),
-                }
-            }
-        };
-        let token = target
-            .token_env
-            .as_ref()
-            .and_then(|v| std::env::var(v).ok());
-        endpoints.insert(
-            name.clone(),
-            Endpoint {
-                url,
-                mode: target.mode,
-                protocol_version: target.protocol_version.clone(),
-                token,
-            },
-        );
+    if let Err(e) = std::fs::create_dir_all(&out) {
+        return Outcome::Infrastructure(anyhow!("cannot create {}: {e}", out.display()));
     }
+    let mut spawned: Vec<Spawned> = Vec::new();
+    let extra = if args.lifted {
+        vec!["--lift-limits".to_owned()]
+    } else {
+        Vec::new()
+    };
+    let endpoints = match start_targets(&scenario, &out, &extra, &mut spawned).await {
+        Ok((endpoints, _)) => endpoints,
+        Err(outcome) => {
+            for s in spawned {
+                s.stop(Duration::from_secs(10)).await;
+            }
+            return outcome;
+        }
+    };
     eprintln!(
         "capacity of {} (limits {}): steps from {start}/s ×{}, {} each",
         scenario.name,
@@ -388,7 +355,7 @@ pub async fn capacity(path: &Path, args: &CapacityArgs) -> Outcome {
         Err(e) => return Outcome::Infrastructure(e),
     };
     let report = summarize(&scenario, args.lifted, steps);
-    if let Err(e) = write(&out, &report, &scenario) {
+    if let Err(e) = write(&out, &report) {
         return Outcome::Infrastructure(anyhow!("writing {}: {e}", out.display()));
     }
     match report.max_rate {

@@ -149,48 +149,10 @@ async fn run_with_targets(
     publish: Option<&Publish>,
     spawned: &mut Vec<Spawned>,
 ) -> Outcome {
-    let mut endpoints = BTreeMap::new();
-    let mut infos = Vec::new();
-    for (name, target) in &scenario.targets {
-        let (url, is_spawned) = match &target.endpoint {
-            SpecEndpoint::Url(url) => (url.clone(), false),
-            SpecEndpoint::Spawn { server, args } => {
-                match spawn(server, target.mode, args, out).await {
-                    Ok(s) => {
-                        let url = s.url.clone();
-                        spawned.push(s);
-                        (url, true)
-                    }
-                    Err(e) => return Outcome::Infrastructure(anyhow!("target {name}: {e}")),
-                }
-            }
-        };
-        let token = match &target.token_env {
-            Some(var) => match std::env::var(var) {
-                Ok(t) => Some(t),
-                Err(_) => {
-                    return Outcome::Invalid(anyhow!("target {name}: token_env {var} is not set"));
-                }
-            },
-            None => None,
-        };
-        infos.push(TargetInfo {
-            name: name.clone(),
-            url: url.clone(),
-            mode: format!("{:?}", target.mode).to_lowercase(),
-            spawned: is_spawned,
-            protocol_version: target.protocol_version.clone(),
-        });
-        endpoints.insert(
-            name.clone(),
-            Endpoint {
-                url,
-                mode: target.mode,
-                protocol_version: target.protocol_version.clone(),
-                token,
-            },
-        );
-    }
+    let (endpoints, infos) = match start_targets(scenario, out, &[], spawned).await {
+        Ok(t) => t,
+        Err(outcome) => return outcome,
+    };
     let pid = target_pid.or_else(|| spawned.first().map(|s| s.pid));
     let sampler = pid.map(|pid| Arc::new(Mutex::new(Sampler::new(pid))));
     let sampling = sampler.clone().map(|s| {
@@ -289,6 +251,63 @@ async fn run_with_targets(
         Verdict::Pass => Outcome::Pass,
         Verdict::Fail => Outcome::Fail,
     }
+}
+
+/// Starts the scenario's spawned targets (with `extra_args` added, e.g. `--lift-limits`)
+/// and resolves every target's endpoint and token. Started servers go into `spawned`, so
+/// the caller stops them whatever happens next.
+pub async fn start_targets(
+    scenario: &Scenario,
+    out: &Path,
+    extra_args: &[String],
+    spawned: &mut Vec<Spawned>,
+) -> Result<(BTreeMap<String, Endpoint>, Vec<TargetInfo>), Outcome> {
+    let mut endpoints = BTreeMap::new();
+    let mut infos = Vec::new();
+    for (name, target) in &scenario.targets {
+        let (url, is_spawned) = match &target.endpoint {
+            SpecEndpoint::Url(url) => (url.clone(), false),
+            SpecEndpoint::Spawn { server, args } => {
+                let args: Vec<String> = args.iter().chain(extra_args).cloned().collect();
+                match spawn(server, target.mode, &args, out).await {
+                    Ok(s) => {
+                        let url = s.url.clone();
+                        spawned.push(s);
+                        (url, true)
+                    }
+                    Err(e) => return Err(Outcome::Infrastructure(anyhow!("target {name}: {e}"))),
+                }
+            }
+        };
+        let token = match &target.token_env {
+            Some(var) => match std::env::var(var) {
+                Ok(t) => Some(t),
+                Err(_) => {
+                    return Err(Outcome::Invalid(anyhow!(
+                        "target {name}: token_env {var} is not set"
+                    )));
+                }
+            },
+            None => None,
+        };
+        infos.push(TargetInfo {
+            name: name.clone(),
+            url: url.clone(),
+            mode: format!("{:?}", target.mode).to_lowercase(),
+            spawned: is_spawned,
+            protocol_version: target.protocol_version.clone(),
+        });
+        endpoints.insert(
+            name.clone(),
+            Endpoint {
+                url,
+                mode: target.mode,
+                protocol_version: target.protocol_version.clone(),
+                token,
+            },
+        );
+    }
+    Ok((endpoints, infos))
 }
 
 #[cfg(test)]

@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use mcp_slo_core::result::RunResult;
 
 pub use console::console_table;
-pub use html::{CapacityStep, CapacityView, capacity_html, report_html, report_html_with_capacity};
+pub use html::{
+    CapacityStep, CapacityView, capacity_html, capacity_page, report_html,
+    report_html_with_capacity,
+};
 pub use json::{read_result, result_schema_text, write_result};
 pub use junit::junit_xml;
 pub use markdown::summary_markdown;

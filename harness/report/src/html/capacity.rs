@@ -171,3 +171,14 @@ fn steps_table(out: &mut String, view: &CapacityView) {
     }
     out.push_str("</tbody>\n</table>\n");
 }
+
+/// A page of its own for a capacity run (`capacity.html`): the section under a title that
+/// names the scenario and says whether the tier's limits were in place.
+pub fn capacity_page(scenario: &str, limits: &str, view: &CapacityView) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>capacity: {name}</title></head><body>\n<h1>Capacity of {name}</h1>\n<p>Limits {}.</p>\n{}</body></html>\n",
+        esc(limits),
+        capacity_html(view),
+        name = esc(scenario)
+    )
+}

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use mcp_slo_core::result::{RunResult, Verdict};
 
-pub use capacity::{CapacityStep, CapacityView, capacity_html};
+pub use capacity::{CapacityStep, CapacityView, capacity_html, capacity_page};
 
 /// The run as one HTML page, without a capacity curve.
 pub fn report_html(r: &RunResult) -> String {
@@ -234,21 +234,9 @@ fn result_cell(passed: bool) -> &'static str {
     }
 }
 
-/// Text safe in HTML content and attribute values.
-pub(crate) fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Text safe in HTML content and attribute values: the JUnit writer's XML escaping,
+/// which HTML5 reads the same way.
+pub(crate) use crate::junit::escape as esc;
 
 /// `12.3`, or `n/a` for NaN and infinities.
 fn num(v: f64, decimals: usize) -> String {
