@@ -268,11 +268,13 @@ fn a_run_that_meets_its_objectives_exits_0_with_every_report_file() {
     ]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(stdout.contains("no regression"), "{stdout}");
-    // The same gate as a verdict line: `baseline:` in the scenario.
+    // The same gate as a verdict line: `baseline:` in the scenario. A second 3 s run on a
+    // shared 2-core machine differs from the first by 10-15% at p50 (seen in CI), so every
+    // latency tolerance is set wide: this checks the wiring, the compare tests the maths.
     let gated = dir.path().join("gated.yaml");
     let text = std::fs::read_to_string(&path).unwrap()
         + &format!(
-            "baseline:\n  file: \"{}\"\n  tolerances: {{ p99: 50%, rate: 50% }}\n",
+            "baseline:\n  file: \"{}\"\n  tolerances: {{ p50: 50%, p95: 50%, p99: 50%, rate: 50% }}\n",
             result_path.display()
         );
     std::fs::write(&gated, text).unwrap();
