@@ -193,6 +193,51 @@ fn statement_kind(statement: &Statement) -> String {
     }
 }
 
+/// Postgres' numbered placeholders (`$1`, `$2`, ...) as SQLite's (`?1`, `?2`, ...): SQLite
+/// reads `$1` as a *named* parameter numbered by first appearance, so `... $2 ... $1`
+/// would bind the wrong values. Only placeholder tokens change: strings, quoted names and
+/// comments that contain `$1` are left alone (the tokenizer knows which is which).
+pub fn numbered_placeholders(sql: &str) -> Result<String, SqlError> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = PostgreSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| SqlError::Syntax(e.to_string()))?;
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let mut out = sql.as_bytes().to_vec();
+    for t in tokens {
+        let Token::Placeholder(p) = &t.token else {
+            continue;
+        };
+        let Some(digits) = p.strip_prefix('$') else {
+            continue;
+        };
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let (line, column) = (t.span.start.line as usize, t.span.start.column as usize);
+        let start = line_starts.get(line.wrapping_sub(1)).copied();
+        let offset = start.and_then(|start| {
+            sql[start..]
+                .char_indices()
+                .nth(column.wrapping_sub(1))
+                .map(|(i, _)| start + i)
+        });
+        match offset {
+            Some(at) if out.get(at) == Some(&b'$') => out[at] = b'?',
+            _ => {
+                return Err(SqlError::Syntax(format!(
+                    "cannot locate placeholder {p} at line {line}, column {column}"
+                )));
+            }
+        }
+    }
+    // Only ASCII '$' bytes were replaced by ASCII '?': still UTF-8.
+    String::from_utf8(out).map_err(|e| SqlError::Syntax(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,5 +380,23 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn numbered_placeholders_change_only_placeholders() {
+        let n = |q: &str| super::numbered_placeholders(q);
+        assert_eq!(
+            n("SELECT * FROM t WHERE a = $2 AND b = $1").as_deref(),
+            Ok("SELECT * FROM t WHERE a = ?2 AND b = ?1")
+        );
+        assert_eq!(
+            n("SELECT 'é $1', \"$2\", $1 -- $3\n, $10").as_deref(),
+            Ok("SELECT 'é $1', \"$2\", ?1 -- $3\n, ?10")
+        );
+        assert_eq!(
+            n("SELECT 'it''s', $$body $1$$, $1").as_deref(),
+            Ok("SELECT 'it''s', $$body $1$$, ?1")
+        );
+        assert!(matches!(n("SELECT 'open"), Err(SqlError::Syntax(_))));
     }
 }

@@ -1,6 +1,9 @@
 //! The local tier: the seed's "MCP Database Toolbox" on real Postgres, MySQL/MariaDB, Redis
-//! and a sandboxed directory tree, served over MCP Streamable HTTP.
+//! and a sandboxed directory tree, served over MCP Streamable HTTP. With `--embedded DIR`,
+//! every backend not given in the environment is served from embedded stand-ins (SQLite,
+//! an in-process cache, a sandbox of fixture files): see `embedded`.
 
+pub mod embedded;
 pub mod readiness;
 pub mod tools;
 
@@ -14,22 +17,28 @@ use mcp_server_core::registry::{RegisteredTool, ToolHandler, ToolRegistry};
 use mcp_server_core::server::{TierParts, TierServer};
 use mcp_server_core::stack::{Guard, Mode};
 
+use crate::embedded::EmbeddedDir;
 use crate::readiness::LocalReadiness;
 use crate::tools::cache_invalidate::CacheInvalidate;
+use crate::tools::cache_store::CacheStore;
 use crate::tools::file_read::FileRead;
 use crate::tools::mysql::MysqlQuery;
 use crate::tools::postgres::PostgresQuery;
 use crate::tools::redis_conn::RedisHandle;
 use crate::tools::result_cache::ResultCache;
+use crate::tools::sqlite::{Flavour, SqliteQuery};
 
 /// Backends, from the environment (`DATABASE_URL`, `MYSQL_URL`, `REDIS_URL`,
-/// `MCP_SLO_DATA_ROOT`).
+/// `MCP_SLO_DATA_ROOT`); those left unset are served from `embedded` when it is given.
 #[derive(Debug, Clone, Default)]
 pub struct Backends {
     pub database_url: Option<String>,
     pub mysql_url: Option<String>,
     pub redis_url: Option<String>,
     pub data_root: Option<PathBuf>,
+    /// `--embedded DIR`: SQLite, the in-process cache and a fixture sandbox stand in for
+    /// every backend above that is unset.
+    pub embedded: Option<PathBuf>,
 }
 
 impl Backends {
@@ -40,7 +49,24 @@ impl Backends {
             mysql_url: var("MYSQL_URL"),
             redis_url: var("REDIS_URL"),
             data_root: var("MCP_SLO_DATA_ROOT").map(PathBuf::from),
+            embedded: None,
         }
+    }
+
+    /// What serves each backend, for the start-up log: `name=kind` pairs.
+    pub fn describe(&self) -> String {
+        let pick = |given: bool, real: &str, stand_in: &str| match (given, &self.embedded) {
+            (true, _) => real.to_owned(),
+            (false, Some(_)) => format!("{stand_in} (embedded)"),
+            (false, None) => "none".to_owned(),
+        };
+        format!(
+            "postgres={} mysql={} cache={} files={}",
+            pick(self.database_url.is_some(), "postgres", "sqlite"),
+            pick(self.mysql_url.is_some(), "mysql", "sqlite"),
+            pick(self.redis_url.is_some(), "redis", "in-process"),
+            pick(self.data_root.is_some(), "directory", "fixture sandbox"),
+        )
     }
 }
 
@@ -101,30 +127,31 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
     let pool_size = pool_size.unwrap_or(limits.max_concurrent.get().min(64) as u32);
     let mut readiness = LocalReadiness::default();
     let mut problems = Vec::new();
-    let redis = match &backends.redis_url {
-        Some(url) => match RedisHandle::new(url) {
-            Ok(handle) => Some(handle),
+    let embedded = backends.embedded.as_ref().map(EmbeddedDir::new);
+    if let Some(dir) = &embedded
+        && let Err(e) = dir.prepare(backends.data_root.is_none())
+    {
+        problems.push(format!("cannot prepare the embedded backends: {e}"));
+    }
+    let redis = match (&backends.redis_url, &embedded) {
+        (Some(url), _) => match RedisHandle::new(url) {
+            Ok(handle) => Some(CacheStore::Redis(handle)),
             Err(e) => {
                 problems.push(e);
                 None
             }
         },
-        None => None,
+        (None, Some(_)) => Some(CacheStore::memory()),
+        (None, None) => None,
     };
+    let data_root = backends
+        .data_root
+        .clone()
+        .or_else(|| embedded.as_ref().map(EmbeddedDir::data_root));
     for tool in &config.tools {
         let handler: Arc<dyn ToolHandler> = match tool.name.as_str() {
-            "postgres_query" => {
-                let Some(url) = &backends.database_url else {
-                    problems.push("postgres_query needs DATABASE_URL".to_owned());
-                    continue;
-                };
-                let base = match tools::postgres::base_options(url) {
-                    Ok(base) => base,
-                    Err(e) => {
-                        problems.push(e);
-                        continue;
-                    }
-                };
+            "postgres_query" | "mysql_query" => {
+                let postgres = tool.name == "postgres_query";
                 let cache = match (tool.options.result_cache_ttl, &redis) {
                     (Some(ttl), Some(redis)) if !ttl.is_zero() => Some(ResultCache::new(
                         redis.clone(),
@@ -136,41 +163,83 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
                     )),
                     _ => None,
                 };
-                let pg = Arc::new(PostgresQuery::new(
-                    &base,
-                    tool,
-                    limits.timeout,
-                    pool_size,
-                    cache,
-                ));
-                readiness.postgres = Some(pg.clone());
-                pg
-            }
-            "mysql_query" => {
-                let Some(url) = &backends.mysql_url else {
-                    problems.push("mysql_query needs MYSQL_URL".to_owned());
-                    continue;
+                let url = if postgres {
+                    &backends.database_url
+                } else {
+                    &backends.mysql_url
                 };
-                match tools::mysql::base_options(url) {
-                    Ok(base) => {
-                        let my = Arc::new(MysqlQuery::new(&base, tool, limits.timeout, pool_size));
-                        readiness.mysql = Some(my.clone());
-                        my
+                match (url, &embedded) {
+                    (Some(url), _) if postgres => match tools::postgres::base_options(url) {
+                        Ok(base) => {
+                            let pg = Arc::new(PostgresQuery::new(
+                                &base,
+                                tool,
+                                limits.timeout,
+                                pool_size,
+                                cache,
+                            ));
+                            readiness.postgres = Some(pg.clone());
+                            pg
+                        }
+                        Err(e) => {
+                            problems.push(e);
+                            continue;
+                        }
+                    },
+                    (Some(url), _) => match tools::mysql::base_options(url) {
+                        Ok(base) => {
+                            let my =
+                                Arc::new(MysqlQuery::new(&base, tool, limits.timeout, pool_size));
+                            readiness.mysql = Some(my.clone());
+                            my
+                        }
+                        Err(e) => {
+                            problems.push(e);
+                            continue;
+                        }
+                    },
+                    (None, Some(dir)) => {
+                        let flavour = if postgres {
+                            Flavour::Postgres
+                        } else {
+                            Flavour::MySql
+                        };
+                        let lite = Arc::new(SqliteQuery::new(
+                            &dir.sqlite(),
+                            flavour,
+                            tool,
+                            limits.timeout,
+                            pool_size,
+                            cache,
+                        ));
+                        readiness.sqlite.push(lite.clone());
+                        lite
                     }
-                    Err(e) => {
-                        problems.push(e);
+                    (None, None) => {
+                        let var = if postgres {
+                            "DATABASE_URL"
+                        } else {
+                            "MYSQL_URL"
+                        };
+                        problems.push(format!(
+                            "{} needs {var} (or --embedded DIR for SQLite)",
+                            tool.name
+                        ));
                         continue;
                     }
                 }
             }
             "file_read" => {
-                let files = Arc::new(FileRead::new(tool, backends.data_root.as_deref()));
+                let files = Arc::new(FileRead::new(tool, data_root.as_deref()));
                 readiness.files = Some(files.clone());
                 files
             }
             "cache_invalidate" => {
                 let Some(redis) = &redis else {
-                    problems.push("cache_invalidate needs REDIS_URL".to_owned());
+                    problems.push(
+                        "cache_invalidate needs REDIS_URL (or --embedded DIR for an in-process cache)"
+                            .to_owned(),
+                    );
                     continue;
                 };
                 let prefix = tool
@@ -189,7 +258,7 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
         };
         registry.register(RegisteredTool::new(Tier::Local, tool.clone(), handler))?;
     }
-    readiness.redis = redis;
+    readiness.cache = redis;
     if !problems.is_empty() {
         anyhow::bail!("cannot build the local tier:\n  {}", problems.join("\n  "));
     }

@@ -51,6 +51,12 @@ struct Args {
     /// `per-caller` (each caller address gets the rate; no global rate cap).
     #[arg(long, default_value = "global")]
     rate_limit_scope: RateScope,
+    /// Serve every backend that is not set in the environment from embedded stand-ins kept
+    /// in DIR: SQLite for the SQL tools (fixtures loaded on first use), an in-process cache
+    /// for the result cache and cache_invalidate, and a sandbox of fixture files for
+    /// file_read. For machines with nothing installed; figures are not Postgres' or Redis'.
+    #[arg(long, value_name = "DIR", env = "MCP_SLO_EMBEDDED_DIR")]
+    embedded: Option<PathBuf>,
     /// Lift the in-flight, rate and concurrency limits (benchmarks and capacity planning).
     #[arg(long)]
     lift_limits: bool,
@@ -105,6 +111,7 @@ async fn run(args: Args) -> Result<(), RunError> {
             "refusing to listen on {listen}: the local tier serves loopback only (pass --allow-remote to override)"
         )));
     }
+    let backends = options.backends.describe();
     let server = build(options).map_err(RunError::Config)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -113,7 +120,7 @@ async fn run(args: Args) -> Result<(), RunError> {
     let local = listener
         .local_addr()
         .map_err(|e| RunError::Infra(e.into()))?;
-    tracing::info!(address = %local, mode = ?args.mode, "mcp-local-server listening on http://{local}/mcp");
+    tracing::info!(address = %local, mode = ?args.mode, %backends, "mcp-local-server listening on http://{local}/mcp");
     server
         .serve(listener, mcp_server_core::server::shutdown_signal())
         .await
@@ -144,7 +151,10 @@ fn options(args: &Args) -> anyhow::Result<Options> {
         network: network.local_server,
         mode: args.mode,
         audit,
-        backends: Backends::from_env(),
+        backends: Backends {
+            embedded: args.embedded.clone(),
+            ..Backends::from_env()
+        },
         pool_size: args.pool_size,
         bare: args.bare,
     })

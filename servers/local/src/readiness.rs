@@ -6,20 +6,23 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use mcp_server_core::health::{Check, Readiness};
 
+use crate::tools::cache_store::CacheStore;
 use crate::tools::file_read::FileRead;
 use crate::tools::mysql::MysqlQuery;
 use crate::tools::postgres::PostgresQuery;
-use crate::tools::redis_conn::RedisHandle;
+use crate::tools::sqlite::SqliteQuery;
 
 #[derive(Default)]
 pub struct LocalReadiness {
     pub postgres: Option<Arc<PostgresQuery>>,
     pub mysql: Option<Arc<MysqlQuery>>,
-    pub redis: Option<RedisHandle>,
+    pub sqlite: Vec<Arc<SqliteQuery>>,
+    pub cache: Option<CacheStore>,
     pub files: Option<Arc<FileRead>>,
 }
 
 const PROBE: Duration = Duration::from_secs(1);
+const FIXTURES: Duration = Duration::from_secs(30);
 
 async fn probe<F, E>(name: String, fut: F) -> Check
 where
@@ -61,8 +64,31 @@ impl Readiness for LocalReadiness {
                     checks.push(probe(format!("mysql/{db}"), fut).await);
                 }
             }
-            if let Some(redis) = &self.redis {
-                checks.push(probe("redis".into(), redis.ping()).await);
+            for lite in &self.sqlite {
+                let names: Vec<&str> = lite.databases().map(String::as_str).collect();
+                let name = format!("sqlite/{}", names.join(","));
+                // The first look loads the fixtures (~1 s for 100 000 rows): wait longer.
+                let check = match tokio::time::timeout(FIXTURES, lite.ping()).await {
+                    Ok(Ok(())) => Check {
+                        name,
+                        ok: true,
+                        detail: "ok".into(),
+                    },
+                    Ok(Err(detail)) => Check {
+                        name,
+                        ok: false,
+                        detail,
+                    },
+                    Err(_) => Check {
+                        name,
+                        ok: false,
+                        detail: format!("fixtures not loaded within {} s", FIXTURES.as_secs()),
+                    },
+                };
+                checks.push(check);
+            }
+            if let Some(cache) = &self.cache {
+                checks.push(probe(cache.kind().into(), cache.ping()).await);
             }
             if let Some(files) = &self.files {
                 let problems = files.problems();

@@ -1,25 +1,25 @@
-//! The SELECT result cache in Redis, under the server's key prefix, with a TTL from config.
-//! `cache_invalidate` clears it. Cache failures never fail a call: the query runs.
+//! The SELECT result cache (Redis, or the in-process cache on embedded backends), under the
+//! server's key prefix, with a TTL from config. `cache_invalidate` clears it. Cache failures
+//! never fail a call: the query runs.
 
 use std::time::Duration;
 
-use redis::AsyncCommands as _;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use super::redis_conn::RedisHandle;
+use super::cache_store::CacheStore;
 use super::sql_rows::SqlRequest;
 
 #[derive(Clone)]
 pub struct ResultCache {
-    redis: RedisHandle,
+    store: CacheStore,
     prefix: String,
     ttl: Duration,
 }
 
 impl ResultCache {
-    pub fn new(redis: RedisHandle, prefix: String, ttl: Duration) -> Self {
-        ResultCache { redis, prefix, ttl }
+    pub fn new(store: CacheStore, prefix: String, ttl: Duration) -> Self {
+        ResultCache { store, prefix, ttl }
     }
 
     /// `<prefix><engine>:<database>:<sha256 of statement and parameters>`
@@ -37,27 +37,15 @@ impl ResultCache {
     }
 
     pub async fn get(&self, engine: &str, request: &SqlRequest<'_>) -> Option<Value> {
-        let mut conn = self.redis.get().await.ok()?;
-        let text: Option<String> = conn.get(self.key(engine, request)).await.ok()?;
-        let mut value: Value = serde_json::from_str(&text?).ok()?;
+        let text = self.store.get(&self.key(engine, request)).await?;
+        let mut value: Value = serde_json::from_str(&text).ok()?;
         value["cached"] = Value::Bool(true);
         Some(value)
     }
 
     pub async fn put(&self, engine: &str, request: &SqlRequest<'_>, value: &Value) {
-        let Ok(mut conn) = self.redis.get().await else {
-            return;
-        };
-        let ttl_ms = self.ttl.as_millis().max(1) as u64;
-        let result: redis::RedisResult<()> = redis::cmd("SET")
-            .arg(self.key(engine, request))
-            .arg(value.to_string())
-            .arg("PX")
-            .arg(ttl_ms)
-            .query_async(&mut conn)
+        self.store
+            .put(self.key(engine, request), value.to_string(), self.ttl)
             .await;
-        if let Err(e) = result {
-            tracing::debug!(error = %e, "result cache write failed");
-        }
     }
 }

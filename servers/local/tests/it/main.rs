@@ -4,6 +4,7 @@
 
 mod audit;
 mod cache;
+mod embedded;
 mod files;
 mod http;
 mod limits;

@@ -121,6 +121,8 @@ pub struct Setup {
     pub key_prefix: String,
     pub cache_ttl: Option<Duration>,
     pub audit: Option<PathBuf>,
+    /// Serve from embedded backends in this directory instead of the real services.
+    pub embedded: Option<PathBuf>,
 }
 
 impl Setup {
@@ -133,6 +135,7 @@ impl Setup {
             key_prefix: format!("mcp:test:{}:", uuid::Uuid::new_v4().simple()),
             cache_ttl: None,
             audit: None,
+            embedded: None,
         }
     }
 
@@ -167,11 +170,18 @@ impl Setup {
                 .audit
                 .clone()
                 .map_or(AuditTarget::Off, AuditTarget::File),
-            backends: Backends {
-                database_url: Some(database_url()),
-                mysql_url: Some(mysql_url()),
-                redis_url: Some(redis_url()),
-                data_root: Some(data.path().to_path_buf()),
+            backends: match &self.embedded {
+                Some(dir) => Backends {
+                    embedded: Some(dir.clone()),
+                    ..Backends::default()
+                },
+                None => Backends {
+                    database_url: Some(database_url()),
+                    mysql_url: Some(mysql_url()),
+                    redis_url: Some(redis_url()),
+                    data_root: Some(data.path().to_path_buf()),
+                    embedded: None,
+                },
             },
             pool_size: self.pool_size,
             bare: false,
