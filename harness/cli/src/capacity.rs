@@ -14,12 +14,11 @@ use mcp_slo_core::spec::{Load, LoadModel, Phase, Scenario};
 use mcp_slo_core::stats::{UslFit, knee, littles_law_concurrency, usl_fit, usl_predict};
 use mcp_slo_core::units::parse_rate;
 use mcp_slo_engine::client::Endpoint;
-use mcp_slo_engine::spawn::Spawned;
 use mcp_slo_report::{CapacityStep, CapacityView, capacity_page};
 use serde::Serialize;
 
 use crate::Outcome;
-use crate::run::start_targets;
+use crate::run::{Started, start_targets};
 
 #[derive(Debug, clap::Args)]
 pub struct CapacityArgs {
@@ -42,6 +41,10 @@ pub struct CapacityArgs {
     /// planning) instead of with the tier's limits (what callers get).
     #[arg(long)]
     pub lifted: bool,
+    /// Where the spawned servers' backends come from: auto (environment, then loopback
+    /// services, then containers, then embedded), env, containers or embedded.
+    #[arg(long, default_value = "auto", env = "MCP_SLO_BACKENDS")]
+    pub backends: mcp_slo_backends::Choice,
     /// Report directory (default: reports/<scenario>-capacity).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -318,18 +321,16 @@ pub async fn capacity(path: &Path, args: &CapacityArgs) -> Outcome {
     if let Err(e) = std::fs::create_dir_all(&out) {
         return Outcome::Infrastructure(anyhow!("cannot create {}: {e}", out.display()));
     }
-    let mut spawned: Vec<Spawned> = Vec::new();
+    let mut started = Started::new(args.backends);
     let extra = if args.lifted {
         vec!["--lift-limits".to_owned()]
     } else {
         Vec::new()
     };
-    let endpoints = match start_targets(&scenario, &out, &extra, &mut spawned).await {
+    let endpoints = match start_targets(&scenario, &out, &extra, &mut started).await {
         Ok((endpoints, _)) => endpoints,
         Err(outcome) => {
-            for s in spawned {
-                s.stop(Duration::from_secs(10)).await;
-            }
+            started.stop().await;
             return outcome;
         }
     };
@@ -347,9 +348,7 @@ pub async fn capacity(path: &Path, args: &CapacityArgs) -> Outcome {
         hold,
     )
     .await;
-    for s in spawned {
-        s.stop(Duration::from_secs(10)).await;
-    }
+    started.stop().await;
     let steps = match steps {
         Ok(s) => s,
         Err(e) => return Outcome::Infrastructure(e),

@@ -60,6 +60,11 @@ enum Command {
         /// Region for --publish-cloudwatch.
         #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
         cloudwatch_region: String,
+        /// Where the spawned servers' backends come from: auto (environment URLs, then
+        /// services on their default loopback ports, then containers when a Docker engine
+        /// answers, then the embedded stand-ins), env, containers or embedded.
+        #[arg(long, default_value = "auto", env = "MCP_SLO_BACKENDS")]
+        backends: mcp_slo_backends::Choice,
     },
     /// Write every report format (report.html, summary.md, junit.xml, result.json) again
     /// from a stored result.json.
@@ -133,6 +138,7 @@ fn main() -> ExitCode {
             cloudwatch_namespace,
             cloudwatch_endpoint,
             cloudwatch_region,
+            backends,
         } => {
             let publish = publish_cloudwatch.then_some(publish::Publish {
                 namespace: cloudwatch_namespace,
@@ -146,8 +152,8 @@ fn main() -> ExitCode {
                 Ok(rt) => rt.block_on(run::run(
                     &scenario,
                     out,
-                    target_pid,
-                    no_progress_bar,
+                    (target_pid, no_progress_bar),
+                    backends,
                     publish,
                 )),
                 Err(e) => Outcome::Infrastructure(e.into()),

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
+use mcp_slo_backends::{Choice, Containers, Service};
 use mcp_slo_core::feasibility;
 use mcp_slo_core::result::{Finding, TargetInfo, Verdict};
 use mcp_slo_core::spec::{Endpoint as SpecEndpoint, Scenario};
@@ -107,8 +108,8 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 pub async fn run(
     path: &Path,
     out: Option<PathBuf>,
-    target_pid: Option<u32>,
-    plain: bool,
+    (target_pid, plain): (Option<u32>, bool),
+    backends: Choice,
     publish: Option<Publish>,
 ) -> Outcome {
     let (scenario, findings) = match load(path) {
@@ -125,19 +126,17 @@ pub async fn run(
     if let Err(e) = std::fs::create_dir_all(&out) {
         return Outcome::Infrastructure(anyhow!("cannot create {}: {e}", out.display()));
     }
-    let mut spawned: Vec<Spawned> = Vec::new();
+    let mut started = Started::new(backends);
     let result = run_with_targets(
         &scenario,
         findings,
         &out,
         (target_pid, plain),
         publish.as_ref(),
-        &mut spawned,
+        &mut started,
     )
     .await;
-    for s in spawned {
-        s.stop(Duration::from_secs(10)).await;
-    }
+    started.stop().await;
     result
 }
 
@@ -147,13 +146,13 @@ async fn run_with_targets(
     out: &Path,
     (target_pid, plain): (Option<u32>, bool),
     publish: Option<&Publish>,
-    spawned: &mut Vec<Spawned>,
+    started: &mut Started,
 ) -> Outcome {
-    let (endpoints, infos) = match start_targets(scenario, out, &[], spawned).await {
+    let (endpoints, infos) = match start_targets(scenario, out, &[], started).await {
         Ok(t) => t,
         Err(outcome) => return outcome,
     };
-    let pid = target_pid.or_else(|| spawned.first().map(|s| s.pid));
+    let pid = target_pid.or_else(|| started.spawned.first().map(|s| s.pid));
     let sampler = pid.map(|pid| Arc::new(Mutex::new(Sampler::new(pid))));
     let sampling = sampler.clone().map(|s| {
         tokio::spawn(async move {
@@ -253,29 +252,81 @@ async fn run_with_targets(
     }
 }
 
+/// What a run started: its servers and their backends' containers. `stop` ends them.
+pub struct Started {
+    backends: Choice,
+    pub spawned: Vec<Spawned>,
+    containers: Containers,
+}
+
+impl Started {
+    pub fn new(backends: Choice) -> Self {
+        Started {
+            backends,
+            spawned: Vec::new(),
+            containers: Containers::default(),
+        }
+    }
+
+    /// Stops the servers (graceful shutdown first), then removes the containers.
+    pub async fn stop(self) {
+        for s in self.spawned {
+            s.stop(Duration::from_secs(10)).await;
+        }
+        drop(self.containers);
+    }
+}
+
 /// Starts the scenario's spawned targets (with `extra_args` added, e.g. `--lift-limits`)
-/// and resolves every target's endpoint and token. Started servers go into `spawned`, so
-/// the caller stops them whatever happens next.
+/// on the backends the resolution picks (see `mcp_slo_backends`), and resolves every
+/// target's endpoint and token. What starts goes into `started`, so the caller stops it
+/// whatever happens next.
 pub async fn start_targets(
     scenario: &Scenario,
     out: &Path,
     extra_args: &[String],
-    spawned: &mut Vec<Spawned>,
+    started: &mut Started,
 ) -> Result<(BTreeMap<String, Endpoint>, Vec<TargetInfo>), Outcome> {
     let mut endpoints = BTreeMap::new();
     let mut infos = Vec::new();
     for (name, target) in &scenario.targets {
-        let (url, is_spawned) = match &target.endpoint {
-            SpecEndpoint::Url(url) => (url.clone(), false),
+        let (url, is_spawned, backends) = match &target.endpoint {
+            SpecEndpoint::Url(url) => (url.clone(), false, Vec::new()),
             SpecEndpoint::Spawn { server, args } => {
-                let args: Vec<String> = args.iter().chain(extra_args).cloned().collect();
-                match spawn(server, target.mode, &args, out).await {
+                let infra = |e: String| Outcome::Infrastructure(anyhow!("target {name}: {e}"));
+                let decisions = mcp_slo_backends::decide(
+                    Service::needed_by(server),
+                    started.backends,
+                    &mcp_slo_backends::System,
+                )
+                .map_err(|e| infra(e.to_string()))?;
+                let plan = mcp_slo_backends::provision(
+                    &decisions,
+                    &out.join(format!("embedded-{name}")),
+                    &mcp_slo_backends::repo_root(),
+                    &mut started.containers,
+                )
+                .await
+                .map_err(|e| infra(e.to_string()))?;
+                let served = mcp_slo_backends::summary(&plan.served);
+                eprintln!("target {name}: backends {served}");
+                let args: Vec<String> = args
+                    .iter()
+                    .chain(extra_args)
+                    .chain(&plan.args)
+                    .cloned()
+                    .collect();
+                match spawn(server, target.mode, &args, &plan.env, out).await {
                     Ok(s) => {
                         let url = s.url.clone();
-                        spawned.push(s);
-                        (url, true)
+                        started.spawned.push(s);
+                        (url, true, plan.served)
                     }
-                    Err(e) => return Err(Outcome::Infrastructure(anyhow!("target {name}: {e}"))),
+                    Err(e) => {
+                        return Err(infra(format!(
+                            "{e}\nits backends: {served}\n(a loopback service may lack the role or fixtures: run scripts/setup-services.sh, or pass --backends embedded)"
+                        )));
+                    }
                 }
             }
         };
@@ -296,6 +347,7 @@ pub async fn start_targets(
             mode: format!("{:?}", target.mode).to_lowercase(),
             spawned: is_spawned,
             protocol_version: target.protocol_version.clone(),
+            backends,
         });
         endpoints.insert(
             name.clone(),

@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{root, services};
+use common::{backend_url, root, services};
+use mcp_slo_backends::Service;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,13 +14,6 @@ use mcp_server_core::audit::AuditTarget;
 use mcp_server_core::config::{Boundaries, NetworkIsolation, ServerConfig};
 use mcp_server_core::stack::Mode;
 use serde_json::Value;
-
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_owned())
-}
 
 /// Starts the local tier in this process on a free port, in its own runtime thread.
 fn local_tier(mode: Mode) -> String {
@@ -48,16 +42,11 @@ fn local_tier(mode: Mode) -> String {
                 mode,
                 audit: AuditTarget::Off,
                 backends: Backends {
-                    database_url: Some(env_or(
-                        "DATABASE_URL",
-                        "postgres://mcp_agent@127.0.0.1:5432/agents",
-                    )),
-                    mysql_url: Some(env_or(
-                        "MYSQL_URL",
-                        "mysql://mcp_agent:mcp_agent_dev@127.0.0.1:3306/agents",
-                    )),
-                    redis_url: Some(env_or("REDIS_URL", "redis://127.0.0.1:6379/0")),
+                    database_url: backend_url(Service::Postgres),
+                    mysql_url: backend_url(Service::Mysql),
+                    redis_url: backend_url(Service::Cache),
                     data_root: Some(data.path().to_path_buf()),
+                    embedded: None,
                 },
                 pool_size: None,
                 bare: false,

@@ -100,6 +100,55 @@ pub struct TargetInfo {
     pub mode: String,
     pub spawned: bool,
     pub protocol_version: String,
+    /// What served a spawned target's backends (empty for a target given by URL, whose
+    /// backends the harness does not know).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backends: Vec<BackendInfo>,
+}
+
+impl TargetInfo {
+    /// True when any backend was an embedded stand-in: the figures are not the real
+    /// databases'.
+    pub fn embedded(&self) -> bool {
+        self.backends
+            .iter()
+            .any(|b| b.source == BackendSource::Embedded)
+    }
+}
+
+/// One backend of a spawned target and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct BackendInfo {
+    /// `postgres`, `mysql`, `cache`, `files` or `aws`.
+    pub service: String,
+    pub source: BackendSource,
+    /// Where it answered (credentials removed), or what stood in for it.
+    pub address: String,
+}
+
+/// Where a backend came from, in the order they are tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendSource {
+    /// A URL in the environment (`DATABASE_URL`, `REDIS_URL`, `AWS_ENDPOINT_URL`, ...).
+    Env,
+    /// A service already listening on its default loopback port.
+    Loopback,
+    /// A container started for the run (a Docker engine answered).
+    Container,
+    /// An embedded stand-in (SQLite, the in-process cache, a fixture sandbox).
+    Embedded,
+}
+
+impl BackendSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendSource::Env => "env",
+            BackendSource::Loopback => "loopback",
+            BackendSource::Container => "container",
+            BackendSource::Embedded => "embedded",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

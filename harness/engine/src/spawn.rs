@@ -89,11 +89,13 @@ fn free_port() -> std::io::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Starts a server and waits until `/readyz` says its backends answer.
+/// Starts a server and waits until `/readyz` says its backends answer. `env` sets
+/// (`Some`) or removes (`None`) variables of the harness's environment for it.
 pub async fn spawn(
     server: &ServerKind,
     mode: Mode,
     args: &[String],
+    env: &[(String, Option<String>)],
     log_dir: &Path,
 ) -> Result<Spawned, SpawnError> {
     let binary = find_binary(server)?;
@@ -114,7 +116,14 @@ pub async fn spawn(
         Mode::Session => "session",
         Mode::Stateless => "stateless",
     };
-    let child = Command::new(&binary)
+    let mut command = Command::new(&binary);
+    for (key, value) in env {
+        match value {
+            Some(value) => command.env(key, value),
+            None => command.env_remove(key),
+        };
+    }
+    let child = command
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--mode")

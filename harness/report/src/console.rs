@@ -31,6 +31,12 @@ pub fn console_table(r: &RunResult) -> String {
             r.duration_s
         )
     };
+    for line in crate::backend_lines(r) {
+        let _ = writeln!(out, "backends {line}");
+    }
+    if crate::ran_embedded(r) {
+        let _ = writeln!(out, "note: {}", crate::EMBEDDED_NOTE);
+    }
     let header = ["RESULT", "OBJECTIVE", "TARGET", "MEASURED"];
     let rows: Vec<[String; 4]> = r
         .objectives

@@ -75,6 +75,30 @@ pub struct Written {
     pub report_html: PathBuf,
 }
 
+/// Said wherever a run's figures appear when embedded backends served it.
+pub const EMBEDDED_NOTE: &str = "Embedded backends served this run (SQLite, an in-process cache, a fixture sandbox): its figures are SQLite's and memory's on this machine, not Postgres' and Redis'. Compare it only with other embedded runs.";
+
+/// One line per spawned target: `local: postgres=env (postgres://...), cache=embedded (...)`.
+pub fn backend_lines(r: &mcp_slo_core::result::RunResult) -> Vec<String> {
+    r.targets
+        .iter()
+        .filter(|t| !t.backends.is_empty())
+        .map(|t| {
+            let each: Vec<String> = t
+                .backends
+                .iter()
+                .map(|b| format!("{}={} ({})", b.service, b.source.as_str(), b.address))
+                .collect();
+            format!("{}: {}", t.name, each.join(", "))
+        })
+        .collect()
+}
+
+/// True when any target ran on embedded backends.
+pub fn ran_embedded(r: &mcp_slo_core::result::RunResult) -> bool {
+    r.targets.iter().any(|t| t.embedded())
+}
+
 /// Creates `dir` (and its parents) and writes `result.json`, `summary.md`, `junit.xml` and
 /// `report.html`.
 pub fn write_all(dir: &Path, r: &RunResult) -> Result<Written, ReportError> {

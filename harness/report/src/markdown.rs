@@ -19,6 +19,12 @@ pub fn summary_markdown(r: &RunResult) -> String {
         let _ = writeln!(out, "> {}\n", one_line(description));
     }
     let _ = writeln!(out, "{}\n", load_line(r));
+    for line in crate::backend_lines(r) {
+        let _ = writeln!(out, "**Backends** {line}\n");
+    }
+    if crate::ran_embedded(r) {
+        let _ = writeln!(out, "> ⚠️ {}\n", crate::EMBEDDED_NOTE);
+    }
     objectives(&mut out, r);
     if !r.load.phases.is_empty() {
         tools(&mut out, r);

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use mcp_slo_core::measure::{CallOutcome, Outcomes, Recorder};
 use mcp_slo_core::result::{
-    Cost, Finding, HarnessInfo, LatencySummary, LoadInfo, ObjectiveResult, PhaseInfo,
-    RESULT_SCHEMA, RunResult, ScenarioInfo, Summary, TargetInfo, TimelinePoint, Verdict,
+    BackendInfo, BackendSource, Cost, Finding, HarnessInfo, LatencySummary, LoadInfo,
+    ObjectiveResult, PhaseInfo, RESULT_SCHEMA, RunResult, ScenarioInfo, Summary, TargetInfo,
+    TimelinePoint, Verdict,
 };
 use mcp_slo_core::slo::encode_histogram;
 use mcp_slo_report::{
@@ -151,6 +152,18 @@ fn run_result() -> RunResult {
             mode: "session".to_owned(),
             spawned: true,
             protocol_version: "2025-11-25".to_owned(),
+            backends: vec![
+                BackendInfo {
+                    service: "postgres".to_owned(),
+                    source: BackendSource::Env,
+                    address: "postgres://mcp_agent:***@127.0.0.1:5432/agents".to_owned(),
+                },
+                BackendInfo {
+                    service: "cache".to_owned(),
+                    source: BackendSource::Embedded,
+                    address: "in-process cache".to_owned(),
+                },
+            ],
         }],
         load: LoadInfo {
             model: "open".to_owned(),
@@ -243,6 +256,28 @@ fn a_passing_run_says_pass_and_omits_empty_sections() {
         "{xml}"
     );
     assert!(console_table(&r).starts_with("local-sql-steady: PASS "));
+}
+
+#[test]
+fn embedded_backends_are_said_and_real_ones_are_not_flagged() {
+    let mut r = run_result();
+    let summary = summary_markdown(&r);
+    assert!(summary.contains(mcp_slo_report::EMBEDDED_NOTE), "{summary}");
+    assert!(
+        summary.contains("cache=embedded (in-process cache)"),
+        "{summary}"
+    );
+    assert!(console_table(&r).contains(mcp_slo_report::EMBEDDED_NOTE));
+    r.targets[0]
+        .backends
+        .retain(|b| b.source != BackendSource::Embedded);
+    let summary = summary_markdown(&r);
+    assert!(
+        !summary.contains(mcp_slo_report::EMBEDDED_NOTE),
+        "{summary}"
+    );
+    assert!(summary.contains("postgres=env"), "{summary}");
+    assert!(!console_table(&r).contains("note:"));
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+use mcp_slo_backends::{Choice, Probe, Service, System, decide};
+use mcp_slo_core::result::BackendSource;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,15 +14,38 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Postgres, MariaDB and Redis on their loopback ports.
+/// Resolution as `mcp-slo run` does it (environment, then loopback), without the steps
+/// that would stand something else in for the real services.
+struct RealOnly;
+
+impl Probe for RealOnly {
+    fn env(&self, key: &str) -> Option<String> {
+        System.env(key)
+    }
+    fn listening(&self, port: u16) -> bool {
+        System.listening(port)
+    }
+    fn docker(&self) -> bool {
+        false
+    }
+}
+
+/// The URL of a real backend, from the harness's own resolution; `None` when only an
+/// embedded stand-in is left.
+pub fn backend_url(service: Service) -> Option<String> {
+    decide(&[service], Choice::Auto, &RealOnly)
+        .ok()?
+        .pop()
+        .filter(|d| d.source != BackendSource::Embedded)
+        .and_then(|d| d.url)
+}
+
+/// True when Postgres, MariaDB and Redis resolve to real services. When they do not:
+/// panics if `MCP_SLO_REQUIRE_SERVICES=1`, else prints why the test is skipped.
 pub fn services() -> bool {
-    let up = [5432u16, 3306, 6379].iter().all(|p| {
-        TcpStream::connect_timeout(
-            &SocketAddr::from(([127, 0, 0, 1], *p)),
-            Duration::from_millis(500),
-        )
-        .is_ok()
-    });
+    let up = [Service::Postgres, Service::Mysql, Service::Cache]
+        .into_iter()
+        .all(|s| backend_url(s).is_some());
     if !up {
         assert!(
             std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),

@@ -109,20 +109,28 @@ fn header(out: &mut String, r: &RunResult) {
     } else {
         out.push_str(
             "<table>\n<thead><tr><th>Target</th><th>URL</th><th>Mode</th><th>Spawned</th>\
-             <th>Protocol</th></tr></thead>\n<tbody>\n",
+             <th>Protocol</th><th>Backends</th></tr></thead>\n<tbody>\n",
         );
         for t in &r.targets {
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&t.name),
                 esc(&t.url),
                 esc(&t.mode),
                 if t.spawned { "yes" } else { "no" },
-                esc(&t.protocol_version)
+                esc(&t.protocol_version),
+                backends_cell(t)
             );
         }
         out.push_str("</tbody>\n</table>\n");
+        if crate::ran_embedded(r) {
+            let _ = writeln!(
+                out,
+                "<p class=\"note embedded\">{}</p>",
+                esc(crate::EMBEDDED_NOTE)
+            );
+        }
     }
     out.push_str(
         "<nav><a href=\"#verdict\">Verdict</a> · <a href=\"#latency\">Latency</a> · \
@@ -130,6 +138,26 @@ fn header(out: &mut String, r: &RunResult) {
          <a href=\"#probes\">Probes</a> · <a href=\"#alarms\">Alarms</a> · \
          <a href=\"#cost\">Cost</a> · <a href=\"#capacity\">Capacity</a></nav>\n</header>\n",
     );
+}
+
+/// A target's backends, one per line: `postgres embedded sqlite (...)`; "not known" for a
+/// target given by URL.
+fn backends_cell(t: &mcp_slo_core::result::TargetInfo) -> String {
+    if t.backends.is_empty() {
+        return "not known (given by URL)".to_owned();
+    }
+    t.backends
+        .iter()
+        .map(|b| {
+            format!(
+                "{} <b>{}</b> <code>{}</code>",
+                esc(&b.service),
+                esc(b.source.as_str()),
+                esc(&b.address)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("<br>")
 }
 
 /// Section 2: every objective with its verdict.

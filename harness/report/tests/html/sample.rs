@@ -8,9 +8,9 @@ use mcp_slo_core::alarms::{
 };
 use mcp_slo_core::measure::{CallOutcome, Outcomes, Recorder};
 use mcp_slo_core::result::{
-    AlarmsReport, Cost, Finding, HarnessInfo, LoadInfo, ObjectiveResult, PhaseInfo, ProbeResult,
-    ProbeSecond, PublishedAlarmState, PublishedInfo, RESULT_SCHEMA, RunResult, ScenarioInfo,
-    TargetInfo, TimelinePoint, Verdict,
+    AlarmsReport, BackendInfo, BackendSource, Cost, Finding, HarnessInfo, LoadInfo,
+    ObjectiveResult, PhaseInfo, ProbeResult, ProbeSecond, PublishedAlarmState, PublishedInfo,
+    RESULT_SCHEMA, RunResult, ScenarioInfo, TargetInfo, TimelinePoint, Verdict,
 };
 use mcp_slo_core::slo::{encode_histogram, latency_summary, summary};
 
@@ -126,6 +126,18 @@ pub fn rich_result() -> RunResult {
             mode: "session".to_owned(),
             spawned: true,
             protocol_version: "2025-11-25".to_owned(),
+            backends: vec![
+                BackendInfo {
+                    service: "postgres".to_owned(),
+                    source: BackendSource::Env,
+                    address: "postgres://mcp_agent:***@127.0.0.1:5432/agents".to_owned(),
+                },
+                BackendInfo {
+                    service: "cache".to_owned(),
+                    source: BackendSource::Embedded,
+                    address: "in-process cache".to_owned(),
+                },
+            ],
         }],
         load: LoadInfo {
             model: "open".to_owned(),
