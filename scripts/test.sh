@@ -22,6 +22,8 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2
   fi
 fi
+# docker-compose.yml, checked by a real Compose implementation (no engine needed).
+bash "$here/check-compose.sh"
 export MCP_SLO_REQUIRE_SERVICES=1
 # Screenshots and other files a CI run keeps.
 export MCP_SLO_ARTIFACTS=${MCP_SLO_ARTIFACTS:-$MCP_SLO_ROOT/reports/artifacts}
@@ -29,3 +31,9 @@ mkdir -p "$MCP_SLO_ARTIFACTS"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# The container path needs a Docker engine: run where one answers, said where none does.
+if docker info >/dev/null 2>&1; then
+  cargo test --locked -p mcp-slo-backends --test containers -- --ignored
+else
+  echo "[test] container backends: NOT RUN (no Docker engine answers here); run 'cargo test -p mcp-slo-backends --test containers -- --ignored' where one does" >&2
+fi
