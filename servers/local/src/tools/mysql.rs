@@ -11,11 +11,11 @@ use mcp_server_core::config::ToolConfig;
 use mcp_server_core::registry::{ToolCall, ToolError, ToolHandler, ToolOutput};
 use mcp_server_core::sql::{Classifier, SqlDialect, StatementClass};
 use serde_json::{Value, json};
-use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
-use sqlx::{Arguments as _, Column as _, Row as _, TypeInfo as _};
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
+use sqlx::{Column as _, Row as _, TypeInfo as _};
 use tokio::sync::OnceCell;
 
-use super::sql_rows::{Column, bytes_to_json, db_error, parse_request, result};
+use super::sql_rows::{Column, bind_json, bytes_to_json, db_error, parse_request, result};
 
 pub struct MysqlQuery {
     classifier: Classifier,
@@ -75,20 +75,7 @@ impl MysqlQuery {
         let request = parse_request(call.args, &self.classifier, &self.allowed)?;
         let pool = &self.pools[&request.database];
         let mariadb = self.is_mariadb(pool).await?;
-        let mut args = MySqlArguments::default();
-        for (i, value) in request.params.iter().enumerate() {
-            let added = match value {
-                Value::Null => args.add(None::<String>),
-                Value::Bool(b) => args.add(*b),
-                Value::Number(n) => match n.as_i64() {
-                    Some(v) => args.add(v),
-                    None => args.add(n.as_f64().unwrap_or(f64::NAN)),
-                },
-                Value::String(s) => args.add(s.clone()),
-                other => args.add(other.to_string()),
-            };
-            added.map_err(|e| ToolError::invalid(format!("params[{i}]: {e}")))?;
-        }
+        let args = bind_json::<sqlx::MySql>(&request.params)?;
         // Tenths of a second, rounded up, so few distinct statements are prepared.
         let tenths = call.remaining().as_millis().div_ceil(100).max(1);
         let sql = if mariadb {

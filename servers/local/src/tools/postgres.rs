@@ -15,7 +15,9 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPool, PgPoolOptions, PgRow
 use sqlx::{Arguments as _, Column as _, Row as _, TypeInfo as _};
 
 use super::result_cache::ResultCache;
-use super::sql_rows::{Column, SqlRequest, bytes_to_json, db_error, parse_request, result};
+use super::sql_rows::{
+    Column, SqlRequest, bytes_to_json, db_error, parse_request, result, to_value,
+};
 
 pub struct PostgresQuery {
     classifier: Classifier,
@@ -150,10 +152,6 @@ impl PostgresQuery {
             request, columns, rows, truncated, None, false,
         )))
     }
-}
-
-fn to_value(output: ToolOutput) -> Value {
-    output.structured.unwrap_or(Value::Null)
 }
 
 impl ToolHandler for PostgresQuery {

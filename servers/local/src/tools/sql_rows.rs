@@ -88,6 +88,40 @@ pub fn result(
     ToolOutput::json(out)
 }
 
+/// Binds JSON parameters in order: null, booleans, integers, floats and strings as
+/// themselves; arrays and objects as their JSON text. (Postgres binds those as `json`.)
+pub fn bind_json<DB>(params: &[Value]) -> Result<DB::Arguments, ToolError>
+where
+    DB: sqlx::Database,
+    for<'t> bool: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> f64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    use sqlx::Arguments as _;
+    let mut args = DB::Arguments::default();
+    for (i, value) in params.iter().enumerate() {
+        let added = match value {
+            Value::Null => args.add(None::<String>),
+            Value::Bool(b) => args.add(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(v) => args.add(v),
+                None => args.add(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => args.add(s.clone()),
+            other => args.add(other.to_string()),
+        };
+        added.map_err(|e| ToolError::invalid(format!("params[{i}]: {e}")))?;
+    }
+    Ok(args)
+}
+
+/// A tool output's structured value (what the result cache stores).
+pub fn to_value(output: ToolOutput) -> Value {
+    output.structured.unwrap_or(Value::Null)
+}
+
 pub fn bytes_to_json(bytes: &[u8]) -> Value {
     json!({ "base64": base64::engine::general_purpose::STANDARD.encode(bytes) })
 }

@@ -23,11 +23,13 @@ use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool,
     SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Arguments as _, Column as _, Row as _, TypeInfo as _, ValueRef as _};
+use sqlx::{Column as _, Row as _, TypeInfo as _, ValueRef as _};
 use tokio::sync::OnceCell;
 
 use super::result_cache::ResultCache;
-use super::sql_rows::{Column, SqlRequest, bytes_to_json, db_error, parse_request, result};
+use super::sql_rows::{
+    Column, SqlRequest, bind_json, bytes_to_json, db_error, parse_request, result, to_value,
+};
 
 const FIXTURES: &str = include_str!("../../../../scripts/sql/sqlite_fixtures.sql");
 
@@ -186,7 +188,7 @@ impl SqliteQuery {
                 .map_err(|e| ToolError::invalid(e.to_string()))?,
             Flavour::MySql => request.query.to_owned(),
         };
-        let arguments = bind(&request.params)?;
+        let arguments = bind_json::<sqlx::Sqlite>(&request.params)?;
         let db = self.database(&request.database).await?;
         let mut conn = db.pool.acquire().await.map_err(db_error)?;
         // Set on every call: a connection whose last call was dropped at its deadline
@@ -268,32 +270,10 @@ fn interrupted(code: Option<&str>, message: &str) -> bool {
     code == Some("9") || message.contains("interrupted")
 }
 
-fn to_value(output: ToolOutput) -> Value {
-    output.structured.unwrap_or(Value::Null)
-}
-
 impl ToolHandler for SqliteQuery {
     fn call<'a>(&'a self, call: ToolCall<'a>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(self.run(call))
     }
-}
-
-fn bind(params: &[Value]) -> Result<SqliteArguments, ToolError> {
-    let mut args = SqliteArguments::default();
-    for (i, value) in params.iter().enumerate() {
-        let added = match value {
-            Value::Null => args.add(None::<String>),
-            Value::Bool(b) => args.add(*b),
-            Value::Number(n) => match n.as_i64() {
-                Some(i) => args.add(i),
-                None => args.add(n.as_f64().unwrap_or(f64::NAN)),
-            },
-            Value::String(s) => args.add(s.clone()),
-            other => args.add(other.to_string()),
-        };
-        added.map_err(|e| ToolError::invalid(format!("params[{i}]: {e}")))?;
-    }
-    Ok(args)
 }
 
 fn columns_of(row: &SqliteRow) -> Vec<Column> {
