@@ -265,6 +265,8 @@ pub async fn provision(
             address,
         });
     }
+    // The server also reads MCP_SLO_EMBEDDED_DIR: only the flag below may turn stand-ins on.
+    out.env.push(("MCP_SLO_EMBEDDED_DIR".to_owned(), None));
     if embedded {
         out.args.push("--embedded".into());
         out.args.push(embedded_dir.display().to_string());
@@ -302,21 +304,32 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// The one-line summary printed before a run: `postgres=env(...) cache=embedded(...)`.
-pub fn summary(served: &[BackendInfo]) -> String {
-    served
-        .iter()
-        .map(|b| format!("{}={} ({})", b.service, b.source.as_str(), b.address))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The repository root the container mounts come from: `MCP_SLO_ROOT`, else the current
+/// directory; absolute, as bind mounts need.
+pub fn repo_root() -> PathBuf {
+    let root = std::env::var_os("MCP_SLO_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    std::path::absolute(&root).unwrap_or(root)
 }
 
-/// The repository root the container mounts come from: `MCP_SLO_ROOT`, else the current
-/// directory.
-pub fn repo_root() -> PathBuf {
-    std::env::var_os("MCP_SLO_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."))
+/// Where a target's embedded backends live: `$MCP_SLO_EMBEDDED_DIR/<target>`, else the
+/// user's cache (`$XDG_CACHE_HOME` or `~/.cache`)`/mcp-slo/embedded/<target>`. Kept
+/// between runs, as a database keeps its data: the fixtures (about 23 MB) load once, not
+/// into every report directory.
+pub fn embedded_dir(target: &str) -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let base = env("MCP_SLO_EMBEDDED_DIR").unwrap_or_else(|| {
+        env("XDG_CACHE_HOME")
+            .or_else(|| env("HOME").map(|h| h.join(".cache")))
+            .unwrap_or_else(std::env::temp_dir)
+            .join("mcp-slo/embedded")
+    });
+    base.join(target)
 }
 
 #[cfg(test)]

@@ -302,13 +302,13 @@ pub async fn start_targets(
                 .map_err(|e| infra(e.to_string()))?;
                 let plan = mcp_slo_backends::provision(
                     &decisions,
-                    &out.join(format!("embedded-{name}")),
+                    &mcp_slo_backends::embedded_dir(name),
                     &mcp_slo_backends::repo_root(),
                     &mut started.containers,
                 )
                 .await
                 .map_err(|e| infra(e.to_string()))?;
-                let served = mcp_slo_backends::summary(&plan.served);
+                let served = mcp_slo_core::result::describe_backends(&plan.served);
                 eprintln!("target {name}: backends {served}");
                 let args: Vec<String> = args
                     .iter()

@@ -55,6 +55,7 @@ fn the_quickstart_runs_on_embedded_backends_with_nothing_installed() {
             "--out",
         ])
         .arg(&out)
+        .env("MCP_SLO_EMBEDDED_DIR", dir.path().join("embedded"))
         .current_dir(root())
         .output()
         .expect("mcp-slo runs");
@@ -98,13 +99,16 @@ fn the_quickstart_runs_on_embedded_backends_with_nothing_installed() {
     );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(html.contains("note embedded"));
-    // The SQLite files and the sandbox live in the report directory.
+    // The SQLite files and the sandbox live under MCP_SLO_EMBEDDED_DIR, not in the report.
+    assert!(!out.join("embedded-local").exists());
     assert!(
-        out.join("embedded-local/sqlite/postgres_query-agents.sqlite")
+        dir.path()
+            .join("embedded/local/sqlite/postgres_query-agents.sqlite")
             .is_file()
     );
     assert!(
-        out.join("embedded-local/files/data/reports/daily.csv")
+        dir.path()
+            .join("embedded/local/files/data/reports/daily.csv")
             .is_file()
     );
 }

@@ -126,6 +126,15 @@ pub struct BackendInfo {
     pub address: String,
 }
 
+/// `postgres=env (postgres://...), cache=embedded (in-process cache)`: how runs print them.
+pub fn describe_backends(backends: &[BackendInfo]) -> String {
+    backends
+        .iter()
+        .map(|b| format!("{}={} ({})", b.service, b.source.as_str(), b.address))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Where a backend came from, in the order they are tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]

@@ -84,12 +84,11 @@ pub fn backend_lines(r: &mcp_slo_core::result::RunResult) -> Vec<String> {
         .iter()
         .filter(|t| !t.backends.is_empty())
         .map(|t| {
-            let each: Vec<String> = t
-                .backends
-                .iter()
-                .map(|b| format!("{}={} ({})", b.service, b.source.as_str(), b.address))
-                .collect();
-            format!("{}: {}", t.name, each.join(", "))
+            format!(
+                "{}: {}",
+                t.name,
+                mcp_slo_core::result::describe_backends(&t.backends)
+            )
         })
         .collect()
 }

@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::TryStreamExt as _;
@@ -161,7 +160,7 @@ impl SqliteQuery {
             interrupt_at(&mut conn, Instant::now() + Duration::from_secs(1))
                 .await
                 .map_err(|e| format!("{name}: {e}"))?;
-            sqlx::query("SELECT count(*) FROM orders")
+            sqlx::query("SELECT 1 FROM orders LIMIT 1")
                 .execute(&mut *conn)
                 .await
                 .map_err(|e| format!("{name}: {e}"))?;
@@ -306,8 +305,6 @@ fn row_to_json(row: &SqliteRow) -> Result<Value, sqlx::Error> {
     }
     Ok(Value::Object(out))
 }
-
-pub type Shared = Arc<SqliteQuery>;
 
 #[cfg(test)]
 mod tests {
