@@ -8,6 +8,11 @@
 #   d  ours: session mode (MCP sessions, SSE answers), limits lifted, audit off
 #   e  Toolbox: postgres-sql tool, same statement, same pool size, default logging
 #   f  Toolbox as e with --log-level WARN (no per-request access log)
+#   g  ours as a with --workers 1 (one runtime thread: no wake-ups between threads)
+#   h  ours as g on 4 pipelined connections (--pool-size 4 --pg-pipeline-depth 8)
+#   i  Toolbox as e with GOMAXPROCS=1 (its equivalent of g)
+#   j  Toolbox as i with pool_max_conns 4 (its equivalent of h's connections)
+#   k  ours as g plus --bare (the stack's cost in that set-up)
 # Environment knobs: DURATION (15s), WARMUP (3s), CONCURRENCY (32), POOL_SIZE (16),
 # CASES ("a b c d e f"), TOOLBOX_VERSION (1.12.0), PERF=1 (profile case a's server for 10 s),
 # BUILD=0 (use the release binaries already in $CARGO_TARGET_DIR), REPEAT (1: runs of the
@@ -26,7 +31,7 @@ DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
 CONCURRENCY=${CONCURRENCY:-32}
 POOL_SIZE=${POOL_SIZE:-16}
-CASES=${CASES:-a b c d e f}
+CASES=${CASES:-a b c d e f g h i j k}
 TOOLBOX_VERSION=${TOOLBOX_VERSION:-1.12.0}
 PORT_OURS=${PORT_OURS:-18080}
 PORT_TOOLBOX=${PORT_TOOLBOX:-15000}
@@ -97,6 +102,7 @@ parameters:
   description: The order id.
 statement: SELECT * FROM orders WHERE id = \$1
 EOF
+sed "s/pool_max_conns: \"$POOL_SIZE\"/pool_max_conns: \"4\"/" "$toolbox_dir/tools.yaml" >"$toolbox_dir/tools-4.yaml"
 
 # --- one case --------------------------------------------------------------------------
 server_pid=
@@ -144,11 +150,11 @@ wait_quiet() { # other work on the machine skews every figure: wait for it (QUIE
 
 init_body='{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"probe","version":"0"}}}'
 
-run_ours() { # case, description, bench flags (quoted string), server flags...
-  local case=$1 what=$2 bench_flags=$3; shift 3
+run_ours() { # case, description, bench flags (quoted string), pool size, server flags...
+  local case=$1 what=$2 bench_flags=$3 pool=$4; shift 4
   wait_quiet
   log "case $case: $what"
-  start_server "$case" "$server_bin" --listen "127.0.0.1:$PORT_OURS" --pool-size "$POOL_SIZE" "$@"
+  start_server "$case" "$server_bin" --listen "127.0.0.1:$PORT_OURS" --pool-size "$pool" "$@"
   wait_ready "http://127.0.0.1:$PORT_OURS/mcp" "$init_body"
   if [ "$case" = a ] && [ "$PERF" = 1 ] && [ ! -e "$run_dir/perf-a.data" ] && command -v perf >/dev/null; then
     # Load it for warmup + 10 s while perf samples the server, then measure separately.
@@ -172,11 +178,11 @@ run_ours() { # case, description, bench flags (quoted string), server flags...
   stop_server
 }
 
-run_toolbox() { # case, extra toolbox flags...
-  local case=$1; shift
+run_toolbox() { # case, GOMAXPROCS ('' for Go's default), config file, extra toolbox flags...
+  local case=$1 procs=$2 config=$3; shift 3
   wait_quiet
-  log "case $case: Toolbox $toolbox_version $*"
-  start_server "$case" "$toolbox_bin" --config "$toolbox_dir/tools.yaml" --address 127.0.0.1 \
+  log "case $case: Toolbox $toolbox_version ${procs:+GOMAXPROCS=$procs }$(basename "$config") $*"
+  start_server "$case" env ${procs:+GOMAXPROCS=$procs} "$toolbox_bin" --config "$config" --address 127.0.0.1 \
     --port "$PORT_TOOLBOX" --disable-version-check --disable-reload "$@"
   wait_ready "http://127.0.0.1:$PORT_TOOLBOX/mcp" "$init_body"
   "$bench_bin" --url "http://127.0.0.1:$PORT_TOOLBOX/mcp" --tool get_order --id-param id \
@@ -194,15 +200,20 @@ run_toolbox() { # case, extra toolbox flags...
 
 run_case() { # case
   case $1 in
-    a) run_ours a "stateless, limits lifted, audit off" "" --mode stateless --lift-limits --audit off ;;
-    b) run_ours b "stateless, --bare" "" --mode stateless --lift-limits --audit off --bare ;;
+    a) run_ours a "stateless, limits lifted, audit off" "" "$POOL_SIZE" --mode stateless --lift-limits --audit off ;;
+    b) run_ours b "stateless, --bare" "" "$POOL_SIZE" --mode stateless --lift-limits --audit off --bare ;;
     c) rm -f "$run_dir/audit.jsonl"
-       run_ours c "stateless, limits lifted, audit to a file" "" --mode stateless --lift-limits --audit "$run_dir/audit.jsonl"
+       run_ours c "stateless, limits lifted, audit to a file" "" "$POOL_SIZE" --mode stateless --lift-limits --audit "$run_dir/audit.jsonl"
        log "  case c wrote $(wc -l <"$run_dir/audit.jsonl") audit lines"
        rm -f "$run_dir/audit.jsonl" ;;
-    d) run_ours d "session mode, limits lifted, audit off" "--session" --mode session --lift-limits --audit off ;;
-    e) run_toolbox e ;;
-    f) run_toolbox f --log-level WARN ;;
+    d) run_ours d "session mode, limits lifted, audit off" "--session" "$POOL_SIZE" --mode session --lift-limits --audit off ;;
+    e) run_toolbox e "" "$toolbox_dir/tools.yaml" ;;
+    f) run_toolbox f "" "$toolbox_dir/tools.yaml" --log-level WARN ;;
+    g) run_ours g "as a, --workers 1" "" "$POOL_SIZE" --mode stateless --lift-limits --audit off --workers 1 ;;
+    h) run_ours h "as g, 4 pipelined connections" "" 4 --mode stateless --lift-limits --audit off --workers 1 --pg-pipeline-depth 8 ;;
+    i) run_toolbox i 1 "$toolbox_dir/tools.yaml" ;;
+    j) run_toolbox j 1 "$toolbox_dir/tools-4.yaml" ;;
+    k) run_ours k "as g, --bare" "" "$POOL_SIZE" --mode stateless --lift-limits --audit off --workers 1 --bare ;;
     *) log "unknown case $1"; exit 2 ;;
   esac
 }
@@ -235,7 +246,7 @@ done
   echo "| case | server | calls/s | range | p50 ms | p99 ms | server CPU µs/call | postgres CPU µs/call | client CPU µs/call | other load | errors |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   jq -rs '
-    def desc: {"a":"ours, stateless, limits lifted, audit off","b":"ours, --bare","c":"ours, audit to file","d":"ours, session mode (SSE)","e":"Toolbox","f":"Toolbox, --log-level WARN"}[.] // .;
+    def desc: {"a":"ours, stateless, limits lifted, audit off","b":"ours, --bare","c":"ours, audit to file","d":"ours, session mode (SSE)","e":"Toolbox","f":"Toolbox, --log-level WARN","g":"ours as a, --workers 1","h":"ours as g, 4 pipelined connections","i":"Toolbox, GOMAXPROCS=1","j":"Toolbox, GOMAXPROCS=1, 4 connections","k":"ours as g, --bare"}[.] // .;
     def r(n): if . == null then "n/a" else (. * pow(10; n) | round) / pow(10; n) | tostring end;
     def median: map(select(. != null)) | sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
     group_by(.label)[] as $g | $g[0].label as $l
@@ -251,9 +262,15 @@ done
     | (if $x.a and $x.e then "- ours (a) / Toolbox (e) rate: \(($x.a.rate / $x.e.rate * 100 | round) / 100)x (goal ≥ 2x)" else empty end),
       (if $x.a and $x.f then "- ours (a) / Toolbox without access log (f) rate: \(($x.a.rate / $x.f.rate * 100 | round) / 100)x" else empty end),
       (if $x.a and $x.e then "- server + Postgres CPU per call, ours (a) vs Toolbox (e): \(($x.a.server_cpu_us_per_call + $x.a.pg) | round) vs \(($x.e.server_cpu_us_per_call + $x.e.pg) | round) µs" else empty end),
+      (if $x.g and $x.i then "- ours (g) / Toolbox (i), one thread each: \(($x.g.rate / $x.i.rate * 100 | round) / 100)x" else empty end),
+      (if $x.g and $x.e then "- ours (g) / Toolbox (e): \(($x.g.rate / $x.e.rate * 100 | round) / 100)x" else empty end),
+      (if $x.h and $x.j then "- ours (h) / Toolbox (j), one thread and 4 connections each: \(($x.h.rate / $x.j.rate * 100 | round) / 100)x" else empty end),
+      (if $x.h and $x.e then "- ours (h) / Toolbox (e): \(($x.h.rate / $x.e.rate * 100 | round) / 100)x" else empty end),
       (if $x.a and $x.b then "- admission + audit + spans cost, rate (b − a) / b: \((($x.b.rate - $x.a.rate) / $x.b.rate * 1000 | round) / 10)% (goal < 5%); server CPU +\(($x.a.server_cpu_us_per_call - $x.b.server_cpu_us_per_call) * 10 | round / 10) µs/call" else empty end),
+      (if $x.g and $x.k then "- the same with --workers 1, rate (k − g) / k: \((($x.k.rate - $x.g.rate) / $x.k.rate * 1000 | round) / 10)%; server CPU +\(($x.g.server_cpu_us_per_call - $x.k.server_cpu_us_per_call) * 10 | round / 10) µs/call" else empty end),
       (if $x.c and $x.b then "- with audit to a file, rate (b − c) / b: \((($x.b.rate - $x.c.rate) / $x.b.rate * 1000 | round) / 10)%" else empty end),
-      (if $x.a then "- case a p99 \($x.a.p99_us / 1000) ms (goal < 100 ms), server CPU \(($x.a.server_cpu_us_per_call * 10 | round) / 10) µs/call (goal < 45)" else empty end)
+      (if $x.a then "- case a p99 \($x.a.p99_us / 1000) ms (goal < 100 ms), server CPU \(($x.a.server_cpu_us_per_call * 10 | round) / 10) µs/call (goal < 45)" else empty end),
+      (["g", "h"][] as $c | if $x[$c] then "- case \($c) p99 \($x[$c].p99_us / 1000) ms, server CPU \(($x[$c].server_cpu_us_per_call * 10 | round) / 10) µs/call" else empty end)
   ' "$run_dir/summary.jsonl"
   echo
   echo "Every run, in order: case rate/s (p99 ms, other load %):"

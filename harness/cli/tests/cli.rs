@@ -49,6 +49,7 @@ fn local_tier(mode: Mode) -> String {
                     embedded: None,
                 },
                 pool_size: None,
+                pg_pipeline_depth: None,
                 bare: false,
             })
             .unwrap();

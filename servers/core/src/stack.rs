@@ -196,12 +196,16 @@ async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> Response {
 }
 
 fn cors_layer(origins: &[String]) -> CorsLayer {
-    let values: Vec<HeaderValue> = origins
+    let values: Arc<[HeaderValue]> = origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
+    // A predicate over a shared list rather than `AllowOrigin::list`: the layer is cloned
+    // for every request, and the list would be copied with it.
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(values))
+        .allow_origin(AllowOrigin::predicate(move |origin, _| {
+            values.iter().any(|v| v == origin)
+        }))
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers([
             header::CONTENT_TYPE,

@@ -31,13 +31,23 @@ impl Drop for Telemetry {
 
 /// Installs logging to stderr (`RUST_LOG`, default `info`) and, when
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` is set, OTLP span export.
+///
+/// With the default filter the log leaves tool spans out: it would format each span's
+/// dozen fields on every call for log lines that rarely come, and the audit trail already
+/// has one record per call. With no exporter either, no layer wants tool spans and
+/// `tracing` skips them entirely. An explicit `RUST_LOG` gets exactly what it asks for.
 pub fn init(service_name: &str) -> Result<Telemetry, String> {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,rmcp=warn"));
+    let (filter, tool_spans) = match EnvFilter::try_from_default_env() {
+        Ok(explicit) => (explicit, true),
+        Err(_) => (EnvFilter::new("info,rmcp=warn"), false),
+    };
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_filter(filter);
+        .with_filter(filter)
+        .with_filter(tracing_subscriber::filter::filter_fn(move |meta| {
+            tool_spans || !(meta.is_span() && meta.name() == TOOL_SPAN)
+        }));
     let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
         .ok()
         .filter(|e| !e.is_empty());

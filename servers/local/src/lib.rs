@@ -80,6 +80,9 @@ pub struct Options {
     pub backends: Backends,
     /// Database connections per pool; defaults to the tier's `max_concurrent`.
     pub pool_size: Option<u32>,
+    /// Read-only `postgres_query` calls pipelined on one connection before another is
+    /// opened (default 1).
+    pub pg_pipeline_depth: Option<usize>,
     /// Without the admission stack, audit and tool spans: for measuring their cost only.
     pub bare: bool,
 }
@@ -113,6 +116,7 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
         audit,
         backends,
         pool_size,
+        pg_pipeline_depth,
         bare,
     } = options;
     anyhow::ensure!(
@@ -176,6 +180,7 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
                                 tool,
                                 limits.timeout,
                                 pool_size,
+                                pg_pipeline_depth.unwrap_or(1),
                                 cache,
                             ));
                             readiness.postgres = Some(pg.clone());

@@ -47,6 +47,16 @@ struct Args {
     /// Database connections per pool (default: the tier's max_concurrent).
     #[arg(long)]
     pool_size: Option<u32>,
+    /// Read-only postgres_query calls pipelined on one connection before another is opened
+    /// (default 1: one connection per call while the pool has room; beyond the pool size,
+    /// calls queue behind the least busy connection). Higher: fewer connections and less
+    /// Postgres CPU per call, but a slow statement delays the calls behind it.
+    #[arg(long, value_name = "N")]
+    pg_pipeline_depth: Option<usize>,
+    /// Runtime worker threads (default: one per core). On a machine shared with Postgres
+    /// and the load generator, 1 saves the wake-ups between threads: see scripts/bench.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    workers: Option<u16>,
     /// How `rate_limit_per_second` is meant: `global` (all callers together, default) or
     /// `per-caller` (each caller address gets the rate; no global rate cap).
     #[arg(long, default_value = "global")]
@@ -73,10 +83,11 @@ enum RateScope {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.workers {
+        builder.worker_threads(usize::from(n));
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -156,6 +167,7 @@ fn options(args: &Args) -> anyhow::Result<Options> {
             ..Backends::from_env()
         },
         pool_size: args.pool_size,
+        pg_pipeline_depth: args.pg_pipeline_depth,
         bare: args.bare,
     })
 }

@@ -54,7 +54,7 @@ impl Readiness for LocalReadiness {
             let mut checks = Vec::new();
             if let Some(pg) = &self.postgres {
                 for (db, pool) in pg.pools() {
-                    let fut = async { sqlx::query("SELECT 1").execute(pool).await.map(|_| ()) };
+                    let fut = pool.ping();
                     checks.push(probe(format!("postgres/{db}"), fut).await);
                 }
             }

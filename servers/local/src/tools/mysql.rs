@@ -104,14 +104,14 @@ impl MysqlQuery {
         let query = sqlx::query_with(sqlx::AssertSqlSafe(sql), args);
         if request.classified.class != StatementClass::Select {
             let done = query.execute(&mut *conn).await.map_err(db_error)?;
-            return Ok(result(
+            return Ok(ToolOutput::json(result(
                 &request,
                 Vec::new(),
                 Vec::new(),
                 false,
                 Some(done.rows_affected()),
                 false,
-            ));
+            )));
         }
         let mut stream = query.fetch(&mut *conn);
         let mut rows = Vec::new();
@@ -134,7 +134,9 @@ impl MysqlQuery {
             }
             rows.push(row_to_json(&row)?);
         }
-        Ok(result(&request, columns, rows, truncated, None, false))
+        Ok(ToolOutput::json(result(
+            &request, columns, rows, truncated, None, false,
+        )))
     }
 }
 

@@ -2,7 +2,7 @@
 //! names and types, capped at `max_rows`.
 
 use base64::Engine as _;
-use mcp_server_core::registry::{ToolError, ToolOutput};
+use mcp_server_core::registry::ToolError;
 use mcp_server_core::sql::{Classified, Classifier};
 use serde_json::{Map, Value, json};
 
@@ -62,7 +62,8 @@ pub struct Column {
     pub type_name: String,
 }
 
-/// Assembles the tool result.
+/// Assembles the tool's structured result (what the result cache stores). The rows are
+/// moved in, not copied.
 pub fn result(
     request: &SqlRequest<'_>,
     columns: Vec<Column>,
@@ -70,22 +71,33 @@ pub fn result(
     truncated: bool,
     rows_affected: Option<u64>,
     cached: bool,
-) -> ToolOutput {
-    let mut out = json!({
-        "database": request.database,
-        "statement": request.classified.class.as_str(),
-        "columns": columns.iter().map(|c| json!({"name": c.name, "type": c.type_name})).collect::<Vec<_>>(),
-        "rows": rows,
-        "row_count": rows.len(),
-        "truncated": truncated,
-    });
+) -> Value {
+    let mut out = Map::with_capacity(8);
+    out.insert("database".into(), Value::from(request.database.as_str()));
+    out.insert(
+        "statement".into(),
+        Value::from(request.classified.class.as_str()),
+    );
+    let columns = columns
+        .into_iter()
+        .map(|c| {
+            let mut column = Map::with_capacity(2);
+            column.insert("name".into(), Value::String(c.name));
+            column.insert("type".into(), Value::String(c.type_name));
+            Value::Object(column)
+        })
+        .collect();
+    out.insert("columns".into(), Value::Array(columns));
+    out.insert("row_count".into(), Value::from(rows.len()));
+    out.insert("rows".into(), Value::Array(rows));
+    out.insert("truncated".into(), Value::Bool(truncated));
     if let Some(n) = rows_affected {
-        out["rows_affected"] = json!(n);
+        out.insert("rows_affected".into(), Value::from(n));
     }
     if cached {
-        out["cached"] = json!(true);
+        out.insert("cached".into(), Value::Bool(true));
     }
-    ToolOutput::json(out)
+    Value::Object(out)
 }
 
 /// Binds JSON parameters in order: null, booleans, integers, floats and strings as
@@ -117,44 +129,43 @@ where
     Ok(args)
 }
 
-/// A tool output's structured value (what the result cache stores).
-pub fn to_value(output: ToolOutput) -> Value {
-    output.structured.unwrap_or(Value::Null)
-}
-
 pub fn bytes_to_json(bytes: &[u8]) -> Value {
     json!({ "base64": base64::engine::general_purpose::STANDARD.encode(bytes) })
+}
+
+/// An error the database itself returned, by its SQLSTATE (or MySQL code) and message.
+pub fn database_error(code: &str, message: &str) -> ToolError {
+    // 57014: Postgres query_canceled (statement_timeout); 70100: MariaDB
+    // max_statement_time; MySQL's max_execution_time says so in its message.
+    if code == "57014" || code == "70100" || message.contains("maximum statement execution time") {
+        return ToolError::new(
+            mcp_server_core::registry::ToolErrorKind::Timeout,
+            "the statement was cancelled at the deadline",
+        );
+    }
+    let kind = if matches!(code, "42501" | "42000") && message.contains("denied") {
+        ToolError::refused
+    } else {
+        ToolError::invalid
+    };
+    kind(format!("database error {code}: {message}"))
+}
+
+pub fn no_connection() -> ToolError {
+    ToolError::backend("no database connection available in time")
+}
+
+pub fn unreachable() -> ToolError {
+    ToolError::backend("the database is unreachable")
 }
 
 /// A backend error as the caller may see it: the database's own message (which names the
 /// table, column or privilege), never the connection string.
 pub fn db_error(err: sqlx::Error) -> ToolError {
     match err {
-        sqlx::Error::Database(db) => {
-            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
-            // 57014: Postgres query_canceled (statement_timeout); 70100: MariaDB
-            // max_statement_time; MySQL's max_execution_time says so in its message.
-            if code == "57014"
-                || code == "70100"
-                || db.message().contains("maximum statement execution time")
-            {
-                return ToolError::new(
-                    mcp_server_core::registry::ToolErrorKind::Timeout,
-                    "the statement was cancelled at the deadline",
-                );
-            }
-            let kind =
-                if matches!(code.as_str(), "42501" | "42000") && db.message().contains("denied") {
-                    ToolError::refused
-                } else {
-                    ToolError::invalid
-                };
-            kind(format!("database error {code}: {}", db.message()))
-        }
-        sqlx::Error::PoolTimedOut => ToolError::backend("no database connection available in time"),
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => {
-            ToolError::backend("the database is unreachable")
-        }
+        sqlx::Error::Database(db) => database_error(&db.code().unwrap_or_default(), db.message()),
+        sqlx::Error::PoolTimedOut => no_connection(),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolClosed => unreachable(),
         sqlx::Error::ColumnDecode { index, source } => {
             ToolError::backend(format!("cannot decode column {index}: {source}"))
         }

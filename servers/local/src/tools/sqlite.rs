@@ -27,7 +27,7 @@ use tokio::sync::OnceCell;
 
 use super::result_cache::ResultCache;
 use super::sql_rows::{
-    Column, SqlRequest, bind_json, bytes_to_json, db_error, parse_request, result, to_value,
+    Column, SqlRequest, bind_json, bytes_to_json, db_error, parse_request, result,
 };
 
 const FIXTURES: &str = include_str!("../../../../scripts/sql/sqlite_fixtures.sql");
@@ -227,14 +227,14 @@ impl SqliteQuery {
             && !request.query.to_ascii_lowercase().contains("returning")
         {
             let done = query.execute(conn).await?;
-            return Ok(to_value(result(
+            return Ok(result(
                 request,
                 Vec::new(),
                 Vec::new(),
                 false,
                 Some(done.rows_affected()),
                 false,
-            )));
+            ));
         }
         let mut stream = query.fetch(conn);
         let mut rows = Vec::new();
@@ -250,9 +250,7 @@ impl SqliteQuery {
             }
             rows.push(row_to_json(&row)?);
         }
-        Ok(to_value(result(
-            request, columns, rows, truncated, None, false,
-        )))
+        Ok(result(request, columns, rows, truncated, None, false))
     }
 }
 

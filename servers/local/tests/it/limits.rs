@@ -41,7 +41,11 @@ async fn inflight_cap_refuses_exactly_the_calls_beyond_100_at_once() {
             .iter()
             .filter(|a| a.status == 200)
             .all(|a| a.is_ok()),
-        "admitted calls succeed"
+        "admitted calls succeed: {:?}",
+        answers
+            .iter()
+            .find(|a| a.status == 200 && !a.is_ok())
+            .map(|a| &a.body)
     );
     server.stop().await;
 }

@@ -8,6 +8,7 @@ mod embedded;
 mod files;
 mod http;
 mod limits;
+mod pg;
 mod sql;
 mod support;
 mod tools;

@@ -184,6 +184,7 @@ impl Setup {
                 },
             },
             pool_size: self.pool_size,
+            pg_pipeline_depth: None,
             bare: false,
         })
         .expect("server builds");
