@@ -13,6 +13,7 @@
 //!   `Retry-After`.
 
 use std::borrow::Cow;
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::pin::Pin;
@@ -20,21 +21,23 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
+use axum::BoxError;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures::future::BoxFuture;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use http_body::Frame;
-use http_body_util::BodyExt;
+use http_body_util::{BodyExt, Full};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+use tower::{Layer, Service};
 
 use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
 use crate::caller::Caller;
@@ -211,8 +214,60 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// The admission middleware (see the module docs for what it limits).
-pub async fn admit(State(adm): State<Arc<Admission>>, request: Request, next: Next) -> Response {
+/// The admission stack as a tower layer (see the module docs for what it limits). The
+/// service it wraps gets the collected body, so nothing is read twice or boxed again.
+#[derive(Clone)]
+pub struct AdmissionLayer(pub Arc<Admission>);
+
+impl<S> Layer<S> for AdmissionLayer {
+    type Service = AdmissionService<S>;
+    fn layer(&self, inner: S) -> AdmissionService<S> {
+        AdmissionService {
+            admission: self.0.clone(),
+            inner,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AdmissionService<S> {
+    admission: Arc<Admission>,
+    inner: S,
+}
+
+impl<S, B> Service<Request> for AdmissionService<S>
+where
+    S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The standard swap: the clone waits for the next `poll_ready`, the ready one serves.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let admission = self.admission.clone();
+        Box::pin(async move { Ok(admit(&admission, request, inner).await) })
+    }
+}
+
+async fn admit<S, B>(adm: &Admission, request: Request, inner: S) -> Response
+where
+    S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     let received = Instant::now();
     let received_at = SystemTime::now();
     let caller = match adm.caller(&request) {
@@ -228,17 +283,8 @@ pub async fn admit(State(adm): State<Arc<Admission>>, request: Request, next: Ne
             return adm.refuse(Rejection::Unauthenticated, response);
         }
     };
-    if request.method() != Method::POST {
-        let mut request = request;
-        request.extensions_mut().insert(Admitted {
-            received,
-            received_at,
-            caller,
-            _inflight: None,
-        });
-        return next.run(request).await;
-    }
-    if !is_json(request.headers()) {
+    let post = request.method() == Method::POST;
+    if post && !is_json(request.headers()) {
         return adm.refuse(
             Rejection::ContentType,
             RpcErrorResponse::new(
@@ -250,7 +296,7 @@ pub async fn admit(State(adm): State<Arc<Admission>>, request: Request, next: Ne
         );
     }
     let max = adm.limits.max_request_body_bytes.get();
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let bytes = match http_body_util::Limited::new(body, max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
@@ -276,6 +322,17 @@ pub async fn admit(State(adm): State<Arc<Admission>>, request: Request, next: Ne
             );
         }
     };
+    if !post {
+        // The session stream (GET) and session end (DELETE): no JSON-RPC to admit.
+        parts.extensions.insert(Admitted {
+            received,
+            received_at,
+            caller,
+            _inflight: None,
+        });
+        let request = http::Request::from_parts(parts, Full::new(bytes));
+        return serve(inner, request, None).await;
+    }
     let peek: Peek<'_> = match serde_json::from_slice(&bytes) {
         Ok(peek) => peek,
         Err(e) => {
@@ -353,35 +410,55 @@ pub async fn admit(State(adm): State<Arc<Admission>>, request: Request, next: Ne
         );
     }
     drop(peek);
-    let mut request = Request::from_parts(parts, Body::from(bytes));
-    request.extensions_mut().insert(Admitted {
+    parts.extensions.insert(Admitted {
         received,
         received_at,
         caller,
         _inflight: guard.clone(),
     });
-    let response = next.run(request).await;
-    match guard {
-        None => response,
-        Some(guard) => response.map(|body| {
-            Body::new(Guarded {
-                inner: body,
-                _guard: guard,
-            })
-        }),
-    }
+    serve(
+        inner,
+        http::Request::from_parts(parts, Full::new(bytes)),
+        guard,
+    )
+    .await
+}
+
+/// Hands an admitted request on; the response body keeps the in-flight permit, if any,
+/// until it has been sent.
+async fn serve<S, B>(
+    mut inner: S,
+    request: http::Request<Full<Bytes>>,
+    guard: Option<Arc<InflightGuard>>,
+) -> Response
+where
+    S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let Ok(response) = inner.call(request).await;
+    response.map(|body| {
+        Body::new(Guarded {
+            inner: body,
+            _guard: guard,
+        })
+    })
 }
 
 pin_project_lite::pin_project! {
     /// A response body that holds the in-flight permit until it is finished or dropped.
-    struct Guarded {
+    struct Guarded<B> {
         #[pin]
-        inner: Body,
-        _guard: Arc<InflightGuard>,
+        inner: B,
+        _guard: Option<Arc<InflightGuard>>,
     }
 }
 
-impl http_body::Body for Guarded {
+impl<B> http_body::Body for Guarded<B>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     type Data = Bytes;
     type Error = axum::Error;
 
@@ -389,7 +466,10 @@ impl http_body::Body for Guarded {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        self.project().inner.poll_frame(cx)
+        self.project()
+            .inner
+            .poll_frame(cx)
+            .map_err(|e| axum::Error::new(e.into()))
     }
 
     fn is_end_stream(&self) -> bool {

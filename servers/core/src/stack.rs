@@ -14,21 +14,25 @@
 //!
 //! `/healthz`, `/readyz` and `/metrics` sit outside the stack.
 
+use std::convert::Infallible;
+use std::future::{Ready, ready};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::future::Either;
 use http::{HeaderValue, Method, StatusCode, header};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::admission::Admission;
+use crate::admission::{Admission, AdmissionLayer};
 use crate::handler::McpHandler;
 use crate::health::{Readiness, healthz, readyz};
 use crate::jsonrpc::{RpcErrorResponse, code};
@@ -97,30 +101,75 @@ impl Guard {
             Err(origin)
         }
     }
+
+    /// The 403 for a request whose Host or Origin is not allowed.
+    fn refusal(&self, request: &Request) -> Option<Response> {
+        if !self.host_allowed(request) {
+            self.metrics.reject(Rejection::Host);
+            return Some(
+                RpcErrorResponse::new(
+                    StatusCode::FORBIDDEN,
+                    code::FORBIDDEN,
+                    "Host not allowed (DNS rebinding protection)",
+                    "host",
+                )
+                .into_response(),
+            );
+        }
+        if let Err(origin) = self.origin_allowed(request) {
+            self.metrics.reject(Rejection::Origin);
+            return Some(
+                RpcErrorResponse::new(
+                    StatusCode::FORBIDDEN,
+                    code::FORBIDDEN,
+                    format!("Origin {origin:?} is not allowed"),
+                    "origin",
+                )
+                .into_response(),
+            );
+        }
+        None
+    }
 }
 
-async fn guard(State(g): State<Arc<Guard>>, request: Request, next: Next) -> Response {
-    if !g.host_allowed(&request) {
-        g.metrics.reject(Rejection::Host);
-        return RpcErrorResponse::new(
-            StatusCode::FORBIDDEN,
-            code::FORBIDDEN,
-            "Host not allowed (DNS rebinding protection)",
-            "host",
-        )
-        .into_response();
+/// The guard as a tower layer. Its check is synchronous, so it adds no allocation.
+#[derive(Clone)]
+struct GuardLayer(Arc<Guard>);
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = GuardService<S>;
+    fn layer(&self, inner: S) -> GuardService<S> {
+        GuardService {
+            guard: self.0.clone(),
+            inner,
+        }
     }
-    if let Err(origin) = g.origin_allowed(&request) {
-        g.metrics.reject(Rejection::Origin);
-        return RpcErrorResponse::new(
-            StatusCode::FORBIDDEN,
-            code::FORBIDDEN,
-            format!("Origin {origin:?} is not allowed"),
-            "origin",
-        )
-        .into_response();
+}
+
+#[derive(Clone)]
+struct GuardService<S> {
+    guard: Arc<Guard>,
+    inner: S,
+}
+
+impl<S> Service<Request> for GuardService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<Ready<Result<Response, Infallible>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
     }
-    next.run(request).await
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match self.guard.refusal(&request) {
+            Some(refused) => Either::Left(ready(Ok(refused))),
+            None => Either::Right(self.inner.call(request)),
+        }
+    }
 }
 
 /// Everything a tier's router is built from.
@@ -164,14 +213,19 @@ pub fn app(parts: StackParts) -> Router {
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let mut mcp_route = Router::new().route_service("/mcp", mcp);
-    if !bare {
-        mcp_route = mcp_route.layer(from_fn_with_state(admission, crate::admission::admit));
-        if cors_enabled {
-            mcp_route = mcp_route.layer(cors_layer(&guard_state.allowed_origins));
-        }
-        mcp_route = mcp_route.layer(from_fn_with_state(Arc::new(guard_state), guard));
-    }
+    // The layers wrap the service itself, not the route: each `Router::layer` would box
+    // the service and its future once more per request.
+    let mcp_route = if bare {
+        Router::new().route_service("/mcp", mcp)
+    } else {
+        let cors = cors_enabled.then(|| cors_layer(&guard_state.allowed_origins));
+        let stack = ServiceBuilder::new()
+            .layer(GuardLayer(Arc::new(guard_state)))
+            .option_layer(cors)
+            .layer(AdmissionLayer(admission))
+            .service(mcp);
+        Router::new().route_service("/mcp", stack)
+    };
     let metrics_route = Router::new()
         .route("/metrics", get(render_metrics))
         .with_state(metrics);

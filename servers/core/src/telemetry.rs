@@ -7,6 +7,7 @@ use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Layer as _};
@@ -37,17 +38,7 @@ impl Drop for Telemetry {
 /// has one record per call. With no exporter either, no layer wants tool spans and
 /// `tracing` skips them entirely. An explicit `RUST_LOG` gets exactly what it asks for.
 pub fn init(service_name: &str) -> Result<Telemetry, String> {
-    let (filter, tool_spans) = match EnvFilter::try_from_default_env() {
-        Ok(explicit) => (explicit, true),
-        Err(_) => (EnvFilter::new("info,rmcp=warn"), false),
-    };
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_filter(filter)
-        .with_filter(tracing_subscriber::filter::filter_fn(move |meta| {
-            tool_spans || !(meta.is_span() && meta.name() == TOOL_SPAN)
-        }));
+    let fmt = log_layer(EnvFilter::try_from_default_env().ok());
     let endpoint = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
         .ok()
         .filter(|e| !e.is_empty());
@@ -84,6 +75,26 @@ pub fn init(service_name: &str) -> Result<Telemetry, String> {
     Ok(Telemetry {
         provider: Some(provider),
     })
+}
+
+/// The stderr log, filtered by `explicit` (`RUST_LOG`) or by the default.
+///
+/// One combined filter, not two nested ones: with nested per-layer filters the registry
+/// still builds (and enters, on every poll) spans the inner filter turns down, such as
+/// rmcp's per-request `serve_inner`.
+fn log_layer<S>(explicit: Option<EnvFilter>) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    let tool_spans = explicit.is_some();
+    let filter = explicit.unwrap_or_else(|| EnvFilter::new("info,rmcp=warn"));
+    let filter = filter.and(tracing_subscriber::filter::filter_fn(move |meta| {
+        tool_spans || !(meta.is_span() && meta.name() == TOOL_SPAN)
+    }));
+    tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_filter(filter)
 }
 
 /// The `tracing` name of tool spans; exported under `otel.name = mcp.tool.<name>`.
@@ -125,4 +136,34 @@ pub fn trace_id(span: &Span) -> Option<String> {
     span_context
         .is_valid()
         .then(|| span_context.trace_id().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans_under(explicit: Option<&str>) -> [bool; 3] {
+        let subscriber =
+            tracing_subscriber::registry().with(log_layer(explicit.map(EnvFilter::new)));
+        tracing::subscriber::with_default(subscriber, || {
+            let caller = Caller::anonymous("test");
+            [
+                !tracing::info_span!(target: "rmcp::service", "serve_inner").is_disabled(),
+                !tool_span("postgres_query", "1", &caller, Tier::Local).is_disabled(),
+                !tracing::info_span!("startup").is_disabled(),
+            ]
+        })
+    }
+
+    #[test]
+    fn the_default_log_builds_no_per_request_spans() {
+        // [rmcp's per-request span, the tool span, one of ours]
+        assert_eq!(spans_under(None), [false, false, true]);
+    }
+
+    #[test]
+    fn an_explicit_filter_gets_what_it_asks_for() {
+        assert_eq!(spans_under(Some("info")), [true, true, true]);
+        assert_eq!(spans_under(Some("warn")), [false, false, false]);
+    }
 }
