@@ -271,6 +271,11 @@ impl AuditSink {
         }
     }
 
+    /// Whether records go anywhere; callers skip building them when not.
+    pub fn is_on(&self) -> bool {
+        self.tx.is_some()
+    }
+
     pub fn record(&self, record: AuditRecord) {
         if let Some(tx) = &self.tx
             && tx.try_send(record).is_err()

@@ -41,6 +41,8 @@ pub struct HandlerInner {
     pub audit: AuditSink,
     concurrency: Arc<Semaphore>,
     spans: bool,
+    /// What `initialize` answers; rmcp asks for it on every request, so it is built once.
+    info: ServerConfig,
 }
 
 /// Cheap to clone: rmcp builds one per session (or per request in stateless mode).
@@ -56,8 +58,10 @@ impl McpHandler {
         metrics: Arc<Metrics>,
         audit: AuditSink,
     ) -> Self {
+        let name = name.into();
         McpHandler(Arc::new(HandlerInner {
-            name: name.into(),
+            info: server_info(&name, tier, &limits),
+            name,
             tier,
             concurrency: Arc::new(Semaphore::new(limits.max_concurrent.get())),
             limits,
@@ -233,6 +237,9 @@ impl McpHandler {
         let inner = &self.0;
         let elapsed = admitted.received.elapsed();
         inner.metrics.call(name, outcome, elapsed);
+        if !inner.audit.is_on() {
+            return;
+        }
         inner.audit.record(AuditRecord {
             tool_name: name.to_owned(),
             duration: elapsed,
@@ -305,23 +312,27 @@ fn admitted_from(context: &RequestContext<RoleServer>) -> Admitted {
         .unwrap_or_else(|| Admitted::direct(Caller::anonymous("in-process")))
 }
 
+fn server_info(name: &str, tier: Tier, limits: &TierLimits) -> ServerConfig {
+    ServerConfig::new(
+        ServerCapabilities::builder()
+            .enable_tools()
+            .enable_tool_list_changed()
+            .build(),
+    )
+    .with_server_info(Implementation::new(name, env!("CARGO_PKG_VERSION")))
+    .with_instructions(format!(
+        "{} tier tools. Limits: {} requests in flight, {} tool calls/s, {} ms per call, {} running at once.",
+        tier.as_str(),
+        limits.max_inflight_requests,
+        limits.rate_limit_per_second,
+        limits.timeout.as_millis(),
+        limits.max_concurrent,
+    ))
+}
+
 impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(
-            ServerCapabilities::builder()
-                .enable_tools()
-                .enable_tool_list_changed()
-                .build(),
-        )
-        .with_server_info(Implementation::new(self.0.name.clone(), env!("CARGO_PKG_VERSION")))
-        .with_instructions(format!(
-            "{} tier tools. Limits: {} requests in flight, {} tool calls/s, {} ms per call, {} running at once.",
-            self.0.tier.as_str(),
-            self.0.limits.max_inflight_requests,
-            self.0.limits.rate_limit_per_second,
-            self.0.limits.timeout.as_millis(),
-            self.0.limits.max_concurrent,
-        ))
+        self.0.info.clone()
     }
 
     async fn list_tools(

@@ -18,7 +18,7 @@ use crate::audit::Outcome;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
     tool: String,
-    outcome: String,
+    outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -34,7 +34,7 @@ struct RoleLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RejectionLabels {
-    reason: String,
+    reason: &'static str,
 }
 
 #[derive(Clone)]
@@ -148,7 +148,7 @@ impl Metrics {
         self.calls
             .get_or_create(&CallLabels {
                 tool: tool.to_owned(),
-                outcome: outcome.as_str().to_owned(),
+                outcome: outcome.as_str(),
             })
             .inc();
         self.latency
@@ -170,7 +170,7 @@ impl Metrics {
     pub fn reject(&self, why: Rejection) {
         self.rejections
             .get_or_create(&RejectionLabels {
-                reason: why.as_str().to_owned(),
+                reason: why.as_str(),
             })
             .inc();
     }

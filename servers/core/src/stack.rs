@@ -82,12 +82,13 @@ impl Guard {
             .and_then(|h| h.to_str().ok())
             .or_else(|| request.uri().authority().map(|a| a.as_str()));
         let Some(host) = host else { return false };
-        let host = host.to_ascii_lowercase();
         let name = match host.rfind(':') {
             Some(i) if !host[i..].contains(']') => &host[..i],
-            _ => host.as_str(),
+            _ => host,
         };
-        allowed.iter().any(|a| a == name || *a == host)
+        allowed
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(name) || a.eq_ignore_ascii_case(host))
     }
 
     fn origin_allowed(&self, request: &Request) -> Result<(), String> {

@@ -83,10 +83,17 @@ enum RateScope {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.workers {
-        builder.worker_threads(usize::from(n));
-    }
+    // One worker: a current-thread runtime, which needs no work stealing, no cross-thread
+    // wake-ups and no atomics in its run queue.
+    let mut builder = match args.workers.map(usize::from) {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
     let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
