@@ -116,6 +116,13 @@ struct AuditLine<'a> {
 
 impl AuditRecord {
     pub fn to_line(&self) -> String {
+        let mut out = Vec::with_capacity(512);
+        self.write_line(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Appends the record's JSON line (without the newline) to `out`.
+    pub fn write_line(&self, out: &mut Vec<u8>) {
         let line = AuditLine {
             timestamp: humantime::format_rfc3339_millis(self.timestamp).to_string(),
             tool_name: &self.tool_name,
@@ -123,7 +130,7 @@ impl AuditRecord {
             parameters: self
                 .parameters
                 .as_ref()
-                .map(|p| sanitize(&Value::Object(p.clone()), 0))
+                .map(|p| sanitize_object(p, 0))
                 .unwrap_or(Value::Null),
             security_context: &self.security,
             outcome: self.outcome.as_str(),
@@ -134,7 +141,15 @@ impl AuditRecord {
             trace_id: self.trace_id.as_deref(),
             attempts: self.attempts,
         };
-        serde_json::to_string(&line).unwrap_or_else(|e| format!("{{\"auditError\":\"{e}\"}}"))
+        let start = out.len();
+        if let Err(e) = serde_json::to_writer(&mut *out, &line) {
+            out.truncate(start);
+            out.extend_from_slice(
+                serde_json::json!({ "auditError": e.to_string() })
+                    .to_string()
+                    .as_bytes(),
+            );
+        }
     }
 }
 
@@ -157,25 +172,17 @@ const SECRET_WORDS: [&str; 9] = [
 /// words merely containing the letters, such as `keyboard`... which is rare enough in tool
 /// arguments that we prefer redacting too much.
 pub fn is_secret_key(key: &str) -> bool {
-    let lower = key.to_ascii_lowercase();
-    SECRET_WORDS.iter().any(|w| lower.contains(w))
+    let key = key.as_bytes();
+    SECRET_WORDS.iter().any(|w| {
+        key.windows(w.len())
+            .any(|part| part.eq_ignore_ascii_case(w.as_bytes()))
+    })
 }
 
 /// Redacts secret-looking keys, cuts long strings, and bounds depth.
 pub fn sanitize(value: &Value, depth: usize) -> Value {
     match value {
-        Value::Object(map) if depth < MAX_DEPTH => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = if is_secret_key(k) {
-                        Value::from("[REDACTED]")
-                    } else {
-                        sanitize(v, depth + 1)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
+        Value::Object(map) if depth < MAX_DEPTH => sanitize_object(map, depth),
         Value::Array(items) if depth < MAX_DEPTH => Value::Array(
             items
                 .iter()
@@ -190,6 +197,21 @@ pub fn sanitize(value: &Value, depth: usize) -> Value {
         }
         other => other.clone(),
     }
+}
+
+fn sanitize_object(map: &Map<String, Value>, depth: usize) -> Value {
+    Value::Object(
+        map.iter()
+            .map(|(k, v)| {
+                let v = if is_secret_key(k) {
+                    Value::from("[REDACTED]")
+                } else {
+                    sanitize(v, depth + 1)
+                };
+                (k.clone(), v)
+            })
+            .collect(),
+    )
 }
 
 /// The request path's handle on the trail.
@@ -243,7 +265,7 @@ impl AuditSink {
                 }
                 buf.clear();
                 for record in &batch {
-                    buf.extend_from_slice(record.to_line().as_bytes());
+                    record.write_line(&mut buf);
                     buf.push(b'\n');
                 }
                 if let Err(e) = out.write_all(&buf).and_then(|_| out.flush()) {
