@@ -37,7 +37,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
-use tower::{Layer, Service};
+use tower::Service;
 
 use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
 use crate::caller::Caller;
@@ -214,25 +214,12 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// The admission stack as a tower layer (see the module docs for what it limits). The
-/// service it wraps gets the collected body, so nothing is read twice or boxed again.
-#[derive(Clone)]
-pub struct AdmissionLayer(pub Arc<Admission>);
-
-impl<S> Layer<S> for AdmissionLayer {
-    type Service = AdmissionService<S>;
-    fn layer(&self, inner: S) -> AdmissionService<S> {
-        AdmissionService {
-            admission: self.0.clone(),
-            inner,
-        }
-    }
-}
-
+/// The admission stack as a tower service around `inner` (see the module docs for what it
+/// limits). `inner` gets the collected body, so nothing is read twice or boxed again.
 #[derive(Clone)]
 pub struct AdmissionService<S> {
-    admission: Arc<Admission>,
-    inner: S,
+    pub admission: Arc<Admission>,
+    pub inner: S,
 }
 
 impl<S, B> Service<Request> for AdmissionService<S>

@@ -29,10 +29,11 @@ use http::{HeaderValue, Method, StatusCode, header};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
-use tower::{Layer, Service, ServiceBuilder};
+use tower::layer::layer_fn;
+use tower::{Service, ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::admission::{Admission, AdmissionLayer};
+use crate::admission::{Admission, AdmissionService};
 use crate::handler::McpHandler;
 use crate::health::{Readiness, healthz, readyz};
 use crate::jsonrpc::{RpcErrorResponse, code};
@@ -133,20 +134,7 @@ impl Guard {
     }
 }
 
-/// The guard as a tower layer. Its check is synchronous, so it adds no allocation.
-#[derive(Clone)]
-struct GuardLayer(Arc<Guard>);
-
-impl<S> Layer<S> for GuardLayer {
-    type Service = GuardService<S>;
-    fn layer(&self, inner: S) -> GuardService<S> {
-        GuardService {
-            guard: self.0.clone(),
-            inner,
-        }
-    }
-}
-
+/// The guard as a tower service. Its check is synchronous, so it adds no allocation.
 #[derive(Clone)]
 struct GuardService<S> {
     guard: Arc<Guard>,
@@ -220,10 +208,17 @@ pub fn app(parts: StackParts) -> Router {
         Router::new().route_service("/mcp", mcp)
     } else {
         let cors = cors_enabled.then(|| cors_layer(&guard_state.allowed_origins));
+        let guard = Arc::new(guard_state);
         let stack = ServiceBuilder::new()
-            .layer(GuardLayer(Arc::new(guard_state)))
+            .layer(layer_fn(move |inner| GuardService {
+                guard: guard.clone(),
+                inner,
+            }))
             .option_layer(cors)
-            .layer(AdmissionLayer(admission))
+            .layer(layer_fn(move |inner| AdmissionService {
+                admission: admission.clone(),
+                inner,
+            }))
             .service(mcp);
         Router::new().route_service("/mcp", stack)
     };

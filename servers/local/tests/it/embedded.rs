@@ -91,12 +91,7 @@ async fn sql_tools_answer_from_sqlite_fixtures_with_the_real_contract() {
                 json!({"query": query, "database": database}),
             )
             .await;
-        assert!(refused.is_tool_error(), "{query}: {}", refused.body);
-        assert!(
-            refused.text().contains(needle),
-            "{query}: {}",
-            refused.text()
-        );
+        refused.assert_refused_with(query, needle);
     }
     let files: Vec<String> = std::fs::read_dir(dir.path().join("sqlite"))
         .unwrap()

@@ -127,12 +127,7 @@ async fn parameters_that_do_not_fit_are_refused_with_their_position() {
         let answer = server
             .call("postgres_query", json!({"query": query, "params": params}))
             .await;
-        assert!(answer.is_tool_error(), "{query}: {}", answer.body);
-        assert!(
-            answer.text().contains(expected),
-            "{query}: {:?} should say {expected:?}",
-            answer.text()
-        );
+        answer.assert_refused_with(query, expected);
     }
     server.stop().await;
 }

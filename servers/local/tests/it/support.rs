@@ -241,6 +241,16 @@ impl Answer {
     pub fn structured(&self) -> &Value {
         &self.body["result"]["structuredContent"]
     }
+    /// Asserts a tool error whose text contains `needle`; `what` names the case.
+    #[track_caller]
+    pub fn assert_refused_with(&self, what: &str, needle: &str) {
+        assert!(self.is_tool_error(), "{what}: {}", self.body);
+        assert!(
+            self.text().contains(needle),
+            "{what}: {:?} should say {needle:?}",
+            self.text()
+        );
+    }
 }
 
 impl TestServer {
