@@ -3,6 +3,7 @@
 //! it the test says it was skipped and why.
 
 mod audit;
+mod binary;
 mod cache;
 mod embedded;
 mod files;

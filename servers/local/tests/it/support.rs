@@ -254,6 +254,18 @@ impl Answer {
 }
 
 impl TestServer {
+    /// A client for a server running elsewhere (a spawned binary); `stop` does nothing.
+    pub fn at(addr: SocketAddr) -> TestServer {
+        TestServer {
+            url: format!("http://{addr}/mcp"),
+            base: format!("http://{addr}"),
+            key_prefix: String::new(),
+            stop: None,
+            task: None,
+            http: reqwest::Client::new(),
+        }
+    }
+
     /// POSTs one JSON-RPC message (stateless mode) and parses the answer.
     pub async fn post(&self, body: Value) -> Answer {
         self.post_raw(
