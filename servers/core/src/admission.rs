@@ -161,25 +161,27 @@ impl Admission {
 
     fn audit_rejection(&self, caller: &Caller, peek: &Peek<'_>, outcome: Outcome, message: &str) {
         let Some(params) = peek.params else { return };
-        let call: ToolCallPeek = serde_json::from_str(params.get()).unwrap_or_default();
-        self.audit.record(AuditRecord {
-            tool_name: call.name.unwrap_or_default(),
-            duration: std::time::Duration::ZERO,
-            parameters: call.arguments,
-            timestamp: SystemTime::now(),
-            security: SecurityContext {
-                local: self.tier == Tier::Local,
-                aws_iam: self.tier == Tier::AwsManaged,
-                rate_limited: outcome == Outcome::RateLimited,
-                iam_role: None,
-            },
-            outcome,
-            error: Some(message.to_owned()),
-            caller: caller.id.clone(),
-            principal: caller.principal.clone(),
-            request_id: peek.id.map(|id| id.get().to_owned()).unwrap_or_default(),
-            trace_id: None,
-            attempts: None,
+        self.audit.record(|| {
+            let call: ToolCallPeek = serde_json::from_str(params.get()).unwrap_or_default();
+            AuditRecord {
+                tool_name: call.name.unwrap_or_default(),
+                duration: std::time::Duration::ZERO,
+                parameters: call.arguments,
+                timestamp: SystemTime::now(),
+                security: SecurityContext {
+                    local: self.tier == Tier::Local,
+                    aws_iam: self.tier == Tier::AwsManaged,
+                    rate_limited: outcome == Outcome::RateLimited,
+                    iam_role: None,
+                },
+                outcome,
+                error: Some(message.to_owned()),
+                caller: caller.id.clone(),
+                principal: caller.principal.clone(),
+                request_id: peek.id.map(|id| id.get().to_owned()).unwrap_or_default(),
+                trace_id: None,
+                attempts: None,
+            }
         });
     }
 

@@ -115,12 +115,6 @@ struct AuditLine<'a> {
 }
 
 impl AuditRecord {
-    pub fn to_line(&self) -> String {
-        let mut out = Vec::with_capacity(512);
-        self.write_line(&mut out);
-        String::from_utf8(out).unwrap_or_default()
-    }
-
     /// Appends the record's JSON line (without the newline) to `out`.
     pub fn write_line(&self, out: &mut Vec<u8>) {
         let line = AuditLine {
@@ -293,14 +287,10 @@ impl AuditSink {
         }
     }
 
-    /// Whether records go anywhere; callers skip building them when not.
-    pub fn is_on(&self) -> bool {
-        self.tx.is_some()
-    }
-
-    pub fn record(&self, record: AuditRecord) {
+    /// Queues the record `build` makes; with the trail off, `build` is never called.
+    pub fn record(&self, build: impl FnOnce() -> AuditRecord) {
         if let Some(tx) = &self.tx
-            && tx.try_send(record).is_err()
+            && tx.try_send(build()).is_err()
         {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_power_of_two() {
@@ -373,7 +363,9 @@ mod tests {
             trace_id: None,
             attempts: None,
         };
-        let line: Value = serde_json::from_str(&record.to_line()).unwrap();
+        let mut out = Vec::new();
+        record.write_line(&mut out);
+        let line: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(line["toolName"], "postgres_query");
         assert_eq!(line["durationMs"], 1.5);
         assert_eq!(line["timestamp"], "1970-01-01T00:00:00.000Z");

@@ -33,7 +33,6 @@ use crate::registry::{
 use crate::telemetry;
 
 pub struct HandlerInner {
-    pub name: String,
     pub tier: Tier,
     pub limits: TierLimits,
     pub registry: Arc<ToolRegistry>,
@@ -58,10 +57,8 @@ impl McpHandler {
         metrics: Arc<Metrics>,
         audit: AuditSink,
     ) -> Self {
-        let name = name.into();
         McpHandler(Arc::new(HandlerInner {
-            info: server_info(&name, tier, &limits),
-            name,
+            info: server_info(name.into(), tier, &limits),
             tier,
             concurrency: Arc::new(Semaphore::new(limits.max_concurrent.get())),
             limits,
@@ -237,10 +234,7 @@ impl McpHandler {
         let inner = &self.0;
         let elapsed = admitted.received.elapsed();
         inner.metrics.call(name, outcome, elapsed);
-        if !inner.audit.is_on() {
-            return;
-        }
-        inner.audit.record(AuditRecord {
+        inner.audit.record(|| AuditRecord {
             tool_name: name.to_owned(),
             duration: elapsed,
             parameters: args,
@@ -312,7 +306,7 @@ fn admitted_from(context: &RequestContext<RoleServer>) -> Admitted {
         .unwrap_or_else(|| Admitted::direct(Caller::anonymous("in-process")))
 }
 
-fn server_info(name: &str, tier: Tier, limits: &TierLimits) -> ServerConfig {
+fn server_info(name: String, tier: Tier, limits: &TierLimits) -> ServerConfig {
     ServerConfig::new(
         ServerCapabilities::builder()
             .enable_tools()

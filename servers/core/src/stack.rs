@@ -106,31 +106,27 @@ impl Guard {
 
     /// The 403 for a request whose Host or Origin is not allowed.
     fn refusal(&self, request: &Request) -> Option<Response> {
-        if !self.host_allowed(request) {
-            self.metrics.reject(Rejection::Host);
-            return Some(
-                RpcErrorResponse::new(
-                    StatusCode::FORBIDDEN,
-                    code::FORBIDDEN,
-                    "Host not allowed (DNS rebinding protection)",
-                    "host",
-                )
-                .into_response(),
-            );
-        }
-        if let Err(origin) = self.origin_allowed(request) {
-            self.metrics.reject(Rejection::Origin);
-            return Some(
-                RpcErrorResponse::new(
-                    StatusCode::FORBIDDEN,
-                    code::FORBIDDEN,
-                    format!("Origin {origin:?} is not allowed"),
-                    "origin",
-                )
-                .into_response(),
-            );
-        }
-        None
+        let (why, message) = if !self.host_allowed(request) {
+            (
+                Rejection::Host,
+                "Host not allowed (DNS rebinding protection)".to_owned(),
+            )
+        } else if let Err(origin) = self.origin_allowed(request) {
+            (
+                Rejection::Origin,
+                format!("Origin {origin:?} is not allowed"),
+            )
+        } else {
+            return None;
+        };
+        self.metrics.reject(why);
+        let response = RpcErrorResponse::new(
+            StatusCode::FORBIDDEN,
+            code::FORBIDDEN,
+            message,
+            why.as_str(),
+        );
+        Some(response.into_response())
     }
 }
 

@@ -13,7 +13,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context as _;
@@ -41,25 +40,13 @@ struct Args {
     root: String,
 }
 
-fn main() -> ExitCode {
+fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(3);
-        }
-    };
-    match runtime.block_on(run(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+        .context("cannot start the runtime")?
+        .block_on(run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
