@@ -50,6 +50,7 @@ fn local_tier(mode: Mode) -> String {
                 },
                 pool_size: None,
                 pg_pipeline_depth: None,
+                workers: std::num::NonZeroUsize::MIN,
                 bare: false,
             })
             .unwrap();

@@ -5,6 +5,8 @@
 //! sending a request until its whole answer is received and parsed (µs, HdrHistogram); only
 //! successful calls are recorded. With `--server-pid`, the server's CPU time (utime+stime,
 //! all threads, /proc/PID/stat) over the measured window is divided by the calls completed.
+//! The workers are dealt to `--threads` threads, each with its own current-thread runtime,
+//! so the client spends little CPU of its own and none on wake-ups between threads.
 //!
 //! cargo run --release -p mcp-local-server --example mcp_bench -- \
 //!     --url http://127.0.0.1:8080/mcp --tool postgres_query --concurrency 32 --duration 20s
@@ -68,7 +70,7 @@ struct Args {
     /// Print one JSON summary line instead of text.
     #[arg(long)]
     json: bool,
-    /// Client runtime worker threads (default: one per core).
+    /// Client threads, each running its share of the workers (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
 }
@@ -105,15 +107,40 @@ impl Tally {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = args.threads {
-        rt.worker_threads(n);
-    }
-    rt.enable_all().build()?.block_on(run(args))
+    run(Args::parse())
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+/// Runs `workers` on a thread of its own with a current-thread runtime.
+fn spawn_thread(
+    index: usize,
+    workers: Vec<u64>,
+    args: &Args,
+    parts: &Arc<(String, String)>,
+    phase: &Arc<AtomicU8>,
+) -> anyhow::Result<std::thread::JoinHandle<anyhow::Result<Vec<Tally>>>> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (args, parts, phase) = (args.clone(), parts.clone(), phase.clone());
+    let thread = std::thread::Builder::new()
+        .name(format!("bench-{index}"))
+        .spawn(move || {
+            runtime.block_on(async move {
+                let tasks: Vec<_> = workers
+                    .into_iter()
+                    .map(|w| tokio::spawn(worker(w, args.clone(), parts.clone(), phase.clone())))
+                    .collect();
+                let mut tallies = Vec::with_capacity(tasks.len());
+                for task in tasks {
+                    tallies.push(task.await.map_err(|e| anyhow::anyhow!("worker: {e}"))?);
+                }
+                Ok(tallies)
+            })
+        })?;
+    Ok(thread)
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     // The request is split around the id once; each call only formats the id in.
     let template = match &args.id_param {
         Some(name) => format!("{{{}:{PLACEHOLDER}}}", Value::from(name.as_str())),
@@ -131,26 +158,46 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("the request is not JSON: {e}"))?;
 
     let phase = Arc::new(AtomicU8::new(WARMUP));
-    let workers: Vec<_> = (0..args.concurrency as u64)
-        .map(|w| tokio::spawn(worker(w, args.clone(), parts.clone(), phase.clone())))
-        .collect();
-    tokio::time::sleep(args.warmup).await;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+        .clamp(1, args.concurrency.max(1));
+    let mut handles = Vec::with_capacity(threads);
+    for t in 0..threads {
+        let workers = (t as u64..args.concurrency as u64)
+            .step_by(threads)
+            .collect();
+        match spawn_thread(t, workers, &args, &parts, &phase) {
+            Ok(handle) => handles.push(handle),
+            Err(e) => {
+                phase.store(DONE, Ordering::SeqCst);
+                return Err(e);
+            }
+        }
+    }
+    std::thread::sleep(args.warmup);
     let (start, t0) = (Cpu::sample(&args), Instant::now());
     phase.store(MEASURE, Ordering::SeqCst);
-    tokio::time::sleep(args.duration).await;
+    std::thread::sleep(args.duration);
     phase.store(DONE, Ordering::SeqCst);
     let (end, secs) = (Cpu::sample(&args), t0.elapsed().as_secs_f64());
 
     let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut ok, mut errors, mut samples) = (0u64, 0u64, Vec::new());
-    for handle in workers {
-        match handle.await {
-            Ok(t) => {
-                hist.add(&t.hist)?;
-                (ok, errors) = (ok + t.ok, errors + t.errors);
-                samples.extend(t.first_error);
+    for handle in handles {
+        let tallies = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("a client thread panicked"))
+            .and_then(|r| r);
+        match tallies {
+            Ok(tallies) => {
+                for t in tallies {
+                    hist.add(&t.hist)?;
+                    (ok, errors) = (ok + t.ok, errors + t.errors);
+                    samples.extend(t.first_error);
+                }
             }
-            Err(e) => samples.push(format!("worker panicked: {e}")),
+            Err(e) => samples.push(e.to_string()),
         }
     }
     samples.sort();

@@ -91,6 +91,7 @@ fn router(root: &Path, embedded: &Path, bare: bool) -> anyhow::Result<Router> {
         },
         pool_size: None,
         pg_pipeline_depth: None,
+        workers: std::num::NonZeroUsize::MIN,
         bare,
     })?;
     Ok(server.router.clone())

@@ -7,6 +7,7 @@ pub mod embedded;
 pub mod readiness;
 pub mod tools;
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use crate::tools::cache_invalidate::CacheInvalidate;
 use crate::tools::cache_store::CacheStore;
 use crate::tools::file_read::FileRead;
 use crate::tools::mysql::MysqlQuery;
+use crate::tools::pg_pool::PoolShape;
 use crate::tools::postgres::PostgresQuery;
 use crate::tools::redis_conn::RedisHandle;
 use crate::tools::result_cache::ResultCache;
@@ -83,6 +85,8 @@ pub struct Options {
     /// Read-only `postgres_query` calls pipelined on one connection before another is
     /// opened (default 1).
     pub pg_pipeline_depth: Option<usize>,
+    /// Serving threads: each gets its own share of the Postgres connections.
+    pub workers: NonZeroUsize,
     /// Without the admission stack, audit and tool spans: for measuring their cost only.
     pub bare: bool,
 }
@@ -93,7 +97,7 @@ pub type LocalServer = TierServer;
 /// The limits used when `--lift-limits` is given: high enough never to bind on this
 /// machine, so benchmarks and capacity runs measure the code and its backends.
 pub fn lifted(limits: &TierLimits) -> TierLimits {
-    use std::num::{NonZeroU32, NonZeroUsize};
+    use std::num::NonZeroU32;
     TierLimits {
         max_inflight_requests: NonZeroUsize::new(1_000_000).unwrap_or(limits.max_inflight_requests),
         rate_limit_per_second: NonZeroU32::new(1_000_000_000)
@@ -117,6 +121,7 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
         backends,
         pool_size,
         pg_pipeline_depth,
+        workers,
         bare,
     } = options;
     anyhow::ensure!(
@@ -179,8 +184,11 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
                                 &base,
                                 tool,
                                 limits.timeout,
-                                pool_size,
-                                pg_pipeline_depth.unwrap_or(1),
+                                PoolShape {
+                                    size: pool_size as usize,
+                                    depth: pg_pipeline_depth.unwrap_or(1),
+                                    shards: workers.get(),
+                                },
                                 cache,
                             ));
                             readiness.postgres = Some(pg.clone());

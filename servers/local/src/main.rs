@@ -1,6 +1,7 @@
 //! `mcp-local-server`: the local tier. Loopback only unless `--allow-remote`.
 
 use std::net::SocketAddr;
+use std::num::{NonZeroU16, NonZeroUsize};
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,8 +54,9 @@ struct Args {
     /// Postgres CPU per call, but a slow statement delays the calls behind it.
     #[arg(long, value_name = "N")]
     pg_pipeline_depth: Option<usize>,
-    /// Runtime worker threads (default: one per core). On a machine shared with Postgres
-    /// and the load generator, 1 saves the wake-ups between threads: see scripts/bench.
+    /// Serving threads (default: one per core). Each runs its own runtime with its own
+    /// share of the Postgres connections (at least one each); connections are dealt to
+    /// them in turn and stay on theirs. 1 serves on the main thread.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     workers: Option<u16>,
     /// How `rate_limit_per_second` is meant: `global` (all callers together, default) or
@@ -83,18 +85,13 @@ enum RateScope {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    // One worker: a current-thread runtime, which needs no work stealing, no cross-thread
-    // wake-ups and no atomics in its run queue.
-    let mut builder = match args.workers.map(usize::from) {
-        Some(1) => tokio::runtime::Builder::new_current_thread(),
-        Some(n) => {
-            let mut builder = tokio::runtime::Builder::new_multi_thread();
-            builder.worker_threads(n);
-            builder
-        }
-        None => tokio::runtime::Builder::new_multi_thread(),
-    };
-    let runtime = match builder.enable_all().build() {
+    // Current-thread runtimes throughout: this one accepts connections and runs the shared
+    // background tasks (audit writer, cache connection); with more than one worker, each
+    // worker thread has one of its own (mcp_server_core::server).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -130,7 +127,10 @@ async fn run(args: Args) -> Result<(), RunError> {
         )));
     }
     let backends = options.backends.describe();
-    let server = build(options).map_err(RunError::Config)?;
+    let workers = options.workers;
+    let server = build(options)
+        .map_err(RunError::Config)?
+        .with_workers(workers);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))
@@ -138,7 +138,7 @@ async fn run(args: Args) -> Result<(), RunError> {
     let local = listener
         .local_addr()
         .map_err(|e| RunError::Infra(e.into()))?;
-    tracing::info!(address = %local, mode = ?args.mode, %backends, "mcp-local-server listening on http://{local}/mcp");
+    tracing::info!(address = %local, mode = ?args.mode, %backends, workers, "mcp-local-server listening on http://{local}/mcp");
     server
         .serve(listener, mcp_server_core::server::shutdown_signal())
         .await
@@ -175,6 +175,10 @@ fn options(args: &Args) -> anyhow::Result<Options> {
         },
         pool_size: args.pool_size,
         pg_pipeline_depth: args.pg_pipeline_depth,
+        workers: match args.workers {
+            Some(n) => NonZeroUsize::from(NonZeroU16::try_from(n)?),
+            None => std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
+        },
         bare: args.bare,
     })
 }

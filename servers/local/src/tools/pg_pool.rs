@@ -17,6 +17,10 @@
 //! Every connection carries the session `statement_timeout` given at construction, and
 //! caches up to [`STATEMENTS`] prepared statements by their text (least recently used
 //! ones are closed on the server).
+//!
+//! With several serving workers (`mcp_server_core::server`), the slots are split into one
+//! share per worker and a call only uses its own worker's share, so a connection's task
+//! runs on the thread of the calls it carries.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,8 +45,20 @@ pub enum PoolError {
 pub struct PgConnections {
     config: Config,
     slots: Vec<Slot>,
+    shards: usize,
     depth: usize,
     connect_timeout: Duration,
+}
+
+/// How many connections, how deep they pipeline, and how many workers share them.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolShape {
+    /// Connections in all; raised to `shards` if lower (each worker has one at least).
+    pub size: usize,
+    /// Read-only calls carried by one connection before another is opened.
+    pub depth: usize,
+    /// Workers, each with its own share of the connections.
+    pub shards: usize,
 }
 
 #[derive(Default)]
@@ -132,13 +148,24 @@ impl Lease {
 
 impl PgConnections {
     /// Opens nothing yet: connections are made on first use.
-    pub fn new(config: Config, size: usize, depth: usize, connect_timeout: Duration) -> Self {
+    pub fn new(config: Config, shape: PoolShape, connect_timeout: Duration) -> Self {
+        let shards = shape.shards.max(1);
         PgConnections {
             config,
-            slots: (0..size.max(1)).map(|_| Slot::default()).collect(),
-            depth: depth.max(1),
+            slots: (0..shape.size.max(shards))
+                .map(|_| Slot::default())
+                .collect(),
+            shards,
+            depth: shape.depth.max(1),
             connect_timeout,
         }
+    }
+
+    /// The calling worker's share of the slots.
+    fn share(&self) -> &[Slot] {
+        let worker = mcp_server_core::server::worker_index() % self.shards;
+        let len = self.slots.len();
+        &self.slots[worker * len / self.shards..(worker + 1) * len / self.shards]
     }
 
     /// A connection shared with other read-only calls.
@@ -189,7 +216,7 @@ impl PgConnections {
             let mut best: Option<Arc<Conn>> = None;
             let mut free = None;
             let mut connecting = None;
-            for slot in &self.slots {
+            for slot in self.share() {
                 match slot.usable() {
                     Some(conn) => {
                         let load = conn.in_flight.load(Ordering::Relaxed);

@@ -19,7 +19,7 @@ use mcp_server_core::sql::{Classifier, SqlDialect};
 use serde_json::Value;
 use tokio_postgres::Config;
 
-use super::pg_pool::{Lease, PgConnections, PoolError};
+use super::pg_pool::{Lease, PgConnections, PoolError, PoolShape};
 use super::pg_values::{bind, row_to_json, type_name};
 use super::result_cache::ResultCache;
 use super::sql_rows::{
@@ -46,8 +46,7 @@ impl PostgresQuery {
         base: &Config,
         config: &ToolConfig,
         tier_timeout: Duration,
-        pool_size: u32,
-        pipeline_depth: usize,
+        shape: PoolShape,
         cache: Option<ResultCache>,
     ) -> Self {
         let session = format!(
@@ -64,8 +63,7 @@ impl PostgresQuery {
                     .dbname(db)
                     .application_name("mcp-local-server")
                     .options(&session);
-                let pool =
-                    PgConnections::new(options, pool_size as usize, pipeline_depth, tier_timeout);
+                let pool = PgConnections::new(options, shape, tier_timeout);
                 (db.clone(), pool)
             })
             .collect();

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use mcp_local_server::tools::pg_pool::PgConnections;
+use mcp_local_server::tools::pg_pool::{PgConnections, PoolShape};
 use mcp_local_server::tools::postgres::base_options;
 use serde_json::{Value, json};
 
@@ -135,7 +135,15 @@ async fn parameters_that_do_not_fit_are_refused_with_their_position() {
 fn pool(size: usize, depth: usize) -> PgConnections {
     let mut config = base_options(&database_url()).unwrap();
     config.dbname("agents");
-    PgConnections::new(config, size, depth, Duration::from_secs(5))
+    PgConnections::new(
+        config,
+        PoolShape {
+            size,
+            depth,
+            shards: 1,
+        },
+        Duration::from_secs(5),
+    )
 }
 
 /// `n` calls at once of `sql` (one int8 parameter, one int8 column) on shared leases.

@@ -185,6 +185,7 @@ impl Setup {
             },
             pool_size: self.pool_size,
             pg_pipeline_depth: None,
+            workers: std::num::NonZeroUsize::MIN,
             bare: false,
         })
         .expect("server builds");
