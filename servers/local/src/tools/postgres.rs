@@ -59,10 +59,11 @@ impl PostgresQuery {
             .iter()
             .map(|db| {
                 let mut options = base.clone();
-                options
-                    .dbname(db)
-                    .application_name("mcp-local-server")
-                    .options(&session);
+                options.dbname(db).options(&session);
+                // An application_name given in DATABASE_URL is kept.
+                if options.get_application_name().is_none() {
+                    options.application_name("mcp-local-server");
+                }
                 let pool = PgConnections::new(options, shape, tier_timeout);
                 (db.clone(), pool)
             })

@@ -1,12 +1,14 @@
 //! The `mcp-local-server` binary itself, started the way users start it.
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{TestServer, database_url, repo_root, require_services};
+use sqlx::Connection as _;
+
+use crate::support::{TestServer, database_url, repo_root, require_services, superuser_url};
 
 /// A free loopback port (bound, then released for the server to take).
 fn free_port() -> SocketAddr {
@@ -14,68 +16,108 @@ fn free_port() -> SocketAddr {
     listener.local_addr().unwrap()
 }
 
-/// Each runtime flavour (`--workers 1` is a current-thread runtime) serves a call and
-/// stops cleanly on SIGTERM.
+/// `mcp-local-server --mode stateless --audit off` with `args`, on `addr`, answering once
+/// `/healthz` does.
+async fn start(addr: SocketAddr, args: &[&str], database_url: &str) -> (Child, TestServer) {
+    let child = Command::new(env!("CARGO_BIN_EXE_mcp-local-server"))
+        .current_dir(repo_root())
+        .args(["--mode", "stateless", "--audit", "off"])
+        .args(args)
+        .args(["--listen", &addr.to_string()])
+        .env("DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let server = TestServer::at(addr);
+    let started = Instant::now();
+    loop {
+        let up = server
+            .http
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if up {
+            return (child, server);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{args:?}: not up after 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// SIGTERM, then the exit status and standard error.
+async fn stop(child: Child) -> std::process::Output {
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn order(server: &TestServer, id: i64) {
+    let answer = server
+        .call(
+            "postgres_query",
+            json!({"query": "SELECT id FROM orders WHERE id = $1", "params": [id]}),
+        )
+        .await;
+    assert!(answer.is_ok(), "{}", answer.body);
+    assert_eq!(answer.structured()["rows"], json!([{"id": id}]));
+}
+
+/// One worker serves on the main thread, several on threads of their own: either way a
+/// call is served and SIGTERM ends the process cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_and_stops_on_sigterm_with_one_worker_or_several() {
     require_services!();
     for workers in ["1", "2"] {
-        let addr = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_mcp-local-server"))
-            .current_dir(repo_root())
-            .args([
-                "--mode",
-                "stateless",
-                "--audit",
-                "off",
-                "--workers",
-                workers,
-            ])
-            .args(["--listen", &addr.to_string()])
-            .env("DATABASE_URL", database_url())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the binary starts");
-        let server = TestServer::at(addr);
-        let started = Instant::now();
-        let answer = loop {
-            let up = server
-                .http
-                .get(format!("{}/healthz", server.base))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
-            if up {
-                break server
-                    .call(
-                        "postgres_query",
-                        json!({"query": "SELECT id FROM orders WHERE id = $1", "params": [7]}),
-                    )
-                    .await;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "--workers {workers}: not up after 20 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        assert!(answer.is_ok(), "--workers {workers}: {}", answer.body);
-        assert_eq!(answer.structured()["rows"], json!([{"id": 7}]));
-
-        let pid = child.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(killed.success());
-        let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-            .await
-            .unwrap()
-            .unwrap();
+        let (child, server) = start(free_port(), &["--workers", workers], &database_url()).await;
+        order(&server, 7).await;
+        let output = stop(child).await;
         assert!(
             output.status.success(),
             "--workers {workers}: exit {:?}, stderr:\n{}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
+    }
+}
+
+/// Connections are dealt to the workers in turn, and each worker calls Postgres on its
+/// own share of the pool: two HTTP connections used one after the other open one Postgres
+/// connection with one worker (the idle one is reused) and two with two workers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_worker_serves_its_connections_on_its_own_share_of_the_pool() {
+    require_services!();
+    for (workers, expected) in [("1", 1), ("2", 2)] {
+        let name = format!("mcp-it-{}", uuid::Uuid::new_v4().simple());
+        let base = database_url();
+        let join = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{join}application_name={name}");
+        let addr = free_port();
+        let (child, first) = start(addr, &["--workers", workers, "--pool-size", "2"], &url).await;
+        let second = TestServer::at(addr);
+        for id in 1..=5 {
+            order(&first, id).await;
+            order(&second, id + 5).await;
+        }
+        let mut admin = sqlx::PgConnection::connect(&superuser_url())
+            .await
+            .expect("superuser connects");
+        let open: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(&name)
+                .fetch_one(&mut admin)
+                .await
+                .expect("pg_stat_activity");
+        assert_eq!(open, expected, "--workers {workers}: Postgres connections");
+        assert!(stop(child).await.status.success(), "--workers {workers}");
     }
 }
