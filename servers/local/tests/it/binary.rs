@@ -18,18 +18,20 @@ fn free_port() -> SocketAddr {
 
 /// `mcp-local-server --mode stateless --audit off` with `args`, on `addr`, answering once
 /// `/healthz` does.
-async fn start(addr: SocketAddr, args: &[&str], database_url: &str) -> (Child, TestServer) {
-    let child = Command::new(env!("CARGO_BIN_EXE_mcp-local-server"))
-        .current_dir(repo_root())
-        .args(["--mode", "stateless", "--audit", "off"])
-        .args(args)
-        .args(["--listen", &addr.to_string()])
-        .env("DATABASE_URL", database_url)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
+async fn start(addr: SocketAddr, args: &[&str], database_url: &str) -> (Running, TestServer) {
+    let child = Running(Some(
+        Command::new(env!("CARGO_BIN_EXE_mcp-local-server"))
+            .current_dir(repo_root())
+            .args(["--mode", "stateless", "--audit", "off"])
+            .args(args)
+            .args(["--listen", &addr.to_string()])
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts"),
+    ));
     let server = TestServer::at(addr);
     let started = Instant::now();
     loop {
@@ -50,15 +52,30 @@ async fn start(addr: SocketAddr, args: &[&str], database_url: &str) -> (Child, T
     }
 }
 
-/// SIGTERM, then the exit status and standard error.
-async fn stop(child: Child) -> std::process::Output {
-    let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-    assert!(killed.success());
-    tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap()
+/// The server process, killed if the test ends without stopping it.
+struct Running(Option<Child>);
+
+impl Running {
+    /// SIGTERM, then the exit status and standard error.
+    async fn stop(mut self) -> std::process::Output {
+        let child = self.0.take().expect("running");
+        let pid = child.id().to_string();
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 async fn order(server: &TestServer, id: i64) {
@@ -80,7 +97,7 @@ async fn the_binary_serves_and_stops_on_sigterm_with_one_worker_or_several() {
     for workers in ["1", "2"] {
         let (child, server) = start(free_port(), &["--workers", workers], &database_url()).await;
         order(&server, 7).await;
-        let output = stop(child).await;
+        let output = child.stop().await;
         assert!(
             output.status.success(),
             "--workers {workers}: exit {:?}, stderr:\n{}",
@@ -118,6 +135,6 @@ async fn each_worker_serves_its_connections_on_its_own_share_of_the_pool() {
                 .await
                 .expect("pg_stat_activity");
         assert_eq!(open, expected, "--workers {workers}: Postgres connections");
-        assert!(stop(child).await.status.success(), "--workers {workers}");
+        assert!(child.stop().await.status.success(), "--workers {workers}");
     }
 }
