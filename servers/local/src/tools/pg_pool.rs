@@ -19,8 +19,9 @@
 //! ones are closed on the server).
 //!
 //! With several serving workers (`mcp_server_core::server`), the slots are split into one
-//! share per worker and a call only uses its own worker's share, so a connection's task
-//! runs on the thread of the calls it carries.
+//! share per worker and a call uses its own worker's share, so a connection's task runs on
+//! the thread of the calls it carries; only when that share is full does it use room in
+//! another's.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -89,6 +90,22 @@ pub struct Conn {
 impl Conn {
     fn usable(&self) -> bool {
         !self.broken.load(Ordering::Relaxed) && !self.client.is_closed()
+    }
+}
+
+/// What one look over some slots found.
+struct Scan<'a> {
+    best: Option<Arc<Conn>>,
+    free: Option<(&'a Slot, tokio::sync::MutexGuard<'a, ()>)>,
+    connecting: Option<&'a Slot>,
+}
+
+impl Scan<'_> {
+    /// No open connection carries fewer than `limit` calls.
+    fn busy(&self, limit: usize) -> bool {
+        self.best
+            .as_ref()
+            .is_none_or(|b| b.in_flight.load(Ordering::Relaxed) >= limit)
     }
 }
 
@@ -161,11 +178,48 @@ impl PgConnections {
         }
     }
 
-    /// The calling worker's share of the slots.
-    fn share(&self) -> &[Slot] {
+    /// The calling worker's share of the slots, and the others' shares.
+    fn shares(&self) -> (&[Slot], impl Iterator<Item = &Slot>) {
         let worker = mcp_server_core::server::worker_index() % self.shards;
         let len = self.slots.len();
-        &self.slots[worker * len / self.shards..(worker + 1) * len / self.shards]
+        let (start, end) = (worker * len / self.shards, (worker + 1) * len / self.shards);
+        (
+            &self.slots[start..end],
+            self.slots[..start].iter().chain(&self.slots[end..]),
+        )
+    }
+
+    /// The least busy open connection, the first free slot (locked for connecting) and a
+    /// slot being connected by another call, among `slots`.
+    fn scan<'a>(&self, slots: impl Iterator<Item = &'a Slot>) -> Scan<'a> {
+        let mut scan = Scan {
+            best: None,
+            free: None,
+            connecting: None,
+        };
+        for slot in slots {
+            match slot.usable() {
+                Some(conn) => {
+                    let load = conn.in_flight.load(Ordering::Relaxed);
+                    if scan
+                        .best
+                        .as_ref()
+                        .is_none_or(|b| load < b.in_flight.load(Ordering::Relaxed))
+                    {
+                        scan.best = Some(conn);
+                    }
+                    if load == 0 {
+                        break;
+                    }
+                }
+                None if scan.free.is_none() => match slot.connecting.try_lock() {
+                    Ok(guard) => scan.free = Some((slot, guard)),
+                    Err(_) => scan.connecting = scan.connecting.or(Some(slot)),
+                },
+                None => {}
+            }
+        }
+        scan
     }
 
     /// A connection shared with other read-only calls.
@@ -211,35 +265,27 @@ impl PgConnections {
     /// new one in a free slot (each caller opening its own, not queueing behind another's
     /// connect); otherwise, once no slot is still connecting, the least busy one anyway.
     /// The call is counted on the connection before anyone else looks.
+    ///
+    /// The calling worker's share is looked at first. Only when it is full (every slot
+    /// open, every connection at `limit`) are the other shares used, if they have room,
+    /// before queueing behind the share's own calls: a worker with more calls than its
+    /// share never waits while another's connections are idle.
     async fn pick(&self, limit: usize) -> Result<Claim, PoolError> {
         loop {
-            let mut best: Option<Arc<Conn>> = None;
-            let mut free = None;
-            let mut connecting = None;
-            for slot in self.share() {
-                match slot.usable() {
-                    Some(conn) => {
-                        let load = conn.in_flight.load(Ordering::Relaxed);
-                        if best
-                            .as_ref()
-                            .is_none_or(|b| load < b.in_flight.load(Ordering::Relaxed))
-                        {
-                            best = Some(conn);
-                        }
-                        if load == 0 {
-                            break;
-                        }
-                    }
-                    None if free.is_none() => match slot.connecting.try_lock() {
-                        Ok(guard) => free = Some((slot, guard)),
-                        Err(_) => connecting = connecting.or(Some(slot)),
-                    },
-                    None => {}
+            let (own, others) = self.shares();
+            let mut scan = self.scan(own.iter());
+            if scan.busy(limit) && scan.free.is_none() && scan.connecting.is_none() {
+                let other = self.scan(others);
+                if !other.busy(limit) || other.free.is_some() {
+                    scan = other;
                 }
             }
-            let busy = best
-                .as_ref()
-                .is_none_or(|b| b.in_flight.load(Ordering::Relaxed) >= limit);
+            let busy = scan.busy(limit);
+            let Scan {
+                best,
+                free,
+                connecting,
+            } = scan;
             let conn = match (best, free, connecting) {
                 (Some(conn), _, _) if !busy => conn,
                 // Pipelining: a connection being opened will take `limit` calls; wait for

@@ -207,3 +207,33 @@ async fn an_exclusive_call_keeps_shared_ones_out_and_a_discarded_connection_is_r
     assert!(!rows.is_empty());
     assert_eq!(pool.open_connections(), 1);
 }
+
+/// With the pool split between two workers, a worker whose share is taken uses the other's
+/// room instead of waiting: two exclusive calls at once from one worker get a connection
+/// each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_share_borrows_room_from_the_other_workers_share() {
+    require_services!();
+    let mut config = base_options(&database_url()).unwrap();
+    config.dbname("agents");
+    let shape = PoolShape {
+        size: 2,
+        depth: 1,
+        shards: 2,
+    };
+    let pool = PgConnections::new(config, shape, Duration::from_millis(500));
+    let first = pool.exclusive().await.expect("own share");
+    let second = pool
+        .exclusive()
+        .await
+        .expect("the other share's slot, not a wait for the first");
+    assert_eq!(pool.open_connections(), 2);
+    for lease in [&first, &second] {
+        let row = lease
+            .client()
+            .query_one("SELECT 1::int4", &[])
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, i32>(0), 1);
+    }
+}
