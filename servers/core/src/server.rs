@@ -129,6 +129,24 @@ impl Listener for Handoff {
     }
 }
 
+/// A thread named `name` that runs the future `start` makes (on that thread) to its end, on
+/// a current-thread runtime of its own.
+pub fn spawn_on_own_runtime<F>(
+    name: String,
+    start: impl FnOnce() -> F + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<F::Output>>
+where
+    F: Future,
+    F::Output: Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || runtime.block_on(start()))
+}
+
 /// Workers still serving; `all` is cancelled when none is.
 struct Finished {
     serving: AtomicUsize,
@@ -164,21 +182,16 @@ async fn serve_on_workers(
     let mut threads = Vec::with_capacity(count);
     for index in 0..count {
         let (handoff, connections) = unbounded_channel();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
         let (app, stop, done) = (app.clone(), stopping.clone(), finished.clone());
-        let thread = std::thread::Builder::new()
-            .name(format!("mcp-worker-{index}"))
-            .spawn(move || {
-                WORKER.with(|w| w.set(index));
-                runtime.block_on(async move {
-                    let listener = Handoff { connections, local };
-                    let served = serve_here(listener, app, stop).await;
-                    done.one_done().await;
-                    served
-                })
-            });
+        let thread = spawn_on_own_runtime(format!("mcp-worker-{index}"), move || {
+            WORKER.with(|w| w.set(index));
+            async move {
+                let listener = Handoff { connections, local };
+                let served = serve_here(listener, app, stop).await;
+                done.one_done().await;
+                served
+            }
+        });
         match thread {
             Ok(thread) => threads.push(thread),
             Err(e) => {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use hdrhistogram::Histogram;
+use mcp_server_core::server::spawn_on_own_runtime;
 use serde_json::{Value, json};
 
 const PLACEHOLDER: &str = "{{id}}";
@@ -118,25 +119,18 @@ fn spawn_thread(
     parts: &Arc<(String, String)>,
     phase: &Arc<AtomicU8>,
 ) -> anyhow::Result<std::thread::JoinHandle<anyhow::Result<Vec<Tally>>>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let (args, parts, phase) = (args.clone(), parts.clone(), phase.clone());
-    let thread = std::thread::Builder::new()
-        .name(format!("bench-{index}"))
-        .spawn(move || {
-            runtime.block_on(async move {
-                let tasks: Vec<_> = workers
-                    .into_iter()
-                    .map(|w| tokio::spawn(worker(w, args.clone(), parts.clone(), phase.clone())))
-                    .collect();
-                let mut tallies = Vec::with_capacity(tasks.len());
-                for task in tasks {
-                    tallies.push(task.await.map_err(|e| anyhow::anyhow!("worker: {e}"))?);
-                }
-                Ok(tallies)
-            })
-        })?;
+    let thread = spawn_on_own_runtime(format!("bench-{index}"), move || async move {
+        let tasks: Vec<_> = workers
+            .into_iter()
+            .map(|w| tokio::spawn(worker(w, args.clone(), parts.clone(), phase.clone())))
+            .collect();
+        let mut tallies = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            tallies.push(task.await.map_err(|e| anyhow::anyhow!("worker: {e}"))?);
+        }
+        Ok(tallies)
+    })?;
     Ok(thread)
 }
 

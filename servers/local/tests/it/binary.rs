@@ -108,8 +108,9 @@ async fn the_binary_serves_and_stops_on_sigterm_with_one_worker_or_several() {
 }
 
 /// Connections are dealt to the workers in turn, and each worker calls Postgres on its
-/// own share of the pool: two HTTP connections used one after the other open one Postgres
-/// connection with one worker (the idle one is reused) and two with two workers.
+/// own share of the pool, one connection at least: with `--pool-size 1`, four HTTP
+/// connections used one after the other open one Postgres connection with one worker and
+/// two with two workers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_worker_serves_its_connections_on_its_own_share_of_the_pool() {
     require_services!();
@@ -119,11 +120,17 @@ async fn each_worker_serves_its_connections_on_its_own_share_of_the_pool() {
         let join = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{join}application_name={name}");
         let addr = free_port();
-        let (child, first) = start(addr, &["--workers", workers, "--pool-size", "2"], &url).await;
-        let second = TestServer::at(addr);
-        for id in 1..=5 {
-            order(&first, id).await;
-            order(&second, id + 5).await;
+        let (child, first) = start(addr, &["--workers", workers, "--pool-size", "1"], &url).await;
+        let callers = [
+            first,
+            TestServer::at(addr),
+            TestServer::at(addr),
+            TestServer::at(addr),
+        ];
+        for id in 1..=3 {
+            for (n, caller) in callers.iter().enumerate() {
+                order(caller, id * 10 + n as i64).await;
+            }
         }
         let mut admin = sqlx::PgConnection::connect(&superuser_url())
             .await
