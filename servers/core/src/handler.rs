@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
-    Implementation, ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
-    Tool,
+    Implementation, ListToolsResult, NumberOrString, PaginatedRequestParams, RequestId,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
@@ -82,6 +82,24 @@ impl McpHandler {
 
     pub fn registry(&self) -> &Arc<ToolRegistry> {
         &self.0.registry
+    }
+
+    /// A `tools/call` request as rmcp's handler answers it; also used by the stateless
+    /// direct path (`direct.rs`), so both give the same answer.
+    pub async fn call(
+        &self,
+        request: CallToolRequestParams,
+        admitted: &Admitted,
+        id: &RequestId,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let request_id = match id {
+            NumberOrString::Number(n) => n.to_string(),
+            NumberOrString::String(s) => s.to_string(),
+        };
+        let args = request.arguments.unwrap_or_default();
+        self.execute(&request.name, args, admitted, request_id)
+            .await
+            .map(CallToolResponse::from)
     }
 
     /// Runs one tool call under the concurrency cap and deadline. Shared by the MCP path
@@ -358,14 +376,7 @@ impl ServerHandler for McpHandler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let admitted = admitted_from(&context);
-        let request_id = match &context.id {
-            rmcp::model::NumberOrString::Number(n) => n.to_string(),
-            rmcp::model::NumberOrString::String(s) => s.to_string(),
-        };
-        let args = request.arguments.unwrap_or_default();
-        self.execute(&request.name, args, &admitted, request_id)
+        self.call(request, &admitted_from(&context), &context.id)
             .await
-            .map(CallToolResponse::from)
     }
 }

@@ -10,6 +10,7 @@ pub mod admission;
 pub mod audit;
 pub mod caller;
 pub mod config;
+pub mod direct;
 pub mod handler;
 pub mod health;
 pub mod jsonrpc;

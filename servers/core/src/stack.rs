@@ -8,7 +8,8 @@
 //! 3. **admission** (`admission.rs`): caller identity (401) → content type (415) → body cap
 //!    (413) → JSON-RPC framing (400) → in-flight cap (503, at once) → rate limit (429 +
 //!    `Retry-After`). Cheap refusals come before the ones that take a permit or a token;
-//! 4. **rmcp** Streamable HTTP service, whose handler (`handler.rs`) holds the concurrency
+//! 4. **rmcp** Streamable HTTP service (plain stateless `tools/call` requests are answered
+//!    by `direct.rs` with rmcp's types and the same handler method), whose handler (`handler.rs`) holds the concurrency
 //!    cap (calls beyond it wait) and the per-call deadline (`timeout_ms`) around the tool
 //!    itself, where they bound the work in both session and stateless mode.
 //!
@@ -34,6 +35,7 @@ use tower::{Service, ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::admission::{Admission, AdmissionService};
+use crate::direct::DirectCalls;
 use crate::handler::McpHandler;
 use crate::health::{Readiness, healthz, readyz};
 use crate::jsonrpc::{RpcErrorResponse, code};
@@ -193,11 +195,18 @@ pub fn app(parts: StackParts) -> Router {
         .with_max_request_body_bytes(admission.limits().max_request_body_bytes.get())
         .with_sse_keep_alive(Some(Duration::from_secs(15)))
         .with_cancellation_token(sessions);
+    // Plain stateless tools/call requests skip rmcp's per-request service (`direct.rs`).
+    let direct = config.json_response
+        && !config.legacy_session_mode
+        && !config.stateless_protocol_metadata_required;
+    let max_body_bytes = config.max_request_body_bytes;
+    let direct_handler = handler.clone();
     let mcp = StreamableHttpService::new(
         move || Ok(handler.clone()),
         Arc::new(LocalSessionManager::default()),
         config,
     );
+    let mcp = DirectCalls::new(direct_handler, mcp, direct, max_body_bytes);
     // The layers wrap the service itself, not the route: each `Router::layer` would box
     // the service and its future once more per request.
     let mcp_route = if bare {

@@ -5,6 +5,7 @@
 mod audit;
 mod binary;
 mod cache;
+mod direct;
 mod embedded;
 mod files;
 mod http;

@@ -1,0 +1,330 @@
+//! Stateless `tools/call` answered straight from the handler.
+//!
+//! In stateless JSON mode rmcp serves every POST by building a whole service for it: a
+//! one-message transport, a serve loop task, a handler task, a response task, channels and
+//! a cancellation-token tree, all torn down after one answer. For the call that carries the
+//! load (`tools/call`) that machinery costs more server CPU than our whole admission stack.
+//! This service answers such a call itself, with rmcp's own message types and the same
+//! handler method rmcp would call (`McpHandler::call`), and hands everything else to rmcp
+//! untouched.
+//!
+//! It only takes a request whose answer rmcp's stateless path would compute the same way:
+//! a POST with `Content-Type: application/json`, an `Accept` that plainly lists both
+//! `application/json` and `text/event-stream`, no `MCP-Protocol-Version` header or a known
+//! version older than the one that adds standard headers and request metadata
+//! (2026-07-28), and a body that parses as a `tools/call` request without a protocol
+//! version in `_meta`. Anything else, down to an `Accept` with quality values, goes to
+//! rmcp, which checks and answers it. The answer is a `200 application/json` JSON-RPC
+//! response or error, as rmcp sends it; `tests/direct.rs` compares the two paths.
+//! As under rmcp, the call runs in a task of its own, so a client that goes away does not
+//! cut it short: it ends at its deadline at the latest and leaves its audit record.
+
+use std::convert::Infallible;
+use std::fmt::Display;
+use std::task::{Context, Poll};
+
+use axum::BoxError;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body::Body;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use rmcp::model::{
+    ClientJsonRpcMessage, ClientRequest, GetMeta, JsonRpcMessage, ProtocolVersion,
+    ServerJsonRpcMessage, ServerResult,
+};
+use tower::Service;
+
+use crate::admission::Admitted;
+use crate::caller::Caller;
+use crate::handler::McpHandler;
+
+/// rmcp's response type.
+pub type BoxResponse = Response<BoxBody<Bytes, Infallible>>;
+
+const JSON: &str = "application/json";
+const EVENT_STREAM: &str = "text/event-stream";
+const PROTOCOL_VERSION: &str = "mcp-protocol-version";
+
+/// Answers plain stateless `tools/call` requests itself and passes the rest to `inner`
+/// (rmcp's `StreamableHttpService`). With `enabled` false it only passes requests on.
+#[derive(Clone)]
+pub struct DirectCalls<S> {
+    handler: McpHandler,
+    inner: S,
+    enabled: bool,
+    max_body_bytes: usize,
+}
+
+impl<S> DirectCalls<S> {
+    /// `enabled` must only be true for rmcp's stateless JSON mode without required
+    /// request metadata (the default), whose answers this service reproduces.
+    pub fn new(handler: McpHandler, inner: S, enabled: bool, max_body_bytes: usize) -> Self {
+        DirectCalls {
+            handler,
+            inner,
+            enabled,
+            max_body_bytes,
+        }
+    }
+}
+
+impl<S, B> Service<Request<B>> for DirectCalls<S>
+where
+    S: Service<Request<B>, Response = BoxResponse, Error = Infallible>
+        + Service<Request<Full<Bytes>>, Response = BoxResponse, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    <S as Service<Request<B>>>::Future: Send,
+    <S as Service<Request<Full<Bytes>>>>::Future: Send,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Display + Into<BoxError>,
+{
+    type Response = BoxResponse;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<BoxResponse, Infallible>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Service::<Request<B>>::poll_ready(&mut self.inner, cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        // The standard swap: the clone waits for the next `poll_ready`, the ready one serves.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if !(self.enabled && plain_post(&request)) {
+            return Box::pin(inner.call(request));
+        }
+        let handler = self.handler.clone();
+        let max = self.max_body_bytes;
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let bytes = match collect(body, max).await {
+                Ok(bytes) => bytes,
+                Err(response) => return Ok(response),
+            };
+            let Some((call, id)) = plain_tool_call(&bytes) else {
+                return inner
+                    .call(Request::from_parts(parts, Full::new(bytes)))
+                    .await;
+            };
+            let admitted = parts
+                .extensions
+                .get::<Admitted>()
+                .cloned()
+                .unwrap_or_else(|| Admitted::direct(Caller::anonymous("in-process")));
+            // The call runs in a task of its own, as under rmcp: a client that goes away
+            // drops this future, not the call, which still ends at its deadline and leaves
+            // its audit record.
+            let task = tokio::spawn(async move {
+                let answer = handler.call(call, &admitted, &id).await;
+                (answer, id)
+            });
+            let Ok((answer, id)) = task.await else {
+                return Ok(plain_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error: the tool call failed without an answer".to_owned(),
+                ));
+            };
+            let message: ServerJsonRpcMessage = match answer {
+                Ok(answer) => {
+                    // What rmcp's handler dispatch does for a peer before 2026-07-28, the
+                    // only kind this path takes.
+                    let mut result = ServerResult::from(answer);
+                    result.strip_result_type_for_legacy_peer();
+                    result.strip_non_object_output_for_legacy_peer();
+                    JsonRpcMessage::response(result, id)
+                }
+                Err(error) => JsonRpcMessage::error(error, Some(id)),
+            };
+            Ok(json_response(&message))
+        })
+    }
+}
+
+/// A POST whose headers rmcp's stateless path accepts without a question: see the module
+/// docs. Anything unusual is left to rmcp, which knows every rule.
+fn plain_post<B>(request: &Request<B>) -> bool {
+    let headers = request.headers();
+    request.method() == Method::POST
+        && content_type_is_json(headers)
+        && accepts_json_and_sse(headers)
+        && protocol_header_is_plain(headers)
+}
+
+fn content_type_is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let essence = v.split_once(';').map_or(v, |(essence, _)| essence);
+            essence.trim().eq_ignore_ascii_case(JSON)
+        })
+}
+
+/// Both media types listed, each without parameters that could exclude it. A header with
+/// quotes or parameters is rmcp's to parse.
+fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
+    let (mut json, mut sse) = (false, false);
+    for value in headers.get_all(header::ACCEPT) {
+        let Ok(value) = value.to_str() else {
+            return false;
+        };
+        if value.contains(['"', ';']) {
+            return false;
+        }
+        for essence in value.split(',').map(str::trim) {
+            json |= essence.eq_ignore_ascii_case(JSON);
+            sse |= essence.eq_ignore_ascii_case(EVENT_STREAM);
+        }
+    }
+    json && sse
+}
+
+/// No header (rmcp assumes 2025-03-26), or one known version from before the standard
+/// headers and request metadata.
+fn protocol_header_is_plain(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(PROTOCOL_VERSION).iter();
+    let Some(first) = values.next() else {
+        return true;
+    };
+    values.next().is_none() && version_is_plain(first)
+}
+
+fn version_is_plain(value: &HeaderValue) -> bool {
+    let Ok(version) = value.to_str() else {
+        return false;
+    };
+    version < ProtocolVersion::STANDARD_HEADERS.as_str()
+        && version < ProtocolVersion::V_2026_07_28.as_str()
+        && ProtocolVersion::KNOWN_VERSIONS
+            .iter()
+            .any(|known| known.as_str() == version)
+}
+
+/// The body, read up to the cap; over it, the answer rmcp gives.
+async fn collect<B>(body: B, max: usize) -> Result<Bytes, BoxResponse>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    match http_body_util::Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(plain_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("Payload Too Large: request body exceeds {max} bytes"),
+        )),
+        Err(e) => Err(plain_response(
+            StatusCode::BAD_REQUEST,
+            format!("Bad Request: failed to read request body: {e}"),
+        )),
+    }
+}
+
+/// The call and its id, when the body is a `tools/call` request without per-request
+/// protocol metadata.
+fn plain_tool_call(
+    body: &[u8],
+) -> Option<(rmcp::model::CallToolRequestParams, rmcp::model::RequestId)> {
+    let ClientJsonRpcMessage::Request(request) = serde_json::from_slice(body).ok()? else {
+        return None;
+    };
+    if request.request.get_meta().protocol_version().is_some() {
+        return None;
+    }
+    match request.request {
+        ClientRequest::CallToolRequest(call) => Some((call.params, request.id)),
+        _ => None,
+    }
+}
+
+fn json_response(message: &ServerJsonRpcMessage) -> BoxResponse {
+    match serde_json::to_vec(message) {
+        Ok(body) => {
+            let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+            response
+        }
+        Err(e) => plain_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("Internal Server Error: serialize json response: {e}"),
+        ),
+    }
+}
+
+fn plain_response(status: StatusCode, text: String) -> BoxResponse {
+    let mut response = Response::new(Full::new(Bytes::from(text)).boxed());
+    *response.status_mut() = status;
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn only_a_plain_accept_header_is_taken() {
+        let plain = |v: &[&str]| {
+            let pairs: Vec<_> = v.iter().map(|v| ("accept", *v)).collect();
+            accepts_json_and_sse(&headers(&pairs))
+        };
+        assert!(plain(&["application/json, text/event-stream"]));
+        assert!(plain(&["Application/JSON", "text/event-stream"]));
+        assert!(!plain(&["application/json"]));
+        assert!(!plain(&["text/event-stream"]));
+        assert!(!plain(&[]));
+        // A quality value may exclude a type: rmcp decides.
+        assert!(!plain(&["application/json;q=0, text/event-stream"]));
+        assert!(!plain(&["application/json, text/event-stream;q=1"]));
+        assert!(!plain(&[r#"application/json, text/event-stream, x/"y,z""#]));
+    }
+
+    #[test]
+    fn only_known_versions_before_standard_headers_are_taken() {
+        let plain = |v: &[&str]| {
+            let pairs: Vec<_> = v.iter().map(|v| ("mcp-protocol-version", *v)).collect();
+            protocol_header_is_plain(&headers(&pairs))
+        };
+        assert!(plain(&[]));
+        assert!(plain(&["2025-11-25"]));
+        assert!(plain(&["2025-06-18"]));
+        assert!(plain(&["2025-03-26"]));
+        assert!(!plain(&["2026-07-28"]));
+        assert!(!plain(&["2099-01-01"]));
+        assert!(!plain(&["2025-11-24"]));
+        assert!(!plain(&["latest"]));
+        assert!(!plain(&["2025-11-25", "2025-06-18"]));
+    }
+
+    #[test]
+    fn only_tool_calls_without_request_metadata_are_taken() {
+        let call = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"t","arguments":{"a":1}}}"#;
+        let (params, id) = plain_tool_call(call).unwrap();
+        assert_eq!(params.name, "t");
+        assert_eq!(id, rmcp::model::NumberOrString::Number(7));
+        let with_meta = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"t","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+        assert!(plain_tool_call(with_meta).is_none());
+        let list = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+        assert!(plain_tool_call(list).is_none());
+        let notification = br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        assert!(plain_tool_call(notification).is_none());
+        assert!(plain_tool_call(b"{not json").is_none());
+        let no_name = br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{}}"#;
+        assert!(plain_tool_call(no_name).is_none());
+    }
+}
