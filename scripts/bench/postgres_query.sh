@@ -2,15 +2,15 @@
 # Side-by-side benchmark of the local tier's postgres_query against MCP Toolbox for
 # Databases, on the same primary-key SELECT over the 100k-row `orders` table of `agents`.
 # Cases, one after another, each for the same duration (see scripts/bench/README.md):
-#   a  ours: stateless, limits lifted, audit off (one serving thread per core)
+#   a  ours: stateless, limits lifted, audit off (defaults: one serving thread per two cores)
 #   b  ours: as a, plus --bare (no admission stack, audit or tool spans)
 #   c  ours: stateless, limits lifted, audit to a file
 #   d  ours: session mode (MCP sessions, SSE answers), limits lifted, audit off
 #   e  Toolbox: postgres-sql tool, same statement, same pool size, default logging
 #   f  Toolbox as e with --log-level WARN (no per-request access log)
-#   g  ours as a with --workers 1 (one serving thread)
+#   g  ours as a with one serving thread per core (--workers $(nproc))
 #   h  ours as a on 4 pipelined connections (--pool-size 4 --pg-pipeline-depth 8)
-#   i  Toolbox as e with GOMAXPROCS=1 (its equivalent of g)
+#   i  Toolbox as e with GOMAXPROCS = a's serving threads (its equivalent of a's threads)
 #   j  Toolbox as e with pool_max_conns 4 (its equivalent of h's connections)
 #   k  ours as g plus --bare (the stack's cost in that set-up)
 # Environment knobs: DURATION (15s), WARMUP (3s), CONCURRENCY (32), POOL_SIZE (16),
@@ -32,6 +32,9 @@ DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
 CONCURRENCY=${CONCURRENCY:-32}
 POOL_SIZE=${POOL_SIZE:-16}
+CORES=$(nproc)
+# The server's default serving threads (`--workers`): one per two cores, at least one.
+OUR_THREADS=$(( CORES / 2 > 0 ? CORES / 2 : 1 ))
 # One client thread spends the least CPU per call (~21 µs against ~28 with two), which
 # leaves the cores to the server and Postgres; it tops out near 20,000 calls/s, where the
 # report's machine-busy share drops below 90%.
@@ -216,11 +219,11 @@ run_case() { # case
     d) run_ours d "session mode, limits lifted, audit off" "--session" "$POOL_SIZE" --mode session --lift-limits --audit off ;;
     e) run_toolbox e "" "$toolbox_dir/tools.yaml" ;;
     f) run_toolbox f "" "$toolbox_dir/tools.yaml" --log-level WARN ;;
-    g) run_ours g "as a, --workers 1" "" "$POOL_SIZE" --mode stateless --lift-limits --audit off --workers 1 ;;
+    g) run_ours g "as a, --workers $CORES" "" "$POOL_SIZE" --mode stateless --lift-limits --audit off --workers "$CORES" ;;
     h) run_ours h "as a, 4 pipelined connections" "" 4 --mode stateless --lift-limits --audit off --pg-pipeline-depth 8 ;;
-    i) run_toolbox i 1 "$toolbox_dir/tools.yaml" ;;
+    i) run_toolbox i "$OUR_THREADS" "$toolbox_dir/tools.yaml" ;;
     j) run_toolbox j "" "$toolbox_dir/tools-4.yaml" ;;
-    k) run_ours k "as g, --bare" "" "$POOL_SIZE" --mode stateless --lift-limits --audit off --workers 1 --bare ;;
+    k) run_ours k "as g, --bare" "" "$POOL_SIZE" --mode stateless --lift-limits --audit off --workers "$CORES" --bare ;;
     *) log "unknown case $1"; exit 2 ;;
   esac
 }
@@ -245,36 +248,36 @@ done
   echo
   echo "\`SELECT * FROM orders WHERE id = \$1\` on \`agents\` (100k rows), ids uniform in 1..=100000;"
   echo "$CONCURRENCY callers on keep-alive connections, ${WARMUP} warm-up, ${DURATION} measured per case;"
-  echo "pool size $POOL_SIZE; $(nproc) cores shared by the load generator ($CLIENT_THREADS thread(s)), the server and Postgres."
+  echo "pool size $POOL_SIZE; $CORES cores shared by the load generator ($CLIENT_THREADS thread(s)), the server ($OUR_THREADS serving thread(s) by default) and Postgres."
   echo "Server built from: ${REV:-$(cat "$rev_file" 2>/dev/null || echo '?')}; Toolbox $toolbox_version."
   echo
   echo "Figures are medians over $REPEAT run(s) of each case; *range* is the lowest and highest rate."
   echo
-  echo "| case | server | calls/s | range | p50 ms | p99 ms | server CPU µs/call | postgres CPU µs/call | client CPU µs/call | other load | errors |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  jq -rs '
-    def desc: {"a":"ours, stateless, limits lifted, audit off","b":"ours, --bare","c":"ours, audit to file","d":"ours, session mode (SSE)","e":"Toolbox","f":"Toolbox, --log-level WARN","g":"ours as a, --workers 1","h":"ours as a, 4 pipelined connections","i":"Toolbox, GOMAXPROCS=1","j":"Toolbox, 4 connections","k":"ours as g, --bare"}[.] // .;
+  echo "| case | server | calls/s | range | p50 ms | p99 ms | server CPU µs/call | postgres CPU µs/call | client CPU µs/call | machine busy | other load | errors |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  jq -rs --arg cores "$CORES" --arg ours "$OUR_THREADS" '
+    def desc: {"a":"ours, stateless, limits lifted, audit off","b":"ours, --bare","c":"ours, audit to file","d":"ours, session mode (SSE)","e":"Toolbox","f":"Toolbox, --log-level WARN","g":"ours as a, --workers \($cores)","h":"ours as a, 4 pipelined connections","i":"Toolbox, GOMAXPROCS=\($ours)","j":"Toolbox, 4 connections","k":"ours as g, --bare"}[.] // .;
     def r(n): if . == null then "n/a" else (. * pow(10; n) | round) / pow(10; n) | tostring end;
     def median: map(select(. != null)) | sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
     group_by(.label)[] as $g | $g[0].label as $l
-    | "| \($l) | \($l | desc) | \($g | map(.rate) | median | r(0)) | \($g | map(.rate) | min | r(0))–\($g | map(.rate) | max | r(0)) | \($g | map(.p50_us / 1000) | median | r(2)) | \($g | map(.p99_us / 1000) | median | r(2)) | \($g | map(.server_cpu_us_per_call) | median | r(1)) | \($g | map(.comm_cpu_us_per_call) | median | r(1)) | \($g | map(.client_cpu_us_per_call) | median | r(1)) | \($g | map(.other_cpu_pct) | max | r(0))% | \($g | map(.errors) | add) |"
+    | "| \($l) | \($l | desc) | \($g | map(.rate) | median | r(0)) | \($g | map(.rate) | min | r(0))–\($g | map(.rate) | max | r(0)) | \($g | map(.p50_us / 1000) | median | r(2)) | \($g | map(.p99_us / 1000) | median | r(2)) | \($g | map(.server_cpu_us_per_call) | median | r(1)) | \($g | map(.comm_cpu_us_per_call) | median | r(1)) | \($g | map(.client_cpu_us_per_call) | median | r(1)) | \($g | map(.machine_busy_pct) | median | r(0))% | \($g | map(.other_cpu_pct) | max | r(0))% | \($g | map(.errors) | add) |"
   ' "$run_dir/summary.jsonl"
   echo
   echo "*other load*: busy CPU not spent by the server, Postgres or the load generator (other"
   echo "processes, kernel threads), the highest over the runs; above ~10% a run was disturbed."
   echo
-  jq -rs '
+  jq -rs --arg cores "$CORES" --arg ours "$OUR_THREADS" '
     def median: map(select(. != null)) | sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
     (group_by(.label) | map({(.[0].label): {rate: (map(.rate) | median), p99_us: (map(.p99_us) | median), server_cpu_us_per_call: (map(.server_cpu_us_per_call) | median), pg: (map(.comm_cpu_us_per_call) | median)}}) | add) as $x
     | (if $x.a and $x.e then "- ours (a) / Toolbox (e) rate: \(($x.a.rate / $x.e.rate * 100 | round) / 100)x (goal ≥ 2x)" else empty end),
       (if $x.a and $x.f then "- ours (a) / Toolbox without access log (f) rate: \(($x.a.rate / $x.f.rate * 100 | round) / 100)x" else empty end),
       (if $x.a and $x.e then "- server + Postgres CPU per call, ours (a) vs Toolbox (e): \(($x.a.server_cpu_us_per_call + $x.a.pg) | round) vs \(($x.e.server_cpu_us_per_call + $x.e.pg) | round) µs" else empty end),
-      (if $x.g and $x.i then "- ours (g) / Toolbox (i), one thread each: \(($x.g.rate / $x.i.rate * 100 | round) / 100)x" else empty end),
-      (if $x.g and $x.e then "- ours (g) / Toolbox (e): \(($x.g.rate / $x.e.rate * 100 | round) / 100)x" else empty end),
+      (if $x.a and $x.i then "- ours (a) / Toolbox (i), \($ours) thread(s) each: \(($x.a.rate / $x.i.rate * 100 | round) / 100)x" else empty end),
+      (if $x.g and $x.e then "- ours (g) / Toolbox (e), one thread per core each: \(($x.g.rate / $x.e.rate * 100 | round) / 100)x" else empty end),
       (if $x.h and $x.j then "- ours (h) / Toolbox (j), 4 connections each: \(($x.h.rate / $x.j.rate * 100 | round) / 100)x" else empty end),
       (if $x.h and $x.e then "- ours (h) / Toolbox (e): \(($x.h.rate / $x.e.rate * 100 | round) / 100)x" else empty end),
       (if $x.a and $x.b then "- admission stack and span checks (audit off in both), rate (b − a) / b: \((($x.b.rate - $x.a.rate) / $x.b.rate * 1000 | round) / 10)% (goal < 5%); server CPU +\(($x.a.server_cpu_us_per_call - $x.b.server_cpu_us_per_call) * 10 | round / 10) µs/call" else empty end),
-      (if $x.g and $x.k then "- the same with --workers 1, rate (k − g) / k: \((($x.k.rate - $x.g.rate) / $x.k.rate * 1000 | round) / 10)%; server CPU +\(($x.g.server_cpu_us_per_call - $x.k.server_cpu_us_per_call) * 10 | round / 10) µs/call" else empty end),
+      (if $x.g and $x.k then "- the same with --workers \($cores), rate (k − g) / k: \((($x.k.rate - $x.g.rate) / $x.k.rate * 1000 | round) / 10)%; server CPU +\(($x.g.server_cpu_us_per_call - $x.k.server_cpu_us_per_call) * 10 | round / 10) µs/call" else empty end),
       (if $x.c and $x.b then "- admission stack, span checks and audit to a file, rate (b − c) / b: \((($x.b.rate - $x.c.rate) / $x.b.rate * 1000 | round) / 10)% (goal < 5%); server CPU +\(($x.c.server_cpu_us_per_call - $x.b.server_cpu_us_per_call) * 10 | round / 10) µs/call" else empty end),
       (if $x.a then "- case a p99 \($x.a.p99_us / 1000) ms (goal < 100 ms), server CPU \(($x.a.server_cpu_us_per_call * 10 | round) / 10) µs/call (goal < 45)" else empty end),
       (["g", "h"][] as $c | if $x[$c] then "- case \($c) p99 \($x[$c].p99_us / 1000) ms, server CPU \(($x[$c].server_cpu_us_per_call * 10 | round) / 10) µs/call (goal < 45)" else empty end)
