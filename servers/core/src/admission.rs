@@ -76,6 +76,16 @@ impl Admitted {
             _inflight: None,
         }
     }
+
+    /// What the stack admitted this request as; a request that did not pass through it
+    /// (`--bare`, in-process) is an anonymous in-process caller's, received now.
+    pub fn of(parts: &http::request::Parts) -> Self {
+        parts
+            .extensions
+            .get::<Admitted>()
+            .cloned()
+            .unwrap_or_else(|| Admitted::direct(Caller::anonymous("in-process")))
+    }
 }
 
 pub struct InflightGuard {

@@ -37,7 +37,6 @@ use rmcp::model::{
 use tower::Service;
 
 use crate::admission::Admitted;
-use crate::caller::Caller;
 use crate::handler::McpHandler;
 
 /// rmcp's response type.
@@ -86,6 +85,7 @@ where
     type Error = Infallible;
     type Future = BoxFuture<'static, Result<BoxResponse, Infallible>>;
 
+    /// rmcp's service is always ready, whatever the body type it is called with.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Service::<Request<B>>::poll_ready(&mut self.inner, cx)
     }
@@ -110,11 +110,7 @@ where
                     .call(Request::from_parts(parts, Full::new(bytes)))
                     .await;
             };
-            let admitted = parts
-                .extensions
-                .get::<Admitted>()
-                .cloned()
-                .unwrap_or_else(|| Admitted::direct(Caller::anonymous("in-process")));
+            let admitted = Admitted::of(&parts);
             // The call runs in a task of its own, as under rmcp: a client that goes away
             // drops this future, not the call, which still ends at its deadline and leaves
             // its audit record.

@@ -320,8 +320,10 @@ fn admitted_from(context: &RequestContext<RoleServer>) -> Admitted {
     context
         .extensions
         .get::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<Admitted>().cloned())
-        .unwrap_or_else(|| Admitted::direct(Caller::anonymous("in-process")))
+        .map_or_else(
+            || Admitted::direct(Caller::anonymous("in-process")),
+            Admitted::of,
+        )
 }
 
 fn server_info(name: String, tier: Tier, limits: &TierLimits) -> ServerConfig {
