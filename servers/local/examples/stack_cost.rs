@@ -104,7 +104,7 @@ async fn drive(router: &Router, n: u32) -> anyhow::Result<f64> {
     for i in 0..n {
         let body = format!(
             r#"{{"jsonrpc":"2.0","id":{i},"method":"tools/call","params":{{"name":"cache_invalidate","arguments":{{"pattern":"stack-cost:{}:*"}}}}}}"#,
-            i % 1000
+            i % 100
         );
         let mut request = http::Request::post("/mcp")
             .header("host", "127.0.0.1:8080")

@@ -170,7 +170,13 @@ const MEMORY_CAPACITY: u64 = 100_000;
 #[derive(Clone)]
 pub struct MemoryCache {
     entries: moka::sync::Cache<String, Entry>,
+    /// Compiled invalidation patterns: compiling one costs far more than matching a
+    /// cache's worth of keys, and callers repeat their patterns.
+    globs: moka::sync::Cache<String, GlobMatcher>,
 }
+
+/// Compiled patterns kept by the in-process cache.
+const GLOB_CAPACITY: u64 = 256;
 
 #[derive(Clone)]
 struct Entry {
@@ -193,6 +199,7 @@ impl MemoryCache {
                 .max_capacity(capacity)
                 .expire_after(PerEntryTtl)
                 .build(),
+            globs: moka::sync::Cache::new(GLOB_CAPACITY),
         }
     }
 
@@ -211,7 +218,10 @@ impl MemoryCache {
     }
 
     fn invalidate(&self, prefix: &str, pattern: &str) -> Result<Invalidated, ToolError> {
-        let matcher = redis_glob(pattern)?;
+        let matcher = self
+            .globs
+            .try_get_with_by_ref(pattern, || redis_glob(pattern))
+            .map_err(|e| (*e).clone())?;
         let doomed: Vec<Arc<String>> = self
             .entries
             .iter()
@@ -326,6 +336,30 @@ mod tests {
             .map_err(|e| e.to_string());
         assert_eq!(all.map(|d| d.removed), Ok(1));
         assert_eq!(cache.get("other:orders:1").as_deref(), Some("d"));
+    }
+
+    #[test]
+    fn a_compiled_pattern_is_reused_and_a_bad_one_refused_every_time() {
+        let cache = MemoryCache::new(100);
+        let ttl = Duration::from_secs(60);
+        for round in 0..3 {
+            cache.put(format!("p:orders:{round}"), "a".into(), ttl);
+            cache.put(format!("p:users:{round}"), "b".into(), ttl);
+            let done = cache.invalidate("p:", "orders:*").map(|d| d.removed);
+            assert_eq!(done, Ok(1), "round {round}");
+            assert_eq!(cache.get(&format!("p:users:{round}")).as_deref(), Some("b"));
+            let bad = cache.invalidate("p:", "orders:[").map_err(|e| e.message);
+            assert!(
+                bad.as_ref().is_err_and(|m| m.contains("not a valid glob")),
+                "round {round}: {bad:?}"
+            );
+        }
+        cache.globs.run_pending_tasks();
+        assert_eq!(
+            cache.globs.entry_count(),
+            1,
+            "one pattern compiled, the bad one not kept"
+        );
     }
 
     #[test]
