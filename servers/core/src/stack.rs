@@ -30,9 +30,10 @@ use http::{HeaderValue, Method, StatusCode, header};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
+use tower::Layer as _;
 use tower::layer::layer_fn;
 use tower::{Service, ServiceBuilder};
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
 
 use crate::admission::{Admission, AdmissionService};
 use crate::direct::DirectCalls;
@@ -159,6 +160,41 @@ where
     }
 }
 
+/// CORS for the requests it concerns: those with an `Origin` (browsers send one on every
+/// cross-origin request and preflight). Others skip the layer and its `Vary` and
+/// `Access-Control-Expose-Headers` response headers, which no client of theirs reads.
+#[derive(Clone)]
+struct CorsForOrigins<S> {
+    cors: Option<Cors<S>>,
+    inner: S,
+}
+
+impl<S, B> Service<Request> for CorsForOrigins<S>
+where
+    S: Service<Request, Response = Response<B>> + Clone,
+    B: Default,
+{
+    type Response = Response<B>;
+    type Error = S::Error;
+    type Future = Either<tower_http::cors::ResponseFuture<S::Future>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        if let Some(cors) = &mut self.cors {
+            std::task::ready!(cors.poll_ready(cx))?;
+        }
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match &mut self.cors {
+            Some(cors) if request.headers().contains_key(header::ORIGIN) => {
+                Either::Left(cors.call(request))
+            }
+            _ => Either::Right(self.inner.call(request)),
+        }
+    }
+}
+
 /// Everything a tier's router is built from.
 pub struct StackParts {
     pub handler: McpHandler,
@@ -219,7 +255,10 @@ pub fn app(parts: StackParts) -> Router {
                 guard: guard.clone(),
                 inner,
             }))
-            .option_layer(cors)
+            .layer(layer_fn(move |inner: AdmissionService<_>| CorsForOrigins {
+                cors: cors.as_ref().map(|layer| layer.layer(inner.clone())),
+                inner,
+            }))
             .layer(layer_fn(move |inner| AdmissionService {
                 admission: admission.clone(),
                 inner,

@@ -66,6 +66,24 @@ async fn origins_not_allowed_get_403_and_allowed_ones_get_cors() {
         .await
         .unwrap();
     assert!(preflight.status().is_success());
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("http://localhost:3000")
+    );
+    // A request without an Origin is not a CORS request: no CORS headers on its answer.
+    let plain = server
+        .post_raw(body.clone(), &[("content-type", "application/json")])
+        .await;
+    assert_eq!(plain.status, 200, "{}", plain.body);
+    let cors_headers: Vec<_> = plain
+        .headers
+        .keys()
+        .filter(|k| k.as_str().starts_with("access-control-") || k.as_str() == "vary")
+        .collect();
+    assert!(cors_headers.is_empty(), "{cors_headers:?}");
     let metrics = server.metrics_text().await;
     assert!(
         metrics.contains("mcp_admission_rejections_total{reason=\"origin\"} 1"),
