@@ -96,10 +96,11 @@ pub struct AuditRecord {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AuditLine<'a> {
-    timestamp: String,
+    #[serde(serialize_with = "as_display")]
+    timestamp: humantime::Rfc3339Timestamp,
     tool_name: &'a str,
     duration_ms: f64,
-    parameters: Value,
+    parameters: Option<SanitizedObject<'a>>,
     security_context: &'a SecurityContext,
     outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,14 +119,13 @@ impl AuditRecord {
     /// Appends the record's JSON line (without the newline) to `out`.
     pub fn write_line(&self, out: &mut Vec<u8>) {
         let line = AuditLine {
-            timestamp: humantime::format_rfc3339_millis(self.timestamp).to_string(),
+            timestamp: humantime::format_rfc3339_millis(self.timestamp),
             tool_name: &self.tool_name,
             duration_ms: (self.duration.as_micros() as f64) / 1000.0,
             parameters: self
                 .parameters
                 .as_ref()
-                .map(|p| sanitize_object(p, 0))
-                .unwrap_or(Value::Null),
+                .map(|map| SanitizedObject { map, depth: 0 }),
             security_context: &self.security,
             outcome: self.outcome.as_str(),
             error: self.error.as_deref(),
@@ -173,39 +173,83 @@ pub fn is_secret_key(key: &str) -> bool {
     })
 }
 
-/// Redacts secret-looking keys, cuts long strings, and bounds depth.
+/// Redacts secret-looking keys, cuts long strings and arrays, and bounds depth.
 pub fn sanitize(value: &Value, depth: usize) -> Value {
-    match value {
-        Value::Object(map) if depth < MAX_DEPTH => sanitize_object(map, depth),
-        Value::Array(items) if depth < MAX_DEPTH => Value::Array(
-            items
-                .iter()
-                .take(64)
-                .map(|v| sanitize(v, depth + 1))
-                .collect(),
-        ),
-        Value::Object(_) | Value::Array(_) => Value::from("[TRUNCATED: too deep]"),
-        Value::String(s) if s.chars().count() > MAX_VALUE_CHARS => {
-            let cut: String = s.chars().take(MAX_VALUE_CHARS).collect();
-            Value::from(format!("{cut}…[{} chars]", s.chars().count()))
+    serde_json::to_value(Sanitized { value, depth })
+        .unwrap_or_else(|e| Value::from(format!("[not serializable: {e}]")))
+}
+
+/// A value as the trail shows it (see [`sanitize`]), serialized straight from the
+/// original: the writer copies nothing but what it writes.
+struct Sanitized<'a> {
+    value: &'a Value,
+    depth: usize,
+}
+
+struct SanitizedObject<'a> {
+    map: &'a Map<String, Value>,
+    depth: usize,
+}
+
+/// One member of a sanitized object.
+enum Member<'a> {
+    Redacted,
+    Kept(Sanitized<'a>),
+}
+
+impl Serialize for Sanitized<'_> {
+    fn serialize<S: serde::Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        let depth = self.depth;
+        match self.value {
+            Value::Object(map) if depth < MAX_DEPTH => {
+                SanitizedObject { map, depth }.serialize(out)
+            }
+            Value::Array(items) if depth < MAX_DEPTH => {
+                out.collect_seq(items.iter().take(64).map(|value| Sanitized {
+                    value,
+                    depth: depth + 1,
+                }))
+            }
+            Value::Object(_) | Value::Array(_) => out.serialize_str("[TRUNCATED: too deep]"),
+            Value::String(s) if s.chars().count() > MAX_VALUE_CHARS => {
+                let cut: String = s.chars().take(MAX_VALUE_CHARS).collect();
+                out.collect_str(&format_args!("{cut}…[{} chars]", s.chars().count()))
+            }
+            other => other.serialize(out),
         }
-        other => other.clone(),
     }
 }
 
-fn sanitize_object(map: &Map<String, Value>, depth: usize) -> Value {
-    Value::Object(
-        map.iter()
-            .map(|(k, v)| {
-                let v = if is_secret_key(k) {
-                    Value::from("[REDACTED]")
-                } else {
-                    sanitize(v, depth + 1)
-                };
-                (k.clone(), v)
-            })
-            .collect(),
-    )
+impl Serialize for SanitizedObject<'_> {
+    fn serialize<S: serde::Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        out.collect_map(self.map.iter().map(|(key, value)| {
+            let member = if is_secret_key(key) {
+                Member::Redacted
+            } else {
+                Member::Kept(Sanitized {
+                    value,
+                    depth: self.depth + 1,
+                })
+            };
+            (key, member)
+        }))
+    }
+}
+
+impl Serialize for Member<'_> {
+    fn serialize<S: serde::Serializer>(&self, out: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Member::Redacted => out.serialize_str("[REDACTED]"),
+            Member::Kept(value) => value.serialize(out),
+        }
+    }
+}
+
+fn as_display<S: serde::Serializer>(
+    value: &impl std::fmt::Display,
+    out: S,
+) -> Result<S::Ok, S::Error> {
+    out.collect_str(value)
 }
 
 /// The request path's handle on the trail.
@@ -337,6 +381,44 @@ mod tests {
         let long = clean["long"].as_str().unwrap();
         assert!(long.ends_with("…[300 chars]"), "{long}");
         assert_eq!(long.chars().filter(|c| *c == 'x').count(), MAX_VALUE_CHARS);
+    }
+
+    #[test]
+    fn arrays_and_depth_are_bounded_and_the_line_matches_sanitize() {
+        let mut deep = json!("bottom");
+        for _ in 0..10 {
+            deep = json!({ "down": deep });
+        }
+        let params = json!({ "ids": (0..100).collect::<Vec<u32>>(), "deep": deep, "n": null });
+        let clean = sanitize(&params, 0);
+        assert_eq!(clean["ids"].as_array().map(Vec::len), Some(64));
+        assert_eq!(clean["n"], Value::Null);
+        let mut at = &clean["deep"];
+        let mut levels = 0;
+        while let Some(next) = at.get("down") {
+            at = next;
+            levels += 1;
+        }
+        assert_eq!(at, &json!("[TRUNCATED: too deep]"), "after {levels} levels");
+        assert_eq!(levels, MAX_DEPTH - 1);
+        let record = AuditRecord {
+            tool_name: "t".into(),
+            duration: Duration::ZERO,
+            parameters: params.as_object().cloned(),
+            timestamp: SystemTime::UNIX_EPOCH,
+            security: SecurityContext::default(),
+            outcome: Outcome::Ok,
+            error: None,
+            caller: "c".into(),
+            principal: None,
+            request_id: "1".into(),
+            trace_id: None,
+            attempts: None,
+        };
+        let mut out = Vec::new();
+        record.write_line(&mut out);
+        let line: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(line["parameters"], clean);
     }
 
     #[test]
