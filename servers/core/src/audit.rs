@@ -401,37 +401,19 @@ mod tests {
         }
         assert_eq!(at, &json!("[TRUNCATED: too deep]"), "after {levels} levels");
         assert_eq!(levels, MAX_DEPTH - 1);
-        let record = AuditRecord {
-            tool_name: "t".into(),
-            duration: Duration::ZERO,
+        let line = line_of(AuditRecord {
             parameters: params.as_object().cloned(),
-            timestamp: SystemTime::UNIX_EPOCH,
-            security: SecurityContext::default(),
-            outcome: Outcome::Ok,
-            error: None,
-            caller: "c".into(),
-            principal: None,
-            request_id: "1".into(),
-            trace_id: None,
-            attempts: None,
-        };
-        let mut out = Vec::new();
-        record.write_line(&mut out);
-        let line: Value = serde_json::from_slice(&out).unwrap();
+            ..record()
+        });
         assert_eq!(line["parameters"], clean);
     }
 
-    #[test]
-    fn a_line_carries_the_seed_fields() {
-        let record = AuditRecord {
+    /// A local `postgres_query` record at the epoch, 1.5 ms, ok.
+    fn record() -> AuditRecord {
+        AuditRecord {
             tool_name: "postgres_query".into(),
             duration: Duration::from_micros(1500),
-            parameters: Some(
-                json!({"query": "SELECT 1", "token": "t"})
-                    .as_object()
-                    .unwrap()
-                    .clone(),
-            ),
+            parameters: None,
             timestamp: SystemTime::UNIX_EPOCH,
             security: SecurityContext {
                 local: true,
@@ -444,10 +426,23 @@ mod tests {
             request_id: "7".into(),
             trace_id: None,
             attempts: None,
-        };
+        }
+    }
+
+    fn line_of(record: AuditRecord) -> Value {
         let mut out = Vec::new();
         record.write_line(&mut out);
-        let line: Value = serde_json::from_slice(&out).unwrap();
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn a_line_carries_the_seed_fields() {
+        let line = line_of(AuditRecord {
+            parameters: json!({"query": "SELECT 1", "token": "t"})
+                .as_object()
+                .cloned(),
+            ..record()
+        });
         assert_eq!(line["toolName"], "postgres_query");
         assert_eq!(line["durationMs"], 1.5);
         assert_eq!(line["timestamp"], "1970-01-01T00:00:00.000Z");
