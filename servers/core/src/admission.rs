@@ -218,7 +218,8 @@ struct ToolCallPeek {
     arguments: Option<Map<String, Value>>,
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+/// `Content-Type: application/json`, with or without parameters.
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

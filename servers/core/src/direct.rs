@@ -21,6 +21,7 @@
 
 use std::convert::Infallible;
 use std::fmt::Display;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::BoxError;
@@ -34,10 +35,15 @@ use rmcp::model::{
     ClientJsonRpcMessage, ClientRequest, GetMeta, JsonRpcMessage, ProtocolVersion,
     ServerJsonRpcMessage, ServerResult,
 };
+use rmcp::transport::streamable_http_server::StreamableHttpService;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use tower::Service;
 
-use crate::admission::Admitted;
+use crate::admission::{Admitted, is_json};
 use crate::handler::McpHandler;
+
+/// rmcp's Streamable HTTP service as the tiers mount it.
+pub type Rmcp = StreamableHttpService<McpHandler, LocalSessionManager>;
 
 /// rmcp's response type.
 pub type BoxResponse = Response<BoxBody<Bytes, Infallible>>;
@@ -46,38 +52,32 @@ const JSON: &str = "application/json";
 const EVENT_STREAM: &str = "text/event-stream";
 const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 
-/// Answers plain stateless `tools/call` requests itself and passes the rest to `inner`
-/// (rmcp's `StreamableHttpService`). With `enabled` false it only passes requests on.
+/// Answers plain stateless `tools/call` requests itself and passes the rest to rmcp.
+/// With `enabled` false it only passes requests on. rmcp is shared, not cloned per
+/// request: its `handle` takes `&self`, and a clone would copy its whole configuration.
 #[derive(Clone)]
-pub struct DirectCalls<S> {
+pub struct DirectCalls {
     handler: McpHandler,
-    inner: S,
+    rmcp: Arc<Rmcp>,
     enabled: bool,
     max_body_bytes: usize,
 }
 
-impl<S> DirectCalls<S> {
+impl DirectCalls {
     /// `enabled` must only be true for rmcp's stateless JSON mode without required
     /// request metadata (the default), whose answers this service reproduces.
-    pub fn new(handler: McpHandler, inner: S, enabled: bool, max_body_bytes: usize) -> Self {
+    pub fn new(handler: McpHandler, rmcp: Rmcp, enabled: bool, max_body_bytes: usize) -> Self {
         DirectCalls {
             handler,
-            inner,
+            rmcp: Arc::new(rmcp),
             enabled,
             max_body_bytes,
         }
     }
 }
 
-impl<S, B> Service<Request<B>> for DirectCalls<S>
+impl<B> Service<Request<B>> for DirectCalls
 where
-    S: Service<Request<B>, Response = BoxResponse, Error = Infallible>
-        + Service<Request<Full<Bytes>>, Response = BoxResponse, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    <S as Service<Request<B>>>::Future: Send,
-    <S as Service<Request<Full<Bytes>>>>::Future: Send,
     B: Body<Data = Bytes> + Send + 'static,
     B::Error: Display + Into<BoxError>,
 {
@@ -85,17 +85,15 @@ where
     type Error = Infallible;
     type Future = BoxFuture<'static, Result<BoxResponse, Infallible>>;
 
-    /// rmcp's service is always ready, whatever the body type it is called with.
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Service::<Request<B>>::poll_ready(&mut self.inner, cx)
+    /// Always ready, as rmcp's service is.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        // The standard swap: the clone waits for the next `poll_ready`, the ready one serves.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let rmcp = self.rmcp.clone();
         if !(self.enabled && plain_post(&request)) {
-            return Box::pin(inner.call(request));
+            return Box::pin(async move { Ok(rmcp.handle(request).await) });
         }
         let handler = self.handler.clone();
         let max = self.max_body_bytes;
@@ -106,9 +104,8 @@ where
                 Err(response) => return Ok(response),
             };
             let Some((call, id)) = plain_tool_call(&bytes) else {
-                return inner
-                    .call(Request::from_parts(parts, Full::new(bytes)))
-                    .await;
+                let request = Request::from_parts(parts, Full::new(bytes));
+                return Ok(rmcp.handle(request).await);
             };
             let admitted = Admitted::of(&parts);
             // The call runs in a task of its own, as under rmcp: a client that goes away
@@ -145,19 +142,9 @@ where
 fn plain_post<B>(request: &Request<B>) -> bool {
     let headers = request.headers();
     request.method() == Method::POST
-        && content_type_is_json(headers)
+        && is_json(headers)
         && accepts_json_and_sse(headers)
         && protocol_header_is_plain(headers)
-}
-
-fn content_type_is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            let essence = v.split_once(';').map_or(v, |(essence, _)| essence);
-            essence.trim().eq_ignore_ascii_case(JSON)
-        })
 }
 
 /// Both media types listed, each without parameters that could exclude it. A header with
@@ -193,8 +180,9 @@ fn version_is_plain(value: &HeaderValue) -> bool {
     let Ok(version) = value.to_str() else {
         return false;
     };
-    version < ProtocolVersion::STANDARD_HEADERS.as_str()
-        && version < ProtocolVersion::V_2026_07_28.as_str()
+    // 2026-07-28 brings both the standard headers and the request metadata.
+    version < ProtocolVersion::V_2026_07_28.as_str()
+        && version < ProtocolVersion::STANDARD_HEADERS.as_str()
         && ProtocolVersion::KNOWN_VERSIONS
             .iter()
             .any(|known| known.as_str() == version)
