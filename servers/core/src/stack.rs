@@ -9,9 +9,10 @@
 //!    (413) → JSON-RPC framing (400) → in-flight cap (503, at once) → rate limit (429 +
 //!    `Retry-After`). Cheap refusals come before the ones that take a permit or a token;
 //! 4. **rmcp** Streamable HTTP service (plain stateless `tools/call` requests are answered
-//!    by `direct.rs` with rmcp's types and the same handler method), whose handler (`handler.rs`) holds the concurrency
-//!    cap (calls beyond it wait) and the per-call deadline (`timeout_ms`) around the tool
-//!    itself, where they bound the work in both session and stateless mode.
+//!    by `direct.rs` with rmcp's types and the same handler method), whose handler
+//!    (`handler.rs`) holds the concurrency cap (calls beyond it wait) and the per-call
+//!    deadline (`timeout_ms`) around the tool itself, where they bound the work in both
+//!    session and stateless mode.
 //!
 //! `/healthz`, `/readyz` and `/metrics` sit outside the stack.
 

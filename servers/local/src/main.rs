@@ -186,7 +186,7 @@ fn options(args: &Args) -> anyhow::Result<Options> {
 
 /// One serving thread per two cores, at least one. The local tier runs on the machine of
 /// its databases (and often of its callers), which need the other cores. On 2 cores shared
-/// with Postgres and a load generator, one thread served as many calls as two or more
+/// with Postgres and a load generator, one thread served as many calls as two
 /// (24,394 against 23,951 calls/s, medians of 3) at less CPU per call (29.6 against 32.8
 /// µs): it wakes once for several events where two threads wake once each (see
 /// scripts/bench/README.md, cases a and g).
