@@ -14,10 +14,10 @@
 
 use std::borrow::Cow;
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::SystemTime;
 
@@ -42,6 +42,7 @@ use tower::Service;
 use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
 use crate::caller::Caller;
 use crate::config::{Tier, TierLimits};
+use crate::direct::{ParsedCall, common_call};
 use crate::jsonrpc::{RpcErrorResponse, code};
 use crate::metrics::{Metrics, Rejection};
 
@@ -109,6 +110,8 @@ pub struct Admission {
     metrics: Arc<Metrics>,
     audit: AuditSink,
     auth: Option<Arc<dyn Authenticator>>,
+    /// The last peer address and its caller id (see `peer_name`).
+    last_peer: Mutex<Option<(IpAddr, Arc<str>)>>,
 }
 
 impl Admission {
@@ -130,6 +133,7 @@ impl Admission {
             metrics,
             audit,
             auth,
+            last_peer: Mutex::new(None),
         }
     }
 
@@ -146,12 +150,26 @@ impl Admission {
         if let Some(auth) = &self.auth {
             return auth.authenticate(request.headers());
         }
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "in-process".to_owned());
-        Ok(Caller::anonymous(peer))
+        let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(Caller::anonymous("in-process"));
+        };
+        Ok(Caller::anonymous(self.peer_name(peer.ip())))
+    }
+
+    /// The peer address as a caller id. The last one is kept, since calls mostly come
+    /// from the same few addresses: no formatting and no allocation per request.
+    fn peer_name(&self, ip: IpAddr) -> Arc<str> {
+        let Ok(mut last) = self.last_peer.lock() else {
+            return ip.to_string().into();
+        };
+        match &*last {
+            Some((known, name)) if *known == ip => name.clone(),
+            _ => {
+                let name: Arc<str> = ip.to_string().into();
+                *last = Some((ip, name.clone()));
+                name
+            }
+        }
     }
 
     fn rate_check(&self, caller: &Caller) -> Result<(), u64> {
@@ -169,10 +187,16 @@ impl Admission {
         }
     }
 
-    fn audit_rejection(&self, caller: &Caller, peek: &Peek<'_>, outcome: Outcome, message: &str) {
-        let Some(params) = peek.params else { return };
+    fn audit_rejection(
+        &self,
+        caller: &Caller,
+        seen: &Message<'_>,
+        outcome: Outcome,
+        message: &str,
+    ) {
+        let Some(call) = seen.tool_call() else { return };
         self.audit.record(|| {
-            let call: ToolCallPeek = serde_json::from_str(params.get()).unwrap_or_default();
+            let call = call();
             AuditRecord {
                 tool_name: call.name.unwrap_or_default(),
                 duration: std::time::Duration::ZERO,
@@ -188,7 +212,7 @@ impl Admission {
                 error: Some(message.to_owned()),
                 caller: caller.id.clone(),
                 principal: caller.principal.clone(),
-                request_id: peek.id.map(|id| id.get().to_owned()).unwrap_or_default(),
+                request_id: seen.request_id(),
                 trace_id: None,
                 attempts: None,
             }
@@ -218,6 +242,67 @@ struct ToolCallPeek {
     arguments: Option<Map<String, Value>>,
 }
 
+/// What the stack reads of a POSTed message: a `tools/call` in its common shape, parsed
+/// once for the stack and for the direct path after it, or a peek at any other message.
+enum Message<'a> {
+    Call(ParsedCall),
+    Other(Peek<'a>),
+}
+
+impl Message<'_> {
+    fn is_request(&self) -> bool {
+        match self {
+            Message::Call(_) => true,
+            Message::Other(peek) => peek.id.is_some() && peek.method.is_some(),
+        }
+    }
+
+    fn is_tool_call(&self) -> bool {
+        match self {
+            Message::Call(_) => true,
+            Message::Other(peek) => {
+                self.is_request() && peek.method.as_deref() == Some("tools/call")
+            }
+        }
+    }
+
+    /// The id to answer with (`null` when there is none).
+    fn id(&self) -> Value {
+        match self {
+            Message::Call(call) => serde_json::to_value(&call.id).unwrap_or(Value::Null),
+            Message::Other(peek) => peek
+                .id
+                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                .unwrap_or(Value::Null),
+        }
+    }
+
+    /// The id as the audit trail writes it for admitted calls too: a string id as it is,
+    /// a number in decimal.
+    fn request_id(&self) -> String {
+        match self.id() {
+            Value::String(id) => id,
+            Value::Null => String::new(),
+            id => id.to_string(),
+        }
+    }
+
+    /// The tool and arguments of a call that carries parameters, read only when needed.
+    fn tool_call(&self) -> Option<impl FnOnce() -> ToolCallPeek + '_> {
+        let params = match self {
+            Message::Call(call) => Ok(&call.params),
+            Message::Other(peek) => Err(peek.params?),
+        };
+        Some(move || match params {
+            Ok(params) => ToolCallPeek {
+                name: Some(params.name.to_string()),
+                arguments: params.arguments.clone(),
+            },
+            Err(raw) => serde_json::from_str(raw.get()).unwrap_or_default(),
+        })
+    }
+}
+
 /// `Content-Type: application/json`, with or without parameters.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     headers
@@ -233,6 +318,8 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
 pub struct AdmissionService<S> {
     pub admission: Arc<Admission>,
     pub inner: S,
+    /// The inner service is the direct path (`DirectCalls`, enabled): parse calls for it.
+    pub parse_calls: bool,
 }
 
 impl<S, B> Service<Request> for AdmissionService<S>
@@ -258,11 +345,12 @@ where
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
         let admission = self.admission.clone();
-        Box::pin(async move { Ok(admit(&admission, request, inner).await) })
+        let parse_calls = self.parse_calls;
+        Box::pin(async move { Ok(admit(&admission, request, inner, parse_calls).await) })
     }
 }
 
-async fn admit<S, B>(adm: &Admission, request: Request, inner: S) -> Response
+async fn admit<S, B>(adm: &Admission, request: Request, inner: S, parse_calls: bool) -> Response
 where
     S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>,
     B: http_body::Body<Data = Bytes> + Send + 'static,
@@ -333,39 +421,45 @@ where
         let request = http::Request::from_parts(parts, Full::new(bytes));
         return serve(inner, request, None).await;
     }
-    let peek: Peek<'_> = match serde_json::from_slice(&bytes) {
-        Ok(peek) => peek,
-        Err(e) => {
-            let batch = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-            let message = if batch {
-                "JSON-RPC batches are not supported (removed in MCP 2025-06-18): send one message per POST".to_owned()
-            } else {
-                format!(
-                    "invalid JSON at line {} column {}: {e}",
-                    e.line(),
-                    e.column()
-                )
-            };
-            let code = if batch || e.is_data() {
-                code::INVALID_REQUEST
-            } else {
-                code::PARSE_ERROR
-            };
-            return adm.refuse(
-                Rejection::Malformed,
-                RpcErrorResponse::new(StatusCode::BAD_REQUEST, code, message, "malformed"),
-            );
-        }
+    // With the direct path behind the stack, a call in the common shape is parsed here,
+    // once; anything else is only peeked at and left to the service behind to parse.
+    let common = parse_calls.then(|| common_call(&bytes)).flatten();
+    let seen = match common {
+        Some((params, id)) => Message::Call(ParsedCall { params, id }),
+        None => match serde_json::from_slice(&bytes) {
+            Ok(peek) => Message::Other(peek),
+            Err(e) => {
+                let batch = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+                let message = if batch {
+                    "JSON-RPC batches are not supported (removed in MCP 2025-06-18): send one message per POST".to_owned()
+                } else {
+                    format!(
+                        "invalid JSON at line {} column {}: {e}",
+                        e.line(),
+                        e.column()
+                    )
+                };
+                let code = if batch || e.is_data() {
+                    code::INVALID_REQUEST
+                } else {
+                    code::PARSE_ERROR
+                };
+                return adm.refuse(
+                    Rejection::Malformed,
+                    RpcErrorResponse::new(StatusCode::BAD_REQUEST, code, message, "malformed"),
+                );
+            }
+        },
     };
-    let is_request = peek.id.is_some() && peek.method.is_some();
-    let is_tool_call = is_request && peek.method.as_deref() == Some("tools/call");
+    let is_request = seen.is_request();
+    let is_tool_call = seen.is_tool_call();
     let mut guard = None;
     if is_request {
         let Ok(permit) = adm.inflight.clone().try_acquire_owned() else {
             let cap = adm.limits.max_inflight_requests;
             let message = format!("server overloaded: {cap} requests already in flight");
             if is_tool_call {
-                adm.audit_rejection(&caller, &peek, Outcome::Overloaded, &message);
+                adm.audit_rejection(&caller, &seen, Outcome::Overloaded, &message);
             }
             return adm.refuse(
                 Rejection::Overloaded,
@@ -375,7 +469,7 @@ where
                     message,
                     "overloaded",
                 )
-                .with_id(peek.id)
+                .with_id(seen.id())
                 .with_data("maxInflightRequests", cap.get().into())
                 .retry_after(1),
             );
@@ -391,7 +485,7 @@ where
             "rate limited: over {} tool calls per second; retry in {wait_ms} ms",
             adm.limits.rate_limit_per_second
         );
-        adm.audit_rejection(&caller, &peek, Outcome::RateLimited, &message);
+        adm.audit_rejection(&caller, &seen, Outcome::RateLimited, &message);
         return adm.refuse(
             Rejection::RateLimited,
             RpcErrorResponse::new(
@@ -400,7 +494,7 @@ where
                 message,
                 "rate_limited",
             )
-            .with_id(peek.id)
+            .with_id(seen.id())
             .with_data("retryAfterMs", wait_ms.into())
             .with_data(
                 "ratePerSecond",
@@ -409,7 +503,9 @@ where
             .retry_after(wait_ms.div_ceil(1000)),
         );
     }
-    drop(peek);
+    if let Message::Call(call) = seen {
+        parts.extensions.insert(call);
+    }
     parts.extensions.insert(Admitted {
         received,
         received_at,

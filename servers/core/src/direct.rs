@@ -100,12 +100,16 @@ where
         let handler = self.handler.clone();
         let max = self.max_body_bytes;
         Box::pin(async move {
-            let (parts, body) = request.into_parts();
+            let (mut parts, body) = request.into_parts();
             let bytes = match collect(body, max).await {
                 Ok(bytes) => bytes,
                 Err(response) => return Ok(response),
             };
-            let Some((call, id)) = plain_tool_call(&bytes) else {
+            let parsed = match parts.extensions.remove::<ParsedCall>() {
+                Some(ParsedCall { params, id }) => Some((params, id)),
+                None => plain_tool_call(&bytes),
+            };
+            let Some((call, id)) = parsed else {
                 let request = Request::from_parts(parts, Full::new(bytes));
                 return Ok(rmcp.handle(request).await);
             };
@@ -239,11 +243,19 @@ struct CommonParams {
     arguments: Option<JsonObject>,
 }
 
-fn common_call(body: &[u8]) -> Option<(CallToolRequestParams, RequestId)> {
+pub(crate) fn common_call(body: &[u8]) -> Option<(CallToolRequestParams, RequestId)> {
     let call: CommonCall = serde_json::from_slice(body).ok()?;
     let mut params = CallToolRequestParams::new(call.params.name);
     params.arguments = call.params.arguments;
     Some((params, call.id))
+}
+
+/// A call the admission stack has already parsed from this request's body with
+/// [`common_call`], so that the body is parsed once.
+#[derive(Clone)]
+pub(crate) struct ParsedCall {
+    pub params: CallToolRequestParams,
+    pub id: RequestId,
 }
 
 /// rmcp's parse, for every shape [`common_call`] leaves.

@@ -45,10 +45,8 @@ impl RpcErrorResponse {
         }
     }
 
-    pub fn with_id(mut self, id: Option<&serde_json::value::RawValue>) -> Self {
-        if let Some(raw) = id {
-            self.id = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
-        }
+    pub fn with_id(mut self, id: Value) -> Self {
+        self.id = id;
         self
     }
 

@@ -73,8 +73,12 @@ pub struct ToolOutput {
 impl ToolOutput {
     /// A JSON result, returned both as structured content and as text.
     pub fn json(value: Value) -> Self {
+        // `serde_json::to_string` writes to a buffer directly; `Value`'s `Display` (the
+        // same text) goes through `fmt::Write` piece by piece, at twice the cost. A
+        // `Value` always serializes, so the fallback is never taken.
+        let text = serde_json::to_string(&value).unwrap_or_else(|_| value.to_string());
         ToolOutput {
-            content: vec![ContentBlock::text(value.to_string())],
+            content: vec![ContentBlock::text(text)],
             structured: Some(value),
         }
     }

@@ -263,6 +263,7 @@ pub fn app(parts: StackParts) -> Router {
             .layer(layer_fn(move |inner| AdmissionService {
                 admission: admission.clone(),
                 inner,
+                parse_calls: direct,
             }))
             .service(mcp);
         Router::new().route_service("/mcp", stack)
