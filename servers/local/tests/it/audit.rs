@@ -38,19 +38,7 @@ async fn every_call_is_audited_with_secrets_redacted() {
     let long = "x".repeat(5000);
     server.call("file_read", json!({"path": long})).await;
     server.stop().await;
-    let mut text = String::new();
-    for _ in 0..50 {
-        text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.lines().count() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
-    assert_eq!(lines.len(), 3, "{text}");
+    let (text, lines) = audit_lines(&log, 3).await;
     assert_eq!(lines[0]["toolName"], "postgres_query");
     assert_eq!(lines[0]["outcome"], "ok");
     assert_eq!(lines[0]["securityContext"]["local"], true);
@@ -97,19 +85,7 @@ async fn rate_limited_calls_are_answered_with_their_ids_and_audited() {
     }
     assert!(answers.iter().any(|a| a.status == 429), "none refused");
     server.stop().await;
-    let mut text = String::new();
-    for _ in 0..50 {
-        text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.lines().count() >= 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
-    assert_eq!(lines.len(), 3, "{text}");
+    let (text, lines) = audit_lines(&log, 3).await;
     for (answer, id) in answers.iter().zip(&ids) {
         // Audited as the handler writes ids: a string as it is, a number in decimal.
         let written = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
@@ -124,4 +100,22 @@ async fn rate_limited_calls_are_answered_with_their_ids_and_audited() {
         assert_eq!(line["toolName"], "file_read", "{line}");
         assert_eq!(line["parameters"]["path"], "reports/daily.csv", "{line}");
     }
+}
+
+/// The trail's text and its lines, once `n` have been written (the writer batches).
+async fn audit_lines(log: &std::path::Path, n: usize) -> (String, Vec<Value>) {
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.lines().count() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), n, "{text}");
+    (text, lines)
 }
