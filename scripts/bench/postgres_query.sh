@@ -282,6 +282,17 @@ done
       (if $x.a then "- case a p99 \($x.a.p99_us / 1000) ms (goal < 100 ms), server CPU \(($x.a.server_cpu_us_per_call * 10 | round) / 10) µs/call (goal < 45)" else empty end),
       (["g", "h"][] as $c | if $x[$c] then "- case \($c) p99 \($x[$c].p99_us / 1000) ms, server CPU \(($x[$c].server_cpu_us_per_call * 10 | round) / 10) µs/call (goal < 45)" else empty end)
   ' "$run_dir/summary.jsonl"
+  # Paired per run: cases of one run follow each other within a minute, so their difference
+  # is steadier than the difference of medians taken over all runs.
+  jq -rs '
+    def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    def total: .server_cpu_us_per_call + .comm_cpu_us_per_call + .client_cpu_us_per_call;
+    def r1: . * 10 | round / 10;
+    [group_by(.rep)[] | map({(.label): .}) | add] as $runs
+    | (["a", "c"][] as $with
+      | [$runs[] | select(.b and .[$with]) | {rate: ((.b.rate - .[$with].rate) / .b.rate * 100), cpu: (.[$with].server_cpu_us_per_call - .b.server_cpu_us_per_call), share: (((.[$with] | total) - (.b | total)) / (.b | total) * 100)}] as $d
+      | if ($d | length) > 1 then "- paired per run, b against \($with) (\($d | length) runs), medians: rate \($d | map(.rate) | median | r1)%, server CPU +\($d | map(.cpu) | median | r1) µs/call, CPU of the whole machine per call +\($d | map(.share) | median | r1)% (each run: \($d | map(.rate | r1 | tostring + "%") | join(", ")))" else empty end)
+  ' "$run_dir/summary.jsonl"
   echo
   echo "Every run, in order: case rate/s (p99 ms, other load %):"
   echo

@@ -195,27 +195,28 @@ impl Admission {
         message: &str,
     ) {
         let Some(call) = seen.tool_call() else { return };
-        self.audit.record(|| {
-            let call = call();
-            AuditRecord {
-                tool_name: call.name.unwrap_or_default(),
-                duration: std::time::Duration::ZERO,
-                parameters: call.arguments,
-                timestamp: SystemTime::now(),
-                security: SecurityContext {
-                    local: self.tier == Tier::Local,
-                    aws_iam: self.tier == Tier::AwsManaged,
-                    rate_limited: outcome == Outcome::RateLimited,
-                    iam_role: None,
-                },
-                outcome,
-                error: Some(message.to_owned()),
-                caller: caller.id.clone(),
-                principal: caller.principal.clone(),
-                request_id: seen.request_id(),
-                trace_id: None,
-                attempts: None,
-            }
+        if !self.audit.is_on() {
+            return;
+        }
+        let call = call();
+        self.audit.record(&AuditRecord {
+            tool_name: call.name.as_deref().unwrap_or_default(),
+            duration: std::time::Duration::ZERO,
+            parameters: call.arguments.as_ref(),
+            timestamp: SystemTime::now(),
+            security: SecurityContext {
+                local: self.tier == Tier::Local,
+                aws_iam: self.tier == Tier::AwsManaged,
+                rate_limited: outcome == Outcome::RateLimited,
+                iam_role: None,
+            },
+            outcome,
+            error: Some(message),
+            caller: &caller.id,
+            principal: caller.principal.as_deref(),
+            request_id: &seen.request_id(),
+            trace_id: None,
+            attempts: None,
         });
     }
 

@@ -360,6 +360,11 @@ impl TierServer {
         }
     }
 
+    /// The audit trail's sink (what it has written and dropped).
+    pub fn audit(&self) -> &crate::audit::AuditSink {
+        &self.audit
+    }
+
     /// Serve on `workers` threads of their own instead of the calling runtime (see the
     /// module's comment).
     pub fn with_workers(mut self, workers: NonZeroUsize) -> Self {
