@@ -194,15 +194,26 @@ impl Admission {
         outcome: Outcome,
         message: &str,
     ) {
-        let Some(call) = seen.tool_call() else { return };
         if !self.audit.is_on() {
             return;
         }
-        let call = call();
+        // A call parsed in its common shape is borrowed; any other is read from its params.
+        let parsed: ToolCallPeek;
+        let (name, arguments) = match seen {
+            Message::Call(call) => (&*call.params.name, call.params.arguments.as_ref()),
+            Message::Other(peek) => {
+                let Some(raw) = peek.params else { return };
+                parsed = serde_json::from_str(raw.get()).unwrap_or_default();
+                (
+                    parsed.name.as_deref().unwrap_or_default(),
+                    parsed.arguments.as_ref(),
+                )
+            }
+        };
         self.audit.record(&AuditRecord {
-            tool_name: call.name.as_deref().unwrap_or_default(),
+            tool_name: name,
             duration: std::time::Duration::ZERO,
-            parameters: call.arguments.as_ref(),
+            parameters: arguments,
             timestamp: SystemTime::now(),
             security: SecurityContext {
                 local: self.tier == Tier::Local,
@@ -286,21 +297,6 @@ impl Message<'_> {
             Value::Null => String::new(),
             id => id.to_string(),
         }
-    }
-
-    /// The tool and arguments of a call that carries parameters, read only when needed.
-    fn tool_call(&self) -> Option<impl FnOnce() -> ToolCallPeek + '_> {
-        let params = match self {
-            Message::Call(call) => Ok(&call.params),
-            Message::Other(peek) => Err(peek.params?),
-        };
-        Some(move || match params {
-            Ok(params) => ToolCallPeek {
-                name: Some(params.name.to_string()),
-                arguments: params.arguments.clone(),
-            },
-            Err(raw) => serde_json::from_str(raw.get()).unwrap_or_default(),
-        })
     }
 }
 

@@ -200,7 +200,7 @@ impl Metrics {
         let eof = out.rfind("# EOF").unwrap_or(out.len());
         out.truncate(eof);
         out.push_str(&format!(
-            "# HELP mcp_tool_executions_peak Highest number of concurrent tool executions seen\n# TYPE mcp_tool_executions_peak gauge\nmcp_tool_executions_peak {}\n# HELP mcp_audit_dropped_total Audit records dropped because the trail fell behind\n# TYPE mcp_audit_dropped_total counter\nmcp_audit_dropped_total {}\n# EOF\n",
+            "# HELP mcp_tool_executions_peak Highest number of concurrent tool executions seen\n# TYPE mcp_tool_executions_peak gauge\nmcp_tool_executions_peak {}\n# HELP mcp_audit_dropped_total Audit records dropped because the trail fell behind or a write failed\n# TYPE mcp_audit_dropped_total counter\nmcp_audit_dropped_total {}\n# EOF\n",
             self.executing_peak(),
             self.audit_dropped.load(Ordering::Relaxed)
         ));

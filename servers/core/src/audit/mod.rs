@@ -15,7 +15,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 pub use sanitize::{MAX_DEPTH, MAX_VALUE_CHARS, is_secret_key, sanitize};
-pub use sink::{AuditSink, MAX_PENDING_BYTES};
+pub use sink::AuditSink;
 
 /// Where the trail goes.
 #[derive(Debug, Clone, PartialEq, Eq)]

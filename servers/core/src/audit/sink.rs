@@ -19,7 +19,7 @@ use super::{AuditRecord, AuditTarget};
 
 /// Unwritten bytes the trail may hold before records are dropped (about 40,000 lines:
 /// seconds of a stalled disk at full rate).
-pub const MAX_PENDING_BYTES: usize = 16 << 20;
+const MAX_PENDING_BYTES: usize = 16 << 20;
 /// How long the writer lets lines gather before a write: one write and one wake-up per
 /// batch instead of per call. A line reaches the file within about this long (and at
 /// shutdown, when the last sink goes). Under load, 50 ms cost the server no more CPU per
@@ -79,16 +79,18 @@ impl AuditSink {
         let pending = Arc::new(Mutex::new(Pending::default()));
         let (wake, woken) = mpsc::channel();
         let written = Arc::new(AtomicU64::new(0));
+        let dropped = Arc::new(AtomicU64::new(0));
         let writer = Writer {
             pending: pending.clone(),
             woken,
             out,
             written: written.clone(),
+            dropped: dropped.clone(),
         };
         let task = tokio::task::spawn_blocking(move || writer.run());
         let sink = AuditSink {
             on: Some(On { pending, wake }),
-            dropped: Arc::default(),
+            dropped,
             written,
         };
         (sink, task)
@@ -155,6 +157,8 @@ struct Writer {
     woken: mpsc::Receiver<()>,
     out: Box<dyn Write + Send>,
     written: Arc<AtomicU64>,
+    /// Lines of a failed write count as dropped, like lines refused over the cap.
+    dropped: Arc<AtomicU64>,
 }
 
 impl Writer {
@@ -190,7 +194,10 @@ impl Writer {
             Ok(()) => {
                 self.written.fetch_add(lines, Ordering::Relaxed);
             }
-            Err(e) => tracing::error!(error = %e, lines, "audit trail write failed"),
+            Err(e) => {
+                self.dropped.fetch_add(lines, Ordering::Relaxed);
+                tracing::error!(error = %e, lines, "audit trail write failed: lines dropped");
+            }
         }
         spare.clear();
         if spare.capacity() > KEEP_CAPACITY {
@@ -381,5 +388,31 @@ mod tests {
         for (i, id) in ids.iter().enumerate() {
             assert_eq!(id, &i.to_string());
         }
+    }
+
+    /// An output whose every write fails (a full or read-only disk).
+    struct Failing;
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("no space left on device"))
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_of_a_failed_write_are_counted_as_dropped() {
+        let (sink, writer) = AuditSink::writing_to(Box::new(Failing));
+        for i in 0..100 {
+            sink.record(&record(&i.to_string()));
+        }
+        let (dropped, written) = (sink.dropped_counter(), sink.written.clone());
+        drop(sink);
+        writer.await.unwrap();
+        assert_eq!(dropped.load(Ordering::Relaxed), 100);
+        assert_eq!(written.load(Ordering::Relaxed), 0);
     }
 }
