@@ -31,7 +31,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use http_body::Frame;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -42,7 +42,7 @@ use tower::Service;
 use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
 use crate::caller::Caller;
 use crate::config::{Tier, TierLimits};
-use crate::direct::{ParsedCall, common_call};
+use crate::direct::{DirectCalls, ParsedCall, common_call};
 use crate::jsonrpc::{RpcErrorResponse, code};
 use crate::metrics::{Metrics, Rejection};
 
@@ -309,50 +309,32 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// The admission stack as a tower service around `inner` (see the module docs for what it
-/// limits). `inner` gets the collected body, so nothing is read twice or boxed again.
+/// The admission stack as a tower service in front of the direct path and rmcp (see the
+/// module docs for what it limits). They get the collected body and the admitted caller
+/// straight from it: nothing is read, parsed or boxed twice.
 #[derive(Clone)]
-pub struct AdmissionService<S> {
+pub struct AdmissionService {
     pub admission: Arc<Admission>,
-    pub inner: S,
-    /// The inner service is the direct path (`DirectCalls`, enabled): parse calls for it.
-    pub parse_calls: bool,
+    pub inner: DirectCalls,
 }
 
-impl<S, B> Service<Request> for AdmissionService<S>
-where
-    S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
+impl Service<Request> for AdmissionService {
     type Response = Response;
     type Error = Infallible;
     type Future = BoxFuture<'static, Result<Response, Infallible>>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
+    /// Always ready, as the direct path is.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        // The standard swap: the clone waits for the next `poll_ready`, the ready one serves.
-        let clone = self.inner.clone();
-        let inner = std::mem::replace(&mut self.inner, clone);
-        let admission = self.admission.clone();
-        let parse_calls = self.parse_calls;
-        Box::pin(async move { Ok(admit(&admission, request, inner, parse_calls).await) })
+        let this = self.clone();
+        Box::pin(async move { Ok(admit(&this.admission, request, this.inner).await) })
     }
 }
 
-async fn admit<S, B>(adm: &Admission, request: Request, inner: S, parse_calls: bool) -> Response
-where
-    S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
+async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Response {
     let received = Instant::now();
     let received_at = SystemTime::now();
     let caller = match adm.caller(&request) {
@@ -381,7 +363,7 @@ where
         );
     }
     let max = adm.limits.max_request_body_bytes.get();
-    let (mut parts, body) = request.into_parts();
+    let (parts, body) = request.into_parts();
     let bytes = match http_body_util::Limited::new(body, max).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
@@ -409,18 +391,17 @@ where
     };
     if !post {
         // The session stream (GET) and session end (DELETE): no JSON-RPC to admit.
-        parts.extensions.insert(Admitted {
+        let admitted = Admitted {
             received,
             received_at,
             caller,
             _inflight: None,
-        });
-        let request = http::Request::from_parts(parts, Full::new(bytes));
-        return serve(inner, request, None).await;
+        };
+        return serve(inner, parts, bytes, admitted, None, None).await;
     }
     // With the direct path behind the stack, a call in the common shape is parsed here,
     // once; anything else is only peeked at and left to the service behind to parse.
-    let common = parse_calls.then(|| common_call(&bytes)).flatten();
+    let common = inner.enabled().then(|| common_call(&bytes)).flatten();
     let seen = match common {
         Some((params, id)) => Message::Call(ParsedCall { params, id }),
         None => match serde_json::from_slice(&bytes) {
@@ -500,36 +481,30 @@ where
             .retry_after(wait_ms.div_ceil(1000)),
         );
     }
-    if let Message::Call(call) = seen {
-        parts.extensions.insert(call);
-    }
-    parts.extensions.insert(Admitted {
+    let call = match seen {
+        Message::Call(call) => Some(call),
+        Message::Other(_) => None,
+    };
+    let admitted = Admitted {
         received,
         received_at,
         caller,
         _inflight: guard.clone(),
-    });
-    serve(
-        inner,
-        http::Request::from_parts(parts, Full::new(bytes)),
-        guard,
-    )
-    .await
+    };
+    serve(inner, parts, bytes, admitted, call, guard).await
 }
 
 /// Hands an admitted request on; the response body keeps the in-flight permit, if any,
 /// until it has been sent.
-async fn serve<S, B>(
-    mut inner: S,
-    request: http::Request<Full<Bytes>>,
+async fn serve(
+    inner: DirectCalls,
+    parts: http::request::Parts,
+    body: Bytes,
+    admitted: Admitted,
+    call: Option<ParsedCall>,
     guard: Option<Arc<InflightGuard>>,
-) -> Response
-where
-    S: Service<http::Request<Full<Bytes>>, Response = http::Response<B>, Error = Infallible>,
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    let Ok(response) = inner.call(request).await;
+) -> Response {
+    let response = inner.serve_admitted(parts, body, admitted, call).await;
     response.map(|body| {
         Body::new(Guarded {
             inner: body,

@@ -27,10 +27,11 @@ use std::task::{Context, Poll};
 use axum::BoxError;
 use bytes::Bytes;
 use futures::future::BoxFuture;
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Full};
 use rmcp::model::{
     CallToolRequestMethod, CallToolRequestParams, ClientJsonRpcMessage, ClientRequest, GetMeta,
     JsonObject, JsonRpcMessage, JsonRpcVersion2_0, ProtocolVersion, RequestId,
@@ -50,6 +51,9 @@ pub type Rmcp = StreamableHttpService<McpHandler, LocalSessionManager>;
 /// rmcp's response type.
 pub type BoxResponse = Response<BoxBody<Bytes, Infallible>>;
 
+/// The body of an answer to an admitted request: the direct path's JSON, or rmcp's body.
+pub type AnswerBody = Either<Full<Bytes>, BoxBody<Bytes, Infallible>>;
+
 const JSON: &str = "application/json";
 const EVENT_STREAM: &str = "text/event-stream";
 const PROTOCOL_VERSION: &str = "mcp-protocol-version";
@@ -57,6 +61,10 @@ const PROTOCOL_VERSION: &str = "mcp-protocol-version";
 /// Answers plain stateless `tools/call` requests itself and passes the rest to rmcp.
 /// With `enabled` false it only passes requests on. rmcp is shared, not cloned per
 /// request: its `handle` takes `&self`, and a clone would copy its whole configuration.
+///
+/// Behind the admission stack it is called through [`DirectCalls::serve_admitted`], with
+/// the body the stack collected and the call it parsed; as a tower service (`--bare`, no
+/// stack) it reads the request itself.
 #[derive(Clone)]
 pub struct DirectCalls {
     handler: McpHandler,
@@ -76,6 +84,70 @@ impl DirectCalls {
             max_body_bytes,
         }
     }
+
+    /// Whether plain `tools/call` requests are answered here (so worth parsing early).
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Answers a request the admission stack let in: `body` is its collected body and
+    /// `call` the `tools/call` the stack parsed from it, if it had the common shape.
+    /// What the direct path does not take goes to rmcp with `admitted` in its extensions,
+    /// where the handler finds it.
+    pub(crate) async fn serve_admitted(
+        self,
+        mut parts: Parts,
+        body: Bytes,
+        admitted: Admitted,
+        call: Option<ParsedCall>,
+    ) -> Response<AnswerBody> {
+        if self.enabled && plain_post(&parts.method, &parts.headers) {
+            let parsed = match call {
+                Some(ParsedCall { params, id }) => Some((params, id)),
+                None => plain_tool_call(&body),
+            };
+            if let Some((call, id)) = parsed {
+                return self.answer(call, id, admitted).await.map(Either::Left);
+            }
+        }
+        parts.extensions.insert(admitted);
+        let request = Request::from_parts(parts, Full::new(body));
+        self.rmcp.handle(request).await.map(Either::Right)
+    }
+
+    /// A `tools/call` answered with the handler method rmcp would call. The call runs in a
+    /// task of its own, as under rmcp: a client that goes away drops this future, not the
+    /// call, which still ends at its deadline and leaves its audit record.
+    async fn answer(
+        &self,
+        call: CallToolRequestParams,
+        id: RequestId,
+        admitted: Admitted,
+    ) -> Response<Full<Bytes>> {
+        let handler = self.handler.clone();
+        let task = tokio::spawn(async move {
+            let answer = handler.call(call, &admitted, &id).await;
+            (answer, id)
+        });
+        let Ok((answer, id)) = task.await else {
+            return plain_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal Server Error: the tool call failed without an answer".to_owned(),
+            );
+        };
+        let message: ServerJsonRpcMessage = match answer {
+            Ok(answer) => {
+                // What rmcp's handler dispatch does for a peer before 2026-07-28, the
+                // only kind this path takes.
+                let mut result = ServerResult::from(answer);
+                result.strip_result_type_for_legacy_peer();
+                result.strip_non_object_output_for_legacy_peer();
+                JsonRpcMessage::response(result, id)
+            }
+            Err(error) => JsonRpcMessage::error(error, Some(id)),
+        };
+        json_response(&message)
+    }
 }
 
 impl<B> Service<Request<B>> for DirectCalls
@@ -93,61 +165,30 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let rmcp = self.rmcp.clone();
-        if !(self.enabled && plain_post(&request)) {
-            return Box::pin(async move { Ok(rmcp.handle(request).await) });
+        let this = self.clone();
+        if !(self.enabled && plain_post(request.method(), request.headers())) {
+            return Box::pin(async move { Ok(this.rmcp.handle(request).await) });
         }
-        let handler = self.handler.clone();
-        let max = self.max_body_bytes;
         Box::pin(async move {
-            let (mut parts, body) = request.into_parts();
-            let bytes = match collect(body, max).await {
+            let (parts, body) = request.into_parts();
+            let bytes = match collect(body, this.max_body_bytes).await {
                 Ok(bytes) => bytes,
-                Err(response) => return Ok(response),
+                Err(response) => return Ok(response.map(BodyExt::boxed)),
             };
-            let parsed = match parts.extensions.remove::<ParsedCall>() {
-                Some(ParsedCall { params, id }) => Some((params, id)),
-                None => plain_tool_call(&bytes),
-            };
-            let Some((call, id)) = parsed else {
+            let Some((call, id)) = plain_tool_call(&bytes) else {
                 let request = Request::from_parts(parts, Full::new(bytes));
-                return Ok(rmcp.handle(request).await);
+                return Ok(this.rmcp.handle(request).await);
             };
             let admitted = Admitted::of(&parts);
-            // The call runs in a task of its own, as under rmcp: a client that goes away
-            // drops this future, not the call, which still ends at its deadline and leaves
-            // its audit record.
-            let task = tokio::spawn(async move {
-                let answer = handler.call(call, &admitted, &id).await;
-                (answer, id)
-            });
-            let Ok((answer, id)) = task.await else {
-                return Ok(plain_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Internal Server Error: the tool call failed without an answer".to_owned(),
-                ));
-            };
-            let message: ServerJsonRpcMessage = match answer {
-                Ok(answer) => {
-                    // What rmcp's handler dispatch does for a peer before 2026-07-28, the
-                    // only kind this path takes.
-                    let mut result = ServerResult::from(answer);
-                    result.strip_result_type_for_legacy_peer();
-                    result.strip_non_object_output_for_legacy_peer();
-                    JsonRpcMessage::response(result, id)
-                }
-                Err(error) => JsonRpcMessage::error(error, Some(id)),
-            };
-            Ok(json_response(&message))
+            Ok(this.answer(call, id, admitted).await.map(BodyExt::boxed))
         })
     }
 }
 
 /// A POST whose headers rmcp's stateless path accepts without a question: see the module
 /// docs. Anything unusual is left to rmcp, which knows every rule.
-fn plain_post<B>(request: &Request<B>) -> bool {
-    let headers = request.headers();
-    request.method() == Method::POST
+fn plain_post(method: &Method, headers: &HeaderMap) -> bool {
+    method == Method::POST
         && is_json(headers)
         && accepts_json_and_sse(headers)
         && protocol_header_is_plain(headers)
@@ -195,7 +236,7 @@ fn version_is_plain(value: &HeaderValue) -> bool {
 }
 
 /// The body, read up to the cap; over it, the answer rmcp gives.
-async fn collect<B>(body: B, max: usize) -> Result<Bytes, BoxResponse>
+async fn collect<B>(body: B, max: usize) -> Result<Bytes, Response<Full<Bytes>>>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
@@ -272,10 +313,10 @@ fn rmcp_call(body: &[u8]) -> Option<(CallToolRequestParams, RequestId)> {
     }
 }
 
-fn json_response(message: &ServerJsonRpcMessage) -> BoxResponse {
+fn json_response(message: &ServerJsonRpcMessage) -> Response<Full<Bytes>> {
     match serde_json::to_vec(message) {
         Ok(body) => {
-            let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
+            let mut response = Response::new(Full::new(Bytes::from(body)));
             response
                 .headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
@@ -288,8 +329,8 @@ fn json_response(message: &ServerJsonRpcMessage) -> BoxResponse {
     }
 }
 
-fn plain_response(status: StatusCode, text: String) -> BoxResponse {
-    let mut response = Response::new(Full::new(Bytes::from(text)).boxed());
+fn plain_response(status: StatusCode, text: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(text)));
     *response.status_mut() = status;
     response
 }

@@ -32,9 +32,8 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
 use tower::Layer as _;
-use tower::layer::layer_fn;
-use tower::{Service, ServiceBuilder};
-use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
+use tower::Service;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::admission::{Admission, AdmissionService};
 use crate::direct::DirectCalls;
@@ -164,9 +163,11 @@ where
 /// CORS for the requests it concerns: those with an `Origin` (browsers send one on every
 /// cross-origin request and preflight). Others skip the layer and its `Vary` and
 /// `Access-Control-Expose-Headers` response headers, which no client of theirs reads.
+/// The CORS service is built only for such a request: the router clones this service for
+/// every request, and a built one would copy the whole CORS configuration each time.
 #[derive(Clone)]
 struct CorsForOrigins<S> {
-    cors: Option<Cors<S>>,
+    cors: Option<Arc<CorsLayer>>,
     inner: S,
 }
 
@@ -180,16 +181,17 @@ where
     type Future = Either<tower_http::cors::ResponseFuture<S::Future>, S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        if let Some(cors) = &mut self.cors {
-            std::task::ready!(cors.poll_ready(cx))?;
-        }
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        match &mut self.cors {
+        match &self.cors {
             Some(cors) if request.headers().contains_key(header::ORIGIN) => {
-                Either::Left(cors.call(request))
+                // The standard swap: the ready service serves, its clone waits for the
+                // next `poll_ready`. CORS only wraps it (its own readiness is the inner's).
+                let clone = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, clone);
+                Either::Left(cors.layer(ready).call(request))
             }
             _ => Either::Right(self.inner.call(request)),
         }
@@ -249,23 +251,17 @@ pub fn app(parts: StackParts) -> Router {
     let mcp_route = if bare {
         Router::new().route_service("/mcp", mcp)
     } else {
-        let cors = cors_enabled.then(|| cors_layer(&guard_state.allowed_origins));
-        let guard = Arc::new(guard_state);
-        let stack = ServiceBuilder::new()
-            .layer(layer_fn(move |inner| GuardService {
-                guard: guard.clone(),
-                inner,
-            }))
-            .layer(layer_fn(move |inner: AdmissionService<_>| CorsForOrigins {
-                cors: cors.as_ref().map(|layer| layer.layer(inner.clone())),
-                inner,
-            }))
-            .layer(layer_fn(move |inner| AdmissionService {
-                admission: admission.clone(),
-                inner,
-                parse_calls: direct,
-            }))
-            .service(mcp);
+        let cors = cors_enabled.then(|| Arc::new(cors_layer(&guard_state.allowed_origins)));
+        let stack = GuardService {
+            guard: Arc::new(guard_state),
+            inner: CorsForOrigins {
+                cors,
+                inner: AdmissionService {
+                    admission,
+                    inner: mcp,
+                },
+            },
+        };
         Router::new().route_service("/mcp", stack)
     };
     let metrics_route = Router::new()

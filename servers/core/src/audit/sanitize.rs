@@ -2,6 +2,9 @@
 //! and arrays cut, depth bounded. Serialized straight from the caller's arguments, so
 //! nothing is copied but what is written.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -24,11 +27,15 @@ const SECRET_WORDS: [&str; 9] = [
 /// words merely containing the letters, such as `keyboard`... which is rare enough in tool
 /// arguments that we prefer redacting too much.
 pub fn is_secret_key(key: &str) -> bool {
-    let key = key.as_bytes();
-    SECRET_WORDS.iter().any(|w| {
-        key.windows(w.len())
-            .any(|part| part.eq_ignore_ascii_case(w.as_bytes()))
-    })
+    static WORDS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(SECRET_WORDS)
+            .ok()
+    });
+    // Building from nine short words cannot fail; if it ever did, every value would be
+    // redacted rather than one leaked.
+    WORDS.as_ref().is_none_or(|words| words.is_match(key))
 }
 
 /// Redacts secret-looking keys, cuts long strings and arrays, and bounds depth.
@@ -70,7 +77,10 @@ impl Serialize for Sanitized<'_> {
                 }))
             }
             Value::Object(_) | Value::Array(_) => out.serialize_str("[TRUNCATED: too deep]"),
-            Value::String(s) if s.chars().count() > MAX_VALUE_CHARS => {
+            // A string no longer in bytes than the cap is within it in characters.
+            Value::String(s)
+                if s.len() > MAX_VALUE_CHARS && s.chars().count() > MAX_VALUE_CHARS =>
+            {
                 let cut: String = s.chars().take(MAX_VALUE_CHARS).collect();
                 out.collect_str(&format_args!("{cut}…[{} chars]", s.chars().count()))
             }
@@ -100,6 +110,39 @@ impl Serialize for Member<'_> {
         match self {
             Member::Redacted => out.serialize_str("[REDACTED]"),
             Member::Kept(value) => value.serialize(out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_keys_are_found_in_any_case_and_anywhere_in_the_key() {
+        for key in [
+            "PASSWORD",
+            "db_passwd",
+            "clientSecret",
+            "refresh_token",
+            "x-Api-KEY",
+            "Authorization",
+            "awsCredentials",
+            "Cookie",
+            "SESSION_ID",
+        ] {
+            assert!(is_secret_key(key), "{key} should be redacted");
+        }
+        for key in [
+            "query",
+            "params",
+            "database",
+            "timeout_ms",
+            "path",
+            "pattern",
+            "",
+        ] {
+            assert!(!is_secret_key(key), "{key} should be kept");
         }
     }
 }
