@@ -228,9 +228,14 @@ run_case() { # case
   esac
 }
 
-# Cases interleave across repetitions; a case disturbed by other load is run again.
+# Cases interleave across repetitions, every other run in reverse order so that a drift
+# over the session does not favour the cases listed first; a case disturbed by other load
+# is run again.
+reversed=$(printf '%s\n' $CASES | tac | tr '\n' ' ')
 for rep in $(seq 1 "$REPEAT"); do
-  for c in $CASES; do
+  order=$CASES
+  if [ $((rep % 2)) = 0 ]; then order=$reversed; fi
+  for c in $order; do
     for try in 1 2 3; do
       run_case "$c"
       other=$(jq '(.other_cpu_pct // 0) | floor' "$run_dir/last.json")
@@ -290,8 +295,8 @@ done
     def r1: . * 10 | round / 10;
     [group_by(.rep)[] | map({(.label): .}) | add] as $runs
     | (["a", "c"][] as $with
-      | [$runs[] | select(.b and .[$with]) | {rate: ((.b.rate - .[$with].rate) / .b.rate * 100), cpu: (.[$with].server_cpu_us_per_call - .b.server_cpu_us_per_call), share: (((.[$with] | total) - (.b | total)) / (.b | total) * 100)}] as $d
-      | if ($d | length) > 1 then "- paired per run, b against \($with) (\($d | length) runs), medians: rate \($d | map(.rate) | median | r1)%, server CPU +\($d | map(.cpu) | median | r1) µs/call, CPU of the whole machine per call +\($d | map(.share) | median | r1)% (each run: \($d | map(.rate | r1 | tostring + "%") | join(", ")))" else empty end)
+      | [$runs[] | select(.b and .[$with]) | {rate: ((.b.rate - .[$with].rate) / .b.rate * 100), cpu: (.[$with].server_cpu_us_per_call - .b.server_cpu_us_per_call), share: (((.[$with] | total) - (.b | total)) / (.b | total) * 100), server_share: ((.[$with].server_cpu_us_per_call - .b.server_cpu_us_per_call) / (.b | total) * 100)}] as $d
+      | if ($d | length) > 1 then "- paired per run, b against \($with) (\($d | length) runs), medians: rate \($d | map(.rate) | median | r1)%, server CPU +\($d | map(.cpu) | median | r1) µs/call, CPU of the whole machine per call +\($d | map(.share) | median | r1)%, the server'"'"'s added CPU as a share of the whole machine'"'"'s per call +\($d | map(.server_share) | median | r1)% (rate, each run: \($d | map(.rate | r1 | tostring + "%") | join(", ")); server share, each run: \($d | map(.server_share | r1 | tostring + "%") | join(", ")))" else empty end)
   ' "$run_dir/summary.jsonl"
   echo
   echo "Every run, in order: case rate/s (p99 ms, other load %):"
