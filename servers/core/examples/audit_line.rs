@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
 
-use mcp_server_core::audit::{AuditRecord, Outcome, SecurityContext, is_secret_key};
+use mcp_server_core::audit::{AuditRecord, is_secret_key};
 use serde_json::json;
 
 fn main() -> ExitCode {
@@ -36,20 +36,9 @@ fn main() -> ExitCode {
     };
     let record = AuditRecord {
         timestamp: SystemTime::now(),
-        tool_name: "postgres_query",
         duration: Duration::from_micros(9925),
         parameters: Some(parameters),
-        security: SecurityContext {
-            local: true,
-            ..Default::default()
-        },
-        outcome: Outcome::Ok,
-        error: None,
-        caller: "127.0.0.1",
-        principal: None,
-        request_id: "18446744073709",
-        trace_id: None,
-        attempts: None,
+        ..AuditRecord::sample("postgres_query", "18446744073709")
     };
     let mut line = Vec::with_capacity(1024);
     record.write_line(&mut line);

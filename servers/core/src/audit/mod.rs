@@ -104,7 +104,29 @@ pub struct AuditRecord<'a> {
     pub attempts: Option<u32>,
 }
 
-impl AuditRecord<'_> {
+impl<'a> AuditRecord<'a> {
+    /// A successful local call of `tool_name` from 127.0.0.1 at the epoch, 1.5 ms, with no
+    /// parameters: a starting point (with `..`) for tests and benchmarks.
+    pub fn sample(tool_name: &'a str, request_id: &'a str) -> Self {
+        AuditRecord {
+            timestamp: SystemTime::UNIX_EPOCH,
+            tool_name,
+            duration: Duration::from_micros(1500),
+            parameters: None,
+            security: SecurityContext {
+                local: true,
+                ..Default::default()
+            },
+            outcome: Outcome::Ok,
+            error: None,
+            caller: "127.0.0.1",
+            principal: None,
+            request_id,
+            trace_id: None,
+            attempts: None,
+        }
+    }
+
     /// Appends the record's JSON line (without the newline) to `out`.
     pub fn write_line(&self, out: &mut Vec<u8>) {
         let start = out.len();
@@ -190,23 +212,7 @@ mod tests {
 
     /// A local `postgres_query` record at the epoch, 1.5 ms, ok.
     fn record() -> AuditRecord<'static> {
-        AuditRecord {
-            tool_name: "postgres_query",
-            duration: Duration::from_micros(1500),
-            parameters: None,
-            timestamp: SystemTime::UNIX_EPOCH,
-            security: SecurityContext {
-                local: true,
-                ..Default::default()
-            },
-            outcome: Outcome::Ok,
-            error: None,
-            caller: "127.0.0.1",
-            principal: None,
-            request_id: "7",
-            trace_id: None,
-            attempts: None,
-        }
+        AuditRecord::sample("postgres_query", "7")
     }
 
     fn line_of(record: &AuditRecord<'_>) -> Value {

@@ -209,28 +209,13 @@ impl Writer {
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
-    use std::time::SystemTime;
 
     use serde_json::Value;
 
     use super::*;
-    use crate::audit::{Outcome, SecurityContext};
 
     fn record(request_id: &str) -> AuditRecord<'_> {
-        AuditRecord {
-            timestamp: SystemTime::UNIX_EPOCH,
-            tool_name: "file_read",
-            duration: Duration::from_micros(250),
-            parameters: None,
-            security: SecurityContext::default(),
-            outcome: Outcome::Ok,
-            error: None,
-            caller: "127.0.0.1",
-            principal: None,
-            request_id,
-            trace_id: None,
-            attempts: None,
-        }
+        AuditRecord::sample("file_read", request_id)
     }
 
     /// The request ids of the lines in `text`, which must all be whole JSON lines.
