@@ -26,6 +26,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -496,21 +497,24 @@ async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Respons
 
 /// Hands an admitted request on; the response body keeps the in-flight permit, if any,
 /// until it has been sent.
-async fn serve(
+fn serve(
     inner: DirectCalls,
     parts: http::request::Parts,
     body: Bytes,
     admitted: Admitted,
     call: Option<ParsedCall>,
     guard: Option<Arc<InflightGuard>>,
-) -> Response {
-    let response = inner.serve_admitted(parts, body, admitted, call).await;
-    response.map(|body| {
-        Body::new(Guarded {
-            inner: body,
-            _guard: guard,
+) -> impl Future<Output = Response> + Send + 'static {
+    inner
+        .serve_admitted(parts, body, admitted, call)
+        .map(|response| {
+            response.map(|body| {
+                Body::new(Guarded {
+                    inner: body,
+                    _guard: guard,
+                })
+            })
         })
-    })
 }
 
 pin_project_lite::pin_project! {

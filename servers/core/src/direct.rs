@@ -26,7 +26,8 @@ use std::task::{Context, Poll};
 
 use axum::BoxError;
 use bytes::Bytes;
-use futures::future::BoxFuture;
+use futures::FutureExt as _;
+use futures::future::{self, BoxFuture};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
@@ -94,59 +95,69 @@ impl DirectCalls {
     /// `call` the `tools/call` the stack parsed from it, if it had the common shape.
     /// What the direct path does not take goes to rmcp with `admitted` in its extensions,
     /// where the handler finds it.
-    pub(crate) async fn serve_admitted(
+    ///
+    /// Not an `async fn`: the future it returns holds only what its path needs (the tool
+    /// call's task, or rmcp's boxed future), not the arguments and both paths' states.
+    pub(crate) fn serve_admitted(
         self,
         mut parts: Parts,
         body: Bytes,
         admitted: Admitted,
         call: Option<ParsedCall>,
-    ) -> Response<AnswerBody> {
+    ) -> impl Future<Output = Response<AnswerBody>> + Send + 'static {
         if self.enabled && plain_post(&parts.method, &parts.headers) {
             let parsed = match call {
                 Some(ParsedCall { params, id }) => Some((params, id)),
                 None => plain_tool_call(&body),
             };
             if let Some((call, id)) = parsed {
-                return self.answer(call, id, admitted).await.map(Either::Left);
+                let answer = self.answer(call, id, admitted);
+                return future::Either::Left(answer.map(|response| response.map(Either::Left)));
             }
         }
         parts.extensions.insert(admitted);
         let request = Request::from_parts(parts, Full::new(body));
-        self.rmcp.handle(request).await.map(Either::Right)
+        let rmcp = self.rmcp;
+        future::Either::Right(Box::pin(async move {
+            rmcp.handle(request).await.map(Either::Right)
+        }))
     }
 
     /// A `tools/call` answered with the handler method rmcp would call. The call runs in a
-    /// task of its own, as under rmcp: a client that goes away drops this future, not the
-    /// call, which still ends at its deadline and leaves its audit record.
-    async fn answer(
+    /// task of its own, spawned at once, as under rmcp: a client that goes away drops the
+    /// returned future, not the call, which still ends at its deadline and leaves its
+    /// audit record.
+    fn answer(
         &self,
         call: CallToolRequestParams,
         id: RequestId,
         admitted: Admitted,
-    ) -> Response<Full<Bytes>> {
+    ) -> impl Future<Output = Response<Full<Bytes>>> + Send + use<> {
         let handler = self.handler.clone();
         let task = tokio::spawn(async move {
             let answer = handler.call(call, &admitted, &id).await;
             (answer, id)
         });
-        let Ok((answer, id)) = task.await else {
-            return plain_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Internal Server Error: the tool call failed without an answer".to_owned(),
-            );
-        };
-        let message: ServerJsonRpcMessage = match answer {
-            Ok(answer) => {
-                // What rmcp's handler dispatch does for a peer before 2026-07-28, the
-                // only kind this path takes.
-                let mut result = ServerResult::from(answer);
-                result.strip_result_type_for_legacy_peer();
-                result.strip_non_object_output_for_legacy_peer();
-                JsonRpcMessage::response(result, id)
-            }
-            Err(error) => JsonRpcMessage::error(error, Some(id)),
-        };
-        json_response(&message)
+        async move {
+            let Ok((answer, id)) = task.await else {
+                return plain_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal Server Error: the tool call failed without an answer".to_owned(),
+                );
+            };
+            let message: ServerJsonRpcMessage = match answer {
+                Ok(answer) => {
+                    // What rmcp's handler dispatch does for a peer before 2026-07-28, the
+                    // only kind this path takes.
+                    let mut result = ServerResult::from(answer);
+                    result.strip_result_type_for_legacy_peer();
+                    result.strip_non_object_output_for_legacy_peer();
+                    JsonRpcMessage::response(result, id)
+                }
+                Err(error) => JsonRpcMessage::error(error, Some(id)),
+            };
+            json_response(&message)
+        }
     }
 }
 
@@ -177,7 +188,7 @@ where
             };
             let Some((call, id)) = plain_tool_call(&bytes) else {
                 let request = Request::from_parts(parts, Full::new(bytes));
-                return Ok(this.rmcp.handle(request).await);
+                return Ok(Box::pin(this.rmcp.handle(request)).await);
             };
             let admitted = Admitted::of(&parts);
             Ok(this.answer(call, id, admitted).await.map(BodyExt::boxed))
