@@ -22,6 +22,9 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >&2
   fi
 fi
+# The MCP conformance suite, whose client scenarios `mcp-slo call --conformance` must pass
+# (from npm, with the Node 22 it needs, into ~/.cache/mcp-slo/conformance; once).
+bash "$here/conformance/install.sh"
 # docker-compose.yml, checked by a real Compose implementation (no engine needed).
 bash "$here/check-compose.sh"
 export MCP_SLO_REQUIRE_SERVICES=1

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use mcp_slo_core::result::{
-    Cost, Finding, HarnessInfo, LoadInfo, ObjectiveResult, PhaseInfo, ProbeResult, RESULT_SCHEMA,
-    RunResult, ScenarioInfo, TargetInfo, Verdict,
+    BuildProfile, Finding, HarnessInfo, InstrumentInfo, LoadInfo, ObjectiveResult, PhaseInfo,
+    ProbeResult, RESULT_SCHEMA, RunResult, ScenarioInfo, TargetCost, TargetInfo, Verdict,
 };
 use mcp_slo_core::slo;
 use mcp_slo_core::spec::Scenario;
@@ -14,10 +14,16 @@ pub fn assemble(
     scenario: &Scenario,
     engine: &EngineRun,
     targets: Vec<TargetInfo>,
-    findings: Vec<Finding>,
-    cost: Option<Cost>,
+    mut findings: Vec<Finding>,
+    costs: Vec<TargetCost>,
     probes: Vec<ProbeResult>,
 ) -> RunResult {
+    let harness_profile = if cfg!(debug_assertions) {
+        BuildProfile::Debug
+    } else {
+        BuildProfile::Release
+    };
+    findings.extend(debug_build_findings(harness_profile, &targets));
     let m = &engine.measurements;
     let overall = m.recorder.overall();
     let mut objectives: Vec<_> = scenario
@@ -82,6 +88,7 @@ pub fn assemble(
             max_lateness_ms: m.recorder.max_lateness_us as f64 / 1000.0,
             workers: engine.workers,
             callers: scenario.load.callers,
+            instrument: instrument(&m.recorder),
         },
         overall: slo::summary(&overall, m.recorded_seconds),
         tools,
@@ -89,7 +96,8 @@ pub fn assemble(
         objectives,
         verdict,
         findings,
-        cost,
+        cost: costs.first().map(TargetCost::legacy),
+        costs,
         histograms,
         probes,
         alarms,
@@ -98,8 +106,33 @@ pub fn assemble(
             cores: std::thread::available_parallelism()
                 .map(|n| n.get() as u32)
                 .unwrap_or(1),
+            build_profile: Some(harness_profile),
         },
     }
+}
+
+/// Warnings for debug builds: the harness's own adds its time to every call it measures; a
+/// server's costs many times a release build's CPU per call.
+fn debug_build_findings(harness: BuildProfile, targets: &[TargetInfo]) -> Vec<Finding> {
+    let harness =
+        (harness == BuildProfile::Debug).then(|| mcp_slo_report::HARNESS_DEBUG_NOTE.to_owned());
+    let servers = targets
+        .iter()
+        .filter(|t| t.build_profile == Some(BuildProfile::Debug))
+        .map(|t| {
+            format!(
+                "target {} is a debug build: its latency and CPU per call are not what a release build gives",
+                t.name
+            )
+        });
+    harness
+        .into_iter()
+        .chain(servers)
+        .map(|message| Finding {
+            severity: "warning".to_owned(),
+            message,
+        })
+        .collect()
 }
 
 /// A probe as a line of the verdict.
@@ -130,4 +163,16 @@ fn humantime_rfc3339(t: std::time::SystemTime) -> String {
         (rem / 60) % 60,
         rem % 60
     )
+}
+
+/// What the pacer and the hand-over to workers added (open model; none for closed runs).
+fn instrument(recorder: &mcp_slo_core::measure::Recorder) -> Option<InstrumentInfo> {
+    if recorder.start_lateness.is_empty() {
+        return None;
+    }
+    Some(InstrumentInfo {
+        pacer: mcp_slo_engine::pacer::DESCRIPTION.to_owned(),
+        pacer_lateness_us: slo::quantiles(&recorder.pacer_lateness),
+        start_lateness_us: slo::quantiles(&recorder.start_lateness),
+    })
 }

@@ -111,6 +111,7 @@ fn step_load(base: &Load, rate: f64, hold: Duration) -> Load {
         callers: base.callers,
         timeout: base.timeout,
         seed: base.seed,
+        retries: base.retries,
     }
 }
 

@@ -4,11 +4,15 @@
 
 mod alarm_verdict;
 mod assemble;
+mod calibrate;
+mod call;
 mod capacity;
 mod compare;
+mod cost;
 mod progress;
 mod publish;
 mod run;
+mod target_headers;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,7 +44,8 @@ enum Command {
         /// Report directory (default: reports/<scenario>-<timestamp>).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Sample this server process's CPU and memory (spawned targets are sampled anyway).
+        /// Sample this server process's CPU and memory too (spawned targets are sampled
+        /// anyway); its calls are those of the scenario's one target given by URL.
         #[arg(long)]
         target_pid: Option<u32>,
         /// Plain progress lines instead of a progress bar.
@@ -93,8 +98,19 @@ enum Command {
         #[command(flatten)]
         args: capacity::CapacityArgs,
     },
+    /// Measure the harness against the truth (a server with a known service time) and
+    /// against an independent load generator (oha, latency from the intended start) on
+    /// the same call at fixed rates, and compare their ceilings; exit 1 when a figure
+    /// disagrees by more than 5 % or 50 µs.
+    Calibrate {
+        #[command(flatten)]
+        args: calibrate::CalibrateArgs,
+    },
     /// Print the scenario JSON schema.
     Schema,
+    /// Send one MCP request to a server through the harness's client and print the
+    /// result: the tools by default, a tool call with --tool, or --method.
+    Call(call::CallArgs),
 }
 
 /// How a command ended.
@@ -125,6 +141,20 @@ fn main() -> ExitCode {
                 Err(e) => Outcome::Infrastructure(e.into()),
             }
         }
+        Command::Calibrate { args } => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(calibrate::calibrate(&args)),
+            Err(e) => Outcome::Infrastructure(e.into()),
+        },
+        Command::Call(args) => match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(call::call(&args)),
+            Err(e) => Outcome::Infrastructure(e.into()),
+        },
         Command::Schema => {
             println!("{:#}", mcp_slo_core::spec::Scenario::json_schema());
             Outcome::Pass

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow};
 use mcp_slo_backends::{Choice, Containers, Service};
 use mcp_slo_core::feasibility;
-use mcp_slo_core::result::{Finding, TargetInfo, Verdict};
+use mcp_slo_core::result::{BuildProfile, Finding, TargetCost, TargetInfo, Verdict};
 use mcp_slo_core::spec::{Endpoint as SpecEndpoint, Scenario};
 use mcp_slo_engine::client::Endpoint;
 use mcp_slo_engine::probes::{ProbeLog, run_probes};
@@ -18,6 +18,7 @@ use mcp_slo_engine::spawn::{Spawned, spawn};
 
 use crate::Outcome;
 use crate::assemble::assemble;
+use crate::cost::{self, Measured};
 use crate::progress::Display;
 use crate::publish::{Publish, publish_run};
 
@@ -152,14 +153,20 @@ async fn run_with_targets(
         Ok(t) => t,
         Err(outcome) => return outcome,
     };
-    let pid = target_pid.or_else(|| started.spawned.first().map(|s| s.pid));
-    let sampler = pid.map(|pid| Arc::new(Mutex::new(Sampler::new(pid))));
-    let sampling = sampler.clone().map(|s| {
+    let sampled = sampled_processes(started, target_pid, &infos);
+    let samplers: Vec<Sampler> = sampled
+        .iter()
+        .map(|(_, _, pid)| Sampler::new(*pid))
+        .collect();
+    let samplers = Arc::new(Mutex::new(samplers));
+    let sampling = (!sampled.is_empty()).then(|| {
+        let samplers = samplers.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Sampler::INTERVAL);
             loop {
                 tick.tick().await;
-                s.lock().unwrap_or_else(|p| p.into_inner()).tick();
+                let mut samplers = samplers.lock().unwrap_or_else(|p| p.into_inner());
+                samplers.iter_mut().for_each(Sampler::tick);
             }
         })
     });
@@ -212,15 +219,9 @@ async fn run_with_targets(
         }
         None => Vec::new(),
     };
-    let calls = engine
-        .measurements
-        .recorder
-        .seconds
-        .iter()
-        .map(|s| s.outcomes.total())
-        .sum();
-    let cost = sampler.and_then(|s| s.lock().unwrap_or_else(|p| p.into_inner()).cost(calls));
-    let mut result = assemble(scenario, &engine, infos, findings, cost, probe_results);
+    let (costs, cost_findings) = costs(scenario, &engine, &infos, &sampled, &samplers);
+    let findings = findings.into_iter().chain(cost_findings).collect();
+    let mut result = assemble(scenario, &engine, infos, findings, costs, probe_results);
     if let (Some(target), Some(checks)) = (publish, &scenario.alarms) {
         eprintln!(
             "publishing to CloudWatch namespace {} at {}",
@@ -252,10 +253,68 @@ async fn run_with_targets(
     }
 }
 
+/// The processes whose cost a run samples: every spawned target, and `--target-pid` (placed
+/// on the scenario's one target given by URL, if it has exactly one) unless it is one of
+/// them. Each with its target and build profile.
+type SampledProcess = (Option<String>, Option<BuildProfile>, u32);
+
+fn sampled_processes(
+    started: &Started,
+    target_pid: Option<u32>,
+    infos: &[TargetInfo],
+) -> Vec<SampledProcess> {
+    let mut sampled: Vec<SampledProcess> = started
+        .spawned
+        .iter()
+        .map(|(name, s)| (Some(name.clone()), s.build_profile, s.pid))
+        .collect();
+    if let Some(pid) = target_pid
+        && !sampled.iter().any(|(_, _, p)| *p == pid)
+    {
+        let by_url: Vec<&TargetInfo> = infos.iter().filter(|i| !i.spawned).collect();
+        match by_url.as_slice() {
+            [only] => sampled.push((Some(only.name.clone()), only.build_profile, pid)),
+            _ => sampled.push((None, None, pid)),
+        }
+    }
+    sampled
+}
+
+/// Each sampled process's cost over its own target's calls, and the findings that explain
+/// what could not be divided.
+fn costs(
+    scenario: &Scenario,
+    engine: &EngineRun,
+    infos: &[TargetInfo],
+    sampled: &[SampledProcess],
+    samplers: &Mutex<Vec<Sampler>>,
+) -> (Vec<TargetCost>, Vec<Finding>) {
+    let samplers = samplers.lock().unwrap_or_else(|p| p.into_inner());
+    let measured: Vec<Measured> = sampled
+        .iter()
+        .zip(samplers.iter())
+        .filter_map(|((target, build_profile, _), sampler)| {
+            Some(Measured {
+                target: target.clone(),
+                build_profile: *build_profile,
+                usage: sampler.usage()?,
+            })
+        })
+        .collect();
+    let names: Vec<String> = infos.iter().map(|i| i.name.clone()).collect();
+    let split = cost::split_calls(
+        &names,
+        &cost::label_targets(scenario),
+        &cost::calls_by_label(&engine.measurements.recorder),
+    );
+    cost::divide(&split, &measured)
+}
+
 /// What a run started: its servers and their backends' containers. `stop` ends them.
 pub struct Started {
     backends: Choice,
-    pub spawned: Vec<Spawned>,
+    /// Each spawned server with its target's name.
+    pub spawned: Vec<(String, Spawned)>,
     containers: Containers,
 }
 
@@ -270,11 +329,19 @@ impl Started {
 
     /// Stops the servers (graceful shutdown first), then removes the containers.
     pub async fn stop(self) {
-        for s in self.spawned {
+        for (_, s) in self.spawned {
             s.stop(Duration::from_secs(10)).await;
         }
         drop(self.containers);
     }
+}
+
+/// The client that settles each target's revision before the run.
+fn reqwest_client() -> mcp_slo_engine::reqwest::Client {
+    mcp_slo_engine::reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
 }
 
 /// Starts the scenario's spawned targets (with `extra_args` added, e.g. `--lift-limits`)
@@ -289,10 +356,27 @@ pub async fn start_targets(
 ) -> Result<(BTreeMap<String, Endpoint>, Vec<TargetInfo>), Outcome> {
     let mut endpoints = BTreeMap::new();
     let mut infos = Vec::new();
-    for (name, target) in &scenario.targets {
-        let (url, is_spawned, backends) = match &target.endpoint {
-            SpecEndpoint::Url(url) => (url.clone(), false, Vec::new()),
-            SpecEndpoint::Spawn { server, args } => {
+    let negotiating = reqwest_client();
+    // Targets with their own server first, so a same_server_as target finds its URL.
+    let mut order: Vec<(&String, &mcp_slo_core::spec::Target)> = scenario.targets.iter().collect();
+    order.sort_by_key(|(_, t)| t.same_server_as.is_some());
+    for (name, target) in order {
+        let shared = target.same_server_as.as_ref().and_then(|other| {
+            let info = infos.iter().find(|i: &&TargetInfo| &i.name == other)?;
+            Some((
+                info.url.clone(),
+                info.spawned,
+                info.backends.clone(),
+                info.build_profile,
+            ))
+        });
+        let (url, is_spawned, backends, build_profile) = match (&target.endpoint, shared) {
+            (_, Some(shared)) => shared,
+            (SpecEndpoint::Url(url), None) => {
+                let profile = mcp_slo_engine::build_info::build_profile(url).await;
+                (url.clone(), false, Vec::new(), profile)
+            }
+            (SpecEndpoint::Spawn { server, args }, None) => {
                 let infra = |e: String| Outcome::Infrastructure(anyhow!("target {name}: {e}"));
                 let decisions = mcp_slo_backends::decide(
                     Service::needed_by(server),
@@ -318,9 +402,9 @@ pub async fn start_targets(
                     .collect();
                 match spawn(server, target.mode, &args, &plan.env, out).await {
                     Ok(s) => {
-                        let url = s.url.clone();
-                        started.spawned.push(s);
-                        (url, true, plan.served)
+                        let (url, profile) = (s.url.clone(), s.build_profile);
+                        started.spawned.push((name.clone(), s));
+                        (url, true, plan.served, profile)
                     }
                     Err(e) => {
                         return Err(infra(format!(
@@ -341,23 +425,30 @@ pub async fn start_targets(
             },
             None => None,
         };
+        let mut endpoint =
+            Endpoint::new(url.clone(), target.mode, target.protocol).with_token(token);
+        endpoint.headers =
+            crate::target_headers::resolve(name, &target.headers, |var| std::env::var(var).ok())
+                .map_err(Outcome::Invalid)?;
+        let negotiation = endpoint
+            .negotiate(&negotiating)
+            .await
+            .map_err(|e| Outcome::Infrastructure(anyhow!("target {name}: {e}")))?;
+        eprintln!(
+            "target {name}: MCP {} ({})",
+            negotiation.revision, negotiation.how
+        );
         infos.push(TargetInfo {
             name: name.clone(),
-            url: url.clone(),
+            url,
             mode: format!("{:?}", target.mode).to_lowercase(),
             spawned: is_spawned,
-            protocol_version: target.protocol_version.clone(),
+            protocol_version: negotiation.revision.as_str().to_owned(),
+            negotiated: Some(negotiation.how),
             backends,
+            build_profile,
         });
-        endpoints.insert(
-            name.clone(),
-            Endpoint {
-                url,
-                mode: target.mode,
-                protocol_version: target.protocol_version.clone(),
-                token,
-            },
-        );
+        endpoints.insert(name.clone(), endpoint);
     }
     Ok((endpoints, infos))
 }

@@ -20,10 +20,13 @@ pub enum CallOutcome {
     TimedOut,
     /// No valid answer: connection refused or reset, client timeout, unparseable body.
     TransportError,
+    /// 2026-07-28: the server answered `resultType: input_required` (it needs input the
+    /// harness does not give, or shed the request with a `requestState` to retry).
+    InputRequired,
 }
 
 impl CallOutcome {
-    pub const ALL: [CallOutcome; 7] = [
+    pub const ALL: [CallOutcome; 8] = [
         CallOutcome::Ok,
         CallOutcome::ToolError,
         CallOutcome::JsonRpcError,
@@ -31,6 +34,7 @@ impl CallOutcome {
         CallOutcome::Overloaded,
         CallOutcome::TimedOut,
         CallOutcome::TransportError,
+        CallOutcome::InputRequired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +46,7 @@ impl CallOutcome {
             CallOutcome::Overloaded => "overloaded",
             CallOutcome::TimedOut => "timed_out",
             CallOutcome::TransportError => "transport_error",
+            CallOutcome::InputRequired => "input_required",
         }
     }
 
@@ -62,6 +67,8 @@ pub struct Outcomes {
     pub overloaded: u64,
     pub timed_out: u64,
     pub transport_error: u64,
+    #[serde(default)]
+    pub input_required: u64,
 }
 
 impl Outcomes {
@@ -77,7 +84,8 @@ impl Outcomes {
             3 => &mut self.rate_limited,
             4 => &mut self.overloaded,
             5 => &mut self.timed_out,
-            _ => &mut self.transport_error,
+            6 => &mut self.transport_error,
+            _ => &mut self.input_required,
         }
     }
 
@@ -118,7 +126,34 @@ pub fn growing_histogram(sigfig: u8) -> Histogram<u64> {
 #[derive(Debug, Clone)]
 pub struct ToolMeasure {
     pub latency: Histogram<u64>,
+    /// Final outcomes (after retries).
     pub outcomes: Outcomes,
+    /// How the first attempt of each call ended.
+    pub first_outcomes: Outcomes,
+    /// Attempts beyond the first.
+    pub retries: u64,
+    /// List ops: pages, items and bytes over all calls.
+    pub listing: ListingTotals,
+}
+
+/// What an op's list calls read, summed.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct ListingTotals {
+    pub calls: u64,
+    pub pages: u64,
+    pub items: u64,
+    pub bytes: u64,
+}
+
+impl ListingTotals {
+    pub fn add(&mut self, other: &ListingTotals) {
+        self.calls += other.calls;
+        self.pages += other.pages;
+        self.items += other.items;
+        self.bytes += other.bytes;
+    }
 }
 
 impl Default for ToolMeasure {
@@ -126,8 +161,30 @@ impl Default for ToolMeasure {
         ToolMeasure {
             latency: new_histogram(3),
             outcomes: Outcomes::default(),
+            first_outcomes: Outcomes::default(),
+            retries: 0,
+            listing: ListingTotals::default(),
         }
     }
+}
+
+impl ToolMeasure {
+    fn merge(&mut self, other: &ToolMeasure) {
+        let _ = self.latency.add(&other.latency);
+        self.outcomes.merge(&other.outcomes);
+        self.first_outcomes.merge(&other.first_outcomes);
+        self.retries += other.retries;
+        self.listing.add(&other.listing);
+    }
+}
+
+/// How a recorded call went beyond its final outcome: its first attempt, retries, and
+/// what a list op read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallDetail {
+    pub first_outcome: Option<CallOutcome>,
+    pub attempts: u32,
+    pub listing: Option<ListingTotals>,
 }
 
 /// One tool's calls that ended in one second.
@@ -209,15 +266,39 @@ impl Second {
 }
 
 /// Everything one worker (or the whole run, after merging) measured.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Recorder {
     pub per_tool: BTreeMap<String, ToolMeasure>,
     pub seconds: Vec<Second>,
-    /// Calls started after their intended time because no worker was free.
+    /// Open model: calls that started more than 1 ms after their intended time (every
+    /// worker was busy, or the machine could not run the pacer or a worker in time).
     pub late_starts: u64,
     pub max_lateness_us: u64,
+    /// Open model: how late the pacer released each call (the instrument's timer), µs.
+    pub pacer_lateness: Histogram<u64>,
+    /// Open model: how late each call started, from its intended start to the moment a
+    /// worker began sending it: the pacer's lateness, the hand-over to a worker, and any
+    /// wait for a free worker. All of it is inside the measured latency.
+    pub start_lateness: Histogram<u64>,
     /// When the last call of a recorded phase ended, in µs since the run started.
     pub last_recorded_end_us: u64,
+    /// Sessions opened again because the server had ended one (HTTP 404).
+    pub sessions_reopened: u64,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            per_tool: BTreeMap::new(),
+            seconds: Vec::new(),
+            late_starts: 0,
+            max_lateness_us: 0,
+            pacer_lateness: growing_histogram(2),
+            start_lateness: growing_histogram(2),
+            last_recorded_end_us: 0,
+            sessions_reopened: 0,
+        }
+    }
 }
 
 impl Recorder {
@@ -251,21 +332,51 @@ impl Recorder {
         if recorded {
             let measure = self.per_tool.entry(tool.to_owned()).or_default();
             measure.outcomes.add(outcome, 1);
+            measure.first_outcomes.add(outcome, 1);
             let _ = measure.latency.record(latency_us);
         }
     }
 
-    pub fn late(&mut self, lateness_us: u64) {
-        self.late_starts += 1;
-        self.max_lateness_us = self.max_lateness_us.max(lateness_us);
+    /// Adds what [`Recorder::record`] does not see: the first attempt's outcome when it
+    /// differs from the final one, retries and a list op's reading. Call it right after
+    /// `record` for the same call.
+    pub fn detail(&mut self, tool: &str, outcome: CallOutcome, detail: CallDetail, recorded: bool) {
+        if !recorded {
+            return;
+        }
+        let Some(measure) = self.per_tool.get_mut(tool) else {
+            return;
+        };
+        if let Some(first) = detail.first_outcome.filter(|f| *f != outcome) {
+            *measure.first_outcomes.slot(outcome) -= 1;
+            measure.first_outcomes.add(first, 1);
+        }
+        measure.retries += u64::from(detail.attempts.saturating_sub(1));
+        if let Some(l) = detail.listing {
+            measure.listing.add(&l);
+        }
+    }
+
+    /// An open-model call's start: the pacer's lateness and the whole start lateness
+    /// (µs); `late` when it counts as a late start.
+    pub fn start_lateness(&mut self, pacer_us: u64, start_us: u64, late: bool) {
+        let _ = self
+            .pacer_lateness
+            .record(pacer_us.clamp(1, MAX_LATENCY_US));
+        let _ = self
+            .start_lateness
+            .record(start_us.clamp(1, MAX_LATENCY_US));
+        self.max_lateness_us = self.max_lateness_us.max(start_us);
+        if late {
+            self.late_starts += 1;
+        }
     }
 
     pub fn merge(&mut self, other: &Recorder) {
         for (tool, m) in &other.per_tool {
-            let mine = self.per_tool.entry(tool.clone()).or_default();
-            let _ = mine.latency.add(&m.latency);
-            mine.outcomes.merge(&m.outcomes);
+            self.per_tool.entry(tool.clone()).or_default().merge(m);
         }
+        self.sessions_reopened += other.sessions_reopened;
         for (i, s) in other.seconds.iter().enumerate() {
             let mine = self.second(i);
             mine.offered += s.offered;
@@ -275,6 +386,8 @@ impl Recorder {
         }
         self.late_starts += other.late_starts;
         self.max_lateness_us = self.max_lateness_us.max(other.max_lateness_us);
+        let _ = self.pacer_lateness.add(&other.pacer_lateness);
+        let _ = self.start_lateness.add(&other.start_lateness);
         self.last_recorded_end_us = self.last_recorded_end_us.max(other.last_recorded_end_us);
     }
 
@@ -287,8 +400,7 @@ impl Recorder {
     pub fn overall(&self) -> ToolMeasure {
         let mut all = ToolMeasure::default();
         for m in self.per_tool.values() {
-            let _ = all.latency.add(&m.latency);
-            all.outcomes.merge(&m.outcomes);
+            all.merge(m);
         }
         all
     }
@@ -318,7 +430,8 @@ mod tests {
         b.record("t", CallOutcome::Ok, 3000, 1, true);
         b.record("u", CallOutcome::RateLimited, 10, 2, false);
         b.offered(2);
-        b.late(500);
+        b.start_lateness(20, 1500, true);
+        a.start_lateness(10, 40, false);
         a.merge(&b);
         assert_eq!(a.per_tool["t"].outcomes.total(), 3);
         assert_eq!(a.per_tool["t"].outcomes.failed(), 1);
@@ -330,7 +443,9 @@ mod tests {
         assert_eq!(a.seconds[1].outcomes.total(), 2);
         assert_eq!(a.seconds[2].outcomes.rate_limited, 1);
         assert_eq!(a.seconds[2].offered, 1);
-        assert_eq!((a.late_starts, a.max_lateness_us), (1, 500));
+        assert_eq!((a.late_starts, a.max_lateness_us), (1, 1500));
+        assert_eq!(a.start_lateness.len(), 2);
+        assert_eq!(a.pacer_lateness.max(), 20);
         assert_eq!(a.overall().latency.len(), 3);
     }
 

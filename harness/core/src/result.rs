@@ -28,7 +28,12 @@ pub struct RunResult {
     pub objectives: Vec<ObjectiveResult>,
     pub verdict: Verdict,
     pub findings: Vec<Finding>,
+    /// Deprecated: the first entry of `costs`, kept for readers of older results.
+    #[schemars(extend("deprecated" = true))]
     pub cost: Option<Cost>,
+    /// What each sampled server process spent: every spawned target, and `--target-pid`.
+    #[serde(default)]
+    pub costs: Vec<TargetCost>,
     /// HdrHistogram V2 (deflate) serializations, base64: `overall` and one per tool; values
     /// in µs.
     pub histograms: BTreeMap<String, String>,
@@ -99,11 +104,48 @@ pub struct TargetInfo {
     pub url: String,
     pub mode: String,
     pub spawned: bool,
+    /// The MCP revision spoken with the target.
     pub protocol_version: String,
+    /// How it was settled, e.g. `server/discover: supports ...` or `initialize: 2025-11-25`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negotiated: Option<String>,
     /// What served a spawned target's backends (empty for a target given by URL, whose
     /// backends the harness does not know).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backends: Vec<BackendInfo>,
+    /// The build profile the server states (`mcp_build_info` in its `/metrics`); absent
+    /// when it states none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_profile: Option<BuildProfile>,
+}
+
+/// How a binary was built: its figures (CPU per call above all) differ by an order of
+/// magnitude between the two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildProfile {
+    /// Optimised, without debug assertions.
+    Release,
+    /// Debug assertions on (cargo's `dev` profile).
+    Debug,
+}
+
+impl BuildProfile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildProfile::Release => "release",
+            BuildProfile::Debug => "debug",
+        }
+    }
+
+    /// `release` or `debug` (cargo's `dev` too); anything else is not known.
+    pub fn parse(text: &str) -> Option<BuildProfile> {
+        match text {
+            "release" => Some(BuildProfile::Release),
+            "debug" | "dev" => Some(BuildProfile::Debug),
+            _ => None,
+        }
+    }
 }
 
 impl TargetInfo {
@@ -184,6 +226,31 @@ pub struct LoadInfo {
     pub max_lateness_ms: f64,
     pub workers: u32,
     pub callers: u32,
+    /// Open model: what the instrument itself added to the measured latencies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instrument: Option<InstrumentInfo>,
+}
+
+/// Open model: how late calls started. Latency is measured from each call's intended
+/// start, so all of this is inside the reported percentiles; on an idle machine with free
+/// workers it is the instrument's own cost, otherwise it includes waits for a free worker.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct InstrumentInfo {
+    /// How calls are started, e.g. `pacer thread (1 ns timer slack, last 80 µs spun)`.
+    pub pacer: String,
+    /// From the intended start to the pacer's hand-over.
+    pub pacer_lateness_us: Quantiles,
+    /// From the intended start to the moment a worker began sending the call.
+    pub start_lateness_us: Quantiles,
+}
+
+/// A few percentiles of a distribution, µs.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, Default, PartialEq)]
+pub struct Quantiles {
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub max: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default)]
@@ -207,6 +274,19 @@ pub struct Summary {
     pub error_rate: f64,
     /// Successful calls per second over the recorded phases.
     pub throughput: f64,
+    /// With retries: how the first attempts ended (`outcomes` are the final ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_attempts: Option<Outcomes>,
+    /// Attempts beyond the first.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retries: u64,
+    /// List ops: pages, items and bytes read over all calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing: Option<crate::measure::ListingTotals>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -266,6 +346,7 @@ pub struct Finding {
     pub message: String,
 }
 
+/// Deprecated (see `TargetCost`): one process's cost divided by every call of the run.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Cost {
     pub pid: u32,
@@ -274,6 +355,39 @@ pub struct Cost {
     pub cpu_us_per_call: Option<f64>,
     pub peak_rss_bytes: u64,
     pub samples: u32,
+}
+
+/// One server process's CPU time and memory while the load ran (warm-up included; probes
+/// excluded), and its CPU per call of its own target.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TargetCost {
+    /// The target the process serves; `--target-pid N` when the run could not tell.
+    pub target: String,
+    pub pid: u32,
+    /// As the server states it; absent when unknown.
+    pub build_profile: Option<BuildProfile>,
+    /// User and system CPU time of all its threads.
+    pub cpu_seconds: f64,
+    /// `cpu_seconds` over `calls`; absent when its calls are not known or there were none.
+    pub cpu_us_per_call: Option<f64>,
+    pub peak_rss_bytes: u64,
+    pub samples: u32,
+    /// Calls sent to this target in the sampled window (any outcome); absent when the run
+    /// cannot tell its calls from another target's (the same tool name on both).
+    pub calls: Option<u64>,
+}
+
+impl TargetCost {
+    /// The deprecated single-process form.
+    pub fn legacy(&self) -> Cost {
+        Cost {
+            pid: self.pid,
+            cpu_seconds: self.cpu_seconds,
+            cpu_us_per_call: self.cpu_us_per_call,
+            peak_rss_bytes: self.peak_rss_bytes,
+            samples: self.samples,
+        }
+    }
 }
 
 /// What one boundary probe measured against what the boundaries declare.
@@ -314,6 +428,9 @@ pub struct ProbeSecond {
 pub struct HarnessInfo {
     pub version: String,
     pub cores: u32,
+    /// How the harness itself was built: a debug build adds its own time to every call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_profile: Option<BuildProfile>,
 }
 
 impl RunResult {

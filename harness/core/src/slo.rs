@@ -5,7 +5,9 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 
 use crate::measure::{Measurements, Outcomes, ToolMeasure};
-use crate::result::{LatencySummary, ObjectiveResult, Summary, TimelinePoint, ToolPoint};
+use crate::result::{
+    LatencySummary, ObjectiveResult, Quantiles, Summary, TimelinePoint, ToolPoint,
+};
 use crate::spec::{Objective, ObjectiveKind};
 use crate::units::fmt_duration;
 
@@ -23,6 +25,19 @@ pub fn latency_summary(h: &Histogram<u64>) -> LatencySummary {
         p99_us: h.value_at_quantile(0.99),
         p999_us: h.value_at_quantile(0.999),
         max_us: h.max(),
+    }
+}
+
+/// p50, p90, p99 and max of a histogram (zeros when empty).
+pub fn quantiles(h: &Histogram<u64>) -> Quantiles {
+    if h.is_empty() {
+        return Quantiles::default();
+    }
+    Quantiles {
+        p50: h.value_at_quantile(0.50),
+        p90: h.value_at_quantile(0.90),
+        p99: h.value_at_quantile(0.99),
+        max: h.max(),
     }
 }
 
@@ -44,6 +59,9 @@ pub fn summary(m: &ToolMeasure, recorded_seconds: f64) -> Summary {
         } else {
             0.0
         },
+        first_attempts: (m.retries > 0).then_some(m.first_outcomes),
+        retries: m.retries,
+        listing: (m.listing.calls > 0).then_some(m.listing),
     }
 }
 
@@ -192,16 +210,31 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
                 value < *below_us,
             )
         }
-        ObjectiveKind::ErrorRate { below } => {
-            let rate = error_rate(&measure.outcomes);
+        ObjectiveKind::ErrorRate {
+            below,
+            first_attempt,
+        } => {
+            let judged = if *first_attempt {
+                &measure.first_outcomes
+            } else {
+                &measure.outcomes
+            };
+            let rate = error_rate(judged);
             result(
                 "error_rate",
                 format!("< {}", pct(*below)),
                 format!(
-                    "{} ({} of {} calls failed)",
+                    "{} ({} of {} calls failed{})",
                     pct(rate),
-                    measure.outcomes.failed(),
-                    calls
+                    judged.failed(),
+                    calls,
+                    if *first_attempt {
+                        " at their first attempt"
+                    } else if measure.retries > 0 {
+                        " after retries"
+                    } else {
+                        ""
+                    }
                 ),
                 *below,
                 rate,
@@ -318,7 +351,15 @@ mod tests {
         assert!(p99(1000).passed);
         assert!(!p99(900).passed);
         assert_eq!(p99(900).measured, "p99 = 990.2ms");
-        let err = |below: f64| evaluate(&objective(ObjectiveKind::ErrorRate { below }), &m);
+        let err = |below: f64| {
+            evaluate(
+                &objective(ObjectiveKind::ErrorRate {
+                    below,
+                    first_attempt: false,
+                }),
+                &m,
+            )
+        };
         assert!(err(0.003).passed);
         assert!(!err(0.002).passed, "0.2% is not below 0.2%");
         assert_eq!(err(0.001).measured, "0.20% (2 of 1000 calls failed)");
@@ -362,7 +403,13 @@ mod tests {
             recorded_window: (0, 0),
             recorded_seconds: 1.0,
         };
-        let r = evaluate(&objective(ObjectiveKind::ErrorRate { below: 0.01 }), &m);
+        let r = evaluate(
+            &objective(ObjectiveKind::ErrorRate {
+                below: 0.01,
+                first_attempt: false,
+            }),
+            &m,
+        );
         assert!(!r.passed);
         assert_eq!(r.detail.as_deref(), Some("no calls were recorded"));
     }

@@ -1,11 +1,17 @@
 //! The load engine: an MCP client for load, the one request path (`execute_op`), the
 //! open/closed schedule, goose workers, recorders, and the spawned targets' cost sampling.
 
+pub mod build_info;
+pub mod calibration;
 pub mod client;
 pub mod cloudwatch;
 pub mod op;
+pub mod pacer;
 pub mod probes;
 pub mod run;
 pub mod sampler;
 pub mod schedule;
 pub mod spawn;
+
+/// The HTTP client the engine uses, for callers that build headers or clients for it.
+pub use reqwest;

@@ -12,22 +12,27 @@ use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType as _};
 use goose::prelude::{
     GooseAttack, GooseUser, Scenario as GooseScenario, Transaction, TransactionResult,
 };
-use mcp_slo_core::measure::{CallOutcome, Measurements, Recorder};
+use mcp_slo_core::measure::{CallDetail, CallOutcome, ListingTotals, Measurements, Recorder};
 use mcp_slo_core::spec::args::{ArgTemplate, SeededSource};
-use mcp_slo_core::spec::{LoadModel, Op, Scenario};
+use mcp_slo_core::spec::ops::Method;
+use mcp_slo_core::spec::{LoadModel, Op, Retries, Scenario};
 use tokio::time::Instant;
 
 use crate::client::{Endpoint, Session};
-use crate::op::execute_op;
+use crate::op::{Attempts, execute_op};
+use crate::pacer::{Pacer, Ready, Released};
 use crate::schedule::Schedule;
 
-/// A late start: more than this after its intended time (tokio timers have ~1 ms grain).
-const LATE: Duration = Duration::from_millis(2);
+/// A late start: more than this after its intended time (every worker was busy, or the
+/// machine could not run the pacer or a worker in time).
+const LATE: Duration = Duration::from_millis(1);
 const IDLE: Duration = Duration::from_millis(20);
 
 struct PreparedOp {
     endpoint: usize,
+    /// The label calls are recorded under.
     tool: String,
+    method: Method,
     args: ArgTemplate,
 }
 
@@ -45,6 +50,7 @@ impl Mix {
                 .map(|op| PreparedOp {
                     endpoint: endpoints.iter().position(|n| *n == op.target).unwrap_or(0),
                     tool: op.tool.clone(),
+                    method: op.method.clone(),
                     args: op.args.clone(),
                 })
                 .collect(),
@@ -67,7 +73,10 @@ impl Mix {
 
 /// State shared by all workers of one run.
 struct Shared {
-    schedule: Schedule,
+    schedule: Arc<Schedule>,
+    /// Open model: the calls the pacer releases, taken by the first free worker.
+    released: Option<flume::Receiver<Released>>,
+    ready: Arc<Ready>,
     /// One per phase.
     mixes: Vec<Mix>,
     endpoints: Vec<Endpoint>,
@@ -75,6 +84,7 @@ struct Shared {
     completed: AtomicU64,
     failed: AtomicU64,
     timeout: Duration,
+    retries: Option<Retries>,
     callers: u32,
     seed: u64,
     seq: Arc<std::sync::atomic::AtomicI64>,
@@ -83,7 +93,7 @@ struct Shared {
 #[derive(Clone)]
 struct WorkerState {
     index: usize,
-    sessions: Vec<Option<Session>>,
+    sessions: Vec<Session>,
     source: SeededSource,
     rng: fastrand::Rng,
 }
@@ -155,13 +165,20 @@ pub fn workers_for(scenario: &Scenario) -> u32 {
     }
 }
 
-/// Checks every endpoint answers `initialize` before any load is sent.
-pub async fn preflight(endpoints: &[Endpoint]) -> Result<(), EngineError> {
+/// Settles every endpoint's revision that is not settled yet (see
+/// [`Endpoint::negotiate`]) and checks each answers before any load is sent.
+pub async fn preflight(endpoints: &mut [Endpoint]) -> Result<(), EngineError> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| EngineError::Goose(e.to_string()))?;
     for endpoint in endpoints {
+        if endpoint.revision.is_none() {
+            endpoint
+                .negotiate(&client)
+                .await
+                .map_err(|e| EngineError::Unreachable(e.to_string()))?;
+        }
         let session = endpoint
             .initialize(&client)
             .await
@@ -186,25 +203,45 @@ pub async fn run(
         .map(|phase| Mix::new(phase.mix.as_deref().unwrap_or(&scenario.mix), &names))
         .collect();
     let workers = workers_for(scenario);
+    let mut endpoints: Vec<Endpoint> = endpoints.into_values().collect();
+    preflight(&mut endpoints).await?;
+    let schedule = Arc::new(Schedule::new(&scenario.load));
+    let ready = Arc::new(Ready::default());
+    let pacer = match scenario.load.model {
+        LoadModel::Open => Some(
+            Pacer::start(schedule.clone(), ready.clone(), workers)
+                .map_err(|e| EngineError::Goose(format!("cannot start the pacer: {e}")))?,
+        ),
+        LoadModel::Closed => None,
+    };
+    let (pacer, released) = match pacer {
+        Some((p, rx)) => (Some(p), Some(rx)),
+        None => (None, None),
+    };
     let shared = Arc::new(Shared {
-        schedule: Schedule::new(&scenario.load),
+        schedule,
+        released,
+        ready,
         mixes,
-        endpoints: endpoints.into_values().collect(),
+        endpoints,
         recorders: (0..workers)
             .map(|_| Mutex::new(Recorder::default()))
             .collect(),
         completed: AtomicU64::new(0),
         failed: AtomicU64::new(0),
         timeout: scenario.load.timeout,
+        retries: scenario.load.retries,
         callers: scenario.load.callers,
         seed: scenario.load.seed,
         seq: Default::default(),
     });
-    preflight(&shared.endpoints).await?;
     let started_at = SystemTime::now();
     let ticker = progress.map(|report| tokio::spawn(report_progress(shared.clone(), report)));
     let attack = goose_attack(shared.clone(), workers)?;
     let result = attack.execute().await;
+    if let Some(p) = pacer {
+        p.stop();
+    }
     if let Some(t) = ticker {
         t.abort();
     }
@@ -319,7 +356,8 @@ async fn worker_start(user: &mut GooseUser, shared: &Shared) -> TransactionResul
     user.set_client_builder(builder).await?;
     let mut sessions = Vec::with_capacity(shared.endpoints.len());
     for endpoint in &shared.endpoints {
-        sessions.push(endpoint.initialize(&user.client).await.ok());
+        // A session that cannot be opened now is opened by the first call.
+        sessions.push(endpoint.initialize(&user.client).await.unwrap_or_default());
     }
     let seed = shared
         .seed
@@ -330,6 +368,7 @@ async fn worker_start(user: &mut GooseUser, shared: &Shared) -> TransactionResul
         source: SeededSource::new(seed, shared.seq.clone()),
         rng: fastrand::Rng::with_seed(seed ^ 0x5eed),
     });
+    shared.ready.one_more();
     Ok(())
 }
 
@@ -337,9 +376,7 @@ async fn worker_stop(user: &mut GooseUser, shared: &Shared) -> TransactionResult
     let client = user.client.clone();
     if let Some(state) = user.get_session_data::<WorkerState>() {
         for (endpoint, session) in shared.endpoints.iter().zip(&state.sessions) {
-            if let Some(session) = session {
-                endpoint.close(&client, session).await;
-            }
+            endpoint.close(&client, session).await;
         }
     }
     Ok(())
@@ -352,24 +389,23 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
         return Ok(());
     };
     let schedule = &shared.schedule;
-    let (intended, record, offered_second, phase) = match schedule.model() {
-        LoadModel::Open => {
-            let Some(slot) = schedule.next_slot() else {
+    let (intended, released, record, phase) = match &shared.released {
+        Some(calls) => {
+            let Ok(call) = calls.recv_async().await else {
                 tokio::time::sleep(IDLE).await;
                 return Ok(());
             };
-            tokio::time::sleep_until(slot.intended).await;
             (
-                slot.intended,
-                slot.record,
-                Some(schedule.second_of(slot.intended)),
-                slot.phase,
+                call.slot.intended,
+                Some(call.released),
+                call.slot.record,
+                call.slot.phase,
             )
         }
-        LoadModel::Closed => {
+        None => {
             let now = Instant::now();
             match schedule.closed_active(state.index, now) {
-                Some((phase, true, record)) => (now, record, Some(schedule.second_of(now)), phase),
+                Some((phase, true, record)) => (now, None, record, phase),
                 _ => {
                     tokio::time::sleep(IDLE).await;
                     return Ok(());
@@ -388,12 +424,17 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
     };
     let args = op.args.render(&mut state.source);
     let endpoint = &shared.endpoints[op.endpoint];
+    let attempts = Attempts {
+        deadline: intended + shared.timeout,
+        retries: shared.retries,
+    };
     let answer = execute_op(
         &client,
         endpoint,
         &mut state.sessions[op.endpoint],
-        &op.tool,
-        &args,
+        &op.method,
+        args,
+        attempts,
     )
     .await;
     let ended = Instant::now();
@@ -405,12 +446,14 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
     let mut recorder = shared.recorders[state.index % shared.recorders.len()]
         .lock()
         .unwrap_or_else(|p| p.into_inner());
-    if let Some(second) = offered_second {
-        recorder.offered(second);
-    }
-    let lateness = started.saturating_duration_since(intended);
-    if schedule.model() == LoadModel::Open && lateness > LATE {
-        recorder.late(lateness.as_micros() as u64);
+    recorder.offered(schedule.second_of(intended));
+    if let Some(released) = released {
+        let lateness = started.saturating_duration_since(intended);
+        recorder.start_lateness(
+            released.saturating_duration_since(intended).as_micros() as u64,
+            lateness.as_micros() as u64,
+            lateness > LATE,
+        );
     }
     recorder.record(
         &op.tool,
@@ -419,6 +462,22 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
         schedule.second_of(ended),
         record,
     );
+    recorder.detail(
+        &op.tool,
+        answer.outcome,
+        CallDetail {
+            first_outcome: Some(answer.first_outcome),
+            attempts: answer.attempts,
+            listing: answer.listing.map(|l| ListingTotals {
+                calls: 1,
+                pages: u64::from(l.pages),
+                items: l.items,
+                bytes: l.bytes,
+            }),
+        },
+        record,
+    );
+    recorder.sessions_reopened += u64::from(answer.reopened);
     if record {
         recorder.recorded_end(
             ended

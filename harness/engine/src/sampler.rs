@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use mcp_slo_core::result::Cost;
-
 /// CPU time (user + system, all threads) and resident set of a process.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProcSample {
@@ -29,6 +27,16 @@ pub fn sample(pid: u32) -> Option<ProcSample> {
 
 fn page_size() -> u64 {
     rustix::param::page_size() as u64
+}
+
+/// What one process spent over the sampled window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Usage {
+    pub pid: u32,
+    /// User and system CPU time of all its threads.
+    pub cpu_seconds: f64,
+    pub peak_rss_bytes: u64,
+    pub samples: u32,
 }
 
 /// Samples a process until stopped.
@@ -66,13 +74,18 @@ impl Sampler {
         self.last = self.first;
     }
 
-    pub fn cost(&self, calls: u64) -> Option<Cost> {
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// What the process spent between the first and the last sample; `None` before two
+    /// samples could be read (it had exited, or was never there). Dividing by calls is the
+    /// caller's: only it knows which calls went to this process.
+    pub fn usage(&self) -> Option<Usage> {
         let (first, last) = (self.first?, self.last?);
-        let cpu = (last.cpu_seconds - first.cpu_seconds).max(0.0);
-        Some(Cost {
+        Some(Usage {
             pid: self.pid,
-            cpu_seconds: cpu,
-            cpu_us_per_call: (calls > 0).then(|| cpu * 1e6 / calls as f64),
+            cpu_seconds: (last.cpu_seconds - first.cpu_seconds).max(0.0),
             peak_rss_bytes: self.peak_rss,
             samples: self.samples,
         })
@@ -100,8 +113,9 @@ mod tests {
         let mut s = Sampler::new(me);
         s.tick();
         s.tick();
-        let cost = s.cost(10).unwrap();
-        assert_eq!(cost.samples, 2);
-        assert!(cost.peak_rss_bytes > 0);
+        let usage = s.usage().unwrap();
+        assert_eq!((usage.pid, usage.samples), (me, 2));
+        assert!(usage.peak_rss_bytes > 0 && usage.cpu_seconds >= 0.0);
+        assert_eq!(Sampler::new(me).usage(), None, "no samples, no usage");
     }
 }

@@ -85,9 +85,11 @@ impl Schedule {
         self.total_slots
     }
 
-    /// Which second of the run an instant falls in.
+    /// Which second of the run an instant falls in (0 before the clock has started).
     pub fn second_of(&self, at: Instant) -> usize {
-        at.saturating_duration_since(self.start()).as_secs() as usize
+        self.start.get().map_or(0, |start| {
+            at.saturating_duration_since(*start).as_secs() as usize
+        })
     }
 
     /// `[first, last)` seconds covered by recorded phases, and their total length.
@@ -213,6 +215,7 @@ mod tests {
             callers: 1,
             timeout: Duration::from_secs(5),
             seed: 1,
+            retries: None,
         }
     }
 

@@ -1,10 +1,12 @@
 //! Targets the harness runs itself: started as child processes on a free loopback port,
-//! health-checked, and stopped with SIGTERM (their graceful shutdown) after the run.
+//! health-checked, asked for their build profile, and stopped with SIGTERM (their graceful
+//! shutdown) after the run.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use mcp_slo_core::result::BuildProfile;
 use mcp_slo_core::spec::{Mode, ServerKind};
 use tokio::process::{Child, Command};
 
@@ -41,6 +43,8 @@ pub struct Spawned {
     pub url: String,
     pub pid: u32,
     pub binary: PathBuf,
+    /// As the server states it once ready (`None`: it did not say).
+    pub build_profile: Option<BuildProfile>,
     child: Child,
     log: PathBuf,
 }
@@ -89,8 +93,9 @@ fn free_port() -> std::io::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Starts a server and waits until `/readyz` says its backends answer. `env` sets
-/// (`Some`) or removes (`None`) variables of the harness's environment for it.
+/// Starts a server, waits until `/readyz` says its backends answer and asks it for its
+/// build profile. `env` sets (`Some`) or removes (`None`) variables of the harness's
+/// environment for it.
 pub async fn spawn(
     server: &ServerKind,
     mode: Mode,
@@ -143,10 +148,12 @@ pub async fn spawn(
         url: format!("http://127.0.0.1:{port}/mcp"),
         pid,
         binary,
+        build_profile: None,
         child,
         log,
     };
     spawned.wait_ready(port, Duration::from_secs(20)).await?;
+    spawned.build_profile = crate::build_info::build_profile(&spawned.url).await;
     Ok(spawned)
 }
 

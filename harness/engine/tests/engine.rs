@@ -68,12 +68,7 @@ fn endpoints(s: &Scenario, url: &str) -> BTreeMap<String, Endpoint> {
     let target = &s.targets["stub"];
     BTreeMap::from([(
         "stub".to_owned(),
-        Endpoint {
-            url: url.to_owned(),
-            mode: Mode::Stateless,
-            protocol_version: target.protocol_version.clone(),
-            token: None,
-        },
+        Endpoint::new(url, Mode::Stateless, target.protocol),
     )])
 }
 

@@ -1,14 +1,16 @@
 //! A plain-text table for the terminal: objectives with PASS/FAIL, then one latency line
-//! per tool. No colours, so it reads the same in CI logs.
+//! per tool and one cost line per sampled server. No colours, so it reads the same in CI
+//! logs.
 
 use std::fmt::Write as _;
 
 use mcp_slo_core::result::{RunResult, Summary, Verdict};
 
+use crate::cost;
 use crate::fmt_us;
 use crate::markdown::error_kinds;
 
-/// The run's objectives as an aligned table, then per-tool latencies.
+/// The run's objectives as an aligned table, then per-tool latencies and server costs.
 pub fn console_table(r: &RunResult) -> String {
     let verdict = match r.verdict {
         Verdict::Pass => "PASS",
@@ -33,6 +35,16 @@ pub fn console_table(r: &RunResult) -> String {
     };
     for line in crate::backend_lines(r) {
         let _ = writeln!(out, "backends {line}");
+    }
+    let builds = cost::builds_line(r);
+    if !builds.is_empty() {
+        let _ = writeln!(out, "builds: {builds}");
+    }
+    if cost::harness_debug(r) {
+        let _ = writeln!(out, "note: {}", cost::HARNESS_DEBUG_NOTE);
+    }
+    if let Some(i) = &r.load.instrument {
+        let _ = writeln!(out, "instrument: {}", crate::instrument_line(i));
     }
     if crate::ran_embedded(r) {
         let _ = writeln!(out, "note: {}", crate::EMBEDDED_NOTE);
@@ -83,6 +95,9 @@ pub fn console_table(r: &RunResult) -> String {
     }
     if r.tools.len() != 1 && !r.load.phases.is_empty() {
         tool_line(&mut out, "all", name_width, &r.overall);
+    }
+    for c in cost::costs(r) {
+        let _ = writeln!(out, "  cost {}", cost::cost_line(&c));
     }
     out
 }

@@ -3,6 +3,7 @@
 //! plain console table. Pure formatting plus file writes; nothing here measures or judges.
 
 mod console;
+mod cost;
 mod html;
 mod json;
 mod junit;
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use mcp_slo_core::result::RunResult;
 
 pub use console::console_table;
+pub use cost::HARNESS_DEBUG_NOTE;
 pub use html::{
     CapacityStep, CapacityView, capacity_html, capacity_page, report_html,
     report_html_with_capacity,
@@ -123,6 +125,25 @@ pub(crate) fn write_text(path: &Path, text: &str) -> Result<PathBuf, ReportError
         source,
     })?;
     Ok(path.to_path_buf())
+}
+
+/// What the instrument added: how late calls started (all of it inside the latencies).
+pub fn instrument_line(i: &mcp_slo_core::result::InstrumentInfo) -> String {
+    let q = |q: &mcp_slo_core::result::Quantiles| {
+        format!(
+            "p50 {} · p90 {} · p99 {} · max {}",
+            fmt_us(q.p50),
+            fmt_us(q.p90),
+            fmt_us(q.p99),
+            fmt_us(q.max)
+        )
+    };
+    format!(
+        "calls started after their intended start by {} (pacer alone: {}); included in every latency; {}",
+        q(&i.start_lateness_us),
+        q(&i.pacer_lateness_us),
+        i.pacer
+    )
 }
 
 /// `12.3ms` from microseconds.

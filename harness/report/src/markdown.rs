@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use mcp_slo_core::measure::{CallOutcome, Outcomes};
 use mcp_slo_core::result::{RunResult, Summary, Verdict};
 
+use crate::cost;
 use crate::fmt_us;
 
 /// A Markdown summary: verdict, load, objectives, per-tool latencies, findings and cost.
@@ -22,6 +23,10 @@ pub fn summary_markdown(r: &RunResult) -> String {
     for line in crate::backend_lines(r) {
         let _ = writeln!(out, "**Backends** {line}\n");
     }
+    let builds = cost::builds_line(r);
+    if !builds.is_empty() {
+        let _ = writeln!(out, "**Builds** {builds}\n");
+    }
     if crate::ran_embedded(r) {
         let _ = writeln!(out, "> ⚠️ {}\n", crate::EMBEDDED_NOTE);
     }
@@ -37,17 +42,13 @@ pub fn summary_markdown(r: &RunResult) -> String {
         }
         out.push('\n');
     }
-    if let Some(cost) = &r.cost {
-        let cpu = match cost.cpu_us_per_call {
-            Some(us) => format!("{us:.1} µs CPU per call"),
-            None => format!("{:.2} s CPU", cost.cpu_seconds),
-        };
-        let rss = cost.peak_rss_bytes as f64 / (1024.0 * 1024.0);
-        let _ = writeln!(
-            out,
-            "**Server cost:** {cpu} · peak RSS {rss:.1} MiB (pid {})\n",
-            cost.pid
-        );
+    let costs = cost::costs(r);
+    if !costs.is_empty() {
+        let _ = writeln!(out, "**Server cost** ({}):\n", cost::COST_MEANING);
+        for c in &costs {
+            let _ = writeln!(out, "- {}", cost::cost_line(c));
+        }
+        out.push('\n');
     }
     let _ = writeln!(
         out,
@@ -135,6 +136,9 @@ fn load_line(r: &RunResult) -> String {
         let _ = write!(line, " · {} late starts", l.late_starts);
         if l.late_starts > 0 {
             let _ = write!(line, " (up to {:.1}ms late)", l.max_lateness_ms);
+        }
+        if let Some(i) = &l.instrument {
+            let _ = write!(line, "\n\n**Instrument:** {}", crate::instrument_line(i));
         }
     } else {
         let _ = write!(line, " · {} users max", l.workers);

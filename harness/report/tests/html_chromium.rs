@@ -1,12 +1,15 @@
 //! `report.html` tests, in one binary: the page's structure and edge cases (`html/render.rs`,
-//! on the sample in `html/sample.rs`), then the sample page loaded in headless Chromium,
-//! which must parse it without console errors and screenshot it.
+//! on the sample in `html/sample.rs`), its cost and build lines (`html/cost.rs`), then the
+//! sample page loaded in headless Chromium, which must parse it without console errors and
+//! screenshot it.
 //!
 //! The screenshot goes to `$MCP_SLO_ARTIFACTS/report-screenshot.png` when that is set, else
 //! beside the test's temp dir under the target directory; the test prints the path.
 //! Without Chromium (`apt-get install -y chromium`) the browser test is skipped, or fails
 //! when `MCP_SLO_REQUIRE_SERVICES=1`.
 
+#[path = "html/cost.rs"]
+mod cost;
 #[path = "html/render.rs"]
 mod render;
 #[path = "html/sample.rs"]

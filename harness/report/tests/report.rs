@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use mcp_slo_core::measure::{CallOutcome, Outcomes, Recorder};
 use mcp_slo_core::result::{
-    BackendInfo, BackendSource, Cost, Finding, HarnessInfo, LatencySummary, LoadInfo,
-    ObjectiveResult, PhaseInfo, RESULT_SCHEMA, RunResult, ScenarioInfo, Summary, TargetInfo,
-    TimelinePoint, Verdict,
+    BackendInfo, BackendSource, BuildProfile, Cost, Finding, HarnessInfo, LatencySummary, LoadInfo,
+    ObjectiveResult, PhaseInfo, RESULT_SCHEMA, RunResult, ScenarioInfo, Summary, TargetCost,
+    TargetInfo, TimelinePoint, Verdict,
 };
 use mcp_slo_core::slo::encode_histogram;
 use mcp_slo_report::{
@@ -85,6 +85,7 @@ fn summary(outcomes: Outcomes, latency: LatencySummary, recorded_s: f64) -> Summ
         throughput: outcomes.ok as f64 / recorded_s,
         outcomes,
         latency,
+        ..Summary::default()
     }
 }
 
@@ -152,6 +153,7 @@ fn run_result() -> RunResult {
             mode: "session".to_owned(),
             spawned: true,
             protocol_version: "2025-11-25".to_owned(),
+            negotiated: None,
             backends: vec![
                 BackendInfo {
                     service: "postgres".to_owned(),
@@ -164,6 +166,7 @@ fn run_result() -> RunResult {
                     address: "in-process cache".to_owned(),
                 },
             ],
+            build_profile: Some(BuildProfile::Debug),
         }],
         load: LoadInfo {
             model: "open".to_owned(),
@@ -179,6 +182,7 @@ fn run_result() -> RunResult {
             max_lateness_ms: 12.5,
             workers: 256,
             callers: 4,
+            instrument: None,
         },
         overall,
         tools: BTreeMap::from([("read_file".to_owned(), read), ("sql_query".to_owned(), sql)]),
@@ -207,8 +211,18 @@ fn run_result() -> RunResult {
             message: "2 calls were rate limited although the offered rate (90/s) is below the local tier's limit (100/s per caller)".to_owned(),
         }],
         cost: Some(Cost { pid: 4242, cpu_seconds: 3.1, cpu_us_per_call: Some(574.5), peak_rss_bytes: 48_234_496, samples: 65 }),
+        costs: vec![TargetCost {
+            target: "local".to_owned(),
+            pid: 4242,
+            build_profile: Some(BuildProfile::Debug),
+            cpu_seconds: 3.1,
+            cpu_us_per_call: Some(574.5),
+            peak_rss_bytes: 48_234_496,
+            samples: 65,
+            calls: Some(5396),
+        }],
         histograms,
-        harness: HarnessInfo { version: "0.1.0".to_owned(), cores: 2 },
+        harness: HarnessInfo { version: "0.1.0".to_owned(), cores: 2, build_profile: Some(BuildProfile::Release) },
         probes: Vec::new(),
         alarms: None,
     }
@@ -241,6 +255,7 @@ fn a_passing_run_says_pass_and_omits_empty_sections() {
     r.objectives.retain(|o| o.passed);
     r.findings.clear();
     r.cost = None;
+    r.costs.clear();
     let md = summary_markdown(&r);
     assert!(
         md.starts_with("## mcp-slo: `local-sql-steady` ✅ PASS\n"),
@@ -278,6 +293,91 @@ fn embedded_backends_are_said_and_real_ones_are_not_flagged() {
     );
     assert!(summary.contains("postgres=env"), "{summary}");
     assert!(!console_table(&r).contains("note:"));
+}
+
+#[test]
+fn a_debug_builds_cost_is_never_quoted_without_saying_so() {
+    let r = run_result();
+    let line = "local (pid 4242): 574.5 µs CPU per call (debug build) over 5396 calls · 3.10 s CPU · peak RSS 46.0 MiB";
+    let (md, console) = (summary_markdown(&r), console_table(&r));
+    assert!(md.contains(&format!("- {line}\n")), "{md}");
+    assert!(
+        md.contains("**Builds** mcp-slo release · local debug\n"),
+        "{md}"
+    );
+    assert!(console.contains(&format!("  cost {line}\n")), "{console}");
+    assert!(
+        console.contains("builds: mcp-slo release · local debug\n"),
+        "{console}"
+    );
+    assert!(!console.contains(mcp_slo_report::HARNESS_DEBUG_NOTE));
+
+    // A second target in release, and the harness itself a debug build.
+    let mut r = run_result();
+    r.costs.push(TargetCost {
+        target: "aws".to_owned(),
+        pid: 5151,
+        build_profile: Some(BuildProfile::Release),
+        cpu_seconds: 0.06,
+        cpu_us_per_call: Some(30.0),
+        peak_rss_bytes: 20 << 20,
+        samples: 65,
+        calls: Some(2000),
+    });
+    r.harness.build_profile = Some(BuildProfile::Debug);
+    let console = console_table(&r);
+    assert!(
+        console.contains("  cost aws (pid 5151): 30.0 µs CPU per call (release build) over 2000 calls · 0.06 s CPU · peak RSS 20.0 MiB\n"),
+        "{console}"
+    );
+    assert!(
+        console.contains(&format!("note: {}\n", mcp_slo_report::HARNESS_DEBUG_NOTE)),
+        "{console}"
+    );
+    assert!(summary_markdown(&r).contains("**Builds** mcp-slo debug · local debug\n"));
+
+    // Calls not known (a tool name shared by two targets): CPU time only.
+    r.costs[1].calls = None;
+    r.costs[1].cpu_us_per_call = None;
+    assert!(
+        console_table(&r).contains("  cost aws (pid 5151): 0.06 s CPU (release build; its calls are not known) · peak RSS 20.0 MiB\n")
+    );
+}
+
+#[test]
+fn a_result_from_before_costs_renders_its_one_cost() {
+    let mut r = run_result();
+    r.costs.clear();
+    r.harness.build_profile = None;
+    r.targets[0].build_profile = None;
+    let (md, console) = (summary_markdown(&r), console_table(&r));
+    let line = "server (pid 4242): 574.5 µs CPU per call (build not stated) · 3.10 s CPU · peak RSS 46.0 MiB";
+    assert!(md.contains(&format!("- {line}\n")), "{md}");
+    assert!(!md.contains("**Builds**"), "{md}");
+    assert!(console.contains(&format!("  cost {line}\n")), "{console}");
+    assert!(!console.contains("builds:"), "{console}");
+}
+
+#[test]
+fn committed_baselines_still_load_and_render() {
+    let dir = manifest_path("../../reports/baselines");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        let r = read_result(&path).unwrap_or_else(|e| panic!("{e}"));
+        // Older baselines carry `cost` only; it is rendered as an unnamed server's.
+        let console = console_table(&r);
+        assert!(
+            console.contains("  cost server (pid ") || !r.costs.is_empty(),
+            "{}: {console}",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen > 0, "no baselines in {}", dir.display());
 }
 
 #[test]

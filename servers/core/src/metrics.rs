@@ -1,6 +1,6 @@
 //! Prometheus-style `/metrics`: calls, outcomes, rejections and latency per tool, plus the
 //! gauges the boundary probes read (requests in flight, tool executions running and their
-//! peak).
+//! peak), and the build the server runs (`mcp_build_info`: version and profile).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -199,6 +199,7 @@ impl Metrics {
         // Counters kept outside the registry (no label family needed).
         let eof = out.rfind("# EOF").unwrap_or(out.len());
         out.truncate(eof);
+        out.push_str(&build_info());
         out.push_str(&format!(
             "# HELP mcp_tool_executions_peak Highest number of concurrent tool executions seen\n# TYPE mcp_tool_executions_peak gauge\nmcp_tool_executions_peak {}\n# HELP mcp_audit_dropped_total Audit records dropped because the trail fell behind or a write failed\n# TYPE mcp_audit_dropped_total counter\nmcp_audit_dropped_total {}\n# EOF\n",
             self.executing_peak(),
@@ -206,6 +207,21 @@ impl Metrics {
         ));
         out
     }
+}
+
+/// The build this server runs: `mcp_build_info{version="0.1.0",profile="release"} 1`. The
+/// harness reads it to say whether a run's cost figures are a release build's.
+pub const BUILD_PROFILE: &str = if cfg!(debug_assertions) {
+    "debug"
+} else {
+    "release"
+};
+
+fn build_info() -> String {
+    format!(
+        "# HELP mcp_build_info The server's version and build profile\n# TYPE mcp_build_info gauge\nmcp_build_info{{version=\"{}\",profile=\"{BUILD_PROFILE}\"}} 1\n",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 pub struct ExecutingGuard(Arc<Metrics>);
@@ -242,6 +258,18 @@ mod tests {
         );
         assert!(text.contains("mcp_tool_executions_in_progress 1"), "{text}");
         assert!(text.contains("mcp_tool_executions_peak 2"), "{text}");
+        let profile = if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        };
+        assert!(
+            text.contains(&format!(
+                "mcp_build_info{{version=\"{}\",profile=\"{profile}\"}} 1\n",
+                env!("CARGO_PKG_VERSION")
+            )),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with("# EOF"));
     }
 }

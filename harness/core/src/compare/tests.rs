@@ -61,6 +61,7 @@ fn run(seconds: &[(u64, u64)]) -> RunResult {
         },
         error_rate: failed as f64 / calls as f64,
         throughput: (calls - failed) as f64 / seconds.len() as f64,
+        ..Summary::default()
     };
     RunResult {
         schema: RESULT_SCHEMA.to_owned(),
@@ -83,6 +84,7 @@ fn run(seconds: &[(u64, u64)]) -> RunResult {
             max_lateness_ms: 0.0,
             workers: 8,
             callers: 1,
+            instrument: None,
         },
         overall: summary.clone(),
         tools: BTreeMap::from([("q".to_owned(), summary)]),
@@ -91,10 +93,12 @@ fn run(seconds: &[(u64, u64)]) -> RunResult {
         verdict: Verdict::Pass,
         findings: Vec::new(),
         cost: None,
+        costs: Vec::new(),
         histograms: BTreeMap::new(),
         harness: HarnessInfo {
             version: "0".into(),
             cores: 2,
+            build_profile: None,
         },
         probes: Vec::new(),
         alarms: None,

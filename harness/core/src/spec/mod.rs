@@ -4,6 +4,7 @@
 
 pub mod alarm_checks;
 pub mod args;
+pub mod ops;
 pub mod probes;
 pub mod raw;
 mod validate;
@@ -46,8 +47,66 @@ pub struct Target {
     pub name: String,
     pub endpoint: Endpoint,
     pub mode: Mode,
-    pub protocol_version: String,
+    pub protocol: Protocol,
     pub token_env: Option<String>,
+    /// Extra HTTP headers, values with `${VAR}` taken from the environment at start.
+    pub headers: Vec<(String, String)>,
+    /// Another target whose server this one calls (the same server under another
+    /// revision, side by side).
+    pub same_server_as: Option<String>,
+}
+
+/// An MCP protocol revision the harness speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Revision {
+    V2025_03_26,
+    V2025_06_18,
+    V2025_11_25,
+    V2026_07_28,
+}
+
+impl Revision {
+    pub const ALL: [Revision; 4] = [
+        Revision::V2025_03_26,
+        Revision::V2025_06_18,
+        Revision::V2025_11_25,
+        Revision::V2026_07_28,
+    ];
+    /// The newest revision with `initialize` and sessions.
+    pub const LATEST_WITH_SESSIONS: Revision = Revision::V2025_11_25;
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Revision::V2025_03_26 => "2025-03-26",
+            Revision::V2025_06_18 => "2025-06-18",
+            Revision::V2025_11_25 => "2025-11-25",
+            Revision::V2026_07_28 => "2026-07-28",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Revision> {
+        Revision::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// 2026-07-28 on: no `initialize`, no sessions; every request carries `_meta` and the
+    /// `Mcp-Method` / `Mcp-Name` headers.
+    pub fn is_self_contained(self) -> bool {
+        self >= Revision::V2026_07_28
+    }
+}
+
+impl std::fmt::Display for Revision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which revision to speak with a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// Find out: `server/discover` at 2026-07-28, else `initialize` (the default).
+    Auto,
+    Fixed(Revision),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -93,6 +152,14 @@ pub struct Load {
     pub callers: u32,
     pub timeout: Duration,
     pub seed: u64,
+    pub retries: Option<Retries>,
+}
+
+/// Retries: `attempts` in all (the first included), backing off from `base`, doubling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retries {
+    pub attempts: u32,
+    pub base: Duration,
 }
 
 impl Load {
@@ -108,8 +175,12 @@ impl Load {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Op {
     pub target: String,
+    /// What the op's calls are recorded and judged under ([`ops::Method::label`]): the
+    /// tool's name for a `tools/call`.
     pub tool: String,
+    pub method: ops::Method,
     pub weight: u32,
+    /// The tool's or prompt's arguments; `{uri}` for `resources/read`.
     pub args: ArgTemplate,
 }
 
@@ -122,6 +193,9 @@ pub enum ObjectiveKind {
     },
     ErrorRate {
         below: f64,
+        /// Judge first attempts instead of final outcomes (with retries).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        first_attempt: bool,
     },
     Availability {
         above: f64,

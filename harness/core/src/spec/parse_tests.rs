@@ -30,9 +30,9 @@ fn unknown_fields_are_parse_errors_naming_field_and_line() {
             "in a target",
             &[(
                 "    token_env: MCP_TOKEN\n",
-                "    token_env: MCP_TOKEN\n    headers: {}\n",
+                "    token_env: MCP_TOKEN\n    cookies: {}\n",
             )],
-            "error: line 14 column 5: unknown field `headers`, expected one of url, spawn, mode, protocol_version, token_env",
+            "error: line 14 column 5: unknown field `cookies`, expected one of url, spawn, mode, protocol_version, token_env, headers, same_server_as",
         ),
     ];
     for (name, mutations, first_line) in cases {

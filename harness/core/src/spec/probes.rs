@@ -34,11 +34,21 @@ pub struct RawProbes {
     pub timeout: Option<RawTimeoutProbe>,
 }
 
-/// A tool call a probe makes.
+/// The call a probe makes: a tool (`tools/call`), or another method as in a mix entry.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawProbeOp {
-    pub tool: String,
+    #[serde(default)]
+    pub tool: Option<String>,
+    /// As in a mix entry: `tools/list`, `resources/read`, `server/discover`, ...
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub walk: Option<bool>,
+    #[serde(default)]
+    pub uri: Option<Value>,
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub args: Option<Value>,
 }
@@ -136,7 +146,9 @@ pub struct RawCancelCheck {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProbeOp {
+    /// The label its calls are reported under (the tool's name for a `tools/call`).
     pub tool: String,
+    pub method: super::ops::Method,
     pub args: ArgTemplate,
 }
 
@@ -408,25 +420,21 @@ impl super::validate::Validator {
     }
 
     fn probe_op(&mut self, path: &str, raw: RawProbeOp) -> Option<ProbeOp> {
-        if raw.tool.trim().is_empty() {
-            self.push(&format!("{path}.tool"), "missing");
-            return None;
-        }
-        let mut errors = Vec::new();
-        let args = match &raw.args {
-            None => ArgTemplate::Literal(Value::Object(Default::default())),
-            Some(v) if v.is_object() => {
-                ArgTemplate::compile(v, &format!("{path}.args"), &mut errors)
-            }
-            Some(other) => {
-                errors.push(format!("{path}.args: must be a mapping, got {other}"));
-                ArgTemplate::Literal(Value::Null)
-            }
-        };
-        let ok = errors.is_empty();
-        self.issues.extend(errors);
-        ok.then_some(ProbeOp {
-            tool: raw.tool,
+        let (method, args) = super::ops::call(
+            path,
+            super::ops::RawCall {
+                tool: raw.tool.as_deref(),
+                method: raw.method.as_deref(),
+                walk: raw.walk,
+                uri: raw.uri.as_ref(),
+                name: raw.name.as_deref(),
+                args: raw.args.as_ref(),
+            },
+            &mut self.issues,
+        )?;
+        Some(ProbeOp {
+            tool: method.label(),
+            method,
             args,
         })
     }

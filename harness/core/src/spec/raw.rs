@@ -96,12 +96,21 @@ pub struct RawTarget {
     /// `session` (default) or `stateless`.
     #[serde(default)]
     pub mode: Option<Located<String>>,
-    /// MCP protocol revision to negotiate (default `2025-11-25`).
+    /// MCP protocol revision: `auto` (default: `server/discover` at 2026-07-28, else
+    /// `initialize`), `2026-07-28`, `2025-11-25`, `2025-06-18` or `2025-03-26`.
     #[serde(default)]
     pub protocol_version: Option<Located<String>>,
     /// Environment variable holding a bearer token for this target.
     #[serde(default)]
     pub token_env: Option<String>,
+    /// Extra HTTP headers for every request, e.g. `{ X-Api-Key: "${API_KEY}" }`: `${VAR}`
+    /// is replaced by the environment variable at start (a missing one stops the run).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Call the server of another target (URL or spawned) under this target's own
+    /// protocol revision: the same server under two revisions side by side.
+    #[serde(default)]
+    pub same_server_as: Option<Located<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -145,6 +154,10 @@ pub struct RawLoad {
     /// Seed for argument generators (default: a fixed seed, so runs repeat).
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Try a call again when it was refused (rate, load), timed out or lost (default: no
+    /// retries). Refused tool calls that ran are never retried.
+    #[serde(default)]
+    pub retries: Option<RawRetries>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -172,11 +185,29 @@ pub struct RawPhase {
 #[serde(deny_unknown_fields)]
 pub struct RawOp {
     pub target: Located<String>,
-    pub tool: String,
+    /// A tool to call (`tools/call`); or give `method`.
+    #[serde(default)]
+    pub tool: Option<String>,
+    /// The MCP request to send when it is not a `tools/call`: `tools/list`,
+    /// `resources/list`, `resources/read`, `prompts/list`, `prompts/get`,
+    /// `server/discover` or `ping`.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// `*/list`: follow `nextCursor` through every page, timed as one operation (default
+    /// false: the first page only).
+    #[serde(default)]
+    pub walk: Option<bool>,
+    /// `resources/read`: the resource's URI (may be a generator, e.g. `"{{choice a b}}"`).
+    #[serde(default)]
+    pub uri: Option<Value>,
+    /// `prompts/get`: the prompt's name.
+    #[serde(default)]
+    pub name: Option<String>,
     #[serde(default)]
     pub weight: Option<u32>,
-    /// Tool arguments. A string that is exactly a generator, e.g. `"{{int 1 100000}}"`,
-    /// `"{{choice a b c}}"`, `"{{seq 1}}"` or `"{{uuid}}"`, becomes a fresh value per call.
+    /// Tool (or prompt) arguments. A string that is exactly a generator, e.g.
+    /// `"{{int 1 100000}}"`, `"{{choice a b c}}"`, `"{{seq 1}}"` or `"{{uuid}}"`, becomes a
+    /// fresh value per call.
     #[serde(default)]
     pub args: Option<Value>,
 }
@@ -214,6 +245,21 @@ pub struct RawLatency {
 pub struct RawBelowPercent {
     /// e.g. `0.1%`
     pub below: Located<String>,
+    /// With `load.retries`: judge each call's `final` outcome (default) or its `first`
+    /// attempt's.
+    #[serde(default)]
+    pub attempts: Option<Located<String>>,
+}
+
+/// Retries as the design document's Q2 has them: exponential backoff from a base delay.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetries {
+    /// Attempts per call, the first included (e.g. 3).
+    pub attempts: u32,
+    /// The first backoff (e.g. `100ms`), doubled after each attempt; never past the call's
+    /// timeout, and at least the server's `Retry-After`.
+    pub backoff: Located<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

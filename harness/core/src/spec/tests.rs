@@ -112,15 +112,19 @@ fn the_fixture_is_valid_and_fully_typed() {
         }
     );
     assert_eq!(s.targets["local"].mode, Mode::Session);
-    assert_eq!(s.targets["local"].protocol_version, "2025-11-25");
+    assert_eq!(
+        s.targets["local"].protocol,
+        Protocol::Auto,
+        "auto by default"
+    );
     let remote = &s.targets["remote"];
     assert_eq!(
         remote.endpoint,
         Endpoint::Url("http://127.0.0.1:8080/mcp".into())
     );
     assert_eq!(
-        (remote.mode, remote.protocol_version.as_str()),
-        (Mode::Stateless, "2025-06-18")
+        (remote.mode, remote.protocol),
+        (Mode::Stateless, Protocol::Fixed(Revision::V2025_06_18))
     );
     assert_eq!(remote.token_env.as_deref(), Some("MCP_TOKEN"));
 
@@ -213,7 +217,10 @@ fn the_fixture_is_valid_and_fully_typed() {
             (
                 "error rate < 0.1%",
                 None,
-                &ObjectiveKind::ErrorRate { below: 0.001 }
+                &ObjectiveKind::ErrorRate {
+                    below: 0.001,
+                    first_attempt: false
+                }
             ),
             (
                 "availability > 99.9%",
@@ -282,7 +289,7 @@ const CASES: &[Case] = &[
         name: "unsupported protocol revision",
         mutations: &[(r#""2025-06-18""#, r#""2024-11-05""#)],
         issues: &[
-            r#"targets.remote.protocol_version: "2024-11-05" is not a supported revision (2025-03-26, 2025-06-18, 2025-11-25) (at line 12 column 23)"#,
+            r#"targets.remote.protocol_version: "2024-11-05" is not a supported revision (auto, 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26) (at line 12 column 23)"#,
         ],
     },
     Case {
@@ -292,7 +299,7 @@ const CASES: &[Case] = &[
             "    mode: stateless\n    spawn:\n      server: local\n",
         )],
         issues: &[
-            "targets.remote: give exactly one of url or spawn",
+            "targets.remote: give exactly one of url, spawn or same_server_as",
             r#"mix[1].target: "remote" is not a target (targets: local) (at line 41 column 13)"#,
         ],
     },

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use mcp_server_core::config::{Boundaries, Tier};
 
-use super::args::ArgTemplate;
 use super::raw::{self, Located, RawObjective, RawScenario};
 use super::*;
 use crate::units::{parse_duration, parse_percent, parse_rate};
@@ -79,6 +78,7 @@ impl Validator {
                 targets.insert(tname, target);
             }
         }
+        self.same_servers(&mut targets);
         let boundaries = raw.boundaries.and_then(|b| self.boundaries(file, b));
         let target_names: Vec<String> = targets.keys().cloned().collect();
         // Whether the scenario has a load as written (even one with errors in it).
@@ -95,6 +95,7 @@ impl Validator {
                 callers: 1,
                 timeout: Duration::from_secs(30),
                 seed: 0,
+                retries: None,
             }),
         };
         if has_load && raw.mix.is_empty() {
@@ -210,30 +211,26 @@ impl Validator {
                 ),
             );
         }
-        if op.tool.trim().is_empty() {
-            self.push(&format!("{path}.tool"), "missing");
-        }
         let weight = op.weight.unwrap_or(1);
         if weight == 0 {
             self.push(&format!("{path}.weight"), "must be at least 1");
         }
-        let mut errors = Vec::new();
-        let args = match &op.args {
-            None => ArgTemplate::Literal(serde_json::Value::Object(Default::default())),
-            Some(value) if value.is_object() => {
-                ArgTemplate::compile(value, &format!("{path}.args"), &mut errors)
-            }
-            Some(other) => {
-                errors.push(format!(
-                    "{path}.args: must be a mapping of argument names to values, got {other}"
-                ));
-                ArgTemplate::Literal(serde_json::Value::Null)
-            }
-        };
-        self.issues.extend(errors);
+        let (method, args) = super::ops::call(
+            path,
+            super::ops::RawCall {
+                tool: op.tool.as_deref(),
+                method: op.method.as_deref(),
+                walk: op.walk,
+                uri: op.uri.as_ref(),
+                name: op.name.as_deref(),
+                args: op.args.as_ref(),
+            },
+            &mut self.issues,
+        )?;
         Some(Op {
             target: op.target.value().clone(),
-            tool: op.tool,
+            tool: method.label(),
+            method,
             weight,
             args,
         })
@@ -283,8 +280,10 @@ impl Validator {
                     args: spawn.args.clone(),
                 })
             }
+            // Filled in from the other target once all are read.
+            (None, None) if t.same_server_as.is_some() => Some(Endpoint::Url(String::new())),
             _ => {
-                self.push(&path, "give exactly one of url or spawn");
+                self.push(&path, "give exactly one of url, spawn or same_server_as");
                 None
             }
         };
@@ -300,35 +299,89 @@ impl Validator {
                 Mode::Session
             }
         };
-        let protocol_version = match &t.protocol_version {
-            None => "2025-11-25".to_owned(),
-            Some(v)
-                if matches!(
-                    v.value().as_str(),
-                    "2025-06-18" | "2025-11-25" | "2025-03-26"
-                ) =>
-            {
-                v.value().clone()
-            }
-            Some(v) => {
-                self.at(
-                    &format!("{path}.protocol_version"),
-                    v,
-                    format!(
-                        "{:?} is not a supported revision (2025-03-26, 2025-06-18, 2025-11-25)",
-                        v.value()
-                    ),
-                );
-                String::new()
-            }
+        let protocol = match &t.protocol_version {
+            None => Protocol::Auto,
+            Some(v) if v.value() == "auto" => Protocol::Auto,
+            Some(v) => match Revision::parse(v.value()) {
+                Some(r) => Protocol::Fixed(r),
+                None => {
+                    self.at(
+                        &format!("{path}.protocol_version"),
+                        v,
+                        format!(
+                            "{:?} is not a supported revision (auto, 2026-07-28, 2025-11-25, 2025-06-18, 2025-03-26)",
+                            v.value()
+                        ),
+                    );
+                    Protocol::Auto
+                }
+            },
         };
+        let mut headers = Vec::new();
+        for (header, value) in &t.headers {
+            let valid_name = !header.is_empty()
+                && header
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !valid_name {
+                self.push(
+                    &format!("{path}.headers.{header}"),
+                    "not a valid HTTP header name",
+                );
+            } else if value.bytes().any(|b| b.is_ascii_control()) {
+                self.push(
+                    &format!("{path}.headers.{header}"),
+                    "control characters in the value",
+                );
+            }
+            headers.push((header.clone(), value.clone()));
+        }
+        let same_server_as = t.same_server_as.as_ref().map(|s| s.value().clone());
+        if let Some(other) = &t.same_server_as
+            && (t.url.is_some() || t.spawn.is_some())
+        {
+            self.at(
+                &format!("{path}.same_server_as"),
+                other,
+                "give same_server_as instead of url or spawn, not with them".to_owned(),
+            );
+        }
         Some(Target {
             name: name.to_owned(),
             endpoint: endpoint?,
             mode,
-            protocol_version,
+            protocol,
             token_env: t.token_env,
+            headers,
+            same_server_as,
         })
+    }
+
+    /// A target with `same_server_as` takes the other target's endpoint and mode.
+    fn same_servers(&mut self, targets: &mut BTreeMap<String, Target>) {
+        let names: Vec<String> = targets.keys().cloned().collect();
+        for name in names {
+            let Some(other) = targets[&name].same_server_as.clone() else {
+                continue;
+            };
+            match targets.get(&other) {
+                Some(o) if o.same_server_as.is_none() && other != name => {
+                    let (endpoint, mode) = (o.endpoint.clone(), o.mode);
+                    if let Some(t) = targets.get_mut(&name) {
+                        t.endpoint = endpoint;
+                        t.mode = mode;
+                    }
+                }
+                Some(_) => self.push(
+                    &format!("targets.{name}.same_server_as"),
+                    &format!("{other:?} must be a target with its own url or spawn"),
+                ),
+                None => self.push(
+                    &format!("targets.{name}.same_server_as"),
+                    &format!("{other:?} is not a target"),
+                ),
+            }
+        }
     }
 
     fn boundaries(
@@ -477,6 +530,19 @@ impl Validator {
         if max_users == 0 {
             self.push("load.max_users", "must be at least 1");
         }
+        let retries = raw.retries.as_ref().and_then(|r| {
+            if !(1..=10).contains(&r.attempts) {
+                self.push(
+                    "load.retries.attempts",
+                    format!("{} must be between 1 and 10 (1: no retry)", r.attempts),
+                );
+            }
+            let base = self.located("load.retries.backoff", &r.backoff, |t| parse_duration(t))?;
+            Some(Retries {
+                attempts: r.attempts,
+                base,
+            })
+        });
         Some(Load {
             model: model?,
             phases,
@@ -484,6 +550,7 @@ impl Validator {
             callers,
             timeout,
             seed: raw.seed.unwrap_or(0x006d_6370_2d73_6c6f),
+            retries,
         })
     }
 
@@ -535,9 +602,32 @@ impl Validator {
             let below = self.located(&format!("{path}.error_rate.below"), &e.below, |t| {
                 parse_percent(t)
             })?;
+            let first_attempt = match e.attempts.as_ref().map(|a| (a, a.value().as_str())) {
+                None | Some((_, "final")) => false,
+                Some((_, "first")) => true,
+                Some((a, other)) => {
+                    self.at(
+                        &format!("{path}.error_rate.attempts"),
+                        a,
+                        format!("{other:?} is not first or final"),
+                    );
+                    false
+                }
+            };
             (
-                ObjectiveKind::ErrorRate { below },
-                format!("error rate < {}", e.below.value()),
+                ObjectiveKind::ErrorRate {
+                    below,
+                    first_attempt,
+                },
+                format!(
+                    "error rate{} < {}",
+                    if first_attempt {
+                        " (first attempts)"
+                    } else {
+                        ""
+                    },
+                    e.below.value()
+                ),
             )
         } else if let Some(a) = o.availability {
             let above = self.located(&format!("{path}.availability.above"), &a.above, |t| {

@@ -30,6 +30,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::client::{Answer, Endpoint, Session};
+use crate::op::{Attempts, execute_op};
 
 /// Receives a line as each probe starts and ends.
 pub type ProbeLog = Arc<dyn Fn(&str) + Send + Sync>;
@@ -118,6 +119,7 @@ struct Caller {
     session: Session,
     endpoint: Endpoint,
     source: SeededSource,
+    timeout: Duration,
 }
 
 impl Caller {
@@ -149,6 +151,7 @@ impl Caller {
             session,
             endpoint: endpoint.clone(),
             source: SeededSource::new(0x7072_6f62 ^ u64::from(index), Default::default()),
+            timeout,
         })
     }
 
@@ -160,16 +163,23 @@ impl Caller {
         start: Instant,
     ) -> tokio::task::JoinHandle<Call> {
         let args = op.args.render(&mut self.source);
-        let tool = op.tool.clone();
+        let method = op.method.clone();
         let client = self.client.clone();
         let endpoint = self.endpoint.clone();
         let mut session = self.session.fork(first_id);
         let caller = self.index;
+        let timeout = self.timeout;
         tokio::spawn(async move {
             let sent = start.elapsed();
-            let answer = endpoint
-                .call_tool(&client, &mut session, &tool, &args)
-                .await;
+            let answer = execute_op(
+                &client,
+                &endpoint,
+                &mut session,
+                &method,
+                args,
+                Attempts::once(timeout),
+            )
+            .await;
             Call {
                 caller,
                 sent,
@@ -181,9 +191,17 @@ impl Caller {
 
     async fn structured(&mut self, op: &ProbeOp) -> (Answer, Option<Value>) {
         let args = op.args.render(&mut self.source);
-        self.endpoint
-            .call_tool_structured(&self.client, &mut self.session, &op.tool, &args)
-            .await
+        let answer = execute_op(
+            &self.client,
+            &self.endpoint,
+            &mut self.session,
+            &op.method,
+            args,
+            Attempts::once(self.timeout),
+        )
+        .await;
+        let structured = answer.structured();
+        (answer, structured)
     }
 
     async fn close(&self) {

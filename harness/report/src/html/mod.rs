@@ -18,6 +18,8 @@ use std::fmt::Write as _;
 
 use mcp_slo_core::result::{RunResult, Verdict};
 
+use crate::cost;
+
 pub use capacity::{CapacityStep, CapacityView, capacity_html, capacity_page};
 
 /// The run as one HTML page, without a capacity curve.
@@ -59,9 +61,12 @@ pub fn report_html_with_capacity(r: &RunResult, capacity: Option<&CapacityView>)
     }
     let _ = write!(
         out,
-        "</main>\n<footer>{} · mcp-slo {} on {} cores · {}</footer>\n</body>\n</html>\n",
+        "</main>\n<footer>{} · mcp-slo {}{} on {} cores · {}</footer>\n</body>\n</html>\n",
         esc(&r.scenario.file),
         esc(&r.harness.version),
+        r.harness
+            .build_profile
+            .map_or(String::new(), |p| format!(" ({} build)", p.as_str())),
         r.harness.cores,
         esc(&r.schema)
     );
@@ -94,7 +99,7 @@ fn header(out: &mut String, r: &RunResult) {
         out,
         "<dl>\n<dt>Started</dt><dd>{}</dd>\n<dt>Duration</dt><dd>{}</dd>\n\
          <dt>Load</dt><dd>{} model · offered {}/s, achieved {}/s · {} of {} calls completed</dd>\n\
-         <dt>Scenario</dt><dd>{}</dd>\n</dl>",
+         <dt>Scenario</dt><dd>{}</dd>\n<dt>Harness</dt><dd>mcp-slo {}, {}</dd>\n</dl>",
         esc(&r.started_at),
         seconds(r.duration_s),
         esc(&l.model),
@@ -102,24 +107,27 @@ fn header(out: &mut String, r: &RunResult) {
         num(l.achieved_rate, 1),
         l.completed_calls,
         l.offered_calls,
-        esc(&r.scenario.file)
+        esc(&r.scenario.file),
+        esc(&r.harness.version),
+        cost::build_words(r.harness.build_profile)
     );
     if r.targets.is_empty() {
         note(out, "No targets recorded.");
     } else {
         out.push_str(
             "<table>\n<thead><tr><th>Target</th><th>URL</th><th>Mode</th><th>Spawned</th>\
-             <th>Protocol</th><th>Backends</th></tr></thead>\n<tbody>\n",
+             <th>Protocol</th><th>Build</th><th>Backends</th></tr></thead>\n<tbody>\n",
         );
         for t in &r.targets {
             let _ = writeln!(
                 out,
-                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&t.name),
                 esc(&t.url),
                 esc(&t.mode),
                 if t.spawned { "yes" } else { "no" },
                 esc(&t.protocol_version),
+                cost::build_words(t.build_profile),
                 backends_cell(t)
             );
         }
@@ -190,29 +198,44 @@ fn objectives(out: &mut String, r: &RunResult) {
     out.push_str("</tbody>\n</table>\n</section>\n");
 }
 
-/// Section 8: what the server spent, and what the harness noticed.
+/// Section 8: what each server spent, and what the harness noticed.
 fn cost_and_findings(out: &mut String, r: &RunResult) {
     section_start(out, "cost", "Cost and findings");
-    match &r.cost {
-        Some(c) => {
+    let costs = cost::costs(r);
+    if costs.is_empty() {
+        note(
+            out,
+            "No server cost: no target was spawned by the harness or given with --target-pid.",
+        );
+    } else {
+        note(out, &format!("{}.", cost::COST_MEANING));
+        out.push_str(
+            "<table>\n<thead><tr><th>Target</th><th>Build</th><th>CPU per call</th>\
+             <th>Calls</th><th>CPU time</th><th>Peak RSS</th><th>Sampled</th></tr></thead>\n<tbody>\n",
+        );
+        for c in &costs {
+            let build = cost::build_words(c.build_profile);
+            // The build is named beside the figure itself, not only in its own column.
             let per_call = c.cpu_us_per_call.map_or_else(
                 || "not measured".to_owned(),
-                |us| format!("{} µs", num(us, 1)),
+                |us| format!("{} µs ({build})", num(us, 1)),
             );
+            let calls = c
+                .calls
+                .map_or_else(|| "not known".to_owned(), |n| n.to_string());
             let _ = writeln!(
                 out,
-                "<dl>\n<dt>CPU per call</dt><dd>{per_call}</dd>\n<dt>CPU time</dt><dd>{}</dd>\n\
-                 <dt>Peak RSS</dt><dd>{} MiB</dd>\n<dt>Sampled</dt><dd>pid {}, {} samples</dd>\n</dl>",
+                "<tr><td>{}</td><td>{build}</td><td class=\"num\">{per_call}</td>\
+                 <td class=\"num\">{calls}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{} MiB</td><td>pid {}, {} samples</td></tr>",
+                esc(&c.target),
                 seconds(c.cpu_seconds),
-                num(c.peak_rss_bytes as f64 / (1024.0 * 1024.0), 1),
+                num(cost::mib(c.peak_rss_bytes), 1),
                 c.pid,
                 c.samples
             );
         }
-        None => note(
-            out,
-            "No server cost: the target was not spawned by the harness.",
-        ),
+        out.push_str("</tbody>\n</table>\n");
     }
     out.push_str("<h3>Findings</h3>\n");
     if r.findings.is_empty() {

@@ -159,6 +159,13 @@ pub(super) fn rate_section(out: &mut String, r: &RunResult) {
         num(l.achieved_rate, 1),
         l.late_starts
     );
+    if let Some(i) = &l.instrument {
+        let _ = writeln!(
+            out,
+            "<p>Instrument: {}.</p>",
+            crate::junit::escape(&crate::instrument_line(i))
+        );
+    }
     if r.timeline.is_empty() {
         note(out, "No timeline: the run recorded no seconds.");
         out.push_str("</section>\n");

@@ -8,7 +8,7 @@ use mcp_slo_core::alarms::{
 };
 use mcp_slo_core::measure::Outcomes;
 use mcp_slo_core::result::{
-    AlarmsReport, Cost, HarnessInfo, LoadInfo, ProbeResult, ProbeSecond, RESULT_SCHEMA, RunResult,
+    AlarmsReport, HarnessInfo, LoadInfo, ProbeResult, ProbeSecond, RESULT_SCHEMA, RunResult,
     ScenarioInfo, Summary, TimelinePoint, Verdict,
 };
 use mcp_slo_report::{
@@ -258,6 +258,7 @@ fn empty_result() -> RunResult {
             max_lateness_ms: 0.0,
             workers: 0,
             callers: 0,
+            instrument: None,
         },
         overall: Summary::default(),
         tools: BTreeMap::new(),
@@ -266,10 +267,12 @@ fn empty_result() -> RunResult {
         verdict: Verdict::Pass,
         findings: Vec::new(),
         cost: None,
+        costs: Vec::new(),
         histograms: BTreeMap::new(),
         harness: HarnessInfo {
             version: "0.1.0".to_owned(),
             cores: 2,
+            build_profile: None,
         },
         probes: Vec::new(),
         alarms: None,
@@ -325,13 +328,9 @@ fn odd_numbers_do_not_panic() {
     r.timeline.swap(0, 9);
     r.histograms
         .insert("broken".to_owned(), "not base64 at all!".to_owned());
-    r.cost = Some(Cost {
-        pid: 1,
-        cpu_seconds: f64::NAN,
-        cpu_us_per_call: Some(f64::NEG_INFINITY),
-        peak_rss_bytes: u64::MAX,
-        samples: 0,
-    });
+    r.costs[0].cpu_seconds = f64::NAN;
+    r.costs[0].cpu_us_per_call = Some(f64::NEG_INFINITY);
+    r.costs[0].peak_rss_bytes = u64::MAX;
     r.probes[0].expected_value = f64::NAN;
     r.probes[0].seconds.push(ProbeSecond {
         t: 2,

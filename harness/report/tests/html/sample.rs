@@ -8,9 +8,9 @@ use mcp_slo_core::alarms::{
 };
 use mcp_slo_core::measure::{CallOutcome, Outcomes, Recorder};
 use mcp_slo_core::result::{
-    AlarmsReport, BackendInfo, BackendSource, Cost, Finding, HarnessInfo, LoadInfo,
+    AlarmsReport, BackendInfo, BackendSource, BuildProfile, Finding, HarnessInfo, LoadInfo,
     ObjectiveResult, PhaseInfo, ProbeResult, ProbeSecond, PublishedAlarmState, PublishedInfo,
-    RESULT_SCHEMA, RunResult, ScenarioInfo, TargetInfo, TimelinePoint, Verdict,
+    RESULT_SCHEMA, RunResult, ScenarioInfo, TargetCost, TargetInfo, TimelinePoint, Verdict,
 };
 use mcp_slo_core::slo::{encode_histogram, latency_summary, summary};
 
@@ -111,6 +111,16 @@ pub fn rich_result() -> RunResult {
         true,
     );
     p99_objective.detail = Some("all tools together".to_owned());
+    let cost = TargetCost {
+        target: "local".to_owned(),
+        pid: 4242,
+        build_profile: Some(BuildProfile::Release),
+        cpu_seconds: 3.1,
+        cpu_us_per_call: Some(574.5),
+        peak_rss_bytes: 48_234_496,
+        samples: 70,
+        calls: Some(5396),
+    };
     RunResult {
         schema: RESULT_SCHEMA.to_owned(),
         scenario: ScenarioInfo {
@@ -126,6 +136,7 @@ pub fn rich_result() -> RunResult {
             mode: "session".to_owned(),
             spawned: true,
             protocol_version: "2025-11-25".to_owned(),
+            negotiated: None,
             backends: vec![
                 BackendInfo {
                     service: "postgres".to_owned(),
@@ -138,6 +149,7 @@ pub fn rich_result() -> RunResult {
                     address: "in-process cache".to_owned(),
                 },
             ],
+            build_profile: Some(BuildProfile::Release),
         }],
         load: LoadInfo {
             model: "open".to_owned(),
@@ -165,6 +177,7 @@ pub fn rich_result() -> RunResult {
             max_lateness_ms: 0.0,
             workers: 64,
             callers: 4,
+            instrument: None,
         },
         overall: summary(&overall, recorded_s),
         tools: per_tool,
@@ -197,17 +210,13 @@ pub fn rich_result() -> RunResult {
                 message: "the server answered every call".to_owned(),
             },
         ],
-        cost: Some(Cost {
-            pid: 4242,
-            cpu_seconds: 3.1,
-            cpu_us_per_call: Some(574.5),
-            peak_rss_bytes: 48_234_496,
-            samples: 70,
-        }),
+        cost: Some(cost.legacy()),
+        costs: vec![cost],
         histograms,
         harness: HarnessInfo {
             version: "0.1.0".to_owned(),
             cores: 2,
+            build_profile: Some(BuildProfile::Release),
         },
         probes: vec![rate_probe(), in_flight_probe()],
         alarms: Some(alarms()),

@@ -1,0 +1,442 @@
+//! `mcp-slo calibrate`: the harness measured against the truth and against an independent
+//! load generator, side by side.
+//!
+//! 1. Known service time: an in-process calibration server answers after exactly 0 ms and
+//!    2 ms (`--service-times`); the harness's p50 is compared with the service time plus
+//!    the bare exchange (a closed loop of single calls on one connection, no pacer).
+//! 2. The same call at fixed rates (`--rates`) through the harness and through `oha -q R
+//!    --latency-correction` (which measures from the intended start, as the harness does),
+//!    one after the other, alternating which goes first.
+//! 3. The ceiling: the harness at an offered rate no server here reaches, and `oha` with as
+//!    many connections, flat out.
+//!
+//! The goal for every percentile is agreement within 5 % or 50 µs, whichever is larger.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use mcp_slo_core::spec::{Mode, Protocol, Scenario};
+use mcp_slo_engine::calibration::CalibrationServer;
+use mcp_slo_engine::client::Endpoint;
+
+use crate::Outcome;
+
+#[derive(Debug, clap::Args)]
+pub struct CalibrateArgs {
+    /// The MCP endpoint to calibrate against (default: spawn the local tier, stateless,
+    /// limits lifted, audit off).
+    #[arg(long)]
+    target: Option<String>,
+    /// The tool to call on the target.
+    #[arg(long, default_value = "postgres_query")]
+    tool: String,
+    /// Its arguments (JSON).
+    #[arg(
+        long,
+        default_value = r#"{"query":"SELECT id, status FROM orders WHERE id = $1","params":[4242]}"#
+    )]
+    args: String,
+    /// Fixed rates to compare at, calls per second.
+    #[arg(long, value_delimiter = ',', default_value = "100,500,2000")]
+    rates: Vec<f64>,
+    /// Measured seconds per rate and tool (after a 2 s warm-up).
+    #[arg(long, default_value = "10s", value_parser = humantime_duration)]
+    duration: Duration,
+    /// Service times of the calibration server.
+    #[arg(long, value_delimiter = ',', default_value = "0ms,2ms", value_parser = humantime_duration)]
+    service_times: Vec<Duration>,
+    /// The independent load generator (`cargo install oha`); without it only the harness
+    /// side is measured.
+    #[arg(long, default_value = "oha")]
+    oha: PathBuf,
+    /// Connections for oha and workers for the harness's ceiling run.
+    #[arg(long, default_value_t = 32)]
+    connections: u32,
+    /// Also write the Markdown tables here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+fn humantime_duration(text: &str) -> Result<Duration, String> {
+    mcp_slo_core::units::parse_duration(text)
+}
+
+/// p50, p90, p99 in µs, and the achieved rate.
+#[derive(Debug, Clone, Copy, Default)]
+struct Figures {
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    rate: f64,
+}
+
+pub async fn calibrate(args: &CalibrateArgs) -> Outcome {
+    match tables(args).await {
+        Ok((text, agree)) => {
+            println!("{text}");
+            if let Some(out) = &args.out
+                && let Err(e) = std::fs::write(out, &text)
+            {
+                return Outcome::Infrastructure(anyhow!("cannot write {}: {e}", out.display()));
+            }
+            if agree { Outcome::Pass } else { Outcome::Fail }
+        }
+        Err(e) => Outcome::Infrastructure(e),
+    }
+}
+
+async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
+    let oha = oha_version(&args.oha);
+    let mut out = String::new();
+    let mut agree = true;
+    out.push_str(&format!(
+        "harness: mcp-slo {} ({} build); independent: {}\n\n",
+        env!("CARGO_PKG_VERSION"),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        oha.as_deref()
+            .unwrap_or("oha not found (harness side only)")
+    ));
+    out.push_str("### Known service time (calibration server, 200 calls/s)\n\n");
+    out.push_str("| service time | bare exchange p50 | harness p50 / p90 / p99 | oha p50 / p90 / p99 | harness − (service + exchange) |\n|---|---|---|---|---|\n");
+    for s in &args.service_times {
+        let server = CalibrationServer::start(*s)
+            .await
+            .context("calibration server")?;
+        let endpoint = Endpoint::new(server.url.clone(), Mode::Stateless, Protocol::Auto);
+        let bare = bare_exchange(&endpoint, "calibrate", serde_json::json!({})).await?;
+        let harness =
+            harness_run(&server.url, "calibrate", "{}", 200.0, args.duration, None).await?;
+        let independent = match &oha {
+            Some(_) => Some(
+                oha_run(
+                    &args.oha,
+                    &endpoint,
+                    "calibrate",
+                    serde_json::json!({}),
+                    Some(200.0),
+                    args.duration,
+                    args.connections,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let truth = s.as_secs_f64() * 1e6 + bare;
+        let within = (harness.p50 - truth).abs() <= goal(truth);
+        agree &= within;
+        out.push_str(&format!(
+            "| {} ms | {:.0} µs | {} | {} | {:+.0} µs {} |\n",
+            s.as_millis(),
+            bare,
+            triple(&harness),
+            independent.as_ref().map_or("–".to_owned(), triple),
+            harness.p50 - truth,
+            if within { "✓" } else { "✗" }
+        ));
+    }
+    let spawned = match &args.target {
+        Some(_) => None,
+        None => Some(spawn_local().await?),
+    };
+    let url = args
+        .target
+        .clone()
+        .or_else(|| spawned.as_ref().map(|(_, url)| url.clone()))
+        .ok_or_else(|| anyhow!("no target"))?;
+    let call: serde_json::Value = serde_json::from_str(&args.args).context("--args is not JSON")?;
+    let mut endpoint = Endpoint::new(url.clone(), Mode::Stateless, Protocol::Auto);
+    let negotiation = endpoint
+        .negotiate(&reqwest_client())
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    out.push_str(&format!(
+        "\n### {} `{}` at fixed rates ({}; MCP {})\n\n",
+        if spawned.is_some() {
+            "Local tier (stateless, limits lifted, audit off)"
+        } else {
+            "Target"
+        },
+        args.tool,
+        url,
+        negotiation.revision
+    ));
+    out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs |\n|---|---|---|---|---|\n");
+    for (i, rate) in args.rates.iter().enumerate() {
+        let run_harness = || harness_run(&url, &args.tool, &args.args, *rate, args.duration, None);
+        let (harness, independent) = if oha.is_none() {
+            (run_harness().await?, None)
+        } else if i % 2 == 0 {
+            let h = run_harness().await?;
+            let o = oha_run(
+                &args.oha,
+                &endpoint,
+                &args.tool,
+                call.clone(),
+                Some(*rate),
+                args.duration,
+                args.connections,
+            )
+            .await?;
+            (h, Some(o))
+        } else {
+            let o = oha_run(
+                &args.oha,
+                &endpoint,
+                &args.tool,
+                call.clone(),
+                Some(*rate),
+                args.duration,
+                args.connections,
+            )
+            .await?;
+            (run_harness().await?, Some(o))
+        };
+        let (delta, ok) = match &independent {
+            Some(o) => {
+                let d = [
+                    harness.p50 - o.p50,
+                    harness.p90 - o.p90,
+                    harness.p99 - o.p99,
+                ];
+                let ok = (harness.p50 - o.p50).abs() <= goal(o.p50)
+                    && (harness.p90 - o.p90).abs() <= goal(o.p90)
+                    && (harness.p99 - o.p99).abs() <= goal(o.p99);
+                (
+                    format!("{:+.0} / {:+.0} / {:+.0}", d[0], d[1], d[2]),
+                    Some(ok),
+                )
+            }
+            None => ("–".into(), None),
+        };
+        agree &= ok.unwrap_or(true);
+        out.push_str(&format!(
+            "| {rate}/s | {} | {} | {delta} | {} |\n",
+            triple(&harness),
+            independent.as_ref().map_or("–".to_owned(), triple),
+            match ok {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "–",
+            }
+        ));
+    }
+    out.push_str("\n### Ceiling (flat out)\n\n| tool | calls/s |\n|---|---|\n");
+    let harness = harness_run(
+        &url,
+        &args.tool,
+        &args.args,
+        40_000.0,
+        args.duration,
+        Some(args.connections),
+    )
+    .await?;
+    out.push_str(&format!(
+        "| harness, {} workers, offered 40000/s | {:.0} |\n",
+        args.connections, harness.rate
+    ));
+    if oha.is_some() {
+        let o = oha_run(
+            &args.oha,
+            &endpoint,
+            &args.tool,
+            call,
+            None,
+            args.duration,
+            args.connections,
+        )
+        .await?;
+        out.push_str(&format!(
+            "| oha, {} connections | {:.0} |\n",
+            args.connections, o.rate
+        ));
+        let ratio = harness.rate / o.rate.max(1.0);
+        out.push_str(&format!("\nharness / oha: {ratio:.2} (goal ≥ 0.8)\n"));
+        agree &= ratio >= 0.8;
+    }
+    if let Some((started, _)) = spawned {
+        started.stop().await;
+    }
+    Ok((out, agree))
+}
+
+/// The agreement goal: 5 % or 50 µs, whichever is larger.
+fn goal(reference_us: f64) -> f64 {
+    (reference_us * 0.05).max(50.0)
+}
+
+fn triple(f: &Figures) -> String {
+    format!("{:.0} / {:.0} / {:.0}", f.p50, f.p90, f.p99)
+}
+
+fn reqwest_client() -> mcp_slo_engine::reqwest::Client {
+    mcp_slo_engine::reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap_or_default()
+}
+
+/// p50 of 2,000 single calls one after another on one connection (after 200 to warm up):
+/// the exchange itself, with no pacer and no queue.
+async fn bare_exchange(
+    endpoint: &Endpoint,
+    tool: &str,
+    args: serde_json::Value,
+) -> Result<f64, anyhow::Error> {
+    let mut endpoint = endpoint.clone();
+    let client = reqwest_client();
+    endpoint
+        .negotiate(&client)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let mut session = endpoint
+        .initialize(&client)
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    let method = mcp_slo_core::spec::ops::Method::CallTool(tool.to_owned());
+    let mut h = mcp_slo_core::measure::new_histogram(3);
+    for i in 0..2_200 {
+        let start = tokio::time::Instant::now();
+        let answer = mcp_slo_engine::op::execute_op(
+            &client,
+            &endpoint,
+            &mut session,
+            &method,
+            args.clone(),
+            mcp_slo_engine::op::Attempts::once(Duration::from_secs(5)),
+        )
+        .await;
+        if answer.outcome != mcp_slo_core::measure::CallOutcome::Ok {
+            return Err(anyhow!("bare exchange failed: {:?}", answer.message));
+        }
+        if i >= 200 {
+            let _ = h.record(start.elapsed().as_micros() as u64);
+        }
+    }
+    Ok(h.value_at_quantile(0.5) as f64)
+}
+
+/// One open-model harness run of `tool` at `rate`: 2 s warm-up, then `duration` measured.
+async fn harness_run(
+    url: &str,
+    tool: &str,
+    args: &str,
+    rate: f64,
+    duration: Duration,
+    max_users: Option<u32>,
+) -> Result<Figures, anyhow::Error> {
+    let text = format!(
+        "version: mcp-slo/v1\nname: calibrate\ntargets:\n  t: {{ url: \"{url}\", mode: stateless }}\nload:\n  model: open\n{}  phases:\n    - {{ duration: 2s, rate: {rate}/s, record: false }}\n    - {{ duration: {}ms, rate: {rate}/s }}\nmix:\n  - {{ target: t, tool: {tool}, args: {args} }}\n",
+        max_users.map_or(String::new(), |n| format!("  max_users: {n}\n")),
+        duration.as_millis()
+    );
+    let scenario = Scenario::from_yaml(Path::new("calibrate.yaml"), &text)?;
+    let endpoints = BTreeMap::from([(
+        "t".to_owned(),
+        Endpoint::new(url, Mode::Stateless, Protocol::Auto),
+    )]);
+    let run = mcp_slo_engine::run::run(&scenario, endpoints, None).await?;
+    let overall = run.measurements.recorder.overall();
+    if overall.outcomes.failed() > 0 {
+        return Err(anyhow!(
+            "the harness run at {rate}/s had {} failed calls of {}",
+            overall.outcomes.failed(),
+            overall.outcomes.total()
+        ));
+    }
+    let h = &overall.latency;
+    Ok(Figures {
+        p50: h.value_at_quantile(0.5) as f64,
+        p90: h.value_at_quantile(0.9) as f64,
+        p99: h.value_at_quantile(0.99) as f64,
+        rate: overall.outcomes.ok as f64 / run.measurements.recorded_seconds.max(1e-9),
+    })
+}
+
+fn oha_version(oha: &Path) -> Option<String> {
+    let out = std::process::Command::new(oha)
+        .arg("--version")
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// oha on the same call: `-q RATE --latency-correction` (from the intended start), or flat
+/// out without a rate. A 2 s warm-up run first.
+async fn oha_run(
+    oha: &Path,
+    endpoint: &Endpoint,
+    tool: &str,
+    args: serde_json::Value,
+    rate: Option<f64>,
+    duration: Duration,
+    connections: u32,
+) -> Result<Figures, anyhow::Error> {
+    let method = mcp_slo_core::spec::ops::Method::CallTool(tool.to_owned());
+    let params = method.params(args, None);
+    let (headers, body) = endpoint.wire_request(method.name(), params, Some(tool));
+    let body = String::from_utf8(body).context("request body")?;
+    let run = |seconds: f64| {
+        let mut cmd = tokio::process::Command::new(oha);
+        cmd.args(["--no-tui", "--output-format", "json", "-m", "POST", "-c"])
+            .arg(connections.to_string())
+            .arg("-z")
+            .arg(format!("{seconds}s"))
+            .args(["-d", &body]);
+        if let Some(r) = rate {
+            cmd.args(["-q", &r.to_string(), "--latency-correction"]);
+        }
+        for (k, v) in &headers {
+            cmd.arg("-H").arg(format!("{k}: {v}"));
+        }
+        cmd.arg(&endpoint.url);
+        cmd
+    };
+    let _ = run(2.0).output().await;
+    let out = run(duration.as_secs_f64())
+        .output()
+        .await
+        .context("running oha")?;
+    if !out.status.success() {
+        return Err(anyhow!(
+            "oha failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("oha's JSON")?;
+    let pct = |k: &str| v["latencyPercentiles"][k].as_f64().unwrap_or(f64::NAN) * 1e6;
+    let ok = v["statusCodeDistribution"]["200"].as_f64().unwrap_or(0.0);
+    Ok(Figures {
+        p50: pct("p50"),
+        p90: pct("p90"),
+        p99: pct("p99"),
+        rate: ok / v["summary"]["total"].as_f64().unwrap_or(1.0).max(1e-9),
+    })
+}
+
+/// The local tier as `run` starts it, stateless with limits lifted and audit off.
+async fn spawn_local() -> Result<(crate::run::Started, String), anyhow::Error> {
+    let text = "version: mcp-slo/v1\nname: calibrate\ntargets:\n  local: { spawn: { server: local, args: [--lift-limits, --audit, \"off\"] }, mode: stateless }\nload:\n  model: open\n  phases: [ { duration: 1s, rate: 1/s } ]\nmix: [ { target: local, tool: file_read, args: { path: reports/daily.csv } } ]\n";
+    let scenario = Scenario::from_yaml(Path::new("calibrate.yaml"), text)?;
+    let mut started = crate::run::Started::new(mcp_slo_backends::Choice::Auto);
+    let out = std::env::temp_dir().join(format!("mcp-slo-calibrate-{}", std::process::id()));
+    std::fs::create_dir_all(&out)?;
+    let endpoints = match crate::run::start_targets(&scenario, &out, &[], &mut started).await {
+        Ok((endpoints, _)) => endpoints,
+        Err(Outcome::Invalid(e) | Outcome::Infrastructure(e)) => {
+            started.stop().await;
+            return Err(e);
+        }
+        Err(_) => return Err(anyhow!("the local tier did not start")),
+    };
+    let url = endpoints["local"].url.clone();
+    Ok((started, url))
+}

@@ -1,0 +1,496 @@
+//! A minimal MCP client over JSON-RPC/HTTP for load, speaking every revision the harness
+//! supports:
+//!
+//! - **2026-07-28**: no `initialize`, no session; each request carries `params._meta`
+//!   (revision, capabilities, client) and the headers `MCP-Protocol-Version`, `Mcp-Method`
+//!   and, for a tool, prompt or resource, `Mcp-Name`.
+//! - **2025-03-26 … 2025-11-25**: `initialize` + `notifications/initialized` per worker;
+//!   the session id is kept when the server assigns one (it may not); a 404 for the session
+//!   opens a new one; `MCP-Protocol-Version` on every request; DELETE at the end.
+//!
+//! `auto` finds out which: `server/discover` at 2026-07-28, else `initialize`. Answers may
+//! be JSON or SSE; outcomes are classified from the body ([`wire::classify`]).
+//!
+//! It speaks raw JSON-RPC through reqwest rather than through the rmcp client, which is
+//! about half as fast and caps itself at 16 requests in flight per transport.
+
+pub mod param_headers;
+pub mod sse;
+pub mod wire;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use mcp_slo_core::measure::CallOutcome;
+use mcp_slo_core::spec::{Mode, Protocol, Revision};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+
+pub use wire::{Answer, Listing, OVERLOADED, RATE_LIMITED, TIMED_OUT};
+
+/// Where and how to talk to one MCP server.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: String,
+    pub mode: Mode,
+    /// The revision asked for.
+    pub protocol: Protocol,
+    /// The revision spoken: fixed, or found by [`Endpoint::negotiate`].
+    pub revision: Option<Revision>,
+    pub token: Option<String>,
+    /// Extra headers on every request.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// 2026-07-28 `_meta`, built once.
+    meta: Value,
+    /// The tools `tools/list` answers showed, and their `Mcp-Param-*` headers.
+    pub tools: param_headers::ToolHeaders,
+}
+
+/// One worker's conversation with an endpoint: its session (2025 revisions) and the next
+/// JSON-RPC id.
+#[derive(Debug, Default, Clone)]
+pub struct Session {
+    /// Set once `initialize` succeeded (2025 revisions); always for 2026-07-28.
+    pub open: bool,
+    pub id: Option<HeaderValue>,
+    next_id: u64,
+}
+
+impl Session {
+    /// The same session for another task, numbering its requests from `first_id` so
+    /// concurrent requests never share a JSON-RPC id.
+    pub fn fork(&self, first_id: u64) -> Session {
+        Session {
+            open: self.open,
+            id: self.id.clone(),
+            next_id: first_id,
+        }
+    }
+
+    fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{url}: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("{url}: initialize failed: {message}")]
+    Handshake { url: String, message: String },
+    #[error("{url}: {message}")]
+    Negotiation { url: String, message: String },
+}
+
+/// How the revision was settled, for the report.
+#[derive(Debug, Clone)]
+pub struct Negotiation {
+    pub revision: Revision,
+    /// e.g. `server/discover: 2026-07-28 supported` or `initialize: 2025-06-18`.
+    pub how: String,
+}
+
+/// The status, headers and body of one exchange.
+struct Exchange {
+    status: u16,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Endpoint {
+    pub fn new(url: impl Into<String>, mode: Mode, protocol: Protocol) -> Endpoint {
+        Endpoint {
+            url: url.into(),
+            mode,
+            protocol,
+            revision: match protocol {
+                Protocol::Fixed(r) => Some(r),
+                Protocol::Auto => None,
+            },
+            token: None,
+            headers: Vec::new(),
+            meta: serde_json::json!({
+                "io.modelcontextprotocol/protocolVersion": Revision::V2026_07_28.as_str(),
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": client_info(),
+            }),
+            tools: param_headers::ToolHeaders::default(),
+        }
+    }
+
+    pub fn with_token(mut self, token: Option<String>) -> Endpoint {
+        self.token = token;
+        self
+    }
+
+    /// The revision to speak (2025-11-25 until negotiated).
+    pub fn revision(&self) -> Revision {
+        self.revision.unwrap_or(Revision::LATEST_WITH_SESSIONS)
+    }
+
+    fn request_headers(
+        &self,
+        revision: Revision,
+        session: &Session,
+        method: &str,
+        name: Option<&str>,
+    ) -> HeaderMap {
+        let mut h = HeaderMap::with_capacity(8 + self.headers.len());
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(
+            ACCEPT,
+            HeaderValue::from_static("application/json, text/event-stream"),
+        );
+        h.insert(
+            "mcp-protocol-version",
+            HeaderValue::from_static(revision.as_str()),
+        );
+        if revision.is_self_contained() {
+            if let Ok(v) = HeaderValue::from_str(method) {
+                h.insert("mcp-method", v);
+            }
+            if let Some(v) = name.and_then(|n| HeaderValue::from_str(&wire::header_value(n)).ok()) {
+                h.insert("mcp-name", v);
+            }
+        } else if let Some(id) = &session.id {
+            h.insert("mcp-session-id", id.clone());
+        }
+        if let Some(token) = &self.token
+            && let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}"))
+        {
+            h.insert(AUTHORIZATION, v);
+        }
+        for (k, v) in &self.headers {
+            h.insert(k.clone(), v.clone());
+        }
+        h
+    }
+
+    async fn post(
+        &self,
+        client: &reqwest::Client,
+        headers: HeaderMap,
+        body: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> Result<Exchange, String> {
+        let mut request = client.post(&self.url).headers(headers).body(body);
+        if let Some(t) = timeout {
+            request = request.timeout(t);
+        }
+        let response = request.send().await.map_err(describe)?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.map_err(describe)?;
+        Ok(Exchange {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends one request and classifies the answer. A 2025 session the server has ended
+    /// (404) is opened again and the request sent once more (counted in `reopened`).
+    pub async fn request(
+        &self,
+        client: &reqwest::Client,
+        session: &mut Session,
+        method: &str,
+        params: Option<Value>,
+        name: Option<&str>,
+        timeout: Option<Duration>,
+    ) -> Answer {
+        let revision = self.revision();
+        let mut reopened = 0;
+        let mut resent = false;
+        loop {
+            if !session.open
+                && !revision.is_self_contained()
+                && let Err(e) = self.open_session(client, session, revision).await
+            {
+                let mut answer = Answer::transport(e.to_string());
+                answer.reopened = reopened;
+                return answer;
+            }
+            let meta = revision.is_self_contained().then_some(&self.meta);
+            let id = session.next_id();
+            let body = wire::encode(Some(id), method, params.clone(), meta);
+            let mut headers = self.request_headers(revision, session, method, name);
+            if revision.is_self_contained() && method == "tools/call" {
+                self.tools.add_headers(&mut headers, params.as_ref());
+            }
+            let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+            let sent = match self.post(client, headers, body, timeout).await {
+                // A 2025-11-25 event stream the server ended early resumes with a GET.
+                Ok(x) if !revision.is_self_contained() && wire::message_of(&x.body).is_none() => {
+                    let headers = self.request_headers(revision, session, method, name);
+                    Ok(sse::resume(client, &self.url, headers, x, id, deadline).await)
+                }
+                other => other,
+            };
+            let mut answer = match sent {
+                Ok(x) => {
+                    if x.status == 404 && session.id.is_some() && reopened == 0 {
+                        // The server ended the session: a new one, then the same request.
+                        session.open = false;
+                        session.id = None;
+                        reopened += 1;
+                        continue;
+                    }
+                    let answer = wire::classify(x.status, &x.headers, x.body);
+                    if method == "tools/list"
+                        && let Some(result) = answer.result()
+                    {
+                        self.tools.observe(&result);
+                    }
+                    if !resent && self.resend_after(&answer, revision) {
+                        // -32022 naming our own revision as supported (2026-07-28: the
+                        // client retries with a listed revision; ours is one).
+                        resent = true;
+                        continue;
+                    }
+                    answer
+                }
+                Err(message) => Answer::transport(message),
+            };
+            answer.reopened = reopened;
+            return answer;
+        }
+    }
+
+    /// Whether an "unsupported version" answer lists the revision just sent, so the same
+    /// request is sent again.
+    fn resend_after(&self, answer: &Answer, revision: Revision) -> bool {
+        answer.code == Some(wire::UNSUPPORTED_VERSION)
+            && error_data(&answer.body)
+                .and_then(|d| d.get("supported")?.as_array().cloned())
+                .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(revision.as_str())))
+    }
+
+    /// `initialize` + `notifications/initialized` (2025 revisions). The session id is kept
+    /// when the server assigns one; a server that assigns none is simply not sent one.
+    async fn open_session(
+        &self,
+        client: &reqwest::Client,
+        session: &mut Session,
+        revision: Revision,
+    ) -> Result<Revision, ClientError> {
+        let unreachable = |message| ClientError::Unreachable {
+            url: self.url.clone(),
+            message,
+        };
+        let handshake = |message| ClientError::Handshake {
+            url: self.url.clone(),
+            message,
+        };
+        let params = serde_json::json!({
+            "protocolVersion": revision.as_str(),
+            "capabilities": {},
+            "clientInfo": client_info(),
+        });
+        let fresh = Session::default();
+        let body = wire::encode(Some(0), "initialize", Some(params), None);
+        let headers = self.request_headers(revision, &fresh, "initialize", None);
+        let x = self
+            .post(client, headers, body, None)
+            .await
+            .map_err(unreachable)?;
+        let id = x.headers.get("mcp-session-id").cloned();
+        let answer = wire::classify(x.status, &x.headers, x.body);
+        if answer.outcome != CallOutcome::Ok {
+            return Err(handshake(
+                answer
+                    .message
+                    .unwrap_or_else(|| format!("HTTP {}", answer.status)),
+            ));
+        }
+        let spoken = answer
+            .result()
+            .and_then(|r| r.get("protocolVersion")?.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let Some(spoken) = Revision::parse(&spoken) else {
+            return Err(handshake(format!(
+                "the server answered protocolVersion {spoken:?}, which the harness does not speak"
+            )));
+        };
+        session.id = id;
+        let note = wire::encode(None, "notifications/initialized", None, None);
+        let headers = self.request_headers(spoken, session, "notifications/initialized", None);
+        let x = self
+            .post(client, headers, note, None)
+            .await
+            .map_err(unreachable)?;
+        if !(200..300).contains(&x.status) {
+            return Err(handshake(format!(
+                "notifications/initialized answered HTTP {}",
+                x.status
+            )));
+        }
+        session.open = true;
+        session.next_id = 1;
+        Ok(spoken)
+    }
+
+    /// Settles the revision: a fixed one is checked (a 2025 one with `initialize`); `auto`
+    /// sends `server/discover` at 2026-07-28 and falls back to `initialize` when the server
+    /// does not know it.
+    pub async fn negotiate(
+        &mut self,
+        client: &reqwest::Client,
+    ) -> Result<Negotiation, ClientError> {
+        let fail = |message: String| ClientError::Negotiation {
+            url: self.url.clone(),
+            message,
+        };
+        if self.protocol == Protocol::Auto || self.revision == Some(Revision::V2026_07_28) {
+            self.revision = Some(Revision::V2026_07_28);
+            let mut session = Session::default();
+            let answer = self
+                .request(
+                    client,
+                    &mut session,
+                    "server/discover",
+                    Some(Value::Object(Default::default())),
+                    None,
+                    None,
+                )
+                .await;
+            let supported: Vec<String> = answer
+                .result()
+                .and_then(|r| r.get("supportedVersions").cloned())
+                .or_else(|| error_data(&answer.body)?.get("supported").cloned())
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default();
+            let modern = supported
+                .iter()
+                .any(|v| v == Revision::V2026_07_28.as_str());
+            match (answer.outcome, answer.status, answer.code) {
+                (_, 0, _) => return Err(fail(answer.message.unwrap_or_default())),
+                (_, 401 | 403, _) => {
+                    return Err(fail(format!(
+                        "server/discover refused (HTTP {}): check the target's token or headers",
+                        answer.status
+                    )));
+                }
+                (CallOutcome::Ok, _, _) if modern => {
+                    return Ok(Negotiation {
+                        revision: Revision::V2026_07_28,
+                        how: format!("server/discover: supports {}", supported.join(", ")),
+                    });
+                }
+                (_, _, Some(wire::UNSUPPORTED_VERSION)) if modern => {
+                    return Ok(Negotiation {
+                        revision: Revision::V2026_07_28,
+                        how: "server/discover: -32022, 2026-07-28 listed as supported".into(),
+                    });
+                }
+                (_, _, Some(code @ (wire::HEADER_MISMATCH | wire::MISSING_CLIENT_CAPABILITY))) => {
+                    return Err(fail(format!(
+                        "server/discover at 2026-07-28 refused with {code}: {}",
+                        answer.message.unwrap_or_default()
+                    )));
+                }
+                _ if self.protocol != Protocol::Auto => {
+                    return Err(fail(format!(
+                        "2026-07-28 asked for, but server/discover answered: {}",
+                        answer
+                            .message
+                            .unwrap_or_else(|| format!("HTTP {}", answer.status))
+                    )));
+                }
+                _ => {}
+            }
+        }
+        let asked = match self.protocol {
+            Protocol::Fixed(r) => r,
+            Protocol::Auto => Revision::LATEST_WITH_SESSIONS,
+        };
+        let mut session = Session::default();
+        let spoken = self.open_session(client, &mut session, asked).await?;
+        self.close(client, &session).await;
+        if self.protocol != Protocol::Auto && spoken != asked {
+            return Err(fail(format!(
+                "{asked} asked for, the server answered {spoken}"
+            )));
+        }
+        self.revision = Some(spoken);
+        Ok(Negotiation {
+            revision: spoken,
+            how: if self.protocol == Protocol::Auto {
+                format!("server/discover not served; initialize: {spoken}")
+            } else {
+                format!("initialize: {spoken}")
+            },
+        })
+    }
+
+    /// Opens a session (2025 revisions) or checks the server answers `server/discover`
+    /// (2026-07-28).
+    pub async fn initialize(&self, client: &reqwest::Client) -> Result<Session, ClientError> {
+        let mut session = Session::default();
+        let revision = self.revision();
+        if revision.is_self_contained() {
+            session.open = true;
+            return Ok(session);
+        }
+        self.open_session(client, &mut session, revision).await?;
+        Ok(session)
+    }
+
+    /// The headers and body of one request as this endpoint sends it without a session
+    /// (2026-07-28, or a 2025 server that assigns none), for an independent load generator
+    /// to send exactly the same call.
+    pub fn wire_request(
+        &self,
+        method: &str,
+        params: Option<Value>,
+        name: Option<&str>,
+    ) -> (Vec<(String, String)>, Vec<u8>) {
+        let revision = self.revision();
+        let meta = revision.is_self_contained().then_some(&self.meta);
+        let body = wire::encode(Some(1), method, params, meta);
+        let headers = self
+            .request_headers(revision, &Session::default(), method, name)
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        (headers, body)
+    }
+
+    /// Ends the session (DELETE), best effort.
+    pub async fn close(&self, client: &reqwest::Client, session: &Session) {
+        if session.id.is_some() {
+            let headers = self.request_headers(self.revision(), session, "", None);
+            let _ = client
+                .delete(&self.url)
+                .headers(headers)
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+        }
+    }
+}
+
+fn client_info() -> Value {
+    serde_json::json!({"name": "mcp-slo", "version": env!("CARGO_PKG_VERSION")})
+}
+
+/// `error.data` of a JSON-RPC error answer.
+fn error_data(body: &[u8]) -> Option<Value> {
+    let mut v: Value = serde_json::from_slice(wire::message_of(body)?).ok()?;
+    v.pointer_mut("/error/data").map(Value::take)
+}
+
+fn describe(e: reqwest::Error) -> String {
+    let mut message = e.to_string();
+    if e.is_timeout() {
+        message = format!("timed out: {message}");
+    }
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    message
+}

@@ -1,0 +1,216 @@
+//! The open model's pacer: one OS thread that waits for each call's intended start with a
+//! fine timer and hands the call to the first free worker.
+//!
+//! Why a thread and not a tokio sleep per worker: tokio's timer wheel has millisecond
+//! slots and rounds every deadline up to the next one, so a worker sleeping until its
+//! intended start woke 0–2 ms late, and that lateness (the instrument's own, about 1 ms on
+//! average) was part of every latency measured from the intended start. Here the thread
+//! sets its timer slack to 1 ns, sleeps until shortly before the intended start and spins
+//! the rest (at most [`SPIN`], and at most a quarter of the gap between two starts, so
+//! the spinning never takes more than a quarter of a core), then
+//! sends the call down a channel that the workers share. A call still waits in that
+//! channel when every worker is busy: that wait is the server's doing and stays in the
+//! latency, measured from the intended start (no coordinated omission).
+
+use std::num::NonZeroU64;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::schedule::{Schedule, Slot};
+
+/// The last stretch before an intended start that is spun rather than slept: a thread
+/// woken by the kernel's high-resolution timer is typically 10–60 µs late on a loaded
+/// machine.
+pub const SPIN: Duration = Duration::from_micros(80);
+
+/// How calls are started, for reports.
+pub const DESCRIPTION: &str =
+    "pacer thread (1 ns timer slack, last 80 µs spun), shared queue to workers";
+
+/// How long the pacer waits for every worker to be ready before it starts the clock
+/// anyway (the calls then wait for workers, and the lateness shows in the report).
+pub const READY_WAIT: Duration = Duration::from_secs(1);
+
+/// A call the pacer released.
+#[derive(Debug, Clone, Copy)]
+pub struct Released {
+    pub slot: Slot,
+    /// When the pacer handed it over: `released - slot.intended` is the pacer's own
+    /// lateness.
+    pub released: Instant,
+}
+
+/// Workers that have finished their set-up; the pacer starts the clock when all have.
+#[derive(Debug, Default)]
+pub struct Ready {
+    count: AtomicU32,
+}
+
+impl Ready {
+    pub fn one_more(&self) {
+        self.count.fetch_add(1, Ordering::Release);
+    }
+    fn count(&self) -> u32 {
+        self.count.load(Ordering::Acquire)
+    }
+}
+
+/// The running pacer thread.
+pub struct Pacer {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Pacer {
+    /// Starts the thread. It waits for `workers` to be ready (at most [`READY_WAIT`]),
+    /// starts the schedule's clock and releases every slot; the channel closes when the
+    /// schedule is exhausted.
+    pub fn start(
+        schedule: Arc<Schedule>,
+        ready: Arc<Ready>,
+        workers: u32,
+    ) -> std::io::Result<(Pacer, flume::Receiver<Released>)> {
+        let (tx, rx) = flume::unbounded();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("mcp-slo-pacer".into())
+            .spawn(move || pace(&schedule, &ready, workers, &tx, &stopped))?;
+        Ok((
+            Pacer {
+                stop,
+                thread: Some(thread),
+            },
+            rx,
+        ))
+    }
+
+    /// Stops releasing calls and waits for the thread.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Pacer {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+fn pace(
+    schedule: &Schedule,
+    ready: &Ready,
+    workers: u32,
+    tx: &flume::Sender<Released>,
+    stop: &AtomicBool,
+) {
+    // Without this the kernel may add up to 50 µs (the default slack) to every sleep.
+    let _ = rustix::thread::set_current_timer_slack(NonZeroU64::new(1));
+    let waiting_since = std::time::Instant::now();
+    while ready.count() < workers && waiting_since.elapsed() < READY_WAIT {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    schedule.start();
+    let mut previous: Option<Instant> = None;
+    while let Some(slot) = schedule.next_slot() {
+        let gap = previous.map_or(SPIN * 4, |p| slot.intended.saturating_duration_since(p));
+        previous = Some(slot.intended);
+        if !wait_until(slot.intended.into_std(), (gap / 4).min(SPIN), stop) {
+            return;
+        }
+        let released = Released {
+            slot,
+            released: Instant::now(),
+        };
+        if tx.send(released).is_err() {
+            return;
+        }
+    }
+}
+
+/// Sleeps, then spins the last `spin`, until `at`; false when told to stop first.
+fn wait_until(at: std::time::Instant, spin: Duration, stop: &AtomicBool) -> bool {
+    loop {
+        let now = std::time::Instant::now();
+        if now >= at {
+            return true;
+        }
+        let left = at - now;
+        if left > spin {
+            // Wake at least every 50 ms to notice a stop.
+            std::thread::sleep((left - spin).min(Duration::from_millis(50)));
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mcp_slo_core::spec::{Load, LoadModel, Phase};
+
+    fn load(rate: f64, duration: Duration) -> Load {
+        Load {
+            model: LoadModel::Open,
+            phases: vec![Phase {
+                name: "steady".into(),
+                duration,
+                rate: Some(rate),
+                users: None,
+                record: true,
+                mix: None,
+            }],
+            max_users: 8,
+            callers: 1,
+            timeout: Duration::from_secs(5),
+            seed: 1,
+            retries: None,
+        }
+    }
+
+    #[test]
+    fn every_slot_is_released_in_order_and_never_early() {
+        let schedule = Arc::new(Schedule::new(&load(1000.0, Duration::from_millis(200))));
+        let ready = Arc::new(Ready::default());
+        ready.one_more();
+        let (pacer, rx) = Pacer::start(schedule.clone(), ready, 1).expect("thread");
+        let released: Vec<Released> = rx.iter().collect();
+        pacer.stop();
+        assert_eq!(released.len(), 200);
+        for (i, r) in released.iter().enumerate() {
+            assert!(r.released >= r.slot.intended, "slot {i} released early");
+            assert_eq!(
+                r.slot.intended - schedule.start(),
+                Duration::from_millis(i as u64),
+                "slot {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stopped_pacer_ends_its_thread_and_closes_the_channel() {
+        let schedule = Arc::new(Schedule::new(&load(1.0, Duration::from_secs(60))));
+        let (pacer, rx) = Pacer::start(schedule, Arc::new(Ready::default()), 0).expect("thread");
+        assert!(rx.recv().is_ok(), "the first slot is due at once");
+        pacer.stop();
+        assert!(rx.recv().is_err(), "no more slots after a stop");
+    }
+}
