@@ -387,7 +387,7 @@ pub(crate) fn failure(answer: &Answer, what: &str) -> Option<Outcome> {
         }
         CallOutcome::TransportError => eprintln!("error: {what}: {message}"),
         _ => match answer.code {
-            Some(code) => eprintln!("error: {what}: JSON-RPC error {code}: {message}"),
+            Some(_) => eprintln!("error: {what}: JSON-RPC error: {message}"),
             None => eprintln!("error: {what}: {message}"),
         },
     }
