@@ -103,15 +103,21 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             .unwrap_or("oha not found (harness side only)")
     ));
     out.push_str("### Known service time (calibration server, 200 calls/s)\n\n");
-    out.push_str("| service time | bare exchange p50 | harness p50 / p90 / p99 | oha p50 / p90 / p99 | harness − (service + exchange) |\n|---|---|---|---|---|\n");
+    out.push_str("| service time | bare exchange p50 (µs) | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | harness p50 − bare exchange |\n|---|---|---|---|---|\n");
     for s in &args.service_times {
         let server = CalibrationServer::start(*s)
             .await
             .context("calibration server")?;
         let endpoint = Endpoint::new(server.url.clone(), Mode::Stateless, Protocol::Auto);
         let bare = bare_exchange(&endpoint, "calibrate", serde_json::json!({})).await?;
-        let harness =
-            harness_run(&server.url, "calibrate", "{}", 200.0, args.duration, None).await?;
+        let harness = harness_run(
+            &server.url,
+            "calibrate",
+            "{}",
+            Load::Open(200.0),
+            args.duration,
+        )
+        .await?;
         let independent = match &oha {
             Some(_) => Some(
                 oha_run(
@@ -127,7 +133,7 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             ),
             None => None,
         };
-        let truth = s.as_secs_f64() * 1e6 + bare;
+        let truth = bare;
         let within = (harness.p50 - truth).abs() <= goal(truth);
         agree &= within;
         out.push_str(&format!(
@@ -168,7 +174,15 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
     ));
     out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs |\n|---|---|---|---|---|\n");
     for (i, rate) in args.rates.iter().enumerate() {
-        let run_harness = || harness_run(&url, &args.tool, &args.args, *rate, args.duration, None);
+        let run_harness = || {
+            harness_run(
+                &url,
+                &args.tool,
+                &args.args,
+                Load::Open(*rate),
+                args.duration,
+            )
+        };
         let (harness, independent) = if oha.is_none() {
             (run_harness().await?, None)
         } else if i % 2 == 0 {
@@ -231,13 +245,12 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         &url,
         &args.tool,
         &args.args,
-        40_000.0,
+        Load::Closed(args.connections),
         args.duration,
-        Some(args.connections),
     )
     .await?;
     out.push_str(&format!(
-        "| harness, {} workers, offered 40000/s | {:.0} |\n",
+        "| harness, {} users (closed model) | {:.0} |\n",
         args.connections, harness.rate
     ));
     if oha.is_some() {
@@ -283,7 +296,7 @@ fn reqwest_client() -> mcp_slo_engine::reqwest::Client {
 }
 
 /// p50 of 2,000 single calls one after another on one connection (after 200 to warm up):
-/// the exchange itself, with no pacer and no queue.
+/// the service time and the exchange itself, with no pacer and no queue.
 async fn bare_exchange(
     endpoint: &Endpoint,
     tool: &str,
@@ -322,18 +335,27 @@ async fn bare_exchange(
     Ok(h.value_at_quantile(0.5) as f64)
 }
 
-/// One open-model harness run of `tool` at `rate`: 2 s warm-up, then `duration` measured.
+/// An open-model rate, or closed-model users (flat out).
+#[derive(Debug, Clone, Copy)]
+enum Load {
+    Open(f64),
+    Closed(u32),
+}
+
+/// One harness run of `tool`: 2 s warm-up, then `duration` measured.
 async fn harness_run(
     url: &str,
     tool: &str,
     args: &str,
-    rate: f64,
+    load: Load,
     duration: Duration,
-    max_users: Option<u32>,
 ) -> Result<Figures, anyhow::Error> {
+    let (model, each) = match load {
+        Load::Open(rate) => ("open", format!("rate: {rate}/s")),
+        Load::Closed(users) => ("closed", format!("users: {users}")),
+    };
     let text = format!(
-        "version: mcp-slo/v1\nname: calibrate\ntargets:\n  t: {{ url: \"{url}\", mode: stateless }}\nload:\n  model: open\n{}  phases:\n    - {{ duration: 2s, rate: {rate}/s, record: false }}\n    - {{ duration: {}ms, rate: {rate}/s }}\nmix:\n  - {{ target: t, tool: {tool}, args: {args} }}\n",
-        max_users.map_or(String::new(), |n| format!("  max_users: {n}\n")),
+        "version: mcp-slo/v1\nname: calibrate\ntargets:\n  t: {{ url: \"{url}\", mode: stateless }}\nload:\n  model: {model}\n  phases:\n    - {{ duration: 2s, {each}, record: false }}\n    - {{ duration: {}ms, {each} }}\nmix:\n  - {{ target: t, tool: {tool}, args: {args} }}\n",
         duration.as_millis()
     );
     let scenario = Scenario::from_yaml(Path::new("calibrate.yaml"), &text)?;
@@ -345,7 +367,7 @@ async fn harness_run(
     let overall = run.measurements.recorder.overall();
     if overall.outcomes.failed() > 0 {
         return Err(anyhow!(
-            "the harness run at {rate}/s had {} failed calls of {}",
+            "the harness run ({load:?}) had {} failed calls of {}",
             overall.outcomes.failed(),
             overall.outcomes.total()
         ));

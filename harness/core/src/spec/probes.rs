@@ -32,6 +32,25 @@ pub struct RawProbes {
     pub concurrency: Option<RawConcurrencyProbe>,
     #[serde(default)]
     pub timeout: Option<RawTimeoutProbe>,
+    /// The server's Prometheus metrics, when it has them: the probes then also read its own
+    /// gauges. Without this they judge from the wire alone (refusals and answer times).
+    #[serde(default)]
+    pub metrics: Option<RawProbeMetrics>,
+}
+
+/// Where a server's Prometheus metrics are and which gauges count what.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawProbeMetrics {
+    /// e.g. `http://127.0.0.1:8080/metrics`; `/metrics` beside the MCP endpoint when it
+    /// ends in `/mcp` and this is `beside`.
+    pub url: String,
+    /// A gauge of requests in flight (ours: `mcp_requests_in_flight`).
+    #[serde(default)]
+    pub in_flight: Option<String>,
+    /// A gauge of the most tool executions at once (ours: `mcp_tool_executions_peak`).
+    #[serde(default)]
+    pub executions_peak: Option<String>,
 }
 
 /// The call a probe makes: a tool (`tools/call`), or another method as in a mix entry.
@@ -206,6 +225,16 @@ pub struct Probes {
     pub in_flight: Option<InFlightProbe>,
     pub concurrency: Option<ConcurrencyProbe>,
     pub timeout: Option<TimeoutProbe>,
+    pub metrics: Option<ProbeMetrics>,
+}
+
+/// The server's own gauges, when a scenario names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeMetrics {
+    /// A URL, or `beside` (`/metrics` next to an endpoint ending in `/mcp`).
+    pub url: String,
+    pub in_flight: Option<String>,
+    pub executions_peak: Option<String>,
 }
 
 impl Probes {
@@ -402,6 +431,21 @@ impl super::validate::Validator {
                 cancelled,
             })
         });
+        let metrics = raw.metrics.map(|m| {
+            let url_ok =
+                m.url == "beside" || m.url.starts_with("http://") || m.url.starts_with("https://");
+            if !url_ok {
+                self.push(
+                    "probes.metrics.url",
+                    format!("{:?} is not an http(s) URL or `beside`", m.url),
+                );
+            }
+            ProbeMetrics {
+                url: m.url,
+                in_flight: m.in_flight,
+                executions_peak: m.executions_peak,
+            }
+        });
         let probes = Probes {
             target,
             pause,
@@ -409,6 +453,7 @@ impl super::validate::Validator {
             in_flight,
             concurrency,
             timeout,
+            metrics,
         };
         if probes.count() == 0 {
             self.push(

@@ -374,11 +374,11 @@ impl Validator {
                 }
                 Some(_) => self.push(
                     &format!("targets.{name}.same_server_as"),
-                    &format!("{other:?} must be a target with its own url or spawn"),
+                    format!("{other:?} must be a target with its own url or spawn"),
                 ),
                 None => self.push(
                     &format!("targets.{name}.same_server_as"),
-                    &format!("{other:?} is not a target"),
+                    format!("{other:?} is not a target"),
                 ),
             }
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mcp_slo_core::measure::CallOutcome;
 use mcp_slo_core::result::ProbeResult;
-use mcp_slo_core::spec::probes::{ConcurrencyProbe, InFlightProbe};
+use mcp_slo_core::spec::probes::{ConcurrencyProbe, InFlightProbe, ProbeMetrics};
 use tokio::time::Instant;
 
 use super::{Caller, ProbeError, collect, outcome_figures, percent, read_metric, sample_messages};
@@ -24,6 +24,7 @@ pub(super) async fn in_flight(
     target: &str,
     endpoint: &Endpoint,
     p: &InFlightProbe,
+    metrics: Option<&ProbeMetrics>,
 ) -> Result<ProbeResult, ProbeError> {
     let mut caller = Caller::open("in_flight", endpoint, 0, Duration::from_secs(120)).await?;
     let mut extra_caller = Caller::open("in_flight", endpoint, 1, Duration::from_secs(120)).await?;
@@ -34,16 +35,17 @@ pub(super) async fn in_flight(
         tokio::time::sleep_until(start + step * k as u32).await;
         held.push(caller.spawn(&p.op, 1 + k * 4, start));
     }
-    // Until the server reports the cap in flight (or, without /metrics, a moment).
+    // Until the server reports the cap in flight (or, without a declared gauge, a moment
+    // for the last held calls to arrive).
     let mut peak_seen = 0.0_f64;
     let settle = Instant::now();
     loop {
-        let now = read_metric(&caller.client, endpoint, "mcp_requests_in_flight").await;
+        let now = read_metric(&caller.client, endpoint, metrics, |m| m.in_flight.as_ref()).await;
         peak_seen = peak_seen.max(now.unwrap_or(0.0));
         if now.is_none_or(|n| n >= f64::from(p.expect)) || settle.elapsed() > Duration::from_secs(3)
         {
             if now.is_none() {
-                tokio::time::sleep(Duration::from_millis(300)).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
             break;
         }
@@ -149,9 +151,13 @@ pub(super) async fn concurrency(
     target: &str,
     endpoint: &Endpoint,
     p: &ConcurrencyProbe,
+    metrics: Option<&ProbeMetrics>,
 ) -> Result<ProbeResult, ProbeError> {
     let mut caller = Caller::open("concurrency", endpoint, 0, Duration::from_secs(120)).await?;
-    let peak_before = read_metric(&caller.client, endpoint, "mcp_tool_executions_peak").await;
+    let peak_before = read_metric(&caller.client, endpoint, metrics, |m| {
+        m.executions_peak.as_ref()
+    })
+    .await;
     let start = Instant::now();
     let mut handles = Vec::new();
     // All at once: the calls beyond the cap must queue inside the server.
@@ -160,7 +166,10 @@ pub(super) async fn concurrency(
     }
     let calls = collect(handles).await;
     let took = calls.iter().map(|c| c.ended).max().unwrap_or_default();
-    let peak = read_metric(&caller.client, endpoint, "mcp_tool_executions_peak").await;
+    let peak = read_metric(&caller.client, endpoint, metrics, |m| {
+        m.executions_peak.as_ref()
+    })
+    .await;
     caller.close().await;
 
     let rounds = p.calls.div_ceil(p.expect);

@@ -8,8 +8,11 @@
 //!   `Retry-After`, and every call must get an answer.
 //! - in-flight: the cap's worth of slow calls (paced under the rate limit), then `extra`
 //!   more: exactly the cap is admitted, the extras are refused as overloaded at once.
-//! - concurrency: N calls of duration d through c slots take ceil(N/c)·d, and the server's
-//!   own peak gauge (`mcp_tool_executions_peak`) stays ≤ c.
+//! - concurrency: N calls of duration d through c slots take ceil(N/c)·d, and, when the
+//!   scenario names the server's peak gauge (`probes.metrics`), it stays ≤ c.
+//!
+//! All of them judge from the wire (what was admitted, refused, and when); a server's own
+//! gauges are read only when `probes.metrics` names them, so any MCP server can be probed.
 //! - timeout: a call outliving the deadline ends at the deadline with a timeout error; an
 //!   optional check call then shows its backend work is gone.
 
@@ -25,7 +28,7 @@ use std::time::Duration;
 use mcp_slo_core::measure::CallOutcome;
 use mcp_slo_core::result::ProbeResult;
 use mcp_slo_core::spec::args::SeededSource;
-use mcp_slo_core::spec::probes::{ProbeOp, Probes};
+use mcp_slo_core::spec::probes::{ProbeMetrics, ProbeOp, Probes};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -70,12 +73,18 @@ pub async fn run_probes(
     if let Some(p) = &probes.in_flight {
         tokio::time::sleep(probes.pause).await;
         log("probe in_flight: running");
-        report(hold::in_flight(target, endpoint, p).await?, &mut results);
+        report(
+            hold::in_flight(target, endpoint, p, probes.metrics.as_ref()).await?,
+            &mut results,
+        );
     }
     if let Some(p) = &probes.concurrency {
         tokio::time::sleep(probes.pause).await;
         log("probe concurrency: running");
-        report(hold::concurrency(target, endpoint, p).await?, &mut results);
+        report(
+            hold::concurrency(target, endpoint, p, probes.metrics.as_ref()).await?,
+            &mut results,
+        );
     }
     if let Some(p) = &probes.timeout {
         tokio::time::sleep(probes.pause).await;
@@ -220,15 +229,26 @@ async fn collect(handles: Vec<tokio::task::JoinHandle<Call>>) -> Vec<Call> {
     calls
 }
 
-/// The server's Prometheus endpoint beside its MCP endpoint (`…/mcp` → `…/metrics`).
-fn metrics_url(endpoint: &Endpoint) -> Option<String> {
-    let base = endpoint.url.strip_suffix("/mcp")?;
-    Some(format!("{base}/metrics"))
+/// The metrics page a scenario declared (`beside`: `/metrics` next to `…/mcp`).
+fn metrics_url(metrics: &ProbeMetrics, endpoint: &Endpoint) -> Option<String> {
+    if metrics.url == "beside" {
+        let base = endpoint.url.strip_suffix("/mcp")?;
+        return Some(format!("{base}/metrics"));
+    }
+    Some(metrics.url.clone())
 }
 
-/// One unlabelled gauge or counter from the server's `/metrics`.
-async fn read_metric(client: &reqwest::Client, endpoint: &Endpoint, name: &str) -> Option<f64> {
-    let url = metrics_url(endpoint)?;
+/// One unlabelled gauge or counter from the server's metrics, when the scenario declared
+/// both the page and the gauge; `None` otherwise (the probes then judge from the wire).
+async fn read_metric(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    metrics: Option<&ProbeMetrics>,
+    name: impl Fn(&ProbeMetrics) -> Option<&String>,
+) -> Option<f64> {
+    let metrics = metrics?;
+    let name = name(metrics)?;
+    let url = metrics_url(metrics, endpoint)?;
     let text = client
         .get(url)
         .timeout(Duration::from_secs(2))
@@ -238,9 +258,13 @@ async fn read_metric(client: &reqwest::Client, endpoint: &Endpoint, name: &str) 
         .text()
         .await
         .ok()?;
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        l.strip_prefix(name.as_str())?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
 }
 
 /// Counts of each outcome, for the figures.
