@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what scenarios/foreign-python-sdk.yaml runs against, none of it written here:
+# - the official MCP Python SDK (PyPI `mcp`, pinned) in a venv at
+#   ${MCP_SLO_FOREIGN:-$HOME/.cache/mcp-slo/foreign}/venv, which serves sdk_server.py;
+# - nginx from Debian (`nginx-light`), the rate limiter in front of it.
+# Does nothing when both are already there. The package's own service is never started:
+# our nginx runs from scripts/foreign/nginx.conf on 127.0.0.1 only (start.sh).
+set -euo pipefail
+version=2.3.0
+dir=${MCP_SLO_FOREIGN:-$HOME/.cache/mcp-slo/foreign}
+venv=$dir/venv
+installed=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("mcp"))' 2>/dev/null || true)
+if [ "$installed" != "$version" ]; then
+  command -v python3 >/dev/null || { echo "[foreign] python3 is needed for the MCP Python SDK" >&2; exit 1; }
+  echo "[foreign] installing mcp==$version into $venv" >&2
+  mkdir -p "$dir"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "mcp==$version" >&2
+fi
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "[foreign] installing nginx-light from Debian" >&2
+  sudo=()
+  [ "$(id -u)" = 0 ] || sudo=(sudo)
+  # Keep the package from starting its own server on port 80 (Docker images ship this
+  # policy already; a machine without one gets it for the install only).
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${sudo[@]}" chmod 755 /usr/sbin/policy-rc.d
+    trap '"${sudo[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt_install() {
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light >&2
+  }
+  apt_install || { "${sudo[@]}" apt-get update -q >&2 && apt_install; }
+fi
