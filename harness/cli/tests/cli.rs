@@ -308,3 +308,82 @@ fn a_missed_objective_exits_1_and_fails_its_junit_case() {
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(summary.contains("FAIL"), "{summary}");
 }
+
+/// The same server under 2026-07-28 and 2025-11-25 sessions side by side, with every kind
+/// of op the local tier answers, and the ones it does not serve answered as JSON-RPC errors.
+#[test]
+fn each_op_kind_runs_under_both_revisions_side_by_side() {
+    if !services() {
+        return;
+    }
+    let url = local_tier(Mode::Session);
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"version: mcp-slo/v1
+name: revisions
+targets:
+  modern: {{ url: "{url}", mode: session }}
+  sessions: {{ same_server_as: modern, protocol_version: 2025-11-25 }}
+load:
+  model: open
+  phases:
+    - {{ name: warmup, duration: 1s, rate: 10/s, record: false }}
+    - {{ name: steady, duration: 3s, rate: 40/s }}
+mix:
+  - {{ target: modern, tool: postgres_query, label: sql-2026, weight: 3, args: {{ query: "SELECT * FROM orders WHERE id = $1", params: ["{{{{int 1 100000}}}}"] }} }}
+  - {{ target: sessions, tool: postgres_query, label: sql-2025, weight: 3, args: {{ query: "SELECT * FROM orders WHERE id = $1", params: ["{{{{int 1 100000}}}}"] }} }}
+  - {{ target: modern, method: tools/list, walk: true }}
+  - {{ target: modern, method: server/discover }}
+  - {{ target: sessions, method: tools/list, label: tools-2025 }}
+  - {{ target: sessions, method: ping }}
+  - {{ target: modern, method: resources/list }}
+  - {{ target: sessions, method: prompts/list }}
+slo:
+  - {{ tool: sql-2026, latency: {{ p: 99, below: 500ms }} }}
+  - {{ tool: sql-2025, latency: {{ p: 99, below: 500ms }} }}
+  - {{ tool: sql-2026, error_rate: {{ below: 1% }} }}
+  - {{ tool: sql-2025, error_rate: {{ below: 1% }} }}
+  - {{ tool: "tools/list (walk)", error_rate: {{ below: 1% }} }}
+  - {{ tool: server/discover, error_rate: {{ below: 1% }} }}
+  - {{ tool: tools-2025, error_rate: {{ below: 1% }} }}
+  - {{ tool: ping, error_rate: {{ below: 1% }} }}
+"#
+    );
+    let path = dir.path().join("revisions.yaml");
+    std::fs::write(&path, text).unwrap();
+    let out = dir.path().join("out");
+    let (code, stdout, stderr) = run_to(&path, &out);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
+    let revision = |name: &str| {
+        result["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| {
+                t["protocol_version"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+    };
+    assert_eq!(revision("modern").as_deref(), Some("2026-07-28"));
+    assert_eq!(revision("sessions").as_deref(), Some("2025-11-25"));
+    let tools = &result["tools"];
+    let walk = &tools["tools/list (walk)"];
+    assert!(walk["outcomes"]["ok"].as_u64().unwrap() > 0, "{walk}");
+    let listing = &walk["listing"];
+    assert_eq!(
+        listing["items"].as_u64(),
+        listing["calls"].as_u64().map(|c| c * 4),
+        "four tools per walk: {listing}"
+    );
+    for label in ["resources/list", "prompts/list"] {
+        let o = &tools[label]["outcomes"];
+        assert!(o["jsonrpc_error"].as_u64().unwrap() > 0, "{label}: {o}");
+        assert_eq!(o["ok"], 0, "the local tier serves no {label}: {o}");
+    }
+    assert!(result["load"]["instrument"]["start_lateness_us"]["p50"].is_u64());
+}

@@ -203,6 +203,10 @@ pub struct RawOp {
     /// `prompts/get`: the prompt's name.
     #[serde(default)]
     pub name: Option<String>,
+    /// The name its calls are recorded and judged under (default: the tool's name, or the
+    /// method), e.g. to tell the same tool on two targets apart.
+    #[serde(default)]
+    pub label: Option<String>,
     #[serde(default)]
     pub weight: Option<u32>,
     /// Tool (or prompt) arguments. A string that is exactly a generator, e.g.

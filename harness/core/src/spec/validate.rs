@@ -227,9 +227,12 @@ impl Validator {
             },
             &mut self.issues,
         )?;
+        if op.label.as_ref().is_some_and(|l| l.trim().is_empty()) {
+            self.push(&format!("{path}.label"), "empty");
+        }
         Some(Op {
             target: op.target.value().clone(),
-            tool: method.label(),
+            tool: op.label.clone().unwrap_or_else(|| method.label()),
             method,
             weight,
             args,
