@@ -25,6 +25,9 @@ fi
 # The MCP conformance suite, whose client scenarios `mcp-slo call --conformance` must pass
 # (from npm, with the Node 22 it needs, into ~/.cache/mcp-slo/conformance; once).
 bash "$here/conformance/install.sh"
+# A server nobody here wrote (the official MCP Python SDK, from PyPI) and nginx from Debian
+# as its rate limiter, for harness/cli/tests/foreign.rs.
+bash "$here/foreign/install.sh"
 # docker-compose.yml, checked by a real Compose implementation (no engine needed).
 bash "$here/check-compose.sh"
 export MCP_SLO_REQUIRE_SERVICES=1
