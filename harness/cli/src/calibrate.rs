@@ -114,7 +114,7 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             &server.url,
             "calibrate",
             "{}",
-            Load::Open(200.0),
+            Load::Open(200.0, args.connections),
             args.duration,
         )
         .await?;
@@ -179,7 +179,7 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
                 &url,
                 &args.tool,
                 &args.args,
-                Load::Open(*rate),
+                Load::Open(*rate, args.connections),
                 args.duration,
             )
         };
@@ -338,7 +338,8 @@ async fn bare_exchange(
 /// An open-model rate, or closed-model users (flat out).
 #[derive(Debug, Clone, Copy)]
 enum Load {
-    Open(f64),
+    /// A rate, with at most this many workers (oha's connections).
+    Open(f64, u32),
     Closed(u32),
 }
 
@@ -351,8 +352,11 @@ async fn harness_run(
     duration: Duration,
 ) -> Result<Figures, anyhow::Error> {
     let (model, each) = match load {
-        Load::Open(rate) => ("open", format!("rate: {rate}/s")),
-        Load::Closed(users) => ("closed", format!("users: {users}")),
+        Load::Open(rate, workers) => (
+            format!("open\n  max_users: {workers}"),
+            format!("rate: {rate}/s"),
+        ),
+        Load::Closed(users) => ("closed".to_owned(), format!("users: {users}")),
     };
     let text = format!(
         "version: mcp-slo/v1\nname: calibrate\ntargets:\n  t: {{ url: \"{url}\", mode: stateless }}\nload:\n  model: {model}\n  phases:\n    - {{ duration: 2s, {each}, record: false }}\n    - {{ duration: {}ms, {each} }}\nmix:\n  - {{ target: t, tool: {tool}, args: {args} }}\n",
