@@ -144,21 +144,19 @@ fn the_python_sdk_behind_nginx_meets_its_objectives_under_both_revisions() {
         "{sessions:#}"
     );
 
-    for op in [
-        "echo",
-        "add",
-        "tools/list",
-        "resources/read",
-        "prompts/get greet",
-    ] {
-        let summary = &result["tools"][op];
-        let ok = summary["outcomes"]["ok"].as_u64().unwrap_or(0);
-        assert!(ok > 0, "no {op} call answered: {:#}", result["tools"]);
-        assert_eq!(
-            summary["latency"]["count"].as_u64(),
-            Some(ok),
-            "{op}: {summary:#}"
-        );
+    // Every op kind, on each target under its own label.
+    for target in ["sdk", "sdk_sessions"] {
+        for op in ["echo", "add", "tools/list", "resources/read", "prompts/get"] {
+            let label = format!("{target} {op}");
+            let summary = &result["tools"][&label];
+            let ok = summary["outcomes"]["ok"].as_u64().unwrap_or(0);
+            assert!(ok > 0, "no {label} call answered: {:#}", result["tools"]);
+            assert_eq!(
+                summary["latency"]["count"].as_u64(),
+                Some(ok),
+                "{label}: {summary:#}"
+            );
+        }
     }
     let failed: Vec<&Value> = result["objectives"]
         .as_array()
