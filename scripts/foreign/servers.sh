@@ -71,16 +71,20 @@ start() {
 
   # Ready when an MCP call through nginx gets the SDK's answer.
   "$python" - "http://127.0.0.1:$nginx_port/mcp" <<'PY'
-import json, sys, httpx
+import json, sys, urllib.error, urllib.request
 meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {}}
-r = httpx.post(sys.argv[1], timeout=10, json={"jsonrpc": "2.0", "id": 1,
-    "method": "server/discover", "params": {"_meta": meta}},
-    headers={"Accept": "application/json, text/event-stream",
-             "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover"})
-if r.status_code != 200 or "result" not in r.json():
-    sys.exit(f"server/discover through nginx: HTTP {r.status_code}: {r.text[:300]}")
-print(json.dumps(r.json()["result"]["supportedVersions"]))
+body = {"jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {"_meta": meta}}
+request = urllib.request.Request(sys.argv[1], data=json.dumps(body).encode(), headers={
+    "Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+    "MCP-Protocol-Version": "2026-07-28", "Mcp-Method": "server/discover"})
+try:
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        text = answer.read().decode()
+except urllib.error.HTTPError as e:
+    sys.exit(f"server/discover through nginx: HTTP {e.code}: {e.read().decode()[:300]}")
+if "result" not in json.loads(text):
+    sys.exit(f"server/discover through nginx: {text[:300]}")
 PY
   trap - ERR
   say "SDK server pid $(cat "$run/sdk.pid") on 127.0.0.1:$sdk_port, nginx pid $(cat "$run/nginx.pid") at http://127.0.0.1:$nginx_port/mcp ($rate calls/s, burst $burst); logs in $run"
