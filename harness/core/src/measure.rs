@@ -274,7 +274,8 @@ pub struct Recorder {
     /// worker was busy, or the machine could not run the pacer or a worker in time).
     pub late_starts: u64,
     pub max_lateness_us: u64,
-    /// Open model: how late the pacer released each call (the instrument's timer), µs.
+    /// Open model: how late the pacer handed each call to a worker against the moment it
+    /// meant to (the instrument's timer), µs.
     pub pacer_lateness: Histogram<u64>,
     /// Open model: how late each call started, from its intended start to the moment a
     /// worker began sending it: the pacer's lateness, the hand-over to a worker, and any

@@ -238,7 +238,8 @@ pub struct LoadInfo {
 pub struct InstrumentInfo {
     /// How calls are started, e.g. `pacer thread (1 ns timer slack, last 80 µs spun)`.
     pub pacer: String,
-    /// From the intended start to the pacer's hand-over.
+    /// How late the pacer handed calls to workers (against its hand-over time, a little
+    /// before each intended start).
     pub pacer_lateness_us: Quantiles,
     /// From the intended start to the moment a worker began sending the call.
     pub start_lateness_us: Quantiles,

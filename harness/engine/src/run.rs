@@ -395,9 +395,13 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
                 tokio::time::sleep(IDLE).await;
                 return Ok(());
             };
+            // Handed over early so this thread is awake: send at the intended start.
+            while Instant::now() < call.slot.intended {
+                tokio::task::yield_now().await;
+            }
             (
                 call.slot.intended,
-                Some(call.released),
+                Some(call.released.saturating_duration_since(call.due)),
                 call.slot.record,
                 call.slot.phase,
             )
@@ -447,10 +451,10 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
         .lock()
         .unwrap_or_else(|p| p.into_inner());
     recorder.offered(schedule.second_of(intended));
-    if let Some(released) = released {
+    if let Some(pacer_late) = released {
         let lateness = started.saturating_duration_since(intended);
         recorder.start_lateness(
-            released.saturating_duration_since(intended).as_micros() as u64,
+            pacer_late.as_micros() as u64,
             lateness.as_micros() as u64,
             lateness > LATE,
         );

@@ -139,7 +139,7 @@ pub fn instrument_line(i: &mcp_slo_core::result::InstrumentInfo) -> String {
         )
     };
     format!(
-        "calls started after their intended start by {} (pacer alone: {}); included in every latency; {}",
+        "calls started after their intended start by {} (pacer's hand-over late by {}); included in every latency; {}",
         q(&i.start_lateness_us),
         q(&i.pacer_lateness_us),
         i.pacer
