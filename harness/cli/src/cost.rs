@@ -1,9 +1,10 @@
 //! What each sampled server process spent, divided by its own target's calls.
 //!
 //! The recorder counts calls by tool name, so a call's target comes from the scenario's
-//! mix (and each phase's): a tool that only one target is sent is that target's. A tool
-//! name sent to two targets cannot be split between them; their calls are then given
-//! together, with the CPU per call of the group, and never one target's share of it.
+//! mix (and each phase's): the calls of a tool sent to one target only are that target's.
+//! A tool name sent to two targets cannot be split between them: those targets get CPU time
+//! only, and a finding gives their CPU per call together. A target declared `same_server_as`
+//! another has no process of its own: its calls are that other target's server's.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,14 +22,34 @@ pub struct Measured {
     pub usage: Usage,
 }
 
-/// Each call label (tool name) and the targets the scenario sends it to.
+/// The target whose server answers `target`'s calls: itself, or the one it is declared
+/// `same_server_as` (which has a server of its own: the spec allows no chains).
+pub fn server_of(scenario: &Scenario, target: &str) -> String {
+    scenario
+        .targets
+        .get(target)
+        .and_then(|t| t.same_server_as.clone())
+        .unwrap_or_else(|| target.to_owned())
+}
+
+/// The targets with a server of their own, in the scenario's order.
+pub fn servers(scenario: &Scenario) -> Vec<String> {
+    let all: BTreeSet<String> = scenario
+        .targets
+        .keys()
+        .map(|t| server_of(scenario, t))
+        .collect();
+    all.into_iter().collect()
+}
+
+/// Each call label (tool name) and the servers (see [`server_of`]) the scenario sends it to.
 pub fn label_targets(scenario: &Scenario) -> BTreeMap<String, BTreeSet<String>> {
     let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let phase_mixes = scenario.load.phases.iter().filter_map(|p| p.mix.as_ref());
     for op in std::iter::once(&scenario.mix).chain(phase_mixes).flatten() {
         map.entry(op.tool.clone())
             .or_default()
-            .insert(op.target.clone());
+            .insert(server_of(scenario, &op.target));
     }
     map
 }
@@ -141,8 +162,8 @@ fn per_call(cpu_seconds: f64, calls: Option<u64>) -> Option<f64> {
         .map(|n| cpu_seconds * 1e6 / n as f64)
 }
 
-/// `calls of postgres_query went to a and b: ... together: 41.0 µs CPU per call over 800
-/// calls`, or why not even that.
+/// Which tools went to more than one target and, when every such target was sampled, their
+/// CPU per call together (`together: 41.0 µs CPU per call (release build; ...)`).
 fn shared_message(split: &CallSplit, costs: &[TargetCost]) -> String {
     let labels: Vec<String> = split
         .shared
@@ -172,9 +193,15 @@ fn shared_message(split: &CallSplit, costs: &[TargetCost]) -> String {
         );
     }
     let cpu: f64 = sampled.iter().map(|c| c.cpu_seconds).sum();
+    // Said beside the figure, as everywhere a CPU per call is quoted.
+    let builds: BTreeSet<&str> = sampled
+        .iter()
+        .map(|c| mcp_slo_report::build_words(c.build_profile))
+        .collect();
+    let builds = builds.into_iter().collect::<Vec<_>>().join(" and ");
     match per_call(cpu, Some(split.shared_calls)) {
         Some(us) => format!(
-            "{head}; together: {us:.1} µs CPU per call ({cpu:.2} s over {} calls)",
+            "{head}; together: {us:.1} µs CPU per call ({builds}; {cpu:.2} s over {} calls)",
             split.shared_calls
         ),
         None => format!("{head}; together: {cpu:.2} s CPU and no calls"),
@@ -298,7 +325,22 @@ mod tests {
         assert_eq!(findings.len(), 1);
         assert_eq!(
             findings[0].message,
-            "calls are counted by tool name and q (a, b) went to more than one target, so no CPU per call is given for a, b alone; together: 50.0 µs CPU per call (0.02 s over 400 calls)"
+            "calls are counted by tool name and q (a, b) went to more than one target, so no CPU per call is given for a, b alone; together: 50.0 µs CPU per call (release build; 0.02 s over 400 calls)"
+        );
+        // A debug build in the group is named beside the figure.
+        let (_, findings) = divide(
+            &split,
+            &[
+                measured("a", BuildProfile::Release, 1, 0.01),
+                measured("b", BuildProfile::Debug, 2, 0.01),
+            ],
+        );
+        assert!(
+            findings[0].message.ends_with(
+                "50.0 µs CPU per call (debug build and release build; 0.02 s over 400 calls)"
+            ),
+            "{}",
+            findings[0].message
         );
         // Only one of the two sampled: not even the total.
         let (_, findings) = divide(&split, &[measured("a", BuildProfile::Release, 1, 0.01)]);
@@ -343,5 +385,28 @@ mod tests {
             label_targets(&scenario),
             labels(&[("q", &["a", "b"]), ("r", &["a"])])
         );
+        assert_eq!(servers(&scenario), names(&["a", "b"]));
+    }
+
+    #[test]
+    fn a_same_server_target_s_calls_are_its_server_s() {
+        // b is a's server under another revision: one process answers both.
+        let yaml = "version: mcp-slo/v1\nname: two\ntargets:\n  a: { url: \"http://127.0.0.1:1/mcp\", mode: stateless }\n  b: { same_server_as: a }\n  c: { url: \"http://127.0.0.1:2/mcp\", mode: stateless }\nload:\n  model: open\n  phases:\n    - { name: one, duration: 1s, rate: 10/s }\nmix:\n  - { target: a, tool: q, args: {} }\n  - { target: b, tool: q, args: {} }\n  - { target: b, tool: r, args: {} }\n  - { target: c, tool: s, args: {} }\n";
+        let scenario = Scenario::from_yaml(std::path::Path::new("two.yaml"), yaml)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(servers(&scenario), names(&["a", "c"]));
+        let by_label = label_targets(&scenario);
+        assert_eq!(
+            by_label,
+            labels(&[("q", &["a"]), ("r", &["a"]), ("s", &["c"])])
+        );
+        let split = split_calls(
+            &servers(&scenario),
+            &by_label,
+            &calls(&[("q", 70), ("r", 30), ("s", 5)]),
+        );
+        assert_eq!(split.by_target["a"], Some(100));
+        assert_eq!(split.by_target["c"], Some(5));
+        assert!(split.shared.is_empty());
     }
 }

@@ -153,7 +153,7 @@ async fn run_with_targets(
         Ok(t) => t,
         Err(outcome) => return outcome,
     };
-    let sampled = sampled_processes(started, target_pid, &infos);
+    let sampled = sampled_processes(scenario, started, target_pid, &infos);
     let samplers: Vec<Sampler> = sampled
         .iter()
         .map(|(_, _, pid)| Sampler::new(*pid))
@@ -219,7 +219,7 @@ async fn run_with_targets(
         }
         None => Vec::new(),
     };
-    let (costs, cost_findings) = costs(scenario, &engine, &infos, &sampled, &samplers);
+    let (costs, cost_findings) = costs(scenario, &engine, &sampled, &samplers);
     let findings = findings.into_iter().chain(cost_findings).collect();
     let mut result = assemble(scenario, &engine, infos, findings, costs, probe_results);
     if let (Some(target), Some(checks)) = (publish, &scenario.alarms) {
@@ -259,6 +259,7 @@ async fn run_with_targets(
 type SampledProcess = (Option<String>, Option<BuildProfile>, u32);
 
 fn sampled_processes(
+    scenario: &Scenario,
     started: &Started,
     target_pid: Option<u32>,
     infos: &[TargetInfo],
@@ -271,7 +272,11 @@ fn sampled_processes(
     if let Some(pid) = target_pid
         && !sampled.iter().any(|(_, _, p)| *p == pid)
     {
-        let by_url: Vec<&TargetInfo> = infos.iter().filter(|i| !i.spawned).collect();
+        let servers = cost::servers(scenario);
+        let by_url: Vec<&TargetInfo> = infos
+            .iter()
+            .filter(|i| !i.spawned && servers.contains(&i.name))
+            .collect();
         match by_url.as_slice() {
             [only] => sampled.push((Some(only.name.clone()), only.build_profile, pid)),
             _ => sampled.push((None, None, pid)),
@@ -285,7 +290,6 @@ fn sampled_processes(
 fn costs(
     scenario: &Scenario,
     engine: &EngineRun,
-    infos: &[TargetInfo],
     sampled: &[SampledProcess],
     samplers: &Mutex<Vec<Sampler>>,
 ) -> (Vec<TargetCost>, Vec<Finding>) {
@@ -301,9 +305,8 @@ fn costs(
             })
         })
         .collect();
-    let names: Vec<String> = infos.iter().map(|i| i.name.clone()).collect();
     let split = cost::split_calls(
-        &names,
+        &cost::servers(scenario),
         &cost::label_targets(scenario),
         &cost::calls_by_label(&engine.measurements.recorder),
     );

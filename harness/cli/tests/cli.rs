@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{backend_url, root, services};
+use common::{backend_url, root, run_scenario, services};
 use mcp_slo_backends::Service;
 
 use std::path::{Path, PathBuf};
@@ -233,6 +233,11 @@ fn a_run_that_meets_its_objectives_exits_0_with_every_report_file() {
             .unwrap()
             > 0
     );
+    assert_eq!(
+        result["targets"][0]["build_profile"],
+        test_build_profile(),
+        "a target given by URL states its build in /metrics too"
+    );
     assert!(out.join("report.html").is_file(), "report.html written");
     // Every format again from the stored result, into another directory.
     let again = dir.path().join("again");
@@ -386,4 +391,92 @@ slo:
         assert_eq!(o["ok"], 0, "the local tier serves no {label}: {o}");
     }
     assert!(result["load"]["instrument"]["start_lateness_us"]["p50"].is_u64());
+}
+
+/// The profile this test, and so the binaries built with it, was built in.
+fn test_build_profile() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    }
+}
+
+fn calls_of(result: &Value, tool: &str) -> u64 {
+    let outcomes = result["tools"][tool]["outcomes"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no {tool} in {}", result["tools"]));
+    outcomes.values().filter_map(Value::as_u64).sum()
+}
+
+#[test]
+fn each_spawned_servers_cost_is_divided_by_its_own_calls() {
+    if !services() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("data/reports")).unwrap();
+    std::fs::create_dir_all(data.join("data/config")).unwrap();
+    let path = dir.path().join("two.yaml");
+    // Two servers, one tool each, three calls to alpha for every call to beta.
+    std::fs::write(
+        &path,
+        "version: mcp-slo/v1\nname: two\ntargets:\n  alpha: { spawn: { server: local, args: [\"--audit\", \"off\"] }, mode: stateless }\n  beta: { spawn: { server: local, args: [\"--audit\", \"off\"] }, mode: stateless }\nload:\n  model: open\n  phases:\n    - { name: steady, duration: 2s, rate: 40/s }\nmix:\n  - { target: alpha, tool: postgres_query, weight: 3, args: { query: \"SELECT 1 AS one\" } }\n  - { target: beta, tool: mysql_query, weight: 1, args: { query: \"SELECT 1 AS one\" } }\nslo:\n  - { error_rate: { below: 1% } }\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let data = data.to_string_lossy().into_owned();
+    let (code, stderr, result) = run_scenario(&path, &out, &[("MCP_SLO_DATA_ROOT", data.as_str())]);
+    assert_eq!(code, 0, "{stderr}");
+    let profile = test_build_profile();
+    assert_eq!(result["harness"]["build_profile"], profile);
+    let costs = result["costs"].as_array().expect("costs");
+    assert_eq!(costs.len(), 2, "{costs:?}");
+    let (alpha, beta) = (&costs[0], &costs[1]);
+    assert_eq!(
+        (&alpha["target"], &beta["target"]),
+        (&"alpha".into(), &"beta".into())
+    );
+    let (alpha_calls, beta_calls) = (
+        calls_of(&result, "postgres_query"),
+        calls_of(&result, "mysql_query"),
+    );
+    assert_eq!(alpha["calls"], alpha_calls, "{alpha}");
+    assert_eq!(beta["calls"], beta_calls, "{beta}");
+    assert!(
+        alpha_calls > beta_calls && beta_calls > 0,
+        "{alpha_calls} vs {beta_calls}"
+    );
+    assert_eq!(alpha_calls + beta_calls, result["load"]["completed_calls"]);
+    for (i, (cost, calls)) in [(alpha, alpha_calls), (beta, beta_calls)]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(cost["build_profile"], profile, "{cost}");
+        assert_eq!(result["targets"][i]["build_profile"], profile);
+        let cpu = cost["cpu_seconds"].as_f64().unwrap();
+        let per_call = cost["cpu_us_per_call"].as_f64().unwrap();
+        assert!((per_call - cpu * 1e6 / calls as f64).abs() < 1e-6, "{cost}");
+        assert!(cost["samples"].as_u64().unwrap() >= 2, "{cost}");
+    }
+    assert_ne!(alpha["pid"], beta["pid"]);
+    assert_eq!(
+        result["cost"]["pid"], alpha["pid"],
+        "the deprecated field is the first cost"
+    );
+    let debug_warning = result["findings"].as_array().unwrap().iter().any(|f| {
+        f["severity"] == "warning"
+            && f["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("mcp-slo itself is a debug build"))
+    });
+    assert_eq!(debug_warning, profile == "debug", "{}", result["findings"]);
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        summary.contains(&format!(
+            "µs CPU per call ({profile} build) over {beta_calls} calls"
+        )),
+        "{summary}"
+    );
 }

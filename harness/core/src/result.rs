@@ -373,8 +373,9 @@ pub struct TargetCost {
     pub cpu_us_per_call: Option<f64>,
     pub peak_rss_bytes: u64,
     pub samples: u32,
-    /// Calls sent to this target in the sampled window (any outcome); absent when the run
-    /// cannot tell its calls from another target's (the same tool name on both).
+    /// Calls sent to this target (and to targets declared `same_server_as` it) in the sampled
+    /// window, any outcome; absent when the run cannot tell its calls from another target's
+    /// (the same label on both).
     pub calls: Option<u64>,
 }
 

@@ -9,7 +9,7 @@ use mcp_slo_core::result::{BuildProfile, RunResult, TargetCost};
 pub const HARNESS_DEBUG_NOTE: &str = "mcp-slo itself is a debug build: it adds its own time to every call it measures, so these latency figures are not trustworthy (build it with cargo build --release)";
 
 /// What the cost figures are, for a reader who meets them for the first time.
-pub const COST_MEANING: &str = "CPU time (user and system, all threads) and peak resident memory of each server process the harness sampled, while the load ran (warm-up phases included, probes not), divided by the calls sent to that process's own target";
+pub const COST_MEANING: &str = "CPU time (user + system, all threads) of each server process the harness sampled while the load ran (warm-up phases included, probes not), over the calls sent to that process's own target, and its peak resident memory";
 
 /// The run's costs: `costs`, or for a result written before it, the single `cost` (whose
 /// target and build are not known).

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use mcp_slo_core::result::RunResult;
 
 pub use console::console_table;
-pub use cost::HARNESS_DEBUG_NOTE;
+pub use cost::{HARNESS_DEBUG_NOTE, build_words};
 pub use html::{
     CapacityStep, CapacityView, capacity_html, capacity_page, report_html,
     report_html_with_capacity,

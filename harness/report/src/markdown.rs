@@ -44,7 +44,10 @@ pub fn summary_markdown(r: &RunResult) -> String {
     }
     let costs = cost::costs(r);
     if !costs.is_empty() {
-        let _ = writeln!(out, "**Server cost** ({}):\n", cost::COST_MEANING);
+        let _ = writeln!(
+            out,
+            "**Server cost** (each sampled server's CPU time while the load ran, over its own target's calls):\n"
+        );
         for c in &costs {
             let _ = writeln!(out, "- {}", cost::cost_line(c));
         }
