@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: builds the local tier and the harness and runs scenarios/quickstart.yaml, a
-# real SLO run whose verdict is the exit code (0 pass, 1 objective missed, 2 invalid input,
-# 3 infrastructure) and whose report lands in reports/quickstart-<timestamp>/.
+# The main job: builds the local tier and the harness in release mode and runs
+# scenarios/quickstart.yaml, a real SLO run whose verdict is the exit code (0 pass, 1
+# objective missed, 2 invalid input, 3 infrastructure) and whose report lands in
+# reports/quickstart-<timestamp>/.
 #
 # Backends: where PostgreSQL, MariaDB and Redis are installed, they are started if down and
 # given their roles and fixtures (scripts/setup-services.sh), and the run uses them. Where
@@ -25,7 +26,8 @@ if [ "$set_up" = yes ] && ! bash "$here/setup-services.sh"; then
   echo "[quickstart] the local services could not be set up; the harness resolves the backends itself (see the report's backends line)" >&2
   unset DATABASE_URL MYSQL_URL REDIS_URL MCP_SLO_DATA_ROOT
 fi
-# One build profile for tests and runs (dependencies optimised; see Cargo.toml).
-cargo build --locked -p mcp-local-server -p mcp-slo
-export MCP_SLO_LOCAL_SERVER="$CARGO_TARGET_DIR/debug/mcp-local-server"
-exec "$CARGO_TARGET_DIR/debug/mcp-slo" run "$scenario" "$@"
+# Release builds: a debug server spends tens of times a release build's CPU per call and a
+# debug harness adds its own time to every latency (every report names both builds).
+cargo build --release --locked -p mcp-local-server -p mcp-slo
+export MCP_SLO_LOCAL_SERVER="$CARGO_TARGET_DIR/release/mcp-local-server"
+exec "$CARGO_TARGET_DIR/release/mcp-slo" run "$scenario" "$@"
