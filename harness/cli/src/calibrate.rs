@@ -183,32 +183,25 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
                 args.duration,
             )
         };
+        let run_oha = || {
+            oha_run(
+                &args.oha,
+                &endpoint,
+                &args.tool,
+                call.clone(),
+                Some(*rate),
+                args.duration,
+                args.connections,
+            )
+        };
+        // Alternate which tool goes first, so drift over the session favours neither.
         let (harness, independent) = if oha.is_none() {
             (run_harness().await?, None)
         } else if i % 2 == 0 {
             let h = run_harness().await?;
-            let o = oha_run(
-                &args.oha,
-                &endpoint,
-                &args.tool,
-                call.clone(),
-                Some(*rate),
-                args.duration,
-                args.connections,
-            )
-            .await?;
-            (h, Some(o))
+            (h, Some(run_oha().await?))
         } else {
-            let o = oha_run(
-                &args.oha,
-                &endpoint,
-                &args.tool,
-                call.clone(),
-                Some(*rate),
-                args.duration,
-                args.connections,
-            )
-            .await?;
+            let o = run_oha().await?;
             (run_harness().await?, Some(o))
         };
         let (delta, ok) = match &independent {

@@ -75,7 +75,7 @@ impl Session {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("{url}: {message}")]
+    #[error("{url} is unreachable: {message}")]
     Unreachable { url: String, message: String },
     #[error("{url}: initialize failed: {message}")]
     Handshake { url: String, message: String },
@@ -365,7 +365,12 @@ impl Endpoint {
                 .iter()
                 .any(|v| v == Revision::V2026_07_28.as_str());
             match (answer.outcome, answer.status, answer.code) {
-                (_, 0, _) => return Err(fail(answer.message.unwrap_or_default())),
+                (_, 0, _) => {
+                    return Err(ClientError::Unreachable {
+                        url: self.url.clone(),
+                        message: answer.message.unwrap_or_default(),
+                    });
+                }
                 (_, 401 | 403, _) => {
                     return Err(fail(format!(
                         "server/discover refused (HTTP {}): check the target's token or headers",
