@@ -7,6 +7,7 @@ pub mod args;
 pub mod ops;
 pub mod probes;
 pub mod raw;
+mod targets;
 mod validate;
 
 use std::collections::BTreeMap;
