@@ -214,7 +214,7 @@ impl Endpoint {
             }
             let meta = revision.is_self_contained().then_some(&self.meta);
             let id = session.next_id();
-            let body = wire::encode(Some(id), method, params.clone(), meta);
+            let body = wire::encode(Some(id), method, params.as_ref(), meta);
             let mut headers = self.request_headers(revision, session, method, name);
             if revision.is_self_contained() && method == "tools/call" {
                 self.tools.add_headers(&mut headers, params.as_ref());
@@ -289,7 +289,7 @@ impl Endpoint {
             "clientInfo": client_info(),
         });
         let fresh = Session::default();
-        let body = wire::encode(Some(0), "initialize", Some(params), None);
+        let body = wire::encode(Some(0), "initialize", Some(&params), None);
         let headers = self.request_headers(revision, &fresh, "initialize", None);
         let x = self
             .post(client, headers, body, None)
@@ -453,7 +453,7 @@ impl Endpoint {
     ) -> (Vec<(String, String)>, Vec<u8>) {
         let revision = self.revision();
         let meta = revision.is_self_contained().then_some(&self.meta);
-        let body = wire::encode(Some(1), method, params, meta);
+        let body = wire::encode(Some(1), method, params.as_ref(), meta);
         let headers = self
             .request_headers(revision, &Session::default(), method, name)
             .iter()

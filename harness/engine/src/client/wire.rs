@@ -95,7 +95,7 @@ struct Request<'a> {
     id: Option<u64>,
     method: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    params: Option<&'a Value>,
+    params: Option<Params<'a>>,
 }
 
 /// A JSON-RPC request (`id` None: a notification). With `meta`, the params carry it as
@@ -103,27 +103,48 @@ struct Request<'a> {
 pub fn encode(
     id: Option<u64>,
     method: &str,
-    params: Option<Value>,
+    params: Option<&Value>,
     meta: Option<&Value>,
 ) -> Vec<u8> {
-    let params = match (params, meta) {
-        (p, Some(meta)) => {
-            let mut map = match p {
-                Some(Value::Object(map)) => map,
-                _ => Map::new(),
-            };
-            map.insert("_meta".to_owned(), meta.clone());
-            Some(Value::Object(map))
-        }
-        (p, None) => p,
-    };
     serde_json::to_vec(&Request {
         jsonrpc: "2.0",
         id,
         method,
-        params: params.as_ref(),
+        params: match (params, meta) {
+            (p, None) => p.map(Params::Plain),
+            (p, Some(meta)) => Some(Params::WithMeta {
+                fields: p.and_then(Value::as_object),
+                meta,
+            }),
+        },
     })
     .unwrap_or_default()
+}
+
+/// A request's params as sent, `_meta` added without copying them.
+enum Params<'a> {
+    Plain(&'a Value),
+    WithMeta {
+        fields: Option<&'a Map<String, Value>>,
+        meta: &'a Value,
+    },
+}
+
+impl Serialize for Params<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        match self {
+            Params::Plain(v) => v.serialize(s),
+            Params::WithMeta { fields, meta } => {
+                let mut map = s.serialize_map(None)?;
+                for (k, v) in fields.iter().flat_map(|m| m.iter()) {
+                    map.serialize_entry(k, v)?;
+                }
+                map.serialize_entry("_meta", meta)?;
+                map.end()
+            }
+        }
+    }
 }
 
 /// A header value as 2026-07-28 sends names and parameters: as is when it is printable
@@ -333,6 +354,15 @@ mod tests {
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["params"]["_meta"], meta);
         assert_eq!(v["id"], 7);
+        let params = serde_json::json!({"name": "echo", "arguments": {"x": 1}});
+        let body = encode(Some(8), "tools/call", Some(&params), Some(&meta));
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["params"]["name"], "echo");
+        assert_eq!(v["params"]["arguments"]["x"], 1);
+        assert_eq!(v["params"]["_meta"], meta);
+        let body = encode(Some(9), "tools/call", Some(&params), None);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["params"], params, "no _meta on a 2025 request");
         let body = encode(None, "notifications/initialized", None, None);
         let v: Value = serde_json::from_slice(&body).unwrap();
         assert!(v.get("id").is_none() && v.get("params").is_none());
