@@ -78,7 +78,12 @@ async fn mcp(State(stub): State<Arc<Stub>>, headers: HeaderMap, body: String) ->
                 .into_response();
         }
         let name_ok = match method.as_str() {
-            "tools/call" => header("mcp-name").as_deref() == request["params"]["name"].as_str(),
+            "tools/call" => {
+                header("mcp-name").as_deref() == request["params"]["name"].as_str()
+                    && (request["params"]["name"] != "e"
+                        || header("mcp-param-region").as_deref()
+                            == request["params"]["arguments"]["region"].as_str())
+            }
             _ => true,
         };
         if header("mcp-method").as_deref() != Some(method.as_str())
@@ -134,9 +139,14 @@ async fn mcp(State(stub): State<Arc<Stub>>, headers: HeaderMap, body: String) ->
                     return ok_error(id, -32602, "invalid cursor");
                 }
             };
+            // `e` mirrors its `region` argument into `Mcp-Param-Region`.
             let tools: Vec<Value> = tools
                 .iter()
-                .map(|n| json!({"name": n, "inputSchema": {"type": "object"}}))
+                .map(|n| match *n {
+                    "e" => json!({"name": n, "inputSchema": {"type": "object", "properties": {
+                        "region": {"type": "string", "x-mcp-header": "Region"}}}}),
+                    _ => json!({"name": n, "inputSchema": {"type": "object"}}),
+                })
                 .collect();
             let mut result = json!({"resultType": "complete", "tools": tools, "ttlMs": 0, "cacheScope": "public"});
             if let Some(n) = next {
@@ -236,6 +246,20 @@ async fn auto_speaks_2026_07_28_to_a_server_that_discovers_with_every_header_it_
     )
     .await;
     assert_eq!(answer.outcome, CallOutcome::Ok, "{:?}", answer.message);
+    // `e` is listed on the walk's third page: negotiating read it, so the run's first call
+    // of `e` already carries the header its schema asks for.
+    let client = client();
+    let mut session = endpoint.initialize(&client).await.expect("session");
+    let mirrored = execute_op(
+        &client,
+        &endpoint,
+        &mut session,
+        &Method::CallTool("e".into()),
+        json!({"region": "eu-west-1"}),
+        Attempts::once(Duration::from_secs(5)),
+    )
+    .await;
+    assert_eq!(mirrored.outcome, CallOutcome::Ok, "{:?}", mirrored.message);
     let discover = call(
         &endpoint,
         &Method::Discover,

@@ -28,6 +28,9 @@ use serde_json::Value;
 
 pub use wire::{Answer, Listing, OVERLOADED, RATE_LIMITED, TIMED_OUT};
 
+/// Pages of `tools/list` read while negotiating (see [`Endpoint::learn_tools`]).
+pub const LEARN_PAGES: u32 = 100;
+
 /// Where and how to talk to one MCP server.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
@@ -378,12 +381,14 @@ impl Endpoint {
                     )));
                 }
                 (CallOutcome::Ok, _, _) if modern => {
+                    self.learn_tools(client).await;
                     return Ok(Negotiation {
                         revision: Revision::V2026_07_28,
                         how: format!("server/discover: supports {}", supported.join(", ")),
                     });
                 }
                 (_, _, Some(wire::UNSUPPORTED_VERSION)) if modern => {
+                    self.learn_tools(client).await;
                     return Ok(Negotiation {
                         revision: Revision::V2026_07_28,
                         how: "server/discover: -32022, 2026-07-28 listed as supported".into(),
@@ -427,6 +432,39 @@ impl Endpoint {
                 format!("initialize: {spoken}")
             },
         })
+    }
+
+    /// Walks `tools/list` once (at most [`LEARN_PAGES`] pages), so the first `tools/call`
+    /// of a run already carries the `Mcp-Param-*` headers its tool's schema asks for. A
+    /// server without tools, or one that refuses the listing, is left as it is: its calls
+    /// then go without those headers and the server's answers tell.
+    async fn learn_tools(&self, client: &reqwest::Client) {
+        let mut session = Session::default();
+        let mut cursor: Option<String> = None;
+        for _ in 0..LEARN_PAGES {
+            let params = match &cursor {
+                Some(c) => serde_json::json!({ "cursor": c }),
+                None => Value::Object(Default::default()),
+            };
+            let answer = self
+                .request(
+                    client,
+                    &mut session,
+                    "tools/list",
+                    Some(params),
+                    None,
+                    Some(Duration::from_secs(10)),
+                )
+                .await;
+            let next = answer
+                .result()
+                .and_then(|r| r.get("nextCursor")?.as_str().map(str::to_owned))
+                .filter(|c| !c.is_empty() && cursor.as_deref() != Some(c));
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return,
+            }
+        }
     }
 
     /// Opens a session (2025 revisions) or checks the server answers `server/discover`
