@@ -28,6 +28,9 @@ bash "$here/conformance/install.sh"
 # A server nobody here wrote (the official MCP Python SDK, from PyPI) and nginx from Debian
 # as its rate limiter, for harness/cli/tests/foreign.rs.
 bash "$here/foreign/install.sh"
+# An OAuth authorization server nobody here wrote (Authlib on Flask, from PyPI), for
+# harness/cli/tests/oauth/authlib.rs.
+bash "$here/oauth/install.sh"
 # docker-compose.yml, checked by a real Compose implementation (no engine needed).
 bash "$here/check-compose.sh"
 export MCP_SLO_REQUIRE_SERVICES=1

@@ -13,6 +13,7 @@ mod progress;
 mod publish;
 mod run;
 mod target_headers;
+mod target_oauth;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

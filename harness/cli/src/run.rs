@@ -149,7 +149,7 @@ async fn run_with_targets(
     publish: Option<&Publish>,
     started: &mut Started,
 ) -> Outcome {
-    let (endpoints, infos) = match start_targets(scenario, out, &[], started).await {
+    let (endpoints, mut infos) = match start_targets(scenario, out, &[], started).await {
         Ok(t) => t,
         Err(outcome) => return outcome,
     };
@@ -221,6 +221,7 @@ async fn run_with_targets(
     };
     let (costs, cost_findings) = costs(scenario, &engine, &sampled, &samplers);
     let findings = findings.into_iter().chain(cost_findings).collect();
+    crate::target_oauth::count_fetches(&mut infos, &endpoints);
     let mut result = assemble(scenario, &engine, infos, findings, costs, probe_results);
     if let (Some(target), Some(checks)) = (publish, &scenario.alarms) {
         eprintln!(
@@ -433,6 +434,9 @@ pub async fn start_targets(
         endpoint.headers =
             crate::target_headers::resolve(name, &target.headers, |var| std::env::var(var).ok())
                 .map_err(Outcome::Invalid)?;
+        if let Some(oauth) = &target.oauth {
+            endpoint.oauth = Some(crate::target_oauth::start(name, oauth).await?);
+        }
         let negotiation = endpoint
             .negotiate(&negotiating)
             .await
@@ -450,6 +454,7 @@ pub async fn start_targets(
             negotiated: Some(negotiation.how),
             backends,
             build_profile,
+            oauth: None,
         });
         endpoints.insert(name.clone(), endpoint);
     }

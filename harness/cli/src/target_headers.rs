@@ -43,7 +43,10 @@ pub fn resolve(
 }
 
 /// `${VAR}` replaced by its value; `Err(VAR)` for the first one not set.
-fn expand(template: &str, lookup: &impl Fn(&str) -> Option<String>) -> Result<String, String> {
+pub(crate) fn expand(
+    template: &str,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("${") {

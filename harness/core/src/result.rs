@@ -117,6 +117,20 @@ pub struct TargetInfo {
     /// when it states none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_profile: Option<BuildProfile>,
+    /// Where the target's bearer token came from when it is an OAuth client, and how often
+    /// it was fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthInfo>,
+}
+
+/// A target's OAuth token endpoint (client credentials) over the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct OAuthInfo {
+    pub token_url: String,
+    /// Tokens fetched, the first (before the load) included.
+    pub fetches: u64,
+    /// Refreshes that failed and were tried again.
+    pub failed_fetches: u64,
 }
 
 /// How a binary was built: its figures (CPU per call above all) differ by an order of

@@ -167,6 +167,7 @@ fn run_result() -> RunResult {
                 },
             ],
             build_profile: Some(BuildProfile::Debug),
+            oauth: None,
         }],
         load: LoadInfo {
             model: "open".to_owned(),

@@ -10,6 +10,8 @@ pub mod raw;
 mod targets;
 mod validate;
 
+pub use targets::{ClientAuth, OAuth};
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,6 +52,8 @@ pub struct Target {
     pub mode: Mode,
     pub protocol: Protocol,
     pub token_env: Option<String>,
+    /// A bearer token from an OAuth 2.1 token endpoint (client credentials).
+    pub oauth: Option<OAuth>,
     /// Extra HTTP headers, values with `${VAR}` taken from the environment at start.
     pub headers: Vec<(String, String)>,
     /// Another target whose server this one calls (the same server under another
@@ -308,6 +312,8 @@ impl Scenario {
 
 #[cfg(test)]
 mod committed_tests;
+#[cfg(test)]
+mod oauth_tests;
 #[cfg(test)]
 mod parse_tests;
 #[cfg(test)]

@@ -103,6 +103,10 @@ pub struct RawTarget {
     /// Environment variable holding a bearer token for this target.
     #[serde(default)]
     pub token_env: Option<String>,
+    /// A bearer token from an OAuth 2.1 token endpoint (client credentials grant), fetched
+    /// before the load and refreshed before it expires; instead of `token_env`.
+    #[serde(default)]
+    pub oauth: Option<RawOAuth>,
     /// Extra HTTP headers for every request, e.g. `{ X-Api-Key: "${API_KEY}" }`: `${VAR}`
     /// is replaced by the environment variable at start (a missing one stops the run).
     #[serde(default)]
@@ -111,6 +115,31 @@ pub struct RawTarget {
     /// protocol revision: the same server under two revisions side by side.
     #[serde(default)]
     pub same_server_as: Option<Located<String>>,
+}
+
+/// OAuth 2.1 client credentials (RFC 6749 section 4.4).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOAuth {
+    /// The authorization server's token endpoint, e.g. `https://auth.example.com/oauth/token`.
+    pub token_url: Located<String>,
+    /// The client's id; `${VAR}` is replaced by the environment variable at start.
+    pub client_id: Located<String>,
+    /// Environment variable holding the client secret (never written in the scenario).
+    pub client_secret_env: Located<String>,
+    /// Space-separated scopes to ask for (default: none, the server's default).
+    #[serde(default)]
+    pub scope: Option<Located<String>>,
+    /// RFC 8707 `resource`: the URI of the MCP server the token is for.
+    #[serde(default)]
+    pub resource: Option<Located<String>>,
+    /// `audience`, for authorization servers that ask for it instead of `resource`.
+    #[serde(default)]
+    pub audience: Option<Located<String>>,
+    /// How the client authenticates: `basic` (HTTP Basic, client_secret_basic; the default)
+    /// or `post` (in the form, client_secret_post).
+    #[serde(default)]
+    pub auth_method: Option<Located<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -14,6 +14,7 @@
 //! It speaks raw JSON-RPC through reqwest rather than through the rmcp client, which is
 //! about half as fast and caps itself at 16 requests in flight per transport.
 
+pub mod oauth;
 pub mod param_headers;
 pub mod sse;
 pub mod wire;
@@ -41,6 +42,8 @@ pub struct Endpoint {
     /// The revision spoken: fixed, or found by [`Endpoint::negotiate`].
     pub revision: Option<Revision>,
     pub token: Option<String>,
+    /// A bearer token from an OAuth token endpoint, kept fresh in the background.
+    pub oauth: Option<oauth::OAuthToken>,
     /// Extra headers on every request.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// 2026-07-28 `_meta`, built once.
@@ -112,6 +115,7 @@ impl Endpoint {
                 Protocol::Auto => None,
             },
             token: None,
+            oauth: None,
             headers: Vec::new(),
             meta: serde_json::json!({
                 "io.modelcontextprotocol/protocolVersion": Revision::V2026_07_28.as_str(),
@@ -163,6 +167,9 @@ impl Endpoint {
             && let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}"))
         {
             h.insert(AUTHORIZATION, v);
+        }
+        if let Some(oauth) = &self.oauth {
+            h.insert(AUTHORIZATION, oauth.header());
         }
         for (k, v) in &self.headers {
             h.insert(k.clone(), v.clone());

@@ -32,6 +32,7 @@ fn every_server_gets_its_row_with_its_build_beside_the_figure() {
         negotiated: None,
         backends: Vec::new(),
         build_profile: Some(BuildProfile::Debug),
+        oauth: None,
     });
     r.costs.push(aws_cost());
     let html = report_html(&r);

@@ -150,6 +150,7 @@ pub fn rich_result() -> RunResult {
                 },
             ],
             build_profile: Some(BuildProfile::Release),
+            oauth: None,
         }],
         load: LoadInfo {
             model: "open".to_owned(),
