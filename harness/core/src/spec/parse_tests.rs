@@ -32,7 +32,7 @@ fn unknown_fields_are_parse_errors_naming_field_and_line() {
                 "    token_env: MCP_TOKEN\n",
                 "    token_env: MCP_TOKEN\n    cookies: {}\n",
             )],
-            "error: line 14 column 5: unknown field `cookies`, expected one of url, spawn, mode, protocol_version, token_env, headers, same_server_as",
+            "error: line 14 column 5: unknown field `cookies`, expected one of url, spawn, mode, protocol_version, token_env, oauth, headers, same_server_as",
         ),
     ];
     for (name, mutations, first_line) in cases {
