@@ -4,6 +4,10 @@
 //! stderr, the JSON result to stdout; exit 0 ok, 1 the call failed, 2 invalid input, 3 the
 //! server could not be reached.
 //!
+//! `--print-request` prints the request instead of sending it (its headers and body as the
+//! harness's client sends them, one JSON object on stdout), for another load generator
+//! such as oha to send exactly the same call.
+//!
 //! `--conformance` runs the calls a scenario of the MCP conformance suite expects instead
 //! (`conformance client --command "mcp-slo call --conformance"`), reading the suite's
 //! `MCP_CONFORMANCE_*` variables; nothing else reads them.
@@ -62,6 +66,13 @@ pub struct CallArgs {
     /// How long each request may take, e.g. 30s or 500ms.
     #[arg(long, default_value = "30s")]
     timeout: String,
+    /// Print the request instead of sending it: `{"url", "revision", "headers", "body"}` on
+    /// stdout, the body as the exact text sent. The revision is negotiated first with
+    /// `--protocol auto`; at 2026-07-28 a tools/call lists the tools first, for their
+    /// `Mcp-Param-*` headers. At a 2025 revision it is the request outside a session (no
+    /// `Mcp-Session-Id`); the token, if any, is printed with the other headers.
+    #[arg(long, conflicts_with = "conformance")]
+    print_request: bool,
     /// Run the calls the MCP conformance suite's client scenario expects (named by
     /// MCP_CONFORMANCE_SCENARIO, at MCP_CONFORMANCE_PROTOCOL_VERSION, with the arguments
     /// in MCP_CONFORMANCE_CONTEXT).
@@ -78,6 +89,7 @@ struct Call {
     token: Option<String>,
     timeout: Duration,
     what: What,
+    print_request: bool,
 }
 
 #[derive(Debug)]
@@ -178,6 +190,7 @@ fn validate(args: &CallArgs, env: impl Fn(&str) -> Option<String>) -> Result<Cal
             token,
             timeout,
             what,
+            print_request: args.print_request,
         }),
         _ => Err(anyhow!("{}", problems.join("\n"))),
     }
@@ -276,6 +289,9 @@ async fn run(client: &reqwest::Client, mut endpoint: Endpoint, call: &Call) -> O
         },
         Protocol::Fixed(r) => eprintln!("revision: {r} (asked for)"),
     }
+    if let (true, What::One { method, args }) = (call.print_request, &call.what) {
+        return print_request(client, &endpoint, call.timeout, method, args).await;
+    }
     let mut session = match endpoint.initialize(client).await {
         Ok(s) => s,
         Err(e) => return Outcome::Infrastructure(anyhow!(e).context("opening the session")),
@@ -347,6 +363,78 @@ async fn one_call(
             Outcome::Pass
         }
     }
+}
+
+/// Prints the request `method` would send, without sending it (after a tools/list at
+/// 2026-07-28, for the tool's `Mcp-Param-*` headers).
+async fn print_request(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    timeout: Duration,
+    method: &Method,
+    args: &Value,
+) -> Outcome {
+    if matches!(method, Method::CallTool(_)) && endpoint.revision().is_self_contained() {
+        let listing = Method::List {
+            kind: ListKind::Tools,
+            walk: true,
+        };
+        let mut session = match endpoint.initialize(client).await {
+            Ok(s) => s,
+            Err(e) => return Outcome::Infrastructure(anyhow!(e).context("opening the session")),
+        };
+        let answer = send(
+            client,
+            endpoint,
+            &mut session,
+            timeout,
+            &listing,
+            Value::Null,
+        )
+        .await;
+        if let Some(outcome) = failure(&answer, "tools/list") {
+            return outcome;
+        }
+        if let Method::CallTool(tool) = method
+            && let Some(Err(reason)) = endpoint.tools.get(tool).map(|t| t.headers)
+        {
+            eprintln!("error: tool {tool}: its listing is invalid: {reason}");
+            return Outcome::Fail;
+        }
+    }
+    match wire_json(endpoint, method, args.clone()) {
+        Ok(request) => {
+            println!("{request}");
+            Outcome::Pass
+        }
+        Err(e) => Outcome::Invalid(e),
+    }
+}
+
+/// The request as the client sends it: URL, revision, headers (with the tools' `Mcp-Param-*`
+/// ones for a tools/call at 2026-07-28) and the body's exact text.
+fn wire_json(endpoint: &Endpoint, method: &Method, args: Value) -> Result<Value, anyhow::Error> {
+    let params = method.params(args, None);
+    let name = method.header_name(params.as_ref()).map(str::to_owned);
+    let (mut headers, body) = endpoint.wire_request(method.name(), params.clone(), name.as_deref());
+    if matches!(method, Method::CallTool(_)) && endpoint.revision().is_self_contained() {
+        let mut extra = reqwest::header::HeaderMap::new();
+        endpoint.tools.add_headers(&mut extra, params.as_ref());
+        for (k, v) in &extra {
+            let v = v.to_str().context("an Mcp-Param header that is not text")?;
+            headers.push((k.as_str().to_owned(), v.to_owned()));
+        }
+    }
+    let headers: serde_json::Map<String, Value> = headers
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    Ok(serde_json::json!({
+        "url": endpoint.url,
+        "revision": endpoint.revision().as_str(),
+        "headers": headers,
+        "body": String::from_utf8(body).context("the request body is not UTF-8")?,
+    }))
 }
 
 /// One op through the harness's request path, bounded by `timeout`.

@@ -208,3 +208,51 @@ fn arguments_are_made_from_the_schema() {
     );
     assert_eq!(arguments_for(&json!({"type": "object"})), json!({}));
 }
+
+#[test]
+fn the_printed_request_is_the_wire_request() {
+    let args = json!({"region": "eu", "n": 3});
+    let tool = Method::CallTool("get".into());
+    let old = Endpoint::new(URL, Mode::Session, Protocol::Fixed(Revision::V2025_11_25));
+    let printed = wire_json(&old, &tool, args.clone()).expect("printable");
+    assert_eq!(printed["url"], URL);
+    assert_eq!(printed["revision"], "2025-11-25");
+    assert_eq!(printed["headers"]["mcp-protocol-version"], "2025-11-25");
+    assert_eq!(printed["headers"]["content-type"], "application/json");
+    assert!(printed["headers"].get("mcp-session-id").is_none());
+    assert!(printed["headers"].get("mcp-method").is_none());
+    let body: Value =
+        serde_json::from_str(printed["body"].as_str().expect("text")).expect("JSON body");
+    assert_eq!(body["method"], "tools/call");
+    assert_eq!(body["params"], json!({"name": "get", "arguments": args}));
+    assert!(body["params"].get("_meta").is_none());
+
+    let new = Endpoint::new(URL, Mode::Stateless, Protocol::Fixed(Revision::V2026_07_28));
+    new.tools
+        .observe(&json!({"tools": [{"name": "get", "inputSchema": {
+            "type": "object",
+            "properties": {"region": {"type": "string", "x-mcp-header": "Region"}},
+        }}]}));
+    let printed = wire_json(&new, &tool, args).expect("printable");
+    let headers = &printed["headers"];
+    assert_eq!(headers["mcp-method"], "tools/call");
+    assert_eq!(headers["mcp-name"], "get");
+    assert_eq!(headers["mcp-param-region"], "eu");
+    let body: Value =
+        serde_json::from_str(printed["body"].as_str().expect("text")).expect("JSON body");
+    assert_eq!(
+        body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"],
+        "2026-07-28"
+    );
+}
+
+#[test]
+fn print_request_is_one_request_not_a_scenario() {
+    let call = validate(&parse(&["--tool", "t", "--print-request", URL]), env).expect("valid");
+    assert!(call.print_request);
+    let full: Vec<&str> = vec!["call", "--conformance", "--print-request", URL];
+    assert!(
+        Cli::try_parse_from(full).is_err(),
+        "conflicts with --conformance"
+    );
+}
