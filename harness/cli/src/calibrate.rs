@@ -3,7 +3,8 @@
 //!
 //! 1. Known service time: an in-process calibration server answers after exactly 0 ms and
 //!    2 ms (`--service-times`); the harness's p50 is compared with the service time plus
-//!    the bare exchange (a closed loop of single calls on one connection, no pacer).
+//!    the reference exchange at the same rate (one blocking connection on one OS thread,
+//!    no runtime: the least a client can add).
 //! 2. The same call at fixed rates (`--rates`) through the harness and through `oha -q R
 //!    --latency-correction` (which measures from the intended start, as the harness does),
 //!    one after the other, alternating which goes first.
@@ -51,6 +52,11 @@ pub struct CalibrateArgs {
     /// side is measured.
     #[arg(long, default_value = "oha")]
     oha: PathBuf,
+    /// Rounds per rate, alternating which tool goes first; the table gives each
+    /// percentile's median over the rounds (one run at a low rate varies by ±150 µs here
+    /// from one run to the next, whichever tool measures).
+    #[arg(long, default_value_t = 3)]
+    rounds: u32,
     /// Connections for oha and workers for the harness's ceiling run.
     #[arg(long, default_value_t = 32)]
     connections: u32,
@@ -103,13 +109,21 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             .unwrap_or("oha not found (harness side only)")
     ));
     out.push_str("### Known service time (calibration server, 200 calls/s)\n\n");
-    out.push_str("| service time | bare exchange p50 (µs) | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | harness p50 − bare exchange |\n|---|---|---|---|---|\n");
+    out.push_str("| service time | reference exchange p50 (µs) | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | harness p50 − reference |\n|---|---|---|---|---|\n");
     for s in &args.service_times {
         let server = CalibrationServer::start(*s)
             .await
             .context("calibration server")?;
         let endpoint = Endpoint::new(server.url.clone(), Mode::Stateless, Protocol::Auto);
-        let bare = bare_exchange(&endpoint, "calibrate", serde_json::json!({})).await?;
+        let bare = reference_run(
+            &endpoint,
+            "calibrate",
+            serde_json::json!({}),
+            200.0,
+            args.duration,
+        )
+        .await?
+        .p50;
         let harness = harness_run(
             &server.url,
             "calibrate",
@@ -162,7 +176,7 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         .await
         .map_err(|e| anyhow!("{e}"))?;
     out.push_str(&format!(
-        "\n### {} `{}` at fixed rates ({}; MCP {})\n\n",
+        "\n### {} `{}` at fixed rates ({}; MCP {}; medians of {} alternated rounds)\n\n",
         if spawned.is_some() {
             "Local tier (stateless, limits lifted, audit off)"
         } else {
@@ -170,9 +184,10 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         },
         args.tool,
         url,
-        negotiation.revision
+        negotiation.revision,
+        args.rounds.max(1)
     ));
-    out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs |\n|---|---|---|---|---|\n");
+    out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs | reference exchange p50 / p90 / p99 (µs) |\n|---|---|---|---|---|---|\n");
     for (i, rate) in args.rates.iter().enumerate() {
         let run_harness = || {
             harness_run(
@@ -195,15 +210,20 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             )
         };
         // Alternate which tool goes first, so drift over the session favours neither.
-        let (harness, independent) = if oha.is_none() {
-            (run_harness().await?, None)
-        } else if i % 2 == 0 {
-            let h = run_harness().await?;
-            (h, Some(run_oha().await?))
-        } else {
-            let o = run_oha().await?;
-            (run_harness().await?, Some(o))
-        };
+        let (mut hs, mut os) = (Vec::new(), Vec::new());
+        for round in 0..args.rounds.max(1) as usize {
+            if oha.is_none() {
+                hs.push(run_harness().await?);
+            } else if (i + round) % 2 == 0 {
+                hs.push(run_harness().await?);
+                os.push(run_oha().await?);
+            } else {
+                os.push(run_oha().await?);
+                hs.push(run_harness().await?);
+            }
+        }
+        let harness = Figures::median(&hs);
+        let independent = (!os.is_empty()).then(|| Figures::median(&os));
         let (delta, ok) = match &independent {
             Some(o) => {
                 let d = [
@@ -222,15 +242,19 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             None => ("–".into(), None),
         };
         agree &= ok.unwrap_or(true);
+        // A third opinion on the same call at the same rate: the least a client can add.
+        let reference =
+            reference_run(&endpoint, &args.tool, call.clone(), *rate, args.duration).await?;
         out.push_str(&format!(
-            "| {rate}/s | {} | {} | {delta} | {} |\n",
+            "| {rate}/s | {} | {} | {delta} | {} | {} |\n",
             triple(&harness),
             independent.as_ref().map_or("–".to_owned(), triple),
             match ok {
                 Some(true) => "yes",
                 Some(false) => "no",
                 None => "–",
-            }
+            },
+            triple(&reference)
         ));
     }
     out.push_str("\n### Ceiling (flat out)\n\n| tool | calls/s |\n|---|---|\n");
@@ -276,56 +300,75 @@ fn goal(reference_us: f64) -> f64 {
     (reference_us * 0.05).max(50.0)
 }
 
+impl Figures {
+    /// Each field's median over `runs` (not empty).
+    fn median(runs: &[Figures]) -> Figures {
+        let of = |field: fn(&Figures) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(field).collect();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or_default()
+        };
+        Figures {
+            p50: of(|f| f.p50),
+            p90: of(|f| f.p90),
+            p99: of(|f| f.p99),
+            rate: of(|f| f.rate),
+        }
+    }
+}
+
 fn triple(f: &Figures) -> String {
     format!("{:.0} / {:.0} / {:.0}", f.p50, f.p90, f.p99)
 }
 
-fn reqwest_client() -> mcp_slo_engine::reqwest::Client {
+fn reqwest_client() -> mcp_slo_engine::client::Http {
     mcp_slo_engine::reqwest::Client::builder()
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap_or_default()
+        .into()
 }
 
-/// p50 of 2,000 single calls one after another on one connection (after 200 to warm up):
-/// the service time and the exchange itself, with no pacer and no queue.
-async fn bare_exchange(
+/// The reference exchange (see [`mcp_slo_engine::calibration::reference_client`]) at
+/// `rate` for `duration` after a second's warm-up: the service time and what the machine
+/// takes to carry one call at that rate, with the least a client can add (one blocking
+/// connection: at rates its latency cannot keep up with, calls queue behind each other).
+async fn reference_run(
     endpoint: &Endpoint,
     tool: &str,
     args: serde_json::Value,
-) -> Result<f64, anyhow::Error> {
+    rate: f64,
+    duration: Duration,
+) -> Result<Figures, anyhow::Error> {
     let mut endpoint = endpoint.clone();
-    let client = reqwest_client();
-    endpoint
-        .negotiate(&client)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    let mut session = endpoint
-        .initialize(&client)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    let method = mcp_slo_core::spec::ops::Method::CallTool(tool.to_owned());
-    let mut h = mcp_slo_core::measure::new_histogram(3);
-    for i in 0..2_200 {
-        let start = tokio::time::Instant::now();
-        let answer = mcp_slo_engine::op::execute_op(
-            &client,
-            &endpoint,
-            &mut session,
-            &method,
-            args.clone(),
-            mcp_slo_engine::op::Attempts::once(Duration::from_secs(5)),
-        )
-        .await;
-        if answer.outcome != mcp_slo_core::measure::CallOutcome::Ok {
-            return Err(anyhow!("bare exchange failed: {:?}", answer.message));
-        }
-        if i >= 200 {
-            let _ = h.record(start.elapsed().as_micros() as u64);
-        }
+    if endpoint.revision.is_none() {
+        endpoint
+            .negotiate(&reqwest_client())
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
     }
-    Ok(h.value_at_quantile(0.5) as f64)
+    let method = mcp_slo_core::spec::ops::Method::CallTool(tool.to_owned());
+    let (headers, body) =
+        endpoint.wire_request(method.name(), method.params(args, None), Some(tool));
+    let url = endpoint.url.clone();
+    let warm = rate.ceil() as usize;
+    let calls = warm as u32 + (rate * duration.as_secs_f64()).ceil() as u32;
+    let latencies = tokio::task::spawn_blocking(move || {
+        mcp_slo_engine::calibration::reference_client(&url, &headers, &body, rate, calls)
+    })
+    .await?
+    .map_err(|e| anyhow!("reference exchange: {e}"))?;
+    let mut h = mcp_slo_core::measure::new_histogram(3);
+    for l in latencies.iter().skip(warm) {
+        let _ = h.record(*l);
+    }
+    Ok(Figures {
+        p50: h.value_at_quantile(0.5) as f64,
+        p90: h.value_at_quantile(0.9) as f64,
+        p99: h.value_at_quantile(0.99) as f64,
+        rate,
+    })
 }
 
 /// An open-model rate, or closed-model users (flat out).
@@ -405,11 +448,21 @@ async fn oha_run(
     let body = String::from_utf8(body).context("request body")?;
     let run = |seconds: f64| {
         let mut cmd = tokio::process::Command::new(oha);
-        cmd.args(["--no-tui", "--output-format", "json", "-m", "POST", "-c"])
-            .arg(connections.to_string())
-            .arg("-z")
-            .arg(format!("{seconds}s"))
-            .args(["-d", &body]);
+        // No Accept-Encoding: the harness asks for no compression either. As many
+        // threads as the harness's load engine takes by default (one per two cores).
+        cmd.args([
+            "--no-tui",
+            "--output-format",
+            "json",
+            "--disable-compression",
+            "--worker-threads",
+            &mcp_slo_core::spec::default_threads().to_string(),
+        ])
+        .args(["-m", "POST", "-c"])
+        .arg(connections.to_string())
+        .arg("-z")
+        .arg(format!("{seconds}s"))
+        .args(["-d", &body]);
         if let Some(r) = rate {
             cmd.args(["-q", &r.to_string(), "--latency-correction"]);
         }

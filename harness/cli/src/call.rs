@@ -21,7 +21,7 @@ use clap::Args;
 use mcp_slo_core::measure::CallOutcome;
 use mcp_slo_core::spec::ops::{ListKind, Method};
 use mcp_slo_core::spec::{Mode, Protocol, Revision};
-use mcp_slo_engine::client::{Answer, Endpoint, Session};
+use mcp_slo_engine::client::{Answer, Endpoint, Http, Session};
 use mcp_slo_engine::op::{Attempts, execute_op};
 use mcp_slo_engine::reqwest::{
     self, Url,
@@ -116,7 +116,7 @@ pub async fn call(args: &CallArgs) -> Outcome {
         .with_token(call.token.clone());
     endpoint.headers = call.headers.clone();
     match reqwest::Client::builder().build() {
-        Ok(client) => run(&client, endpoint, &call).await,
+        Ok(client) => run(&Http::from(client), endpoint, &call).await,
         Err(e) => Outcome::Infrastructure(anyhow!(e).context("building the HTTP client")),
     }
 }
@@ -279,7 +279,7 @@ fn one(args: &CallArgs) -> Result<What, Vec<String>> {
     }
 }
 
-async fn run(client: &reqwest::Client, mut endpoint: Endpoint, call: &Call) -> Outcome {
+async fn run(client: &Http, mut endpoint: Endpoint, call: &Call) -> Outcome {
     match endpoint.protocol {
         Protocol::Auto => match endpoint.negotiate(client).await {
             Ok(n) => eprintln!("revision: {} ({})", n.revision, n.how),
@@ -309,7 +309,7 @@ async fn run(client: &reqwest::Client, mut endpoint: Endpoint, call: &Call) -> O
 }
 
 async fn one_call(
-    client: &reqwest::Client,
+    client: &Http,
     endpoint: &Endpoint,
     session: &mut Session,
     timeout: Duration,
@@ -368,7 +368,7 @@ async fn one_call(
 /// Prints the request `method` would send, without sending it (after a tools/list at
 /// 2026-07-28, for the tool's `Mcp-Param-*` headers).
 async fn print_request(
-    client: &reqwest::Client,
+    client: &Http,
     endpoint: &Endpoint,
     timeout: Duration,
     method: &Method,
@@ -439,7 +439,7 @@ fn wire_json(endpoint: &Endpoint, method: &Method, args: Value) -> Result<Value,
 
 /// One op through the harness's request path, bounded by `timeout`.
 pub(crate) async fn send(
-    client: &reqwest::Client,
+    client: &Http,
     endpoint: &Endpoint,
     session: &mut Session,
     timeout: Duration,

@@ -108,6 +108,7 @@ fn step_load(base: &Load, rate: f64, hold: Duration) -> Load {
             phase("step", rate, hold, true),
         ],
         max_users: base.max_users.max(64),
+        threads: base.threads,
         callers: base.callers,
         timeout: base.timeout,
         seed: base.seed,

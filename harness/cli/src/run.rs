@@ -341,11 +341,12 @@ impl Started {
 }
 
 /// The client that settles each target's revision before the run.
-fn reqwest_client() -> mcp_slo_engine::reqwest::Client {
+fn reqwest_client() -> mcp_slo_engine::client::Http {
     mcp_slo_engine::reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap_or_default()
+        .into()
 }
 
 /// Starts the scenario's spawned targets (with `extra_args` added, e.g. `--lift-limits`)

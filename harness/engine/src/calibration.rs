@@ -121,3 +121,76 @@ pub fn precise_wait(until: std::time::Instant) {
         }
     }
 }
+
+/// The reference exchange: `calls` POSTs of `body` with `headers` to `url` at `rate`, from
+/// one OS thread over one blocking connection (no runtime, no queue, the same precise
+/// pacing as the harness), each timed from its intended start to the last byte of its
+/// answer, in µs. What the machine and the server take at that rate, with the least a
+/// client can add; JSON answers with a Content-Length only.
+pub fn reference_client(
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    rate: f64,
+    calls: u32,
+) -> Result<Vec<u64>, String> {
+    use std::io::{Read as _, Write as _};
+    let uri: axum::http::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+    let authority = uri.authority().ok_or_else(|| format!("{url}: no host"))?;
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut stream = std::net::TcpStream::connect(authority.as_str())
+        .map_err(|e| format!("connecting to {authority}: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let mut request = format!("POST {path} HTTP/1.1\r\nhost: {authority}\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+    let mut request = request.into_bytes();
+    request.extend_from_slice(body);
+    let start = std::time::Instant::now() + Duration::from_millis(50);
+    let mut latencies = Vec::with_capacity(calls as usize);
+    let mut buf = vec![0u8; 256 * 1024];
+    for i in 0..calls {
+        let intended = start + Duration::from_secs_f64(f64::from(i) / rate);
+        precise_wait(intended);
+        stream.write_all(&request).map_err(|e| e.to_string())?;
+        let mut got = 0;
+        loop {
+            if got == buf.len() {
+                return Err("an answer larger than 256 KiB".into());
+            }
+            let n = stream.read(&mut buf[got..]).map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("the server closed the connection".into());
+            }
+            got += n;
+            if let Some(end) = answer_end(&buf[..got])? {
+                if end != got {
+                    return Err("more bytes than one answer".into());
+                }
+                break;
+            }
+        }
+        latencies.push(intended.elapsed().as_micros() as u64);
+    }
+    Ok(latencies)
+}
+
+/// Where a complete HTTP/1.1 answer ends in `bytes`, once its head and its Content-Length
+/// of body have arrived.
+fn answer_end(bytes: &[u8]) -> Result<Option<usize>, String> {
+    let Some(head) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let text = String::from_utf8_lossy(&bytes[..head]);
+    let length: usize = text
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .ok_or("an answer without Content-Length")?;
+    Ok((bytes.len() >= head + 4 + length).then_some(head + 4 + length))
+}

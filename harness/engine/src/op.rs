@@ -10,7 +10,7 @@ use mcp_slo_core::spec::ops::Method;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::client::{Answer, Endpoint, Listing, Session};
+use crate::client::{Answer, Endpoint, Http, Listing, Session};
 
 /// A walk stops after this many pages (a server handing out cursors forever).
 pub const MAX_PAGES: u32 = 10_000;
@@ -38,7 +38,7 @@ impl Attempts {
 /// backoff from the base delay (or the server's `Retry-After`, when longer), never past
 /// the deadline. A tool that ran and failed is not retried.
 pub async fn execute_op(
-    client: &reqwest::Client,
+    client: &Http,
     endpoint: &Endpoint,
     session: &mut Session,
     method: &Method,
@@ -93,7 +93,7 @@ fn retryable(outcome: CallOutcome) -> bool {
 
 /// One attempt: one request, or a whole walk of a paged list.
 async fn once(
-    client: &reqwest::Client,
+    client: &Http,
     endpoint: &Endpoint,
     session: &mut Session,
     method: &Method,

@@ -193,6 +193,7 @@ mod tests {
                 mix: None,
             }],
             max_users: 8,
+            threads: None,
             callers: 1,
             timeout: Duration::from_secs(5),
             seed: 1,

@@ -18,7 +18,7 @@ use mcp_slo_core::spec::ops::Method;
 use mcp_slo_core::spec::{LoadModel, Op, Retries, Scenario};
 use tokio::time::Instant;
 
-use crate::client::{Endpoint, Session};
+use crate::client::{Endpoint, Http, Session};
 use crate::op::{Attempts, execute_op};
 use crate::pacer::{Pacer, Ready, Released};
 use crate::schedule::Schedule;
@@ -93,6 +93,7 @@ struct Shared {
 #[derive(Clone)]
 struct WorkerState {
     index: usize,
+    http: Http,
     sessions: Vec<Session>,
     source: SeededSource,
     rng: fastrand::Rng,
@@ -168,10 +169,12 @@ pub fn workers_for(scenario: &Scenario) -> u32 {
 /// Settles every endpoint's revision that is not settled yet (see
 /// [`Endpoint::negotiate`]) and checks each answers before any load is sent.
 pub async fn preflight(endpoints: &mut [Endpoint]) -> Result<(), EngineError> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| EngineError::Goose(e.to_string()))?;
+    let client = Http::from(
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| EngineError::Goose(e.to_string()))?,
+    );
     for endpoint in endpoints {
         if endpoint.revision.is_none() {
             endpoint
@@ -237,15 +240,14 @@ pub async fn run(
     });
     let started_at = SystemTime::now();
     let ticker = progress.map(|report| tokio::spawn(report_progress(shared.clone(), report)));
-    let attack = goose_attack(shared.clone(), workers)?;
-    let result = attack.execute().await;
+    let result = run_attacks(shared.clone(), workers, scenario.load.threads()).await;
     if let Some(p) = pacer {
         p.stop();
     }
     if let Some(t) = ticker {
         t.abort();
     }
-    result.map_err(|e| EngineError::Goose(e.to_string()))?;
+    result?;
     let duration = Instant::now().saturating_duration_since(shared.schedule.start());
     let mut recorder = Recorder::default();
     for shard in &shared.recorders {
@@ -276,13 +278,59 @@ pub async fn run(
     })
 }
 
-fn goose_attack(shared: Arc<Shared>, workers: u32) -> Result<GooseAttack, EngineError> {
+/// Runs the workers as `threads` goose attacks, each on a single-threaded runtime of its
+/// own thread. A worker's request, its connection and its answer are then handled on one
+/// thread: a multi-threaded runtime hands tasks between its threads and wakes idle ones,
+/// which measured here as about 60 µs more CPU and 80–100 µs more latency per call.
+async fn run_attacks(shared: Arc<Shared>, workers: u32, threads: u32) -> Result<(), EngineError> {
+    let threads = threads.clamp(1, workers.max(1));
+    let failed = |e: std::io::Error| EngineError::Goose(format!("cannot start a load thread: {e}"));
+    let mut handles = Vec::with_capacity(threads as usize);
+    let mut first = 0;
+    for t in 0..threads {
+        let count = workers / threads + u32::from(t < workers % threads);
+        let shared = shared.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("mcp-slo-load-{t}"))
+            .spawn(move || -> Result<(), EngineError> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(failed)?;
+                runtime.block_on(async move {
+                    goose_attack(shared, first as usize, count)?
+                        .execute()
+                        .await
+                        .map(drop)
+                        .map_err(|e| EngineError::Goose(e.to_string()))
+                })
+            })
+            .map_err(failed)?;
+        handles.push(handle);
+        first += count;
+    }
+    tokio::task::spawn_blocking(move || {
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(EngineError::Goose("a load thread panicked".into())))
+        })
+    })
+    .await
+    .map_err(|e| EngineError::Goose(e.to_string()))?
+}
+
+/// One thread's goose attack: `workers` users, numbered from `first` across the run.
+fn goose_attack(
+    shared: Arc<Shared>,
+    first: usize,
+    workers: u32,
+) -> Result<GooseAttack, EngineError> {
     let err = |e: goose::GooseError| EngineError::Goose(e.to_string());
     let start = {
         let shared = shared.clone();
         Transaction::new(Arc::new(move |user: &mut GooseUser| {
             let shared = shared.clone();
-            Box::pin(async move { worker_start(user, &shared).await })
+            Box::pin(async move { worker_start(user, first, &shared).await })
         }))
         .set_name("start")
         .set_on_start()
@@ -346,24 +394,29 @@ fn caller_address(index: usize, callers: u32) -> IpAddr {
     ))
 }
 
-async fn worker_start(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
-    let index = user.weighted_users_index;
+async fn worker_start(user: &mut GooseUser, first: usize, shared: &Shared) -> TransactionResult {
+    let index = first + user.weighted_users_index;
     let builder = reqwest::Client::builder()
         .local_address(caller_address(index, shared.callers))
         .tcp_nodelay(true)
         .timeout(shared.timeout)
         .pool_idle_timeout(None);
     user.set_client_builder(builder).await?;
+    let http = Http::new(
+        user.client.clone(),
+        Some(caller_address(index, shared.callers)),
+    );
     let mut sessions = Vec::with_capacity(shared.endpoints.len());
     for endpoint in &shared.endpoints {
         // A session that cannot be opened now is opened by the first call.
-        sessions.push(endpoint.initialize(&user.client).await.unwrap_or_default());
+        sessions.push(endpoint.initialize(&http).await.unwrap_or_default());
     }
     let seed = shared
         .seed
         .wrapping_add((index as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
     user.set_session_data(WorkerState {
         index,
+        http,
         sessions,
         source: SeededSource::new(seed, shared.seq.clone()),
         rng: fastrand::Rng::with_seed(seed ^ 0x5eed),
@@ -373,17 +426,15 @@ async fn worker_start(user: &mut GooseUser, shared: &Shared) -> TransactionResul
 }
 
 async fn worker_stop(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
-    let client = user.client.clone();
     if let Some(state) = user.get_session_data::<WorkerState>() {
         for (endpoint, session) in shared.endpoints.iter().zip(&state.sessions) {
-            endpoint.close(&client, session).await;
+            endpoint.close(&state.http, session).await;
         }
     }
     Ok(())
 }
 
 async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult {
-    let client = user.client.clone();
     let Some(state) = user.get_session_data_mut::<WorkerState>() else {
         tokio::time::sleep(IDLE).await;
         return Ok(());
@@ -433,7 +484,7 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
         retries: shared.retries,
     };
     let answer = execute_op(
-        &client,
+        &state.http,
         endpoint,
         &mut state.sessions[op.endpoint],
         &op.method,

@@ -212,6 +212,7 @@ mod tests {
                 },
             ],
             max_users: 8,
+            threads: None,
             callers: 1,
             timeout: Duration::from_secs(5),
             seed: 1,

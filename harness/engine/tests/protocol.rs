@@ -17,7 +17,7 @@ use axum::routing::post;
 use mcp_slo_core::measure::CallOutcome;
 use mcp_slo_core::spec::ops::{ListKind, Method};
 use mcp_slo_core::spec::{Mode, Protocol, Retries, Revision, Scenario};
-use mcp_slo_engine::client::Endpoint;
+use mcp_slo_engine::client::{Endpoint, Http};
 use mcp_slo_engine::op::{Attempts, execute_op};
 use mcp_slo_engine::run::run;
 use serde_json::{Value, json};
@@ -207,11 +207,13 @@ async fn start(stub: Arc<Stub>) -> String {
     format!("http://{addr}/mcp")
 }
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .unwrap()
+fn client() -> Http {
+    Http::from(
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap(),
+    )
 }
 
 async fn call(

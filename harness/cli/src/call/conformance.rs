@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use mcp_slo_core::spec::ops::{ListKind, Method};
-use mcp_slo_engine::client::{Endpoint, Session};
-use mcp_slo_engine::reqwest;
+use mcp_slo_engine::client::{Endpoint, Http, Session};
 use serde_json::{Map, Value};
 
 use super::{Step, failure, json_env, send};
@@ -58,7 +57,7 @@ impl Scenario {
 }
 
 pub async fn run(
-    client: &reqwest::Client,
+    client: &Http,
     endpoint: &Endpoint,
     session: &mut Session,
     timeout: Duration,
@@ -112,7 +111,7 @@ pub async fn run(
 /// Lists resources and prompts, then reads the first resource and gets the first prompt
 /// (the requests that carry `Mcp-Name` besides a tool call).
 async fn resources_and_prompts(
-    client: &reqwest::Client,
+    client: &Http,
     endpoint: &Endpoint,
     session: &mut Session,
     timeout: Duration,
@@ -149,7 +148,7 @@ async fn resources_and_prompts(
 
 /// Sends one step and reports it on stderr; Some when it failed.
 async fn step(
-    client: &reqwest::Client,
+    client: &Http,
     endpoint: &Endpoint,
     session: &mut Session,
     timeout: Duration,

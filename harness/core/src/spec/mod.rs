@@ -154,6 +154,8 @@ pub struct Load {
     pub model: LoadModel,
     pub phases: Vec<Phase>,
     pub max_users: u32,
+    /// Load-engine threads; `None`: one per two cores (see `Load::threads`).
+    pub threads: Option<u32>,
     pub callers: u32,
     pub timeout: Duration,
     pub seed: u64,
@@ -167,7 +169,19 @@ pub struct Retries {
     pub base: Duration,
 }
 
+/// The load engine's threads when a scenario does not say: one per two cores, at least one.
+pub fn default_threads() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    (cores / 2).max(1)
+}
+
 impl Load {
+    /// The load engine's threads: as given, else one per two cores (the rest is left to
+    /// the target and its backends when they share the machine), at least one.
+    pub fn threads(&self) -> u32 {
+        self.threads.unwrap_or_else(default_threads)
+    }
+
     pub fn total(&self) -> Duration {
         self.phases.iter().map(|p| p.duration).sum()
     }

@@ -173,6 +173,10 @@ pub struct RawLoad {
     /// Open model: the most concurrent calls the pacer may have outstanding (default 256).
     #[serde(default)]
     pub max_users: Option<u32>,
+    /// Threads the load engine runs its workers on, each a single-threaded runtime of its
+    /// own (default: one per two cores, at least one).
+    #[serde(default)]
+    pub threads: Option<u32>,
     /// Distinct callers (each from its own loopback address, 127.0.0.N), so per-caller
     /// limits see several callers (default 1).
     #[serde(default)]

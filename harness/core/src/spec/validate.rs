@@ -92,6 +92,7 @@ impl Validator {
                 model: LoadModel::Open,
                 phases: Vec::new(),
                 max_users: 1,
+                threads: None,
                 callers: 1,
                 timeout: Duration::from_secs(30),
                 seed: 0,
@@ -385,6 +386,11 @@ impl Validator {
         if max_users == 0 {
             self.push("load.max_users", "must be at least 1");
         }
+        if let Some(t) = raw.threads
+            && !(1..=256).contains(&t)
+        {
+            self.push("load.threads", format!("{t} must be between 1 and 256"));
+        }
         let retries = raw.retries.as_ref().and_then(|r| {
             if !(1..=10).contains(&r.attempts) {
                 self.push(
@@ -402,6 +408,7 @@ impl Validator {
             model: model?,
             phases,
             max_users,
+            threads: raw.threads,
             callers,
             timeout,
             seed: raw.seed.unwrap_or(0x006d_6370_2d73_6c6f),

@@ -14,6 +14,7 @@
 //! It speaks raw JSON-RPC through reqwest rather than through the rmcp client, which is
 //! about half as fast and caps itself at 16 requests in flight per transport.
 
+pub mod http;
 pub mod oauth;
 pub mod param_headers;
 pub mod sse;
@@ -21,12 +22,12 @@ pub mod wire;
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use mcp_slo_core::measure::CallOutcome;
 use mcp_slo_core::spec::{Mode, Protocol, Revision};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
+pub use http::{Exchange, Http};
 pub use wire::{Answer, Listing, OVERLOADED, RATE_LIMITED, TIMED_OUT};
 
 /// Pages of `tools/list` read while negotiating (see [`Endpoint::learn_tools`]).
@@ -95,13 +96,6 @@ pub struct Negotiation {
     pub revision: Revision,
     /// e.g. `server/discover: 2026-07-28 supported` or `initialize: 2025-06-18`.
     pub how: String,
-}
-
-/// The status, headers and body of one exchange.
-struct Exchange {
-    status: u16,
-    headers: HeaderMap,
-    body: Bytes,
 }
 
 impl Endpoint {
@@ -179,31 +173,19 @@ impl Endpoint {
 
     async fn post(
         &self,
-        client: &reqwest::Client,
+        client: &Http,
         headers: HeaderMap,
         body: Vec<u8>,
         timeout: Option<Duration>,
     ) -> Result<Exchange, String> {
-        let mut request = client.post(&self.url).headers(headers).body(body);
-        if let Some(t) = timeout {
-            request = request.timeout(t);
-        }
-        let response = request.send().await.map_err(describe)?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(describe)?;
-        Ok(Exchange {
-            status,
-            headers,
-            body,
-        })
+        client.post(&self.url, headers, body, timeout).await
     }
 
     /// Sends one request and classifies the answer. A 2025 session the server has ended
     /// (404) is opened again and the request sent once more (counted in `reopened`).
     pub async fn request(
         &self,
-        client: &reqwest::Client,
+        client: &Http,
         session: &mut Session,
         method: &str,
         params: Option<Value>,
@@ -234,7 +216,7 @@ impl Endpoint {
                 // A 2025-11-25 event stream the server ended early resumes with a GET.
                 Ok(x) if !revision.is_self_contained() && wire::message_of(&x.body).is_none() => {
                     let headers = self.request_headers(revision, session, method, name);
-                    Ok(sse::resume(client, &self.url, headers, x, id, deadline).await)
+                    Ok(sse::resume(client.reqwest(), &self.url, headers, x, id, deadline).await)
                 }
                 other => other,
             };
@@ -281,7 +263,7 @@ impl Endpoint {
     /// when the server assigns one; a server that assigns none is simply not sent one.
     async fn open_session(
         &self,
-        client: &reqwest::Client,
+        client: &Http,
         session: &mut Session,
         revision: Revision,
     ) -> Result<Revision, ClientError> {
@@ -344,10 +326,7 @@ impl Endpoint {
     /// Settles the revision: a fixed one is checked (a 2025 one with `initialize`); `auto`
     /// sends `server/discover` at 2026-07-28 and falls back to `initialize` when the server
     /// does not know it.
-    pub async fn negotiate(
-        &mut self,
-        client: &reqwest::Client,
-    ) -> Result<Negotiation, ClientError> {
+    pub async fn negotiate(&mut self, client: &Http) -> Result<Negotiation, ClientError> {
         let fail = |message: String| ClientError::Negotiation {
             url: self.url.clone(),
             message,
@@ -445,7 +424,7 @@ impl Endpoint {
     /// of a run already carries the `Mcp-Param-*` headers its tool's schema asks for. A
     /// server without tools, or one that refuses the listing, is left as it is: its calls
     /// then go without those headers and the server's answers tell.
-    async fn learn_tools(&self, client: &reqwest::Client) {
+    async fn learn_tools(&self, client: &Http) {
         let mut session = Session::default();
         let mut cursor: Option<String> = None;
         for _ in 0..LEARN_PAGES {
@@ -476,7 +455,7 @@ impl Endpoint {
 
     /// Opens a session (2025 revisions) or checks the server answers `server/discover`
     /// (2026-07-28).
-    pub async fn initialize(&self, client: &reqwest::Client) -> Result<Session, ClientError> {
+    pub async fn initialize(&self, client: &Http) -> Result<Session, ClientError> {
         let mut session = Session::default();
         let revision = self.revision();
         if revision.is_self_contained() {
@@ -508,10 +487,11 @@ impl Endpoint {
     }
 
     /// Ends the session (DELETE), best effort.
-    pub async fn close(&self, client: &reqwest::Client, session: &Session) {
+    pub async fn close(&self, client: &Http, session: &Session) {
         if session.id.is_some() {
             let headers = self.request_headers(self.revision(), session, "", None);
             let _ = client
+                .reqwest()
                 .delete(&self.url)
                 .headers(headers)
                 .timeout(Duration::from_secs(2))

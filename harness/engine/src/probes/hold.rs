@@ -40,7 +40,10 @@ pub(super) async fn in_flight(
     let mut peak_seen = 0.0_f64;
     let settle = Instant::now();
     loop {
-        let now = read_metric(&caller.client, endpoint, metrics, |m| m.in_flight.as_ref()).await;
+        let now = read_metric(caller.client.reqwest(), endpoint, metrics, |m| {
+            m.in_flight.as_ref()
+        })
+        .await;
         peak_seen = peak_seen.max(now.unwrap_or(0.0));
         if now.is_none_or(|n| n >= f64::from(p.expect)) || settle.elapsed() > Duration::from_secs(3)
         {
@@ -154,7 +157,7 @@ pub(super) async fn concurrency(
     metrics: Option<&ProbeMetrics>,
 ) -> Result<ProbeResult, ProbeError> {
     let mut caller = Caller::open("concurrency", endpoint, 0, Duration::from_secs(120)).await?;
-    let peak_before = read_metric(&caller.client, endpoint, metrics, |m| {
+    let peak_before = read_metric(caller.client.reqwest(), endpoint, metrics, |m| {
         m.executions_peak.as_ref()
     })
     .await;
@@ -166,7 +169,7 @@ pub(super) async fn concurrency(
     }
     let calls = collect(handles).await;
     let took = calls.iter().map(|c| c.ended).max().unwrap_or_default();
-    let peak = read_metric(&caller.client, endpoint, metrics, |m| {
+    let peak = read_metric(caller.client.reqwest(), endpoint, metrics, |m| {
         m.executions_peak.as_ref()
     })
     .await;

@@ -32,7 +32,7 @@ use mcp_slo_core::spec::probes::{ProbeMetrics, ProbeOp, Probes};
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::client::{Answer, Endpoint, Session};
+use crate::client::{Answer, Endpoint, Http, Session};
 use crate::op::{Attempts, execute_op};
 
 /// Receives a line as each probe starts and ends.
@@ -124,7 +124,7 @@ impl Call {
 /// A caller: its own HTTP client (bound to 127.0.0.N) and MCP session.
 struct Caller {
     index: u32,
-    client: reqwest::Client,
+    client: Http,
     session: Session,
     endpoint: Endpoint,
     source: SeededSource,
@@ -139,17 +139,14 @@ impl Caller {
         timeout: Duration,
     ) -> Result<Caller, ProbeError> {
         let setup = |message: String| ProbeError::Setup { probe, message };
-        let client = reqwest::Client::builder()
-            .local_address(IpAddr::V4(Ipv4Addr::new(
-                127,
-                0,
-                0,
-                1 + (index % 250) as u8,
-            )))
+        let address = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (index % 250) as u8));
+        let reqwest = reqwest::Client::builder()
+            .local_address(address)
             .tcp_nodelay(true)
             .timeout(timeout)
             .build()
             .map_err(|e| setup(e.to_string()))?;
+        let client = Http::new(reqwest, Some(address));
         let session = endpoint
             .initialize(&client)
             .await
