@@ -207,15 +207,7 @@ fn a_run_that_meets_its_objectives_exits_0_with_every_report_file() {
     }
     let result: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("harness/report/result.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&result)
-        .map(|e| e.to_string())
-        .collect();
+    let errors = common::schema_errors(&result);
     assert!(
         errors.is_empty(),
         "result.json does not match its schema: {errors:?}"

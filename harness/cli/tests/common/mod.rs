@@ -104,3 +104,16 @@ pub fn run_scenario(
         serde_json::from_str(&result).unwrap(),
     )
 }
+
+/// Every way `result` breaks `harness/report/result.schema.json`, as messages.
+pub fn schema_errors(result: &serde_json::Value) -> Vec<String> {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("harness/report/result.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    validator
+        .iter_errors(result)
+        .map(|e| e.to_string())
+        .collect()
+}

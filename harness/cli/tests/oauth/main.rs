@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::Ordering;
 
-use serde_json::Value;
 use servers::{BASIC_CLIENT, POST_CLIENT, SCOPE};
 
 /// Two targets on the gated server: `basic` (auto revision, HTTP Basic, scope and
@@ -117,15 +116,7 @@ fn run_and_check(
         stderr.contains("target basic: OAuth token from"),
         "{stderr}"
     );
-    let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("harness/report/result.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator
-        .iter_errors(&result)
-        .map(|e| e.to_string())
-        .collect();
+    let errors = common::schema_errors(&result);
     assert!(errors.is_empty(), "{errors:?}");
     stderr
 }
