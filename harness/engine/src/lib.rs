@@ -5,6 +5,7 @@ pub mod build_info;
 pub mod calibration;
 pub mod client;
 pub mod cloudwatch;
+mod mix;
 pub mod op;
 pub mod pacer;
 pub mod probes;

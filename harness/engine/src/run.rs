@@ -13,12 +13,12 @@ use goose::prelude::{
     GooseAttack, GooseUser, Scenario as GooseScenario, Transaction, TransactionResult,
 };
 use mcp_slo_core::measure::{CallDetail, CallOutcome, ListingTotals, Measurements, Recorder};
-use mcp_slo_core::spec::args::{ArgTemplate, SeededSource};
-use mcp_slo_core::spec::ops::Method;
-use mcp_slo_core::spec::{LoadModel, Op, Retries, Scenario};
+use mcp_slo_core::spec::args::SeededSource;
+use mcp_slo_core::spec::{LoadModel, Retries, Scenario};
 use tokio::time::Instant;
 
 use crate::client::{Endpoint, Http, Session};
+use crate::mix::Mix;
 use crate::op::{Attempts, execute_op};
 use crate::pacer::{Pacer, Ready, Released};
 use crate::schedule::Schedule;
@@ -27,49 +27,6 @@ use crate::schedule::Schedule;
 /// machine could not run the pacer or a worker in time).
 const LATE: Duration = Duration::from_millis(1);
 const IDLE: Duration = Duration::from_millis(20);
-
-struct PreparedOp {
-    endpoint: usize,
-    /// The label calls are recorded under.
-    tool: String,
-    method: Method,
-    args: ArgTemplate,
-}
-
-/// One phase's operations with their cumulative weights.
-struct Mix {
-    ops: Vec<PreparedOp>,
-    cumulative: Vec<u32>,
-}
-
-impl Mix {
-    fn new(ops: &[Op], endpoints: &[String]) -> Mix {
-        Mix {
-            ops: ops
-                .iter()
-                .map(|op| PreparedOp {
-                    endpoint: endpoints.iter().position(|n| *n == op.target).unwrap_or(0),
-                    tool: op.tool.clone(),
-                    method: op.method.clone(),
-                    args: op.args.clone(),
-                })
-                .collect(),
-            cumulative: ops
-                .iter()
-                .scan(0, |acc, op| {
-                    *acc += op.weight;
-                    Some(*acc)
-                })
-                .collect(),
-        }
-    }
-
-    fn pick(&self, rng: &mut fastrand::Rng) -> Option<&PreparedOp> {
-        let pick = rng.u32(0..*self.cumulative.last()?);
-        self.ops
-            .get(self.cumulative.iter().position(|c| pick < *c)?)
-    }
-}
 
 /// State shared by all workers of one run.
 struct Shared {
