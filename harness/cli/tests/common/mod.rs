@@ -117,3 +117,24 @@ pub fn schema_errors(result: &serde_json::Value) -> Vec<String> {
         .map(|e| e.to_string())
         .collect()
 }
+
+/// Runs `serve` on a runtime of its own thread (two workers) for the rest of the test
+/// process, and returns what it sends once it is ready (at most 30 s later).
+pub fn on_own_runtime<T, F, Fut>(serve: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce(std::sync::mpsc::Sender<T>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(serve(tx));
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("the server started")
+}

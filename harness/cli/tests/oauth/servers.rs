@@ -98,59 +98,49 @@ pub struct Servers {
 /// their own runtime thread (they live as long as the test process). The gate judges tokens
 /// with `validator`, by default the in-test token endpoint.
 pub fn start(validator: Option<Validator>) -> Servers {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let calibration = CalibrationServer::start(Duration::ZERO).await.unwrap();
-            let token_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let mcp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let token_url = format!(
-                "http://{}/oauth/token",
-                token_listener.local_addr().unwrap()
-            );
-            let mcp_url = format!("http://{}/mcp", mcp_listener.local_addr().unwrap());
-            let issuer = Arc::new(Issuer {
-                clients: [BASIC_CLIENT, POST_CLIENT]
-                    .iter()
-                    .map(|(id, secret)| (id.to_string(), secret.to_string()))
-                    .collect(),
-                resource: mcp_url.clone(),
-                tokens: Mutex::default(),
-                issued: Mutex::default(),
-                refused_grants: AtomicU64::new(0),
-                next: AtomicU64::new(0),
-            });
-            let counts = Arc::new(GateCounts::default());
-            let gate = Arc::new(Gate {
-                validator: validator.unwrap_or_else(|| Validator::Issuer(issuer.clone())),
-                counts: counts.clone(),
-                upstream: calibration.url.clone(),
-                client: reqwest::Client::new(),
-            });
-            let token_app = Router::new()
-                .route("/oauth/token", post(token))
-                .with_state(issuer.clone());
-            let mcp_app = Router::new().route("/mcp", any(mcp)).with_state(gate);
-            tokio::spawn(async move { axum::serve(token_listener, token_app).await });
-            tokio::spawn(async move { axum::serve(mcp_listener, mcp_app).await });
-            tx.send(Servers {
-                mcp_url,
-                token_url,
-                issuer,
-                gate: counts,
-            })
-            .unwrap();
-            let _calibration = calibration;
-            std::future::pending::<()>().await;
+    crate::common::on_own_runtime(move |tx| async move {
+        let calibration = CalibrationServer::start(Duration::ZERO).await.unwrap();
+        let token_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mcp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let token_url = format!(
+            "http://{}/oauth/token",
+            token_listener.local_addr().unwrap()
+        );
+        let mcp_url = format!("http://{}/mcp", mcp_listener.local_addr().unwrap());
+        let issuer = Arc::new(Issuer {
+            clients: [BASIC_CLIENT, POST_CLIENT]
+                .iter()
+                .map(|(id, secret)| (id.to_string(), secret.to_string()))
+                .collect(),
+            resource: mcp_url.clone(),
+            tokens: Mutex::default(),
+            issued: Mutex::default(),
+            refused_grants: AtomicU64::new(0),
+            next: AtomicU64::new(0),
         });
-    });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("servers started")
+        let counts = Arc::new(GateCounts::default());
+        let gate = Arc::new(Gate {
+            validator: validator.unwrap_or_else(|| Validator::Issuer(issuer.clone())),
+            counts: counts.clone(),
+            upstream: calibration.url.clone(),
+            client: reqwest::Client::new(),
+        });
+        let token_app = Router::new()
+            .route("/oauth/token", post(token))
+            .with_state(issuer.clone());
+        let mcp_app = Router::new().route("/mcp", any(mcp)).with_state(gate);
+        tokio::spawn(async move { axum::serve(token_listener, token_app).await });
+        tokio::spawn(async move { axum::serve(mcp_listener, mcp_app).await });
+        tx.send(Servers {
+            mcp_url,
+            token_url,
+            issuer,
+            gate: counts,
+        })
+        .unwrap();
+        let _calibration = calibration;
+        std::future::pending::<()>().await;
+    })
 }
 
 /// `application/x-www-form-urlencoded` decoding of one name or value.
