@@ -9,14 +9,9 @@ set -euo pipefail
 version=2.3.0
 dir=${MCP_SLO_FOREIGN:-$HOME/.cache/mcp-slo/foreign}
 venv=$dir/venv
-installed=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("mcp"))' 2>/dev/null || true)
-if [ "$installed" != "$version" ]; then
-  command -v python3 >/dev/null || { echo "[foreign] python3 is needed for the MCP Python SDK" >&2; exit 1; }
-  echo "[foreign] installing mcp==$version into $venv" >&2
-  mkdir -p "$dir"
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check "mcp==$version" >&2
-fi
+# shellcheck source=../venv.sh
+source "$(dirname "$0")/../venv.sh"
+pinned_venv foreign "$venv" "mcp==$version"
 if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   echo "[foreign] installing nginx-light from Debian" >&2
   sudo=()
