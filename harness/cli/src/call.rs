@@ -68,7 +68,7 @@ pub struct CallArgs {
     timeout: String,
     /// Print the request instead of sending it: `{"url", "revision", "headers", "body"}` on
     /// stdout, the body as the exact text sent. The revision is negotiated first with
-    /// `--protocol auto`; at 2026-07-28 a tools/call lists the tools first, for their
+    /// `--protocol auto`; at 2026-07-28 the tools are listed first, for a tools/call's
     /// `Mcp-Param-*` headers. At a 2025 revision it is the request outside a session (no
     /// `Mcp-Session-Id`); the token, if any, is printed with the other headers.
     #[arg(long, conflicts_with = "conformance")]
@@ -280,17 +280,38 @@ fn one(args: &CallArgs) -> Result<What, Vec<String>> {
 }
 
 async fn run(client: &Http, mut endpoint: Endpoint, call: &Call) -> Outcome {
-    match endpoint.protocol {
+    // Negotiating at 2026-07-28 lists the tools (see `Endpoint::learn_tools`).
+    let learned = match endpoint.protocol {
         Protocol::Auto => match endpoint.negotiate(client).await {
-            Ok(n) => eprintln!("revision: {} ({})", n.revision, n.how),
+            Ok(n) => {
+                eprintln!("revision: {} ({})", n.revision, n.how);
+                true
+            }
             Err(e) => {
                 return Outcome::Infrastructure(anyhow!(e).context("negotiating the revision"));
             }
         },
-        Protocol::Fixed(r) => eprintln!("revision: {r} (asked for)"),
+        Protocol::Fixed(r) => {
+            eprintln!("revision: {r} (asked for)");
+            false
+        }
+    };
+    if let What::One {
+        method: Method::CallTool(tool),
+        ..
+    } = &call.what
+        && let Some(outcome) = tool_listing(client, &endpoint, learned, tool).await
+    {
+        return outcome;
     }
     if let (true, What::One { method, args }) = (call.print_request, &call.what) {
-        return print_request(client, &endpoint, call.timeout, method, args).await;
+        return match wire_json(&endpoint, method, args.clone()) {
+            Ok(request) => {
+                println!("{request}");
+                Outcome::Pass
+            }
+            Err(e) => Outcome::Invalid(e),
+        };
     }
     let mut session = match endpoint.initialize(client).await {
         Ok(s) => s,
@@ -316,39 +337,20 @@ async fn one_call(
     method: &Method,
     args: &Value,
 ) -> Outcome {
-    let self_contained = endpoint.revision().is_self_contained();
-    let listing = Method::List {
+    if let Method::List {
         kind: ListKind::Tools,
-        walk: true,
-    };
-    if matches!(
-        method,
-        Method::CallTool(_)
-            | Method::List {
-                kind: ListKind::Tools,
-                ..
-            }
-    ) {
-        let answer = send(client, endpoint, session, timeout, &listing, Value::Null).await;
-        if let Method::List { .. } = method {
-            return match failure(&answer, "tools/list") {
-                Some(outcome) => outcome,
-                None => print_tools(endpoint, self_contained),
-            };
-        }
-        if answer.outcome != CallOutcome::Ok {
-            eprintln!(
-                "warning: tools/list failed ({}); calling without the tools' Mcp-Param headers",
-                answer.message.as_deref().unwrap_or("no message")
-            );
-        }
-    }
-    if let Method::CallTool(tool) = method
-        && self_contained
-        && let Some(Err(reason)) = endpoint.tools.get(tool).map(|t| t.headers)
+        ..
+    } = method
     {
-        eprintln!("error: tool {tool} not called: its listing is invalid: {reason}");
-        return Outcome::Fail;
+        let listing = Method::List {
+            kind: ListKind::Tools,
+            walk: true,
+        };
+        let answer = send(client, endpoint, session, timeout, &listing, Value::Null).await;
+        return match failure(&answer, "tools/list") {
+            Some(outcome) => outcome,
+            None => print_tools(endpoint, endpoint.revision().is_self_contained()),
+        };
     }
     let answer = send(client, endpoint, session, timeout, method, args.clone()).await;
     match failure(&answer, &method.label()) {
@@ -365,50 +367,30 @@ async fn one_call(
     }
 }
 
-/// Prints the request `method` would send, without sending it (after a tools/list at
-/// 2026-07-28, for the tool's `Mcp-Param-*` headers).
-async fn print_request(
+/// Before a tools/call at 2026-07-28: the tools listed (unless negotiating did it), so
+/// the call carries their `Mcp-Param-*` headers; a tool whose listing is invalid is not
+/// called (the spec treats it as not listed). A listing that fails is warned about and
+/// the call goes without those headers. `Some` ends the command.
+async fn tool_listing(
     client: &Http,
     endpoint: &Endpoint,
-    timeout: Duration,
-    method: &Method,
-    args: &Value,
-) -> Outcome {
-    if matches!(method, Method::CallTool(_)) && endpoint.revision().is_self_contained() {
-        let listing = Method::List {
-            kind: ListKind::Tools,
-            walk: true,
-        };
-        let mut session = match endpoint.initialize(client).await {
-            Ok(s) => s,
-            Err(e) => return Outcome::Infrastructure(anyhow!(e).context("opening the session")),
-        };
-        let answer = send(
-            client,
-            endpoint,
-            &mut session,
-            timeout,
-            &listing,
-            Value::Null,
-        )
-        .await;
-        if let Some(outcome) = failure(&answer, "tools/list") {
-            return outcome;
-        }
-        if let Method::CallTool(tool) = method
-            && let Some(Err(reason)) = endpoint.tools.get(tool).map(|t| t.headers)
-        {
-            eprintln!("error: tool {tool}: its listing is invalid: {reason}");
-            return Outcome::Fail;
-        }
+    learned: bool,
+    tool: &str,
+) -> Option<Outcome> {
+    if !endpoint.revision().is_self_contained() {
+        return None;
     }
-    match wire_json(endpoint, method, args.clone()) {
-        Ok(request) => {
-            println!("{request}");
-            Outcome::Pass
-        }
-        Err(e) => Outcome::Invalid(e),
+    if !learned && let Err(answer) = endpoint.learn_tools(client).await {
+        eprintln!(
+            "warning: tools/list failed ({}); calling without the tools' Mcp-Param headers",
+            answer.message.as_deref().unwrap_or("no message")
+        );
     }
+    if let Some(Err(reason)) = endpoint.tools.get(tool).map(|t| t.headers) {
+        eprintln!("error: tool {tool} not called: its listing is invalid: {reason}");
+        return Some(Outcome::Fail);
+    }
+    None
 }
 
 /// The request as the client sends it: URL, revision, headers (with the tools' `Mcp-Param-*`
@@ -510,19 +492,9 @@ pub(crate) fn print_result(answer: &Answer) {
 /// Every tool listed (all pages); at 2026-07-28 those with invalid `x-mcp-header`
 /// declarations are left out, with a warning each.
 fn print_tools(endpoint: &Endpoint, self_contained: bool) -> Outcome {
-    let mut tools = Vec::new();
-    for known in endpoint.tools.tools() {
-        match known.headers {
-            Err(reason) if self_contained => {
-                let name = known
-                    .tool
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?");
-                eprintln!("warning: tool {name} left out: {reason}");
-            }
-            _ => tools.push(known.tool),
-        }
+    let (tools, left_out) = endpoint.tools.callable(self_contained);
+    for (name, reason) in left_out {
+        eprintln!("warning: tool {name} left out: {reason}");
     }
     let listing = serde_json::json!({ "tools": tools });
     println!(

@@ -76,26 +76,21 @@ pub async fn run(
     let self_contained = endpoint.revision().is_self_contained();
     let calls = match &scenario.tool_calls {
         Some(calls) => calls.clone(),
-        None => endpoint
-            .tools
-            .tools()
-            .into_iter()
-            .filter_map(|known| match known.headers {
-                Err(reason) if self_contained => {
-                    let name = known
-                        .tool
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or("?");
-                    eprintln!("warning: tool {name} left out: {reason}");
-                    None
-                }
-                _ => Some(Step {
-                    method: Method::CallTool(known.tool.get("name")?.as_str()?.to_owned()),
-                    args: arguments_for(known.tool.get("inputSchema").unwrap_or(&Value::Null)),
-                }),
-            })
-            .collect(),
+        None => {
+            let (tools, left_out) = endpoint.tools.callable(self_contained);
+            for (name, reason) in left_out {
+                eprintln!("warning: tool {name} left out: {reason}");
+            }
+            tools
+                .iter()
+                .filter_map(|tool| {
+                    Some(Step {
+                        method: Method::CallTool(tool.get("name")?.as_str()?.to_owned()),
+                        args: arguments_for(tool.get("inputSchema").unwrap_or(&Value::Null)),
+                    })
+                })
+                .collect()
+        }
     };
     for call in &calls {
         if let Some(outcome) = step(client, endpoint, session, timeout, call).await {

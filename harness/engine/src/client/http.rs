@@ -15,6 +15,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HOST, HeaderMap, HeaderValue};
+use hyper::http::uri::Authority;
 use hyper::{Method, Request, Uri};
 use hyper_util::rt::TokioIo;
 
@@ -33,6 +34,39 @@ struct Inner {
     /// Calls from this address (distinct callers use 127.0.0.N).
     local: Option<IpAddr>,
     idle: Mutex<Vec<(String, SendRequest<Full<Bytes>>)>>,
+}
+
+/// Where an endpoint's POSTs go, parsed once from its URL: the path sent in the request
+/// line, the authority connected to (and the pool's key), and the `Host` header.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    path: Uri,
+    authority: Authority,
+    host: HeaderValue,
+}
+
+impl Destination {
+    pub fn parse(url: &str) -> Result<Destination, String> {
+        let uri: Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(format!("{url}: only http:// targets are supported"));
+        }
+        let authority = uri
+            .authority()
+            .ok_or_else(|| format!("{url}: no host"))?
+            .clone();
+        let path = uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .parse()
+            .map_err(|e| format!("{url}: {e}"))?;
+        let host = HeaderValue::from_str(authority.as_str()).map_err(|e| format!("{url}: {e}"))?;
+        Ok(Destination {
+            path,
+            authority,
+            host,
+        })
+    }
 }
 
 /// The status, headers and body of one exchange.
@@ -73,17 +107,17 @@ impl Http {
         &self.inner.reqwest
     }
 
-    /// POSTs `body` to `url` and reads the whole answer, within `timeout` when given. A
+    /// POSTs `body` to `to` and reads the whole answer, within `timeout` when given. A
     /// kept-alive connection the server closed meanwhile is replaced and the request sent
     /// on the new one (it had not been sent).
     pub async fn post(
         &self,
-        url: &str,
+        to: &Destination,
         headers: HeaderMap,
         body: Vec<u8>,
         timeout: Option<Duration>,
     ) -> Result<Exchange, String> {
-        let exchange = self.exchange(url, headers, Bytes::from(body));
+        let exchange = self.exchange(to, headers, Bytes::from(body));
         match timeout {
             Some(t) => tokio::time::timeout(t, exchange)
                 .await
@@ -94,34 +128,22 @@ impl Http {
 
     async fn exchange(
         &self,
-        url: &str,
+        to: &Destination,
         headers: HeaderMap,
         body: Bytes,
     ) -> Result<Exchange, String> {
-        let uri: Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(format!("{url}: only http:// targets are supported"));
-        }
-        let authority = uri
-            .authority()
-            .ok_or_else(|| format!("{url}: no host"))?
-            .clone();
-        let key = authority.as_str().to_owned();
-        let path = uri.path_and_query().map_or("/", |p| p.as_str());
         let mut request = Request::builder()
             .method(Method::POST)
-            .uri(path)
+            .uri(to.path.clone())
             .body(Full::new(body))
             .map_err(|e| e.to_string())?;
         *request.headers_mut() = headers;
-        if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
-            request.headers_mut().insert(HOST, host);
-        }
-        let mut reused = self.checkout(&key);
+        request.headers_mut().insert(HOST, to.host.clone());
+        let mut reused = self.checkout(to.authority.as_str());
         loop {
             let (mut sender, was_idle) = match reused.take() {
                 Some(s) => (s, true),
-                None => (self.connect(&authority).await?, false),
+                None => (self.connect(&to.authority).await?, false),
             };
             match sender.try_send_request(request).await {
                 Ok(response) => {
@@ -133,7 +155,7 @@ impl Http {
                         .map_err(|e| format!("reading the answer: {e}"))?
                         .to_bytes();
                     if !sender.is_closed() {
-                        self.checkin(key, sender);
+                        self.checkin(to.authority.as_str(), sender);
                     }
                     return Ok(Exchange {
                         status,
@@ -161,15 +183,12 @@ impl Http {
         None
     }
 
-    fn checkin(&self, key: String, sender: SendRequest<Full<Bytes>>) {
+    fn checkin(&self, key: &str, sender: SendRequest<Full<Bytes>>) {
         let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
-        idle.push((key, sender));
+        idle.push((key.to_owned(), sender));
     }
 
-    async fn connect(
-        &self,
-        authority: &hyper::http::uri::Authority,
-    ) -> Result<SendRequest<Full<Bytes>>, String> {
+    async fn connect(&self, authority: &Authority) -> Result<SendRequest<Full<Bytes>>, String> {
         let port = authority.port_u16().unwrap_or(80);
         let host = authority
             .host()

@@ -27,7 +27,7 @@ use mcp_slo_core::spec::{Mode, Protocol, Revision};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
-pub use http::{Exchange, Http};
+pub use http::{Destination, Exchange, Http};
 pub use wire::{Answer, Listing, OVERLOADED, RATE_LIMITED, TIMED_OUT};
 
 /// Pages of `tools/list` read while negotiating (see [`Endpoint::learn_tools`]).
@@ -37,6 +37,8 @@ pub const LEARN_PAGES: u32 = 100;
 #[derive(Debug, Clone)]
 pub struct Endpoint {
     pub url: String,
+    /// `url` parsed for the POSTs, or why it cannot be (given back by every request).
+    destination: Result<Destination, String>,
     pub mode: Mode,
     /// The revision asked for.
     pub protocol: Protocol,
@@ -100,8 +102,10 @@ pub struct Negotiation {
 
 impl Endpoint {
     pub fn new(url: impl Into<String>, mode: Mode, protocol: Protocol) -> Endpoint {
+        let url = url.into();
         Endpoint {
-            url: url.into(),
+            destination: Destination::parse(&url),
+            url,
             mode,
             protocol,
             revision: match protocol {
@@ -178,7 +182,8 @@ impl Endpoint {
         body: Vec<u8>,
         timeout: Option<Duration>,
     ) -> Result<Exchange, String> {
-        client.post(&self.url, headers, body, timeout).await
+        let to = self.destination.as_ref().map_err(Clone::clone)?;
+        client.post(to, headers, body, timeout).await
     }
 
     /// Sends one request and classifies the answer. A 2025 session the server has ended
@@ -367,14 +372,14 @@ impl Endpoint {
                     )));
                 }
                 (CallOutcome::Ok, _, _) if modern => {
-                    self.learn_tools(client).await;
+                    self.learn_while_negotiating(client).await;
                     return Ok(Negotiation {
                         revision: Revision::V2026_07_28,
                         how: format!("server/discover: supports {}", supported.join(", ")),
                     });
                 }
                 (_, _, Some(wire::UNSUPPORTED_VERSION)) if modern => {
-                    self.learn_tools(client).await;
+                    self.learn_while_negotiating(client).await;
                     return Ok(Negotiation {
                         revision: Revision::V2026_07_28,
                         how: "server/discover: -32022, 2026-07-28 listed as supported".into(),
@@ -420,13 +425,15 @@ impl Endpoint {
         })
     }
 
-    /// Walks `tools/list` once (at most [`LEARN_PAGES`] pages), so the first `tools/call`
-    /// of a run already carries the `Mcp-Param-*` headers its tool's schema asks for. A
-    /// server without tools, or one that refuses the listing, is left as it is: its calls
-    /// then go without those headers and the server's answers tell.
-    async fn learn_tools(&self, client: &Http) {
+    /// Walks `tools/list` once (at most [`LEARN_PAGES`] pages), so every `tools/call` after
+    /// it carries the `Mcp-Param-*` headers its tool's schema asks for; negotiating does it
+    /// at 2026-07-28. The number of tools listed, or the answer that stopped the walk. A server without
+    /// tools, or one that refuses the listing, is left as it is: its calls then go without
+    /// those headers and the server's answers tell.
+    pub async fn learn_tools(&self, client: &Http) -> Result<usize, Answer> {
         let mut session = Session::default();
         let mut cursor: Option<String> = None;
+        let mut listed = 0;
         for _ in 0..LEARN_PAGES {
             let params = match &cursor {
                 Some(c) => serde_json::json!({ "cursor": c }),
@@ -442,14 +449,32 @@ impl Endpoint {
                     Some(Duration::from_secs(10)),
                 )
                 .await;
-            let next = answer
-                .result()
-                .and_then(|r| r.get("nextCursor")?.as_str().map(str::to_owned))
-                .filter(|c| !c.is_empty() && cursor.as_deref() != Some(c));
-            match next {
-                Some(c) => cursor = Some(c),
-                None => return,
+            let Some(result) = answer.result() else {
+                return Err(answer);
+            };
+            listed += result
+                .get("tools")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            match result
+                .get("nextCursor")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty() && cursor.as_deref() != Some(*c))
+            {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => return Ok(listed),
             }
+        }
+        Ok(listed)
+    }
+
+    async fn learn_while_negotiating(&self, client: &Http) {
+        if let Err(answer) = self.learn_tools(client).await {
+            tracing::warn!(
+                url = %self.url,
+                "tools/list failed ({}): tools/call goes without the tools' Mcp-Param headers",
+                answer.message.unwrap_or_else(|| format!("HTTP {}", answer.status))
+            );
         }
     }
 

@@ -89,6 +89,23 @@ impl ToolHeaders {
             .collect()
     }
 
+    /// The tools a client may call, in listing order, and those left out with why: at
+    /// 2026-07-28 (`self_contained`) a tool with invalid marks counts as not listed.
+    pub fn callable(&self, self_contained: bool) -> (Vec<Value>, Vec<(String, String)>) {
+        let mut tools = Vec::new();
+        let mut left_out = Vec::new();
+        for known in self.tools() {
+            match known.headers {
+                Err(reason) if self_contained => {
+                    let name = known.tool.get("name").and_then(Value::as_str);
+                    left_out.push((name.unwrap_or("?").to_owned(), reason));
+                }
+                _ => tools.push(known.tool),
+            }
+        }
+        (tools, left_out)
+    }
+
     /// One tool, when listed.
     pub fn get(&self, name: &str) -> Option<KnownTool> {
         self.inner.read().ok()?.tools.get(name).cloned()
