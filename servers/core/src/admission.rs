@@ -255,6 +255,35 @@ struct ToolCallPeek {
     arguments: Option<Map<String, Value>>,
 }
 
+/// The shape of a `tools/call`'s params, borrowed: a name, and arguments that are an
+/// object if given.
+#[derive(Deserialize)]
+struct CallShape<'a> {
+    #[serde(borrow)]
+    #[allow(dead_code, reason = "only its presence and type are checked")]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+}
+
+/// Why a `tools/call`'s params are not `{"name": "...", "arguments": {...}}` (-32602), if
+/// they are not; checked without building the arguments.
+fn call_shape(params: Option<&RawValue>) -> Result<(), String> {
+    let Some(raw) = params else {
+        return Err("tools/call needs params: {\"name\": ..., \"arguments\": {...}}".to_owned());
+    };
+    if !raw.get().starts_with('{') {
+        return Err("the params of tools/call must be an object".to_owned());
+    }
+    let shape: CallShape =
+        serde_json::from_str(raw.get()).map_err(|e| format!("the params of tools/call: {e}"))?;
+    match shape.arguments.map(RawValue::get) {
+        None | Some("null") => Ok(()),
+        Some(args) if args.starts_with('{') => Ok(()),
+        Some(_) => Err("params.arguments of tools/call must be an object".to_owned()),
+    }
+}
+
 /// What the stack reads of a POSTed message: a `tools/call` in its common shape, parsed
 /// once for the stack and for the direct path after it, or a peek at any other message.
 enum Message<'a> {
@@ -432,6 +461,21 @@ async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Respons
     };
     let is_request = seen.is_request();
     let is_tool_call = seen.is_tool_call();
+    if is_tool_call
+        && let Message::Other(peek) = &seen
+        && let Err(why) = call_shape(peek.params)
+    {
+        return adm.refuse(
+            Rejection::Malformed,
+            RpcErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                code::INVALID_PARAMS,
+                why,
+                "malformed",
+            )
+            .with_id(seen.id()),
+        );
+    }
     let mut guard = None;
     if is_request {
         let Ok(permit) = adm.inflight.clone().try_acquire_owned() else {
@@ -492,7 +536,51 @@ async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Respons
         caller,
         _inflight: guard.clone(),
     };
-    serve(inner, parts, bytes, admitted, call, guard).await
+    let message = bytes.clone();
+    let response = serve(inner, parts, bytes, admitted, call, guard).await;
+    if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        // The Content-Type was checked above, so this is rmcp's answer to a message it
+        // could not deserialize (as `text/plain`): answered as JSON-RPC instead.
+        return adm.refuse(Rejection::Malformed, undeserializable(&message));
+    }
+    response
+}
+
+/// The JSON-RPC error for a POSTed message that is not an MCP client message: -32700 when
+/// the body is not JSON that can be read (nested too deep, a lone surrogate escape, a
+/// number out of range), else -32600 saying what is wrong, with the id when it is one.
+fn undeserializable(body: &[u8]) -> RpcErrorResponse {
+    let value = match serde_json::from_slice::<Value>(body) {
+        Ok(value) => value,
+        Err(e) => {
+            return RpcErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                code::PARSE_ERROR,
+                format!(
+                    "invalid JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+                "malformed",
+            );
+        }
+    };
+    let why = match serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(body) {
+        Err(e) => e.to_string(),
+        Ok(_) => "not a message this server takes".to_owned(),
+    };
+    let id = match &value["id"] {
+        id @ Value::String(_) => id.clone(),
+        id @ Value::Number(n) if n.is_i64() || n.is_u64() => id.clone(),
+        _ => Value::Null,
+    };
+    RpcErrorResponse::new(
+        StatusCode::BAD_REQUEST,
+        code::INVALID_REQUEST,
+        format!("invalid JSON-RPC request: {why}"),
+        "malformed",
+    )
+    .with_id(id)
 }
 
 /// Hands an admitted request on; the response body keeps the in-flight permit, if any,

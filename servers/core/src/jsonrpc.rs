@@ -19,6 +19,7 @@ pub mod code {
     pub const RATE_LIMITED: i32 = -32029;
     pub const PARSE_ERROR: i32 = -32700;
     pub const INVALID_REQUEST: i32 = -32600;
+    pub const INVALID_PARAMS: i32 = -32602;
 }
 
 /// A JSON-RPC error sent as an HTTP response.

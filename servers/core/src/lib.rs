@@ -20,5 +20,6 @@ pub mod server;
 pub mod sql;
 pub mod stack;
 pub mod telemetry;
+pub mod transport;
 
 pub use rmcp;

@@ -56,6 +56,8 @@ pub struct Metrics {
     rejections: Family<RejectionLabels, Counter>,
     inflight: Gauge,
     executing: Gauge,
+    connections_open: Gauge,
+    connections_refused: Counter,
     executing_now: AtomicI64,
     executing_peak: Arc<AtomicU64>,
     audit_dropped: Arc<AtomicU64>,
@@ -100,6 +102,18 @@ impl Metrics {
         let assume_role = Family::new_with_constructor(LatencyBuckets);
         let inflight = Gauge::default();
         let executing = Gauge::default();
+        let connections_open = Gauge::default();
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_open",
+            "HTTP connections open",
+            connections_open.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because the tier's connection cap was reached",
+            connections_refused.clone(),
+        );
         registry.register(
             "tool_calls",
             "Tool calls by tool and outcome",
@@ -138,6 +152,8 @@ impl Metrics {
             rejections,
             inflight,
             executing,
+            connections_open,
+            connections_refused,
             executing_now: AtomicI64::new(0),
             executing_peak: Arc::default(),
             audit_dropped,
@@ -173,6 +189,18 @@ impl Metrics {
                 reason: why.as_str(),
             })
             .inc();
+    }
+
+    pub fn connection_opened(&self) {
+        self.connections_open.inc();
+    }
+
+    pub fn connection_closed(&self) {
+        self.connections_open.dec();
+    }
+
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     pub fn inflight_gauge(&self) -> &Gauge {

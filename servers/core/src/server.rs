@@ -16,12 +16,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::{Listener, ListenerExt as _};
+use axum::serve::Listener;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio_util::sync::CancellationToken;
 
 use crate::admission::Admission;
+use crate::transport::Connections;
 
 thread_local! {
     static WORKER: Cell<usize> = const { Cell::new(0) };
@@ -33,34 +34,42 @@ pub fn worker_index() -> usize {
     WORKER.with(Cell::get)
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then drains: new connections are
-/// refused at once, calls in flight get up to `drain_limit` (the tier's timeout) to finish,
-/// then sessions and their SSE streams are closed. One worker serves on the calling
-/// runtime; more are threads of their own (see the module's comment).
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
+/// What shutdown waits for: calls in flight get up to `limit` (the tier's timeout) to
+/// finish, then sessions and their SSE streams are closed.
+struct Drain {
     admission: Arc<Admission>,
     sessions: CancellationToken,
-    drain_limit: Duration,
+    limit: Duration,
+}
+
+impl Drain {
+    async fn after(self, stopping: CancellationToken) {
+        stopping.cancelled().await;
+        let deadline = tokio::time::Instant::now() + self.limit;
+        while self.admission.inflight() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if self.admission.inflight() > 0 {
+            tracing::warn!(inflight = self.admission.inflight(), "drain limit reached");
+        }
+        self.sessions.cancel();
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then drains (see [`Drain`]):
+/// new connections are refused at once. One worker serves on the calling runtime; more are
+/// threads of their own (see the module's comment). Connections are accepted and served
+/// under `connections`' limits (`transport.rs`).
+async fn serve(
+    listener: TcpListener,
+    app: Router,
+    connections: Arc<Connections>,
+    drain: Drain,
     workers: NonZeroUsize,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let stopping = CancellationToken::new();
-    let drain = {
-        let stopping = stopping.clone();
-        tokio::spawn(async move {
-            stopping.cancelled().await;
-            let deadline = tokio::time::Instant::now() + drain_limit;
-            while admission.inflight() > 0 && tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            if admission.inflight() > 0 {
-                tracing::warn!(inflight = admission.inflight(), "drain limit reached");
-            }
-            sessions.cancel();
-        })
-    };
+    let drain = tokio::spawn(drain.after(stopping.clone()));
     let signal = {
         let stopping = stopping.clone();
         tokio::spawn(async move {
@@ -70,34 +79,15 @@ pub async fn serve(
         })
     };
     let served = if workers.get() == 1 {
-        serve_here(listener, app, stopping.clone()).await
+        connections.serve(listener, app, stopping.clone()).await;
+        Ok(())
     } else {
-        serve_on_workers(listener, app, workers.get(), stopping.clone()).await
+        serve_on_workers(listener, app, connections, workers.get(), stopping.clone()).await
     };
     signal.abort();
     stopping.cancel();
     let _ = drain.await;
     served
-}
-
-fn nodelay(tcp: &mut TcpStream) {
-    if let Err(e) = tcp.set_nodelay(true) {
-        tracing::debug!(error = %e, "TCP_NODELAY");
-    }
-}
-
-/// Serves every connection of `listener` on the calling runtime until `stopping`.
-async fn serve_here(
-    listener: impl Listener<Io = TcpStream, Addr = SocketAddr>,
-    app: Router,
-    stopping: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener.tap_io(nodelay),
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stopping.cancelled_owned())
-    .await
 }
 
 /// Connections accepted on another runtime, handed to this worker.
@@ -167,6 +157,7 @@ impl Finished {
 async fn serve_on_workers(
     listener: TcpListener,
     app: Router,
+    connections: Arc<Connections>,
     count: usize,
     stopping: CancellationToken,
 ) -> std::io::Result<()> {
@@ -181,15 +172,19 @@ async fn serve_on_workers(
         Vec::with_capacity(count);
     let mut threads = Vec::with_capacity(count);
     for index in 0..count {
-        let (handoff, connections) = unbounded_channel();
+        let (handoff, handed) = unbounded_channel();
         let (app, stop, done) = (app.clone(), stopping.clone(), finished.clone());
+        let shared = connections.clone();
         let thread = spawn_on_own_runtime(format!("mcp-worker-{index}"), move || {
             WORKER.with(|w| w.set(index));
             async move {
-                let listener = Handoff { connections, local };
-                let served = serve_here(listener, app, stop).await;
+                let listener = Handoff {
+                    connections: handed,
+                    local,
+                };
+                shared.serve(listener, app, stop).await;
                 done.one_done().await;
-                served
+                Ok(())
             }
         });
         match thread {
@@ -286,6 +281,7 @@ pub struct TierParts {
 /// A tier ready to serve: its router and what shutdown needs.
 pub struct TierServer {
     pub router: Router,
+    connections: Arc<Connections>,
     pub admission: Arc<Admission>,
     pub handler: crate::handler::McpHandler,
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -338,6 +334,7 @@ impl TierServer {
             guard: crate::stack::Guard {
                 allowed_hosts,
                 allowed_origins: network.allowed_origins.clone(),
+                allow_loopback_origins: network.allow_loopback_origins,
                 metrics: metrics.clone(),
             },
             cors_enabled: network.cors_enabled,
@@ -349,6 +346,7 @@ impl TierServer {
         });
         TierServer {
             router,
+            connections: Connections::new(&network.transport, metrics.clone()),
             admission,
             handler,
             metrics,
@@ -381,6 +379,7 @@ impl TierServer {
     ) -> std::io::Result<()> {
         let TierServer {
             router,
+            connections,
             admission,
             handler,
             sessions,
@@ -390,11 +389,12 @@ impl TierServer {
             audit_task,
             ..
         } = self;
-        let drain = limits.timeout + Duration::from_secs(1);
-        let result = serve(
-            listener, router, admission, sessions, drain, workers, shutdown,
-        )
-        .await;
+        let drain = Drain {
+            admission,
+            sessions,
+            limit: limits.timeout + Duration::from_secs(1),
+        };
+        let result = serve(listener, router, connections, drain, workers, shutdown).await;
         drop(handler);
         drop(audit);
         // The writer ends when the last sink is gone; give stragglers a moment.

@@ -70,6 +70,8 @@ pub struct Guard {
     /// Allowed `Origin` values, lowercase `scheme://host[:port]`. Requests without an
     /// `Origin` (non-browser clients) pass.
     pub allowed_origins: Vec<String>,
+    /// Also accept origins whose host is a loopback name (any scheme and port).
+    pub allow_loopback_origins: bool,
     pub metrics: Arc<Metrics>,
 }
 
@@ -100,7 +102,9 @@ impl Guard {
             return Ok(());
         };
         let origin = origin.to_str().unwrap_or("").to_ascii_lowercase();
-        if self.allowed_origins.contains(&origin) {
+        if self.allowed_origins.contains(&origin)
+            || (self.allow_loopback_origins && is_loopback_origin(&origin))
+        {
             Ok(())
         } else {
             Err(origin)
@@ -131,6 +135,27 @@ impl Guard {
         );
         Some(response.into_response())
     }
+}
+
+/// `http(s)://` and a loopback name, with an optional port and nothing else.
+fn is_loopback_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let host = match rest.rfind(':') {
+        Some(i) if !rest[i..].contains(']') => {
+            let port = &rest[i + 1..];
+            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+                return false;
+            }
+            &rest[..i]
+        }
+        _ => rest,
+    };
+    Guard::LOOPBACK.contains(&host)
 }
 
 /// The guard as a tower service. Its check is synchronous, so it adds no allocation.
@@ -251,7 +276,12 @@ pub fn app(parts: StackParts) -> Router {
     let mcp_route = if bare {
         Router::new().route_service("/mcp", mcp)
     } else {
-        let cors = cors_enabled.then(|| Arc::new(cors_layer(&guard_state.allowed_origins)));
+        let cors = cors_enabled.then(|| {
+            Arc::new(cors_layer(
+                &guard_state.allowed_origins,
+                guard_state.allow_loopback_origins,
+            ))
+        });
         let stack = GuardService {
             guard: Arc::new(guard_state),
             inner: CorsForOrigins {
@@ -287,7 +317,7 @@ async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> Response {
         .into_response()
 }
 
-fn cors_layer(origins: &[String]) -> CorsLayer {
+fn cors_layer(origins: &[String], loopback: bool) -> CorsLayer {
     let values: Arc<[HeaderValue]> = origins
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
@@ -297,16 +327,16 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin, _| {
             values.iter().any(|v| v == origin)
+                || (loopback
+                    && origin
+                        .to_str()
+                        .is_ok_and(|o| is_loopback_origin(&o.to_ascii_lowercase())))
         }))
         .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
-        .allow_headers([
-            header::CONTENT_TYPE,
-            header::AUTHORIZATION,
-            header::ACCEPT,
-            header::HeaderName::from_static("mcp-session-id"),
-            header::HeaderName::from_static("mcp-protocol-version"),
-            header::HeaderName::from_static("last-event-id"),
-        ])
+        // The request's own header names: only the origins above get an answer at all, and
+        // MCP 2026-07-28 adds one `Mcp-Param-<name>` header per declared tool parameter,
+        // which no fixed list can name.
+        .allow_headers(tower_http::cors::AllowHeaders::mirror_request())
         .expose_headers([header::HeaderName::from_static("mcp-session-id")])
         .max_age(Duration::from_secs(600))
 }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -33,8 +34,63 @@ struct RawListener {
     /// names are always accepted.
     #[serde(default)]
     allowed_hosts: Vec<String>,
+    /// Extension: accept browser origins on loopback names (`http://127.0.0.1:PORT`,
+    /// `http://localhost:PORT`, `http://[::1]:PORT`, any port). Default: on when the tier
+    /// listens on a loopback address (a page elsewhere cannot be one of them; a DNS-rebinding
+    /// page's origin is its own name), off otherwise.
+    allow_loopback_origins: Option<bool>,
+    /// Extension: the HTTP transport's limits (`transport.rs`).
+    transport: Option<RawTransport>,
     #[serde(flatten)]
     unknown: Unknown,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawTransport {
+    header_read_timeout_ms: Option<u64>,
+    max_connections: Option<u64>,
+    max_header_bytes: Option<u64>,
+    http2_max_concurrent_streams: Option<u32>,
+    http2_max_frame_size: Option<u32>,
+    http2_max_header_list_size: Option<u32>,
+    http2_keep_alive_interval_ms: Option<u64>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
+
+/// A tier's transport limits (see `transport.rs`); every field has a safe default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transport {
+    /// A whole request head must arrive within this of the connection opening or of the
+    /// previous answer (so it is also the HTTP/1.1 idle keep-alive timeout).
+    pub header_read_timeout: Duration,
+    /// Open connections at most; more are closed as soon as they are accepted. Far above
+    /// the in-flight caps (100, 500), so that overload is answered with a 503 on a
+    /// connection already open, and below the descriptors a process gets (20,000 here),
+    /// so idle sockets cannot exhaust them.
+    pub max_connections: usize,
+    /// Largest HTTP/1.1 request head (hyper's read buffer; at least 8,192).
+    pub max_header_bytes: usize,
+    pub http2_max_concurrent_streams: u32,
+    /// 16,384 to 16,777,215 (RFC 9113).
+    pub http2_max_frame_size: u32,
+    pub http2_max_header_list_size: u32,
+    /// Pings on an idle HTTP/2 connection; one unanswered for 20 s closes it.
+    pub http2_keep_alive_interval: Duration,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Transport {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 4096,
+            max_header_bytes: 64 * 1024,
+            http2_max_concurrent_streams: 100,
+            http2_max_frame_size: 16 * 1024,
+            http2_max_header_list_size: 16 * 1024,
+            http2_keep_alive_interval: Duration::from_secs(30),
+        }
+    }
 }
 
 /// One tier's listener, validated.
@@ -46,6 +102,8 @@ pub struct Listener {
     pub cors_enabled: bool,
     pub vpc_endpoint: Option<String>,
     pub allowed_hosts: Vec<String>,
+    pub allow_loopback_origins: bool,
+    pub transport: Transport,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,16 +174,71 @@ fn listener(issues: &mut Issues, path: &str, raw: Option<RawListener>) -> Option
             ),
         }
     }
+    let transport = transport(issues, &format!("{path}.transport"), raw.transport);
     if issues.0.len() > before {
         return None;
     }
+    let listen_address = address?;
     Some(Listener {
-        listen_address: address?,
+        listen_address,
         allowed_origins: origins,
         cors_enabled: raw.cors_enabled.unwrap_or(false),
         vpc_endpoint: raw.vpc_endpoint,
         allowed_hosts: raw.allowed_hosts,
+        allow_loopback_origins: raw
+            .allow_loopback_origins
+            .unwrap_or(listen_address.ip().is_loopback()),
+        transport,
     })
+}
+
+fn transport(issues: &mut Issues, path: &str, raw: Option<RawTransport>) -> Transport {
+    let mut t = Transport::default();
+    let Some(raw) = raw else { return t };
+    issues.unknown(path, &raw.unknown);
+    let mut at_least = |field: &str, value: Option<u64>, min: u64, max: u64| -> Option<u64> {
+        let v = value?;
+        if (min..=max).contains(&v) {
+            Some(v)
+        } else {
+            issues.push(
+                format!("{path}.{field}"),
+                format!("{v} is out of range ({min} to {max})"),
+            );
+            None
+        }
+    };
+    if let Some(ms) = at_least(
+        "header_read_timeout_ms",
+        raw.header_read_timeout_ms,
+        1,
+        3_600_000,
+    ) {
+        t.header_read_timeout = Duration::from_millis(ms);
+    }
+    if let Some(n) = at_least("max_connections", raw.max_connections, 1, 1_000_000) {
+        t.max_connections = n as usize;
+    }
+    if let Some(n) = at_least("max_header_bytes", raw.max_header_bytes, 8192, 16 << 20) {
+        t.max_header_bytes = n as usize;
+    }
+    let streams = raw.http2_max_concurrent_streams.map(u64::from);
+    if let Some(n) = at_least("http2_max_concurrent_streams", streams, 1, 10_000) {
+        t.http2_max_concurrent_streams = n as u32;
+    }
+    let frame = raw.http2_max_frame_size.map(u64::from);
+    if let Some(n) = at_least("http2_max_frame_size", frame, 16_384, 16_777_215) {
+        t.http2_max_frame_size = n as u32;
+    }
+    let list = raw.http2_max_header_list_size.map(u64::from);
+    if let Some(n) = at_least("http2_max_header_list_size", list, 1024, 16 << 20) {
+        t.http2_max_header_list_size = n as u32;
+    }
+    let ping = raw.http2_keep_alive_interval_ms;
+    if let Some(ms) = at_least("http2_keep_alive_interval_ms", ping, 1000, 3_600_000) {
+        t.http2_keep_alive_interval = Duration::from_millis(ms);
+    }
+    t
 }
 
 /// Lowercases an origin and checks its shape; `None` when it is not `scheme://host[:port]`.
@@ -169,6 +282,48 @@ mod tests {
             n.aws_server.vpc_endpoint.as_deref(),
             Some("vpce-1234567890")
         );
+    }
+
+    #[test]
+    fn transport_limits_default_safely_and_are_checked() {
+        let n = NetworkIsolation::from_yaml(Path::new("n.yaml"), GOOD).unwrap();
+        assert_eq!(n.local_server.transport, Transport::default());
+        assert!(n.local_server.allow_loopback_origins, "loopback-bound");
+        assert!(
+            !n.aws_server.allow_loopback_origins,
+            "bound to every address"
+        );
+        let tuned = GOOD.replace(
+            "    cors_enabled: true\n  aws_server:",
+            "    cors_enabled: true\n    allow_loopback_origins: false\n    transport: { header_read_timeout_ms: 500, max_connections: 8 }\n  aws_server:",
+        );
+        let n = NetworkIsolation::from_yaml(Path::new("n.yaml"), &tuned).unwrap();
+        assert!(!n.local_server.allow_loopback_origins);
+        assert_eq!(
+            n.local_server.transport.header_read_timeout,
+            Duration::from_millis(500)
+        );
+        assert_eq!(n.local_server.transport.max_connections, 8);
+        let bad = GOOD.replace(
+            "    cors_enabled: true\n  aws_server:",
+            "    cors_enabled: true\n    transport: { max_connections: 0, http2_max_frame_size: 100, idle: 1 }\n  aws_server:",
+        );
+        let err = NetworkIsolation::from_yaml(Path::new("n.yaml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "network.local_server.transport.max_connections: 0 is out of range (1 to 1000000)"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "network.local_server.transport.http2_max_frame_size: 100 is out of range"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("network.local_server.transport.idle"), "{err}");
     }
 
     #[test]

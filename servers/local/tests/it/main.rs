@@ -14,3 +14,4 @@ mod pg;
 mod sql;
 mod support;
 mod tools;
+mod transport;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use mcp_local_server::{Backends, Options, build, lifted};
 use mcp_server_core::audit::AuditTarget;
-use mcp_server_core::config::{Boundaries, NetworkIsolation, ServerConfig, TierLimits};
+use mcp_server_core::config::{Boundaries, NetworkIsolation, ServerConfig, TierLimits, Transport};
 use mcp_server_core::stack::Mode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -123,6 +123,10 @@ pub struct Setup {
     pub audit: Option<PathBuf>,
     /// Serve from embedded backends in this directory instead of the real services.
     pub embedded: Option<PathBuf>,
+    /// The transport's limits instead of the committed ones (defaults).
+    pub transport: Option<Transport>,
+    /// `allow_loopback_origins` instead of the committed config's (on: loopback-bound).
+    pub allow_loopback_origins: Option<bool>,
 }
 
 impl Setup {
@@ -136,6 +140,8 @@ impl Setup {
             cache_ttl: None,
             audit: None,
             embedded: None,
+            transport: None,
+            allow_loopback_origins: None,
         }
     }
 
@@ -160,7 +166,14 @@ impl Setup {
                 tool.options.result_cache_ttl = self.cache_ttl;
             }
         }
-        let network = NetworkIsolation::load(&root.join("config/network_isolation.yaml")).unwrap();
+        let mut network =
+            NetworkIsolation::load(&root.join("config/network_isolation.yaml")).unwrap();
+        if let Some(transport) = self.transport.clone() {
+            network.local_server.transport = transport;
+        }
+        if let Some(allow) = self.allow_loopback_origins {
+            network.local_server.allow_loopback_origins = allow;
+        }
         let server = build(Options {
             config,
             limits: self.limits,
