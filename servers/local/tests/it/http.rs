@@ -154,7 +154,69 @@ async fn malformed_requests_get_errors_that_say_what_and_where() {
     let not_object = server
         .post(json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "file_read", "arguments": "x"}}))
         .await;
-    assert!(not_object.error_code().is_some(), "{}", not_object.body);
+    assert_eq!(not_object.error_code(), Some(-32602), "{}", not_object.body);
+    assert_eq!(
+        not_object.body["error"]["message"],
+        "params.arguments of tools/call must be an object"
+    );
+    // What rmcp cannot deserialize is answered as JSON-RPC too, never as text/plain 415.
+    let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    let id_digits = "9".repeat(5000);
+    for (what, body, code) in [
+        (
+            "nested 200,000 deep",
+            format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{{\"x\":{deep}}}}}"
+            ),
+            -32700,
+        ),
+        (
+            "a lone surrogate escape",
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"\ud800"}}"#
+                .to_owned(),
+            -32700,
+        ),
+        (
+            "a 5,000-digit id",
+            format!("{{\"jsonrpc\":\"2.0\",\"id\":{id_digits},\"method\":\"tools/list\"}}"),
+            -32700,
+        ),
+        (
+            "a null id",
+            r#"{"jsonrpc":"2.0","id":null,"method":"tools/list"}"#.to_owned(),
+            -32600,
+        ),
+        (
+            "params as an array",
+            r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":["file_read"]}"#.to_owned(),
+            -32602,
+        ),
+        (
+            "a call without a name",
+            r#"{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{}}"#.to_owned(),
+            -32602,
+        ),
+    ] {
+        let answer = server.post_raw(body.into_bytes(), &json_ct).await;
+        assert_eq!(answer.status, 400, "{what}: {}", answer.body);
+        assert_eq!(answer.error_code(), Some(code), "{what}: {}", answer.body);
+        if code != -32700 {
+            assert!(
+                answer.body["id"].is_number() || what == "a null id",
+                "{what}: {}",
+                answer.body
+            );
+        }
+        let content_type = answer
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{what}: {content_type}"
+        );
+    }
     // The server is still healthy after all of that.
     let fine = server
         .call("postgres_query", json!({"query": "SELECT 1 AS one"}))
