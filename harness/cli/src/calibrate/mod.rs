@@ -7,22 +7,29 @@
 //!    no runtime: the least a client can add).
 //! 2. The same call at fixed rates (`--rates`) through the harness and through `oha -q R
 //!    --latency-correction` (which measures from the intended start, as the harness does),
-//!    one after the other, alternating which goes first.
+//!    both at the same time against the same server (`--together false`: one after the
+//!    other, alternating which goes first).
 //! 3. The ceiling: the harness at an offered rate no server here reaches, and `oha` with as
 //!    many connections, flat out.
 //!
 //! The goal for every percentile is agreement within 5 % or 50 µs, whichever is larger.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
-use mcp_slo_core::spec::{Mode, Protocol, Scenario};
+use mcp_slo_core::spec::{Mode, Protocol};
 use mcp_slo_engine::calibration::CalibrationServer;
 use mcp_slo_engine::client::Endpoint;
 
 use crate::Outcome;
+
+mod runs;
+
+use runs::{
+    Load, Sample, harness_run, oha_run, oha_version, reference_run, reqwest_client, spawn_local,
+    triple,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct CalibrateArgs {
@@ -57,6 +64,13 @@ pub struct CalibrateArgs {
     /// from one run to the next, whichever tool measures).
     #[arg(long, default_value_t = 3)]
     rounds: u32,
+    /// Run the harness and oha at the same time, each at the rate (the server sees twice
+    /// it): both then measure the same server at the same moments, so the drift from one
+    /// run to the next (±150 µs at 100/s here, larger than the goal) falls out of the
+    /// comparison. `--together false` runs them one after the other, alternating which
+    /// goes first.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    together: bool,
     /// Connections for oha and workers for the harness's ceiling run.
     #[arg(long, default_value_t = 32)]
     connections: u32,
@@ -67,15 +81,6 @@ pub struct CalibrateArgs {
 
 fn humantime_duration(text: &str) -> Result<Duration, String> {
     mcp_slo_core::units::parse_duration(text)
-}
-
-/// p50, p90, p99 in µs, and the achieved rate.
-#[derive(Debug, Clone, Copy, Default)]
-struct Figures {
-    p50: f64,
-    p90: f64,
-    p99: f64,
-    rate: f64,
 }
 
 pub async fn calibrate(args: &CalibrateArgs) -> Outcome {
@@ -123,6 +128,7 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             args.duration,
         )
         .await?
+        .figures()
         .p50;
         let harness = harness_run(
             &server.url,
@@ -131,7 +137,8 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             Load::Open(200.0, args.connections),
             args.duration,
         )
-        .await?;
+        .await?
+        .figures();
         let independent = match &oha {
             Some(_) => Some(
                 oha_run(
@@ -143,7 +150,8 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
                     args.duration,
                     args.connections,
                 )
-                .await?,
+                .await?
+                .figures(),
             ),
             None => None,
         };
@@ -176,7 +184,7 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         .await
         .map_err(|e| anyhow!("{e}"))?;
     out.push_str(&format!(
-        "\n### {} `{}` at fixed rates ({}; MCP {}; medians of {} alternated rounds)\n\n",
+        "\n### {} `{}` at fixed rates ({}; MCP {}; percentiles over every call of {} {})\n\n",
         if spawned.is_some() {
             "Local tier (stateless, limits lifted, audit off)"
         } else {
@@ -185,7 +193,12 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         args.tool,
         url,
         negotiation.revision,
-        args.rounds.max(1)
+        args.rounds.max(1),
+        if args.together && oha.is_some() {
+            "rounds, harness and oha at the same time, each at the rate: the server sees twice the rate"
+        } else {
+            "alternated rounds"
+        }
     ));
     out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs | reference exchange p50 / p90 / p99 (µs) |\n|---|---|---|---|---|---|\n");
     for (i, rate) in args.rates.iter().enumerate() {
@@ -210,20 +223,24 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             )
         };
         // Alternate which tool goes first, so drift over the session favours neither.
-        let (mut hs, mut os) = (Vec::new(), Vec::new());
+        let (mut hs, mut os) = (Sample::new(), Sample::new());
         for round in 0..args.rounds.max(1) as usize {
             if oha.is_none() {
-                hs.push(run_harness().await?);
+                hs.add(&run_harness().await?);
+            } else if args.together {
+                let (h, o) = tokio::join!(run_harness(), run_oha());
+                hs.add(&h?);
+                os.add(&o?);
             } else if (i + round) % 2 == 0 {
-                hs.push(run_harness().await?);
-                os.push(run_oha().await?);
+                hs.add(&run_harness().await?);
+                os.add(&run_oha().await?);
             } else {
-                os.push(run_oha().await?);
-                hs.push(run_harness().await?);
+                os.add(&run_oha().await?);
+                hs.add(&run_harness().await?);
             }
         }
-        let harness = Figures::median(&hs);
-        let independent = (!os.is_empty()).then(|| Figures::median(&os));
+        let harness = hs.figures();
+        let independent = oha.is_some().then(|| os.figures());
         let (delta, ok) = match &independent {
             Some(o) => {
                 let d = [
@@ -243,8 +260,9 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         };
         agree &= ok.unwrap_or(true);
         // A third opinion on the same call at the same rate: the least a client can add.
-        let reference =
-            reference_run(&endpoint, &args.tool, call.clone(), *rate, args.duration).await?;
+        let reference = reference_run(&endpoint, &args.tool, call.clone(), *rate, args.duration)
+            .await?
+            .figures();
         out.push_str(&format!(
             "| {rate}/s | {} | {} | {delta} | {} | {} |\n",
             triple(&harness),
@@ -265,7 +283,8 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         Load::Closed(args.connections),
         args.duration,
     )
-    .await?;
+    .await?
+    .figures();
     out.push_str(&format!(
         "| harness, {} users (closed model) | {:.0} |\n",
         args.connections, harness.rate
@@ -280,7 +299,8 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             args.duration,
             args.connections,
         )
-        .await?;
+        .await?
+        .figures();
         out.push_str(&format!(
             "| oha, {} connections | {:.0} |\n",
             args.connections, o.rate
@@ -298,217 +318,4 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
 /// The agreement goal: 5 % or 50 µs, whichever is larger.
 fn goal(reference_us: f64) -> f64 {
     (reference_us * 0.05).max(50.0)
-}
-
-impl Figures {
-    /// Each field's median over `runs` (not empty).
-    fn median(runs: &[Figures]) -> Figures {
-        let of = |field: fn(&Figures) -> f64| {
-            let mut v: Vec<f64> = runs.iter().map(field).collect();
-            v.sort_by(f64::total_cmp);
-            v.get(v.len() / 2).copied().unwrap_or_default()
-        };
-        Figures {
-            p50: of(|f| f.p50),
-            p90: of(|f| f.p90),
-            p99: of(|f| f.p99),
-            rate: of(|f| f.rate),
-        }
-    }
-}
-
-fn triple(f: &Figures) -> String {
-    format!("{:.0} / {:.0} / {:.0}", f.p50, f.p90, f.p99)
-}
-
-fn reqwest_client() -> mcp_slo_engine::client::Http {
-    mcp_slo_engine::reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap_or_default()
-        .into()
-}
-
-/// The reference exchange (see [`mcp_slo_engine::calibration::reference_client`]) at
-/// `rate` for `duration` after a second's warm-up: the service time and what the machine
-/// takes to carry one call at that rate, with the least a client can add (one blocking
-/// connection: at rates its latency cannot keep up with, calls queue behind each other).
-async fn reference_run(
-    endpoint: &Endpoint,
-    tool: &str,
-    args: serde_json::Value,
-    rate: f64,
-    duration: Duration,
-) -> Result<Figures, anyhow::Error> {
-    let mut endpoint = endpoint.clone();
-    if endpoint.revision.is_none() {
-        endpoint
-            .negotiate(&reqwest_client())
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-    }
-    let method = mcp_slo_core::spec::ops::Method::CallTool(tool.to_owned());
-    let (headers, body) =
-        endpoint.wire_request(method.name(), method.params(args, None), Some(tool));
-    let url = endpoint.url.clone();
-    let warm = rate.ceil() as usize;
-    let calls = warm as u32 + (rate * duration.as_secs_f64()).ceil() as u32;
-    let latencies = tokio::task::spawn_blocking(move || {
-        mcp_slo_engine::calibration::reference_client(&url, &headers, &body, rate, calls)
-    })
-    .await?
-    .map_err(|e| anyhow!("reference exchange: {e}"))?;
-    let mut h = mcp_slo_core::measure::new_histogram(3);
-    for l in latencies.iter().skip(warm) {
-        let _ = h.record(*l);
-    }
-    Ok(Figures {
-        p50: h.value_at_quantile(0.5) as f64,
-        p90: h.value_at_quantile(0.9) as f64,
-        p99: h.value_at_quantile(0.99) as f64,
-        rate,
-    })
-}
-
-/// An open-model rate, or closed-model users (flat out).
-#[derive(Debug, Clone, Copy)]
-enum Load {
-    /// A rate, with at most this many workers (oha's connections).
-    Open(f64, u32),
-    Closed(u32),
-}
-
-/// One harness run of `tool`: 2 s warm-up, then `duration` measured.
-async fn harness_run(
-    url: &str,
-    tool: &str,
-    args: &str,
-    load: Load,
-    duration: Duration,
-) -> Result<Figures, anyhow::Error> {
-    let (model, each) = match load {
-        Load::Open(rate, workers) => (
-            format!("open\n  max_users: {workers}"),
-            format!("rate: {rate}/s"),
-        ),
-        Load::Closed(users) => ("closed".to_owned(), format!("users: {users}")),
-    };
-    let text = format!(
-        "version: mcp-slo/v1\nname: calibrate\ntargets:\n  t: {{ url: \"{url}\", mode: stateless }}\nload:\n  model: {model}\n  phases:\n    - {{ duration: 2s, {each}, record: false }}\n    - {{ duration: {}ms, {each} }}\nmix:\n  - {{ target: t, tool: {tool}, args: {args} }}\n",
-        duration.as_millis()
-    );
-    let scenario = Scenario::from_yaml(Path::new("calibrate.yaml"), &text)?;
-    let endpoints = BTreeMap::from([(
-        "t".to_owned(),
-        Endpoint::new(url, Mode::Stateless, Protocol::Auto),
-    )]);
-    let run = mcp_slo_engine::run::run(&scenario, endpoints, None).await?;
-    let overall = run.measurements.recorder.overall();
-    if overall.outcomes.failed() > 0 {
-        return Err(anyhow!(
-            "the harness run ({load:?}) had {} failed calls of {}",
-            overall.outcomes.failed(),
-            overall.outcomes.total()
-        ));
-    }
-    let h = &overall.latency;
-    Ok(Figures {
-        p50: h.value_at_quantile(0.5) as f64,
-        p90: h.value_at_quantile(0.9) as f64,
-        p99: h.value_at_quantile(0.99) as f64,
-        rate: overall.outcomes.ok as f64 / run.measurements.recorded_seconds.max(1e-9),
-    })
-}
-
-fn oha_version(oha: &Path) -> Option<String> {
-    let out = std::process::Command::new(oha)
-        .arg("--version")
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-/// oha on the same call: `-q RATE --latency-correction` (from the intended start), or flat
-/// out without a rate. A 2 s warm-up run first.
-async fn oha_run(
-    oha: &Path,
-    endpoint: &Endpoint,
-    tool: &str,
-    args: serde_json::Value,
-    rate: Option<f64>,
-    duration: Duration,
-    connections: u32,
-) -> Result<Figures, anyhow::Error> {
-    let method = mcp_slo_core::spec::ops::Method::CallTool(tool.to_owned());
-    let params = method.params(args, None);
-    let (headers, body) = endpoint.wire_request(method.name(), params, Some(tool));
-    let body = String::from_utf8(body).context("request body")?;
-    let run = |seconds: f64| {
-        let mut cmd = tokio::process::Command::new(oha);
-        // No Accept-Encoding: the harness asks for no compression either. As many
-        // threads as the harness's load engine takes by default (one per two cores).
-        cmd.args([
-            "--no-tui",
-            "--output-format",
-            "json",
-            "--disable-compression",
-            "--worker-threads",
-            &mcp_slo_core::spec::default_threads().to_string(),
-        ])
-        .args(["-m", "POST", "-c"])
-        .arg(connections.to_string())
-        .arg("-z")
-        .arg(format!("{seconds}s"))
-        .args(["-d", &body]);
-        if let Some(r) = rate {
-            cmd.args(["-q", &r.to_string(), "--latency-correction"]);
-        }
-        for (k, v) in &headers {
-            cmd.arg("-H").arg(format!("{k}: {v}"));
-        }
-        cmd.arg(&endpoint.url);
-        cmd
-    };
-    let _ = run(2.0).output().await;
-    let out = run(duration.as_secs_f64())
-        .output()
-        .await
-        .context("running oha")?;
-    if !out.status.success() {
-        return Err(anyhow!(
-            "oha failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("oha's JSON")?;
-    let pct = |k: &str| v["latencyPercentiles"][k].as_f64().unwrap_or(f64::NAN) * 1e6;
-    let ok = v["statusCodeDistribution"]["200"].as_f64().unwrap_or(0.0);
-    Ok(Figures {
-        p50: pct("p50"),
-        p90: pct("p90"),
-        p99: pct("p99"),
-        rate: ok / v["summary"]["total"].as_f64().unwrap_or(1.0).max(1e-9),
-    })
-}
-
-/// The local tier as `run` starts it, stateless with limits lifted and audit off.
-async fn spawn_local() -> Result<(crate::run::Started, String), anyhow::Error> {
-    let text = "version: mcp-slo/v1\nname: calibrate\ntargets:\n  local: { spawn: { server: local, args: [--lift-limits, --audit, \"off\"] }, mode: stateless }\nload:\n  model: open\n  phases: [ { duration: 1s, rate: 1/s } ]\nmix: [ { target: local, tool: file_read, args: { path: reports/daily.csv } } ]\n";
-    let scenario = Scenario::from_yaml(Path::new("calibrate.yaml"), text)?;
-    let mut started = crate::run::Started::new(mcp_slo_backends::Choice::Auto);
-    let out = std::env::temp_dir().join(format!("mcp-slo-calibrate-{}", std::process::id()));
-    std::fs::create_dir_all(&out)?;
-    let endpoints = match crate::run::start_targets(&scenario, &out, &[], &mut started).await {
-        Ok((endpoints, _)) => endpoints,
-        Err(Outcome::Invalid(e) | Outcome::Infrastructure(e)) => {
-            started.stop().await;
-            return Err(e);
-        }
-        Err(_) => return Err(anyhow!("the local tier did not start")),
-    };
-    let url = endpoints["local"].url.clone();
-    Ok((started, url))
 }
