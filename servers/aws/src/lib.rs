@@ -66,6 +66,16 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
         config.tier == Tier::AwsManaged,
         "the AWS server needs a config with server.type \"aws_managed\""
     );
+    let refused: Vec<String> = config
+        .refused_security()
+        .into_iter()
+        .chain(tools::permissions::ungranted(&config))
+        .collect();
+    anyhow::ensure!(
+        refused.is_empty(),
+        "the config asks for what the AWS tier cannot do:\n  {}",
+        refused.join("\n  ")
+    );
     anyhow::ensure!(
         !auth.is_empty(),
         "no callers are configured: every request would be refused (see --callers and MCP_AWS_CALLER_TOKENS)"

@@ -129,6 +129,12 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
         "the local server needs a config with server.type \"local\", got {:?}",
         config.tier.as_str()
     );
+    let refused = config.refused_security();
+    anyhow::ensure!(
+        refused.is_empty(),
+        "the config asks for what the local tier cannot do:\n  {}",
+        refused.join("\n  ")
+    );
     let (audit, audit_task) = AuditSink::start(if bare { AuditTarget::Off } else { audit })
         .map_err(|e| anyhow::anyhow!("cannot open the audit trail: {e}"))?;
     let metrics = Metrics::new(audit.dropped_counter());

@@ -10,6 +10,7 @@ mod boundaries;
 mod callers;
 mod kinds;
 mod network;
+mod security;
 mod tools;
 
 use std::collections::BTreeMap;

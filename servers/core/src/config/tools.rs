@@ -89,7 +89,8 @@ pub struct ParamSpec {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ToolSecurity {
-    pub requires_auth: bool,
+    /// As declared (`None`: not said); see `security.rs` for what each tier accepts.
+    pub requires_auth: Option<bool>,
     pub sandbox: bool,
     pub allowed_paths: Vec<PathBuf>,
     pub allowed_databases: Vec<String>,
@@ -378,7 +379,7 @@ fn validate_tool(
         category: category?,
         parameters,
         security: ToolSecurity {
-            requires_auth: sec.requires_auth.unwrap_or(false),
+            requires_auth: sec.requires_auth,
             sandbox: sec.sandbox.unwrap_or(true),
             allowed_paths: sec.allowed_paths.into_iter().map(PathBuf::from).collect(),
             allowed_databases: sec.allowed_databases,

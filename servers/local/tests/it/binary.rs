@@ -145,3 +145,35 @@ async fn each_worker_serves_its_connections_on_its_own_share_of_the_pool() {
         assert!(child.stop().await.status.success(), "--workers {workers}");
     }
 }
+
+/// A security field the tier cannot honour stops the binary before it listens, naming the
+/// field, instead of being parsed and ignored.
+#[test]
+fn a_config_asking_for_what_the_tier_cannot_do_is_refused_at_start_up() {
+    let root = repo_root();
+    let config = std::fs::read_to_string(root.join("config/local_mcp_server_config.yaml"))
+        .expect("the committed config");
+    assert!(
+        config.contains("sandbox: true"),
+        "the fixture edits sandbox"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.yaml");
+    std::fs::write(&path, config.replacen("sandbox: true", "sandbox: false", 1)).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_mcp-local-server"))
+        .arg("--config")
+        .arg(&path)
+        .args(["--listen", &free_port().to_string(), "--embedded"])
+        .arg(dir.path().join("embedded"))
+        .current_dir(&root)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the config asks for what the local tier cannot do")
+            && stderr.contains(".security.sandbox: false is not supported"),
+        "{stderr}"
+    );
+}
