@@ -8,7 +8,8 @@ use serde_json::json;
 
 use crate::support::{DataRoot, Setup, TestServer};
 
-async fn embedded(setup: Setup) -> (TestServer, tempfile::TempDir) {
+/// The tier on embedded backends in a fresh directory (kept as long as the `TempDir`).
+pub(crate) async fn embedded(setup: Setup) -> (TestServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = DataRoot::new();
     let server = Setup {

@@ -10,19 +10,8 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::support::{DataRoot, Setup, TestServer};
-
-async fn embedded(setup: Setup) -> (TestServer, tempfile::TempDir, DataRoot) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = DataRoot::new();
-    let server = Setup {
-        embedded: Some(dir.path().to_path_buf()),
-        ..setup
-    }
-    .start(&data)
-    .await;
-    (server, dir, data)
-}
+use crate::embedded::embedded;
+use crate::support::{Setup, TestServer};
 
 fn addr(server: &TestServer) -> String {
     server.base.trim_start_matches("http://").to_owned()
@@ -44,7 +33,7 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Durati
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_sent_request_and_an_idle_connection_are_closed_after_the_header_timeout() {
-    let (server, _dir, _data) = embedded(Setup {
+    let (server, _dir) = embedded(Setup {
         transport: Some(Transport {
             header_read_timeout: Duration::from_millis(400),
             ..Transport::default()
@@ -96,7 +85,7 @@ async fn a_half_sent_request_and_an_idle_connection_are_closed_after_the_header_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_are_closed_at_once_and_counted() {
-    let (server, _dir, _data) = embedded(Setup {
+    let (server, _dir) = embedded(Setup {
         transport: Some(Transport {
             max_connections: 8,
             ..Transport::default()
@@ -157,7 +146,7 @@ async fn connections_beyond_the_cap_are_closed_at_once_and_counted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_loopback_bound_tier_accepts_loopback_origins_and_refuses_lookalikes() {
-    let (server, _dir, _data) = embedded(Setup::new()).await;
+    let (server, _dir) = embedded(Setup::new()).await;
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
         .to_string()
         .into_bytes();
@@ -204,7 +193,7 @@ async fn a_loopback_bound_tier_accepts_loopback_origins_and_refuses_lookalikes()
     assert!(allowed.contains("mcp-param-path"), "{allowed}");
     server.stop().await;
     // Turned off, the same origin is refused like any other not listed.
-    let (server, _dir, _data) = embedded(Setup {
+    let (server, _dir) = embedded(Setup {
         allow_loopback_origins: Some(false),
         ..Setup::new()
     })
