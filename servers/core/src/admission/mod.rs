@@ -12,7 +12,6 @@
 //!   (the principal when authenticated, else the peer address). Over either: 429 with
 //!   `Retry-After`.
 
-use std::borrow::Cow;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -30,12 +29,9 @@ use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body::Frame;
 use http_body_util::BodyExt;
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tower::Service;
@@ -46,6 +42,11 @@ use crate::config::{Tier, TierLimits};
 use crate::direct::{DirectCalls, ParsedCall, common_call};
 use crate::jsonrpc::{RpcErrorResponse, code};
 use crate::metrics::{Metrics, Rejection};
+
+mod message;
+
+pub(crate) use message::is_json;
+use message::{Message, ToolCallPeek, call_shape, undeserializable};
 
 /// Identifies callers (the AWS tier's bearer tokens); without one, callers are anonymous
 /// and keyed by peer address.
@@ -236,107 +237,6 @@ impl Admission {
         self.metrics.reject(why);
         response.into_response()
     }
-}
-
-/// The fields of a JSON-RPC message the stack needs, borrowed from the body.
-#[derive(Deserialize)]
-struct Peek<'a> {
-    #[serde(borrow, default)]
-    method: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    params: Option<&'a RawValue>,
-}
-
-#[derive(Deserialize, Default)]
-struct ToolCallPeek {
-    name: Option<String>,
-    arguments: Option<Map<String, Value>>,
-}
-
-/// The shape of a `tools/call`'s params, borrowed: a name, and arguments that are an
-/// object if given.
-#[derive(Deserialize)]
-struct CallShape<'a> {
-    #[serde(borrow)]
-    #[allow(dead_code, reason = "only its presence and type are checked")]
-    name: Cow<'a, str>,
-    #[serde(borrow, default)]
-    arguments: Option<&'a RawValue>,
-}
-
-/// Why a `tools/call`'s params are not `{"name": "...", "arguments": {...}}` (-32602), if
-/// they are not; checked without building the arguments.
-fn call_shape(params: Option<&RawValue>) -> Result<(), String> {
-    let Some(raw) = params else {
-        return Err("tools/call needs params: {\"name\": ..., \"arguments\": {...}}".to_owned());
-    };
-    if !raw.get().starts_with('{') {
-        return Err("the params of tools/call must be an object".to_owned());
-    }
-    let shape: CallShape =
-        serde_json::from_str(raw.get()).map_err(|e| format!("the params of tools/call: {e}"))?;
-    match shape.arguments.map(RawValue::get) {
-        None | Some("null") => Ok(()),
-        Some(args) if args.starts_with('{') => Ok(()),
-        Some(_) => Err("params.arguments of tools/call must be an object".to_owned()),
-    }
-}
-
-/// What the stack reads of a POSTed message: a `tools/call` in its common shape, parsed
-/// once for the stack and for the direct path after it, or a peek at any other message.
-enum Message<'a> {
-    Call(ParsedCall),
-    Other(Peek<'a>),
-}
-
-impl Message<'_> {
-    fn is_request(&self) -> bool {
-        match self {
-            Message::Call(_) => true,
-            Message::Other(peek) => peek.id.is_some() && peek.method.is_some(),
-        }
-    }
-
-    fn is_tool_call(&self) -> bool {
-        match self {
-            Message::Call(_) => true,
-            Message::Other(peek) => {
-                self.is_request() && peek.method.as_deref() == Some("tools/call")
-            }
-        }
-    }
-
-    /// The id to answer with (`null` when there is none).
-    fn id(&self) -> Value {
-        match self {
-            Message::Call(call) => serde_json::to_value(&call.id).unwrap_or(Value::Null),
-            Message::Other(peek) => peek
-                .id
-                .and_then(|raw| serde_json::from_str(raw.get()).ok())
-                .unwrap_or(Value::Null),
-        }
-    }
-
-    /// The id as the audit trail writes it for admitted calls too: a string id as it is,
-    /// a number in decimal.
-    fn request_id(&self) -> String {
-        match self.id() {
-            Value::String(id) => id,
-            Value::Null => String::new(),
-            id => id.to_string(),
-        }
-    }
-}
-
-/// `Content-Type: application/json`, with or without parameters.
-pub(crate) fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// The admission stack as a tower service in front of the direct path and rmcp (see the
@@ -544,43 +444,6 @@ async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Respons
         return adm.refuse(Rejection::Malformed, undeserializable(&message));
     }
     response
-}
-
-/// The JSON-RPC error for a POSTed message that is not an MCP client message: -32700 when
-/// the body is not JSON that can be read (nested too deep, a lone surrogate escape, a
-/// number out of range), else -32600 saying what is wrong, with the id when it is one.
-fn undeserializable(body: &[u8]) -> RpcErrorResponse {
-    let value = match serde_json::from_slice::<Value>(body) {
-        Ok(value) => value,
-        Err(e) => {
-            return RpcErrorResponse::new(
-                StatusCode::BAD_REQUEST,
-                code::PARSE_ERROR,
-                format!(
-                    "invalid JSON at line {} column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-                "malformed",
-            );
-        }
-    };
-    let why = match serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(body) {
-        Err(e) => e.to_string(),
-        Ok(_) => "not a message this server takes".to_owned(),
-    };
-    let id = match &value["id"] {
-        id @ Value::String(_) => id.clone(),
-        id @ Value::Number(n) if n.is_i64() || n.is_u64() => id.clone(),
-        _ => Value::Null,
-    };
-    RpcErrorResponse::new(
-        StatusCode::BAD_REQUEST,
-        code::INVALID_REQUEST,
-        format!("invalid JSON-RPC request: {why}"),
-        "malformed",
-    )
-    .with_id(id)
 }
 
 /// Hands an admitted request on; the response body keeps the in-flight permit, if any,

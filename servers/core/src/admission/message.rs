@@ -1,0 +1,151 @@
+//! What the admission stack reads of a POSTed message, and the JSON-RPC errors for one it
+//! cannot take: a peek at the fields it needs, borrowed from the body, or a `tools/call`
+//! in its common shape parsed once for the stack and the direct path.
+
+use std::borrow::Cow;
+
+use http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use crate::direct::ParsedCall;
+use crate::jsonrpc::{RpcErrorResponse, code};
+
+/// The fields of a JSON-RPC message the stack needs, borrowed from the body.
+#[derive(Deserialize)]
+pub(super) struct Peek<'a> {
+    #[serde(borrow, default)]
+    pub(super) method: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub(super) id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub(super) params: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct ToolCallPeek {
+    pub(super) name: Option<String>,
+    pub(super) arguments: Option<Map<String, Value>>,
+}
+
+/// The shape of a `tools/call`'s params, borrowed: a name, and arguments that are an
+/// object if given.
+#[derive(Deserialize)]
+struct CallShape<'a> {
+    #[serde(borrow)]
+    #[allow(dead_code, reason = "only its presence and type are checked")]
+    name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    arguments: Option<&'a RawValue>,
+}
+
+/// Why a `tools/call`'s params are not `{"name": "...", "arguments": {...}}` (-32602), if
+/// they are not; checked without building the arguments.
+pub(super) fn call_shape(params: Option<&RawValue>) -> Result<(), String> {
+    let Some(raw) = params else {
+        return Err("tools/call needs params: {\"name\": ..., \"arguments\": {...}}".to_owned());
+    };
+    if !raw.get().starts_with('{') {
+        return Err("the params of tools/call must be an object".to_owned());
+    }
+    let shape: CallShape =
+        serde_json::from_str(raw.get()).map_err(|e| format!("the params of tools/call: {e}"))?;
+    match shape.arguments.map(RawValue::get) {
+        None | Some("null") => Ok(()),
+        Some(args) if args.starts_with('{') => Ok(()),
+        Some(_) => Err("params.arguments of tools/call must be an object".to_owned()),
+    }
+}
+
+/// What the stack reads of a POSTed message: a `tools/call` in its common shape, parsed
+/// once for the stack and for the direct path after it, or a peek at any other message.
+pub(super) enum Message<'a> {
+    Call(ParsedCall),
+    Other(Peek<'a>),
+}
+
+impl Message<'_> {
+    pub(super) fn is_request(&self) -> bool {
+        match self {
+            Message::Call(_) => true,
+            Message::Other(peek) => peek.id.is_some() && peek.method.is_some(),
+        }
+    }
+
+    pub(super) fn is_tool_call(&self) -> bool {
+        match self {
+            Message::Call(_) => true,
+            Message::Other(peek) => {
+                self.is_request() && peek.method.as_deref() == Some("tools/call")
+            }
+        }
+    }
+
+    /// The id to answer with (`null` when there is none).
+    pub(super) fn id(&self) -> Value {
+        match self {
+            Message::Call(call) => serde_json::to_value(&call.id).unwrap_or(Value::Null),
+            Message::Other(peek) => peek
+                .id
+                .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                .unwrap_or(Value::Null),
+        }
+    }
+
+    /// The id as the audit trail writes it for admitted calls too: a string id as it is,
+    /// a number in decimal.
+    pub(super) fn request_id(&self) -> String {
+        match self.id() {
+            Value::String(id) => id,
+            Value::Null => String::new(),
+            id => id.to_string(),
+        }
+    }
+}
+
+/// `Content-Type: application/json`, with or without parameters.
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The JSON-RPC error for a POSTed message that is not an MCP client message: -32700 when
+/// the body is not JSON that can be read (nested too deep, a lone surrogate escape, a
+/// number out of range), else -32600 saying what is wrong, with the id when it is one.
+pub(super) fn undeserializable(body: &[u8]) -> RpcErrorResponse {
+    let value = match serde_json::from_slice::<Value>(body) {
+        Ok(value) => value,
+        Err(e) => {
+            return RpcErrorResponse::new(
+                StatusCode::BAD_REQUEST,
+                code::PARSE_ERROR,
+                format!(
+                    "invalid JSON at line {} column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+                "malformed",
+            );
+        }
+    };
+    let why = match serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(body) {
+        Err(e) => e.to_string(),
+        Ok(_) => "not a message this server takes".to_owned(),
+    };
+    let id = match &value["id"] {
+        id @ Value::String(_) => id.clone(),
+        id @ Value::Number(n) if n.is_i64() || n.is_u64() => id.clone(),
+        _ => Value::Null,
+    };
+    RpcErrorResponse::new(
+        StatusCode::BAD_REQUEST,
+        code::INVALID_REQUEST,
+        format!("invalid JSON-RPC request: {why}"),
+        "malformed",
+    )
+    .with_id(id)
+}
