@@ -5,7 +5,7 @@
 //!    learns nothing and costs nothing else;
 //! 2. **CORS** (allowlist): answers preflights for allowed origins and decorates responses;
 //!    it only ever sees origins the guard let through;
-//! 3. **admission** (`admission.rs`): caller identity (401) → content type (415) → body cap
+//! 3. **admission** (`admission/`): caller identity (401) → content type (415) → body cap
 //!    (413) → JSON-RPC framing (400) → in-flight cap (503, at once) → rate limit (429 +
 //!    `Retry-After`). Cheap refusals come before the ones that take a permit or a token;
 //! 4. **rmcp** Streamable HTTP service (plain stateless `tools/call` requests are answered
