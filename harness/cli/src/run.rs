@@ -449,7 +449,13 @@ pub async fn start_targets(
         infos.push(TargetInfo {
             name: name.clone(),
             url,
-            mode: format!("{:?}", target.mode).to_lowercase(),
+            // A self-contained revision (2026-07-28) has no sessions: the target was spoken
+            // to statelessly, whatever mode the scenario named.
+            mode: if negotiation.revision.is_self_contained() {
+                "stateless".to_owned()
+            } else {
+                format!("{:?}", target.mode).to_lowercase()
+            },
             spawned: is_spawned,
             protocol_version: negotiation.revision.as_str().to_owned(),
             negotiated: Some(negotiation.how),

@@ -355,6 +355,17 @@ slo:
     };
     assert_eq!(revision("modern").as_deref(), Some("2026-07-28"));
     assert_eq!(revision("sessions").as_deref(), Some("2025-11-25"));
+    // Declared `mode: session`, but 2026-07-28 has no sessions: reported as spoken.
+    let mode = |name: &str| {
+        result["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["mode"].clone())
+    };
+    assert_eq!(mode("modern"), Some(Value::from("stateless")));
+    assert_eq!(mode("sessions"), Some(Value::from("session")));
     let tools = &result["tools"];
     let walk = &tools["tools/list (walk)"];
     assert!(walk["outcomes"]["ok"].as_u64().unwrap() > 0, "{walk}");
