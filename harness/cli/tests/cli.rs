@@ -340,32 +340,20 @@ slo:
     assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
     let result: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("result.json")).unwrap()).unwrap();
-    let revision = |name: &str| {
+    let target = |name: &str| -> Value {
         result["targets"]
             .as_array()
             .unwrap()
             .iter()
             .find(|t| t["name"] == name)
-            .map(|t| {
-                t["protocol_version"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned()
-            })
+            .cloned()
+            .unwrap_or_default()
     };
-    assert_eq!(revision("modern").as_deref(), Some("2026-07-28"));
-    assert_eq!(revision("sessions").as_deref(), Some("2025-11-25"));
+    assert_eq!(target("modern")["protocol_version"], "2026-07-28");
+    assert_eq!(target("sessions")["protocol_version"], "2025-11-25");
     // Declared `mode: session`, but 2026-07-28 has no sessions: reported as spoken.
-    let mode = |name: &str| {
-        result["targets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == name)
-            .map(|t| t["mode"].clone())
-    };
-    assert_eq!(mode("modern"), Some(Value::from("stateless")));
-    assert_eq!(mode("sessions"), Some(Value::from("session")));
+    assert_eq!(target("modern")["mode"], "stateless");
+    assert_eq!(target("sessions")["mode"], "session");
     let tools = &result["tools"];
     let walk = &tools["tools/list (walk)"];
     assert!(walk["outcomes"]["ok"].as_u64().unwrap() > 0, "{walk}");

@@ -88,10 +88,7 @@ impl Guard {
             .and_then(|h| h.to_str().ok())
             .or_else(|| request.uri().authority().map(|a| a.as_str()));
         let Some(host) = host else { return false };
-        let name = match host.rfind(':') {
-            Some(i) if !host[i..].contains(']') => &host[..i],
-            _ => host,
-        };
+        let (name, _) = split_port(host);
         allowed
             .iter()
             .any(|a| a.eq_ignore_ascii_case(name) || a.eq_ignore_ascii_case(host))
@@ -145,17 +142,18 @@ fn is_loopback_origin(origin: &str) -> bool {
     else {
         return false;
     };
-    let host = match rest.rfind(':') {
-        Some(i) if !rest[i..].contains(']') => {
-            let port = &rest[i + 1..];
-            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-                return false;
-            }
-            &rest[..i]
-        }
-        _ => rest,
-    };
-    Guard::LOOPBACK.contains(&host)
+    let (host, port) = split_port(rest);
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    port_ok && Guard::LOOPBACK.contains(&host)
+}
+
+/// `host[:port]` split at the port's colon (an IPv6 literal keeps its brackets), without
+/// allocating: the guard runs on every request.
+fn split_port(authority: &str) -> (&str, Option<&str>) {
+    match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => (&authority[..i], Some(&authority[i + 1..])),
+        _ => (authority, None),
+    }
 }
 
 /// The guard as a tower service. Its check is synchronous, so it adds no allocation.
