@@ -39,7 +39,7 @@ export MCP_SLO_ARTIFACTS=${MCP_SLO_ARTIFACTS:-$MCP_SLO_ROOT/reports/artifacts}
 mkdir -p "$MCP_SLO_ARTIFACTS"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 # The container path needs a Docker engine: run where one answers, said where none does.
 if docker info >/dev/null 2>&1; then
   cargo test --locked -p mcp-slo-backends --test containers -- --ignored

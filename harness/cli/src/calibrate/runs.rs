@@ -27,6 +27,9 @@ pub(super) struct Figures {
 #[derive(Debug)]
 pub(super) struct Sample {
     latency: Histogram<u64>,
+    /// The instrument's own part of each latency (from the intended start to the request
+    /// leaving): the harness's start lateness; empty for the other tools.
+    lateness: Histogram<u64>,
     ok: u64,
     seconds: f64,
 }
@@ -35,6 +38,7 @@ impl Sample {
     pub(super) fn new() -> Sample {
         Sample {
             latency: mcp_slo_core::measure::new_histogram(3),
+            lateness: mcp_slo_core::measure::new_histogram(3),
             ok: 0,
             seconds: 0.0,
         }
@@ -43,8 +47,19 @@ impl Sample {
     pub(super) fn add(&mut self, other: &Sample) {
         // Both come from `new_histogram`, which grows to any value recorded.
         let _ = self.latency.add(&other.latency);
+        let _ = self.lateness.add(&other.lateness);
         self.ok += other.ok;
         self.seconds += other.seconds;
+    }
+
+    /// The start lateness's p50 and p99 (µs), when the sample recorded it.
+    pub(super) fn lateness(&self) -> Option<(f64, f64)> {
+        (!self.lateness.is_empty()).then(|| {
+            (
+                self.lateness.value_at_quantile(0.5) as f64,
+                self.lateness.value_at_quantile(0.99) as f64,
+            )
+        })
     }
 
     pub(super) fn figures(&self) -> Figures {
@@ -152,6 +167,7 @@ pub(super) async fn harness_run(
     }
     Ok(Sample {
         latency: overall.latency.clone(),
+        lateness: run.measurements.recorder.start_lateness.clone(),
         ok: overall.outcomes.ok,
         seconds: run.measurements.recorded_seconds,
     })
