@@ -15,8 +15,10 @@
 #   i  Toolbox as e with GOMAXPROCS = a's serving threads (its equivalent of a's threads)
 #   j  Toolbox as e with pool_max_conns 4 (its equivalent of h's connections)
 #   k  ours as g plus --bare (the stack's cost in that set-up)
+#   l  ours as a, every call sent as MCP 2026-07-28 (self-contained: request metadata in
+#      `_meta`, Mcp-Method and Mcp-Name headers), whatever PROTOCOL says
 # Environment knobs: DURATION (15s), WARMUP (3s), CONCURRENCY (32), POOL_SIZE (16),
-# CASES ("a b c d e f g h i j k"), CLIENT_THREADS (1: oha's --worker-threads; case d runs one
+# CASES ("a b c d e f g h i j k l"), CLIENT_THREADS (1: oha's --worker-threads; case d runs one
 # oha per session, each on one thread), PROTOCOL (2025-11-25: the MCP revision spoken to
 # both servers; auto negotiates each), OHA (oha's path; found on PATH, else installed into
 # .bench/oha/ with cargo), OHA_VERSION (1.16.0: the version installed), TOOLBOX_VERSION
@@ -49,7 +51,7 @@ OHA_VERSION=${OHA_VERSION:-1.16.0}
 # Ids are drawn uniformly from 1..=ID_MAX: oha sends a random line of a file holding one
 # request per id.
 ID_MAX=100000
-CASES=${CASES:-a b c d e f g h i j k}
+CASES=${CASES:-a b c d e f g h i j k l}
 TOOLBOX_VERSION=${TOOLBOX_VERSION:-1.12.0}
 PORT_OURS=${PORT_OURS:-18080}
 PORT_TOOLBOX=${PORT_TOOLBOX:-15000}
@@ -398,6 +400,7 @@ run_case() { # case
     i) run_toolbox i "$OUR_THREADS" "$toolbox_dir/tools.yaml" ;;
     j) run_toolbox j "" "$toolbox_dir/tools-4.yaml" ;;
     k) run_ours k "as g, --bare" 0 "$POOL_SIZE" --mode stateless --lift-limits --audit off --workers "$CORES" --bare ;;
+    l) PROTOCOL=2026-07-28 run_ours l "as a, every call as MCP 2026-07-28" 0 "$POOL_SIZE" --mode stateless --lift-limits --audit off ;;
     *) log "unknown case $1"; exit 2 ;;
   esac
 }

@@ -84,8 +84,12 @@ impl McpHandler {
         &self.0.registry
     }
 
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.0.metrics
+    }
+
     /// A `tools/call` request as rmcp's handler answers it; also used by the stateless
-    /// direct path (`direct.rs`), so both give the same answer.
+    /// direct path (`direct/`), so both give the same answer.
     pub async fn call(
         &self,
         request: CallToolRequestParams,

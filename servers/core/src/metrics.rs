@@ -37,6 +37,11 @@ struct RejectionLabels {
     reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FormLabels {
+    form: &'static str,
+}
+
 #[derive(Clone)]
 struct LatencyBuckets;
 
@@ -58,6 +63,8 @@ pub struct Metrics {
     executing: Gauge,
     connections_open: Gauge,
     connections_refused: Counter,
+    /// Tool calls the direct path answered: legacy form, 2026-07-28 form.
+    direct_calls: [Counter; 2],
     executing_now: AtomicI64,
     executing_peak: Arc<AtomicU64>,
     audit_dropped: Arc<AtomicU64>,
@@ -114,6 +121,14 @@ impl Metrics {
             "Connections closed at once because the tier's connection cap was reached",
             connections_refused.clone(),
         );
+        let direct = Family::<FormLabels, Counter>::default();
+        let direct_calls =
+            ["legacy", "2026-07-28"].map(|form| direct.get_or_create(&FormLabels { form }).clone());
+        registry.register(
+            "direct_tool_calls",
+            "Tool calls answered without building an rmcp service for them, by request form",
+            direct,
+        );
         registry.register(
             "tool_calls",
             "Tool calls by tool and outcome",
@@ -154,6 +169,7 @@ impl Metrics {
             executing,
             connections_open,
             connections_refused,
+            direct_calls,
             executing_now: AtomicI64::new(0),
             executing_peak: Arc::default(),
             audit_dropped,
@@ -189,6 +205,11 @@ impl Metrics {
                 reason: why.as_str(),
             })
             .inc();
+    }
+
+    /// A tool call answered by the direct path, in the 2026-07-28 form or not.
+    pub fn direct_call(&self, current: bool) {
+        self.direct_calls[usize::from(current)].inc();
     }
 
     pub fn connection_opened(&self) {

@@ -209,6 +209,23 @@ impl ToolRegistry {
         self.tools.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Whether the tool's input schema marks an argument with `x-mcp-header` (to be
+    /// mirrored into an `Mcp-Param-*` header on 2026-07-28), anywhere in it: such calls
+    /// are left to rmcp, which checks those headers.
+    pub fn mirrors_params(&self, name: &str) -> bool {
+        fn marked(value: &Value) -> bool {
+            match value {
+                Value::Object(map) => map.contains_key("x-mcp-header") || map.values().any(marked),
+                Value::Array(items) => items.iter().any(marked),
+                _ => false,
+            }
+        }
+        self.snapshot().get(name).is_some_and(|tool| {
+            let schema = &tool.descriptor.input_schema;
+            schema.contains_key("x-mcp-header") || schema.values().any(marked)
+        })
+    }
+
     pub fn register(&self, tool: RegisteredTool) -> Result<(), RegistryError> {
         let mut guard = self.tools.write().unwrap_or_else(|p| p.into_inner());
         if guard.contains_key(tool.name()) {
@@ -364,6 +381,20 @@ mod tests {
         let mut sorted = seen.clone();
         sorted.dedup();
         assert_eq!(sorted.len(), 250);
+    }
+
+    #[test]
+    fn tools_that_mirror_arguments_into_headers_are_known() {
+        let registry = ToolRegistry::new(10);
+        registry.register(tool("plain")).unwrap();
+        let mut marked = tool("marked");
+        let mut schema = (*marked.descriptor.input_schema).clone();
+        schema["properties"]["q"]["x-mcp-header"] = Value::from("Query");
+        marked.descriptor.input_schema = Arc::new(schema);
+        registry.register(marked).unwrap();
+        assert!(!registry.mirrors_params("plain"));
+        assert!(registry.mirrors_params("marked"));
+        assert!(!registry.mirrors_params("unknown"));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //!    (413) → JSON-RPC framing (400) → in-flight cap (503, at once) → rate limit (429 +
 //!    `Retry-After`). Cheap refusals come before the ones that take a permit or a token;
 //! 4. **rmcp** Streamable HTTP service (plain stateless `tools/call` requests are answered
-//!    by `direct.rs` with rmcp's types and the same handler method), whose handler
+//!    by `direct/` with rmcp's types and the same handler method), whose handler
 //!    (`handler.rs`) holds the concurrency cap (calls beyond it wait) and the per-call
 //!    deadline (`timeout_ms`) around the tool itself, where they bound the work in both
 //!    session and stateless mode.
@@ -257,7 +257,7 @@ pub fn app(parts: StackParts) -> Router {
         .with_max_request_body_bytes(admission.limits().max_request_body_bytes.get())
         .with_sse_keep_alive(Some(Duration::from_secs(15)))
         .with_cancellation_token(sessions);
-    // Plain stateless tools/call requests skip rmcp's per-request service (`direct.rs`).
+    // Plain stateless tools/call requests skip rmcp's per-request service (`direct/`).
     let direct = config.json_response
         && !config.legacy_session_mode
         && !config.stateless_protocol_metadata_required;

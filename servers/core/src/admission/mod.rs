@@ -333,7 +333,7 @@ async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Respons
     // once; anything else is only peeked at and left to the service behind to parse.
     let common = inner.enabled().then(|| common_call(&bytes)).flatten();
     let seen = match common {
-        Some((params, id)) => Message::Call(ParsedCall { params, id }),
+        Some(call) => Message::Call(call),
         None => match serde_json::from_slice(&bytes) {
             Ok(peek) => Message::Other(peek),
             Err(e) => {

@@ -8,14 +8,23 @@
 //! handler method rmcp would call (`McpHandler::call`), and hands everything else to rmcp
 //! untouched.
 //!
-//! It only takes a request whose answer rmcp's stateless path would compute the same way:
-//! a POST with `Content-Type: application/json`, an `Accept` that plainly lists both
-//! `application/json` and `text/event-stream`, no `MCP-Protocol-Version` header or a known
-//! version older than the one that adds standard headers and request metadata
-//! (2026-07-28), and a body that parses as a `tools/call` request without a protocol
-//! version in `_meta`. Anything else, down to an `Accept` with quality values, goes to
-//! rmcp, which checks and answers it. The answer is a `200 application/json` JSON-RPC
-//! response or error, as rmcp sends it; `servers/local/tests/it/direct.rs` compares the two paths.
+//! It only takes a request whose answer rmcp's stateless path would compute the same way
+//! (`request.rs`): a POST with `Content-Type: application/json`, an `Accept` that plainly
+//! lists both `application/json` and `text/event-stream`, and a `tools/call` body in one of
+//! two forms:
+//! - legacy: no `MCP-Protocol-Version` header or a known version older than 2026-07-28,
+//!   and no protocol version in the body's `_meta`; answered as rmcp answers a peer before
+//!   2026-07-28 (no `resultType`, errors with 200);
+//! - 2026-07-28: that version in the header and in the body's request metadata (exactly
+//!   the revision, the client's capabilities and optionally its identity), `Mcp-Method` and
+//!   `Mcp-Name` saying what the body says, and a tool that mirrors no argument into a
+//!   header; answered as rmcp's per-request path answers it (`resultType`, and the HTTP
+//!   status rmcp gives each JSON-RPC error).
+//!
+//! Anything else, down to an `Accept` with quality values or a Base64-encoded name, goes to
+//! rmcp, which checks and answers it. The answer is an `application/json` JSON-RPC
+//! response or error, as rmcp sends it; `servers/local/tests/it/direct.rs` compares the two
+//! paths for both forms.
 //! As under rmcp, the call runs in a task of its own, so a client that goes away does not
 //! cut it short: it ends at its deadline at the latest and leaves its audit record.
 
@@ -29,13 +38,11 @@ use bytes::Bytes;
 use futures::FutureExt as _;
 use futures::future::{self, BoxFuture};
 use http::request::Parts;
-use http::{HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Either, Full};
-use rmcp::model::{
-    CallToolRequestParams, JsonRpcMessage, RequestId, ServerJsonRpcMessage, ServerResult,
-};
+use rmcp::model::{ErrorCode, JsonRpcMessage, ServerJsonRpcMessage, ServerResult};
 use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use tower::Service;
@@ -45,7 +52,7 @@ use crate::handler::McpHandler;
 
 mod request;
 
-use request::{JSON, plain_post, plain_tool_call};
+use request::{Form, JSON, plain_post, plain_tool_call, taken};
 pub(crate) use request::{ParsedCall, common_call};
 
 /// rmcp's Streamable HTTP service as the tiers mount it.
@@ -103,15 +110,9 @@ impl DirectCalls {
         admitted: Admitted,
         call: Option<ParsedCall>,
     ) -> impl Future<Output = Response<AnswerBody>> + Send + 'static {
-        if self.enabled && plain_post(&parts.method, &parts.headers) {
-            let parsed = match call {
-                Some(ParsedCall { params, id }) => Some((params, id)),
-                None => plain_tool_call(&body),
-            };
-            if let Some((call, id)) = parsed {
-                let answer = self.answer(call, id, admitted);
-                return future::Either::Left(answer.map(|response| response.map(Either::Left)));
-            }
+        if let Some(call) = self.takes(&parts.headers, &parts.method, call, &body) {
+            let answer = self.answer(call, admitted);
+            return future::Either::Left(answer.map(|response| response.map(Either::Left)));
         }
         parts.extensions.insert(admitted);
         let request = Request::from_parts(parts, Full::new(body));
@@ -121,19 +122,38 @@ impl DirectCalls {
         }))
     }
 
+    /// The call this path answers, if it takes the request: the call the stack parsed, or
+    /// (when it parsed none) the one in `body`, in the form the headers admit.
+    fn takes(
+        &self,
+        headers: &HeaderMap,
+        method: &Method,
+        call: Option<ParsedCall>,
+        body: &[u8],
+    ) -> Option<ParsedCall> {
+        if !self.enabled {
+            return None;
+        }
+        let form = plain_post(method, headers)?;
+        let call = call.or_else(|| plain_tool_call(body))?;
+        let registry = self.handler.registry();
+        taken(form, &call, headers, |name| registry.mirrors_params(name)).then_some(call)
+    }
+
     /// A `tools/call` answered with the handler method rmcp would call. The call runs in a
     /// task of its own, spawned at once, as under rmcp: a client that goes away drops the
     /// returned future, not the call, which still ends at its deadline and leaves its
     /// audit record.
     fn answer(
         &self,
-        call: CallToolRequestParams,
-        id: RequestId,
+        call: ParsedCall,
         admitted: Admitted,
     ) -> impl Future<Output = Response<Full<Bytes>>> + Send + use<> {
         let handler = self.handler.clone();
+        let ParsedCall { params, id, form } = call;
+        handler.metrics().direct_call(form == Form::Current);
         let task = tokio::spawn(async move {
-            let answer = handler.call(call, &admitted, &id).await;
+            let answer = handler.call(params, &admitted, &id).await;
             (answer, id)
         });
         async move {
@@ -143,19 +163,50 @@ impl DirectCalls {
                     "Internal Server Error: the tool call failed without an answer".to_owned(),
                 );
             };
-            let message: ServerJsonRpcMessage = match answer {
-                Ok(answer) => {
-                    // What rmcp's handler dispatch does for a peer before 2026-07-28, the
-                    // only kind this path takes.
+            // What rmcp's handler dispatch and its HTTP transport do with the answer.
+            let (status, message): (StatusCode, ServerJsonRpcMessage) = match (answer, form) {
+                (Ok(answer), Form::Legacy) => {
                     let mut result = ServerResult::from(answer);
                     result.strip_result_type_for_legacy_peer();
                     result.strip_non_object_output_for_legacy_peer();
-                    JsonRpcMessage::response(result, id)
+                    (StatusCode::OK, JsonRpcMessage::response(result, id))
                 }
-                Err(error) => JsonRpcMessage::error(error, Some(id)),
+                (Ok(answer), Form::Current) => {
+                    let mut result = ServerResult::from(answer);
+                    result.fill_missing_cache_hints();
+                    (StatusCode::OK, JsonRpcMessage::response(result, id))
+                }
+                (Err(error), Form::Legacy) => {
+                    (StatusCode::OK, JsonRpcMessage::error(error, Some(id)))
+                }
+                (Err(mut error), Form::Current) => {
+                    if error.code == ErrorCode::RESOURCE_NOT_FOUND {
+                        error.code = ErrorCode::INVALID_PARAMS;
+                    }
+                    (
+                        error_status(error.code),
+                        JsonRpcMessage::error(error, Some(id)),
+                    )
+                }
             };
-            json_response(&message)
+            let mut response = json_response(&message);
+            if response.status() == StatusCode::OK {
+                *response.status_mut() = status;
+            }
+            response
         }
+    }
+}
+
+/// The HTTP status rmcp's per-request (2026-07-28) path gives a JSON-RPC error; before
+/// 2026-07-28 every error is sent with 200.
+fn error_status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::UNSUPPORTED_PROTOCOL_VERSION
+        | ErrorCode::MISSING_REQUIRED_CLIENT_CAPABILITY
+        | ErrorCode::HEADER_MISMATCH => StatusCode::BAD_REQUEST,
+        ErrorCode::METHOD_NOT_FOUND => StatusCode::NOT_FOUND,
+        _ => StatusCode::OK,
     }
 }
 
@@ -175,7 +226,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let this = self.clone();
-        if !(self.enabled && plain_post(request.method(), request.headers())) {
+        if !(self.enabled && plain_post(request.method(), request.headers()).is_some()) {
             return Box::pin(async move { Ok(this.rmcp.handle(request).await) });
         }
         Box::pin(async move {
@@ -184,12 +235,12 @@ where
                 Ok(bytes) => bytes,
                 Err(response) => return Ok(response.map(BodyExt::boxed)),
             };
-            let Some((call, id)) = plain_tool_call(&bytes) else {
+            let Some(call) = this.takes(&parts.headers, &parts.method, None, &bytes) else {
                 let request = Request::from_parts(parts, Full::new(bytes));
                 return Ok(Box::pin(this.rmcp.handle(request)).await);
             };
             let admitted = Admitted::of(&parts);
-            Ok(this.answer(call, id, admitted).await.map(BodyExt::boxed))
+            Ok(this.answer(call, admitted).await.map(BodyExt::boxed))
         })
     }
 }

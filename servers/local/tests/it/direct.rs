@@ -2,11 +2,13 @@
 //! (`mcp_server_core::direct`), everything else by rmcp. The two must give the same answer
 //! to the same call. Each call here is sent twice: with a plain `Accept` header, which the
 //! direct path takes, and with `;q=1` on one media type, which means the same to rmcp but
-//! which the direct path leaves to rmcp (its unit tests pin that).
+//! which the direct path leaves to rmcp (its unit tests pin that). Both request forms are
+//! compared: the legacy one and the self-contained 2026-07-28 one; `/metrics` shows that
+//! the direct path answered the plain ones.
 
 use serde_json::{Value, json};
 
-use crate::support::{DataRoot, Setup, TestServer, require_services};
+use crate::support::{DataRoot, Setup, TestServer, metric, require_services};
 
 const PLAIN: &str = "application/json, text/event-stream";
 const VIA_RMCP: &str = "application/json;q=1, text/event-stream";
@@ -18,6 +20,16 @@ async fn send(
     accept: &str,
     version: Option<&str>,
 ) -> (u16, String, Value) {
+    send_with(server, body, accept, version, &[]).await
+}
+
+async fn send_with(
+    server: &TestServer,
+    body: &Value,
+    accept: &str,
+    version: Option<&str>,
+    extra: &[(&str, &str)],
+) -> (u16, String, Value) {
     let mut request = server
         .http
         .post(&server.url)
@@ -26,6 +38,9 @@ async fn send(
         .body(body.to_string());
     if let Some(version) = version {
         request = request.header("mcp-protocol-version", version);
+    }
+    for (name, value) in extra {
+        request = request.header(*name, *value);
     }
     let response = request.send().await.expect("request sent");
     let status = response.status().as_u16();
@@ -85,6 +100,14 @@ async fn direct_tool_calls_answer_exactly_as_rmcp_does() {
             json!({"name": "postgres_query", "arguments": by_id, "_meta": {"progressToken": "p-1"}}),
         ),
     ];
+    let direct_calls = |text: &str, form: &str| {
+        metric(
+            text,
+            &format!("mcp_direct_tool_calls_total{{form=\"{form}\"}}"),
+        )
+        .unwrap_or(0.0)
+    };
+    let before = server.metrics_text().await;
     let mut compared = 0;
     for (what, params) in &cases {
         for id in [json!(7), json!("call-7")] {
@@ -100,11 +123,92 @@ async fn direct_tool_calls_answer_exactly_as_rmcp_does() {
                 assert_eq!(direct.0, 200, "{what}: {}", direct.2);
                 assert_eq!(direct.1, "application/json", "{what}");
                 assert_eq!(direct.2["id"], id, "{what}");
+                assert!(
+                    direct.2["result"].get("resultType").is_none(),
+                    "{what}: {}",
+                    direct.2
+                );
                 compared += 1;
             }
+            // The same call, self-contained as 2026-07-28 sends it.
+            let mut params = params.clone();
+            params["_meta"] = json!({
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": {"name": "direct-test", "version": "1"},
+            });
+            let name = params["name"].as_str().expect("a name").to_owned();
+            let headers = [("mcp-method", "tools/call"), ("mcp-name", name.as_str())];
+            let body =
+                json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params});
+            let direct = send_with(&server, &body, PLAIN, Some("2026-07-28"), &headers).await;
+            let rmcp = send_with(&server, &body, VIA_RMCP, Some("2026-07-28"), &headers).await;
+            assert_eq!(
+                direct, rmcp,
+                "{what}, id {id}, 2026-07-28: direct (left) and rmcp (right) differ"
+            );
+            assert_eq!(direct.1, "application/json", "{what}");
+            assert_eq!(direct.2["id"], id, "{what}");
+            if direct.2.get("result").is_some() {
+                assert_eq!(
+                    direct.2["result"]["resultType"], "complete",
+                    "{what}: {}",
+                    direct.2
+                );
+            }
+            compared += 1;
         }
     }
-    assert_eq!(compared, cases.len() * 6);
+    assert_eq!(compared, cases.len() * 8);
+    // Every plain request was the direct path's; every `;q=1` one was rmcp's.
+    let after = server.metrics_text().await;
+    for (form, expected) in [("legacy", cases.len() * 6), ("2026-07-28", cases.len() * 2)] {
+        assert_eq!(
+            direct_calls(&after, form) - direct_calls(&before, form),
+            expected as f64,
+            "direct {form} calls"
+        );
+    }
+    server.stop().await;
+}
+
+/// A 2026-07-28 call whose standard headers disagree with its body, or that lacks them,
+/// is rmcp's to refuse: 400 with -32020 (header mismatch), never a tool answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2026_call_with_mismatched_headers_gets_rmcps_refusal() {
+    require_services!();
+    let data = DataRoot::new();
+    let server = Setup::new().start(&data).await;
+    let body = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {
+    "name": "postgres_query", "arguments": {"query": "SELECT 1 AS one"},
+    "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }}});
+    let cases: [&[(&str, &str)]; 4] = [
+        &[],
+        &[("mcp-method", "tools/call")],
+        &[("mcp-method", "tools/call"), ("mcp-name", "file_read")],
+        &[("mcp-method", "tools/list"), ("mcp-name", "postgres_query")],
+    ];
+    for headers in cases {
+        let (status, _, answer) =
+            send_with(&server, &body, PLAIN, Some("2026-07-28"), headers).await;
+        assert_eq!(status, 400, "{headers:?}: {answer}");
+        assert_eq!(answer["error"]["code"], -32020, "{headers:?}: {answer}");
+        assert_eq!(answer["id"], 3, "{headers:?}: {answer}");
+    }
+    // The header names one revision, the body another.
+    let (status, _, answer) = send_with(
+        &server,
+        &body,
+        PLAIN,
+        Some("2025-11-25"),
+        &[("mcp-method", "tools/call"), ("mcp-name", "postgres_query")],
+    )
+    .await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"]["code"], -32020, "{answer}");
     server.stop().await;
 }
 
