@@ -7,6 +7,7 @@
 //! trail ([`audit`]), telemetry and metrics, health and graceful shutdown.
 
 pub mod admission;
+pub mod admitted;
 pub mod audit;
 pub mod caller;
 pub mod config;

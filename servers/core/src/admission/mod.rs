@@ -1,5 +1,6 @@
 //! Admission of MCP requests: caller identity, body cap, JSON-RPC framing, the in-flight
-//! cap and the rate limit. The order these run in is fixed in `stack.rs`.
+//! cap and the rate limit. The order these run in is fixed in `stack.rs`; what a request
+//! let in carries on is [`crate::admitted`].
 //!
 //! What is limited:
 //! - the in-flight cap counts every JSON-RPC *request* POSTed to `/mcp` (not notifications,
@@ -32,10 +33,11 @@ use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLim
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body::Frame;
 use http_body_util::BodyExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tower::Service;
 
+use crate::admitted::{Admitted, InflightGuard, is_json};
 use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
 use crate::caller::Caller;
 use crate::config::{Tier, TierLimits};
@@ -45,7 +47,6 @@ use crate::metrics::{Metrics, Rejection};
 
 mod message;
 
-pub(crate) use message::is_json;
 use message::{Message, ToolCallPeek, call_shape, undeserializable};
 
 /// Identifies callers (the AWS tier's bearer tokens); without one, callers are anonymous
@@ -58,48 +59,6 @@ pub trait Authenticator: Send + Sync + 'static {
 pub struct AuthFailure {
     pub message: String,
     pub www_authenticate: HeaderValue,
-}
-
-/// Set on every admitted request; read by the handler.
-#[derive(Clone)]
-pub struct Admitted {
-    pub received: Instant,
-    pub received_at: SystemTime,
-    pub caller: Caller,
-    _inflight: Option<Arc<InflightGuard>>,
-}
-
-impl Admitted {
-    /// What a handler sees when a request did not pass through the stack (in-process use).
-    pub fn direct(caller: Caller) -> Self {
-        Admitted {
-            received: Instant::now(),
-            received_at: SystemTime::now(),
-            caller,
-            _inflight: None,
-        }
-    }
-
-    /// What the stack admitted this request as; a request that did not pass through it
-    /// (`--bare`, in-process) is an anonymous in-process caller's, received now.
-    pub fn of(parts: &http::request::Parts) -> Self {
-        parts
-            .extensions
-            .get::<Admitted>()
-            .cloned()
-            .unwrap_or_else(|| Admitted::direct(Caller::anonymous("in-process")))
-    }
-}
-
-pub struct InflightGuard {
-    _permit: OwnedSemaphorePermit,
-    metrics: Arc<Metrics>,
-}
-
-impl Drop for InflightGuard {
-    fn drop(&mut self) {
-        self.metrics.inflight_gauge().dec();
-    }
 }
 
 pub struct Admission {
@@ -321,12 +280,7 @@ async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Respons
     };
     if !post {
         // The session stream (GET) and session end (DELETE): no JSON-RPC to admit.
-        let admitted = Admitted {
-            received,
-            received_at,
-            caller,
-            _inflight: None,
-        };
+        let admitted = Admitted::new(received, received_at, caller, None);
         return serve(inner, parts, bytes, admitted, None, None).await;
     }
     // With the direct path behind the stack, a call in the common shape is parsed here,
@@ -397,11 +351,7 @@ async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Respons
                 .retry_after(1),
             );
         };
-        adm.metrics.inflight_gauge().inc();
-        guard = Some(Arc::new(InflightGuard {
-            _permit: permit,
-            metrics: adm.metrics.clone(),
-        }));
+        guard = Some(Arc::new(InflightGuard::new(permit, adm.metrics.clone())));
     }
     if is_tool_call && let Err(wait_ms) = adm.rate_check(&caller) {
         let message = format!(
@@ -430,12 +380,7 @@ async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Respons
         Message::Call(call) => Some(call),
         Message::Other(_) => None,
     };
-    let admitted = Admitted {
-        received,
-        received_at,
-        caller,
-        _inflight: guard.clone(),
-    };
+    let admitted = Admitted::new(received, received_at, caller, guard.clone());
     let message = bytes.clone();
     let response = serve(inner, parts, bytes, admitted, call, guard).await;
     if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {

@@ -47,7 +47,7 @@ use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use tower::Service;
 
-use crate::admission::Admitted;
+use crate::admitted::Admitted;
 use crate::handler::McpHandler;
 
 mod request;

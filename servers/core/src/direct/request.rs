@@ -9,7 +9,7 @@ use rmcp::model::{
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 
-use crate::admission::is_json;
+use crate::admitted::is_json;
 
 pub(super) const JSON: &str = "application/json";
 const EVENT_STREAM: &str = "text/event-stream";

@@ -1,0 +1,93 @@
+//! The admitted request: what the admission stack hands on with every request it lets in
+//! (when it was received, by whom, its in-flight slot), read by the direct path and the
+//! handler. Its own module so that the stack, the direct path and the handler all depend
+//! on it and none on another in a circle.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use http::{HeaderMap, header};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+
+use crate::caller::Caller;
+use crate::metrics::Metrics;
+
+/// Set on every admitted request; read by the handler.
+#[derive(Clone)]
+pub struct Admitted {
+    pub received: Instant,
+    pub received_at: SystemTime,
+    pub caller: Caller,
+    _inflight: Option<Arc<InflightGuard>>,
+}
+
+impl Admitted {
+    /// A request the admission stack let in, holding its in-flight slot if it has one.
+    pub(crate) fn new(
+        received: Instant,
+        received_at: SystemTime,
+        caller: Caller,
+        inflight: Option<Arc<InflightGuard>>,
+    ) -> Self {
+        Admitted {
+            received,
+            received_at,
+            caller,
+            _inflight: inflight,
+        }
+    }
+
+    /// What a handler sees when a request did not pass through the stack (in-process use).
+    pub fn direct(caller: Caller) -> Self {
+        Admitted {
+            received: Instant::now(),
+            received_at: SystemTime::now(),
+            caller,
+            _inflight: None,
+        }
+    }
+
+    /// What the stack admitted this request as; a request that did not pass through it
+    /// (`--bare`, in-process) is an anonymous in-process caller's, received now.
+    pub fn of(parts: &http::request::Parts) -> Self {
+        parts
+            .extensions
+            .get::<Admitted>()
+            .cloned()
+            .unwrap_or_else(|| Admitted::direct(Caller::anonymous("in-process")))
+    }
+}
+
+/// A request's slot under the in-flight cap: freed, and the gauge lowered, when the last
+/// holder (the response body, the handler's task) lets go.
+pub struct InflightGuard {
+    _permit: OwnedSemaphorePermit,
+    metrics: Arc<Metrics>,
+}
+
+impl InflightGuard {
+    /// Takes a slot the admission stack acquired, raising the gauge.
+    pub(crate) fn new(permit: OwnedSemaphorePermit, metrics: Arc<Metrics>) -> Self {
+        metrics.inflight_gauge().inc();
+        InflightGuard {
+            _permit: permit,
+            metrics,
+        }
+    }
+}
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.metrics.inflight_gauge().dec();
+    }
+}
+
+/// `Content-Type: application/json`, with or without parameters.
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
