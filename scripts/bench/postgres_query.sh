@@ -440,7 +440,7 @@ done
   echo "| case | server | calls/s | range | p50 ms | p99 ms | server CPU µs/call | postgres CPU µs/call | client CPU µs/call | machine busy | other load | errors |"
   echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   jq -rs --arg cores "$CORES" --arg ours "$OUR_THREADS" '
-    def desc: {"a":"ours, stateless, limits lifted, audit off","b":"ours, --bare","c":"ours, audit to file","d":"ours, session mode (SSE)","e":"Toolbox","f":"Toolbox, --log-level WARN","g":"ours as a, --workers \($cores)","h":"ours as a, 4 pipelined connections","i":"Toolbox, GOMAXPROCS=\($ours)","j":"Toolbox, 4 connections","k":"ours as g, --bare"}[.] // .;
+    def desc: {"a":"ours, stateless, limits lifted, audit off","b":"ours, --bare","c":"ours, audit to file","d":"ours, session mode (SSE)","e":"Toolbox","f":"Toolbox, --log-level WARN","g":"ours as a, --workers \($cores)","h":"ours as a, 4 pipelined connections","i":"Toolbox, GOMAXPROCS=\($ours)","j":"Toolbox, 4 connections","k":"ours as g, --bare","l":"ours as a, MCP 2026-07-28"}[.] // .;
     def r(n): if . == null then "n/a" else (. * pow(10; n) | round) / pow(10; n) | tostring end;
     def median: map(select(. != null)) | sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end;
     group_by(.label)[] as $g | $g[0].label as $l
@@ -465,6 +465,8 @@ done
       (if $x.a and $x.b then "- admission stack and span checks (audit off in both), rate (b − a) / b: \((($x.b.rate - $x.a.rate) / $x.b.rate * 1000 | round) / 10)% (goal < 5%; over several runs, the paired figures below are steadier); server CPU +\(($x.a.server_cpu_us_per_call - $x.b.server_cpu_us_per_call) * 10 | round / 10) µs/call" else empty end),
       (if $x.g and $x.k then "- the same with --workers \($cores), rate (k − g) / k: \((($x.k.rate - $x.g.rate) / $x.k.rate * 1000 | round) / 10)%; server CPU +\(($x.g.server_cpu_us_per_call - $x.k.server_cpu_us_per_call) * 10 | round / 10) µs/call" else empty end),
       (if $x.c and $x.b then "- admission stack, span checks and audit to a file, rate (b − c) / b: \((($x.b.rate - $x.c.rate) / $x.b.rate * 1000 | round) / 10)% (goal < 5%; over several runs, the paired figures below are steadier); server CPU +\(($x.c.server_cpu_us_per_call - $x.b.server_cpu_us_per_call) * 10 | round / 10) µs/call" else empty end),
+      (if $x.a and $x.l then "- MCP 2026-07-28 (l) / legacy form (a) rate: \(($x.l.rate / $x.a.rate * 100 | round) / 100)x (goal ≥ 0.9); server CPU \(($x.l.server_cpu_us_per_call * 10 | round) / 10) vs \(($x.a.server_cpu_us_per_call * 10 | round) / 10) µs/call" else empty end),
+      (if $x.l and $x.e then "- MCP 2026-07-28 (l) / Toolbox (e) rate: \(($x.l.rate / $x.e.rate * 100 | round) / 100)x (goal ≥ 2.5x)" else empty end),
       (if $x.a then "- case a p99 \($x.a.p99_us / 10 | round / 100) ms (goal < 100 ms), server CPU \(($x.a.server_cpu_us_per_call * 10 | round) / 10) µs/call (goal < 45)" else empty end),
       (["g", "h"][] as $c | if $x[$c] then "- case \($c) p99 \($x[$c].p99_us / 10 | round / 100) ms, server CPU \(($x[$c].server_cpu_us_per_call * 10 | round) / 10) µs/call (goal < 45)" else empty end)
   ' "$run_dir/summary.jsonl"
