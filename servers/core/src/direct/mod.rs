@@ -25,8 +25,10 @@
 //! rmcp, which checks and answers it. The answer is an `application/json` JSON-RPC
 //! response or error, as rmcp sends it; `servers/local/tests/it/direct.rs` compares the two
 //! paths for both forms.
-//! As under rmcp, the call runs in a task of its own, so a client that goes away does not
-//! cut it short: it ends at its deadline at the latest and leaves its audit record.
+//! The call runs in a task of its own, so a client that goes away does not cut it short:
+//! it ends at its deadline at the latest and leaves its audit record. (rmcp's stateless
+//! paths give each request a cancellation token that the client's disconnect cancels; a
+//! tool call here runs on instead, so that no call ends without its audit record.)
 
 use std::convert::Infallible;
 use std::fmt::Display;
