@@ -106,6 +106,22 @@ impl McpHandler {
             .map(CallToolResponse::from)
     }
 
+    /// A `tools/list` page as rmcp's handler answers it; also used by the direct path.
+    pub fn list(
+        &self,
+        cursor: Option<&str>,
+        caller: &Caller,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let page = self
+            .0
+            .registry
+            .list(cursor, caller)
+            .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
+        let mut result = ListToolsResult::with_all_items(page.tools);
+        result.next_cursor = page.next_cursor;
+        Ok(result)
+    }
+
     /// Runs one tool call under the concurrency cap and deadline. Shared by the MCP path
     /// and in-process callers.
     pub async fn execute(
@@ -358,16 +374,8 @@ impl ServerHandler for McpHandler {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let admitted = admitted_from(&context);
         let cursor = request.and_then(|r| r.cursor);
-        let page = self
-            .0
-            .registry
-            .list(cursor.as_deref(), &admitted.caller)
-            .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
-        let mut result = ListToolsResult::with_all_items(page.tools);
-        result.next_cursor = page.next_cursor;
-        Ok(result)
+        self.list(cursor.as_deref(), &admitted_from(&context).caller)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

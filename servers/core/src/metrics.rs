@@ -38,8 +38,16 @@ struct RejectionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct FormLabels {
+struct DirectLabels {
+    method: &'static str,
     form: &'static str,
+}
+
+/// The methods the direct path answers (see `direct/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirectMethod {
+    CallTool,
+    ListTools,
 }
 
 #[derive(Clone)]
@@ -63,8 +71,9 @@ pub struct Metrics {
     executing: Gauge,
     connections_open: Gauge,
     connections_refused: Counter,
-    /// Tool calls the direct path answered: legacy form, 2026-07-28 form.
-    direct_calls: [Counter; 2],
+    /// Requests the direct path answered, by method (`DirectMethod`) and form (legacy,
+    /// 2026-07-28).
+    direct_requests: [[Counter; 2]; 2],
     executing_now: AtomicI64,
     executing_peak: Arc<AtomicU64>,
     audit_dropped: Arc<AtomicU64>,
@@ -121,12 +130,14 @@ impl Metrics {
             "Connections closed at once because the tier's connection cap was reached",
             connections_refused.clone(),
         );
-        let direct = Family::<FormLabels, Counter>::default();
-        let direct_calls =
-            ["legacy", "2026-07-28"].map(|form| direct.get_or_create(&FormLabels { form }).clone());
+        let direct = Family::<DirectLabels, Counter>::default();
+        let direct_requests = ["tools/call", "tools/list"].map(|method| {
+            ["legacy", "2026-07-28"]
+                .map(|form| direct.get_or_create(&DirectLabels { method, form }).clone())
+        });
         registry.register(
-            "direct_tool_calls",
-            "Tool calls answered without building an rmcp service for them, by request form",
+            "direct_requests",
+            "MCP requests answered without building an rmcp service for them, by method and request form",
             direct,
         );
         registry.register(
@@ -169,7 +180,7 @@ impl Metrics {
             executing,
             connections_open,
             connections_refused,
-            direct_calls,
+            direct_requests,
             executing_now: AtomicI64::new(0),
             executing_peak: Arc::default(),
             audit_dropped,
@@ -207,9 +218,9 @@ impl Metrics {
             .inc();
     }
 
-    /// A tool call answered by the direct path, in the 2026-07-28 form or not.
-    pub fn direct_call(&self, current: bool) {
-        self.direct_calls[usize::from(current)].inc();
+    /// A request answered by the direct path, in the 2026-07-28 form or not.
+    pub fn direct_request(&self, method: DirectMethod, current: bool) {
+        self.direct_requests[method as usize][usize::from(current)].inc();
     }
 
     pub fn connection_opened(&self) {

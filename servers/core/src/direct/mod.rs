@@ -1,17 +1,19 @@
-//! Stateless `tools/call` answered straight from the handler.
+//! Stateless `tools/call` and `tools/list` answered straight from the handler.
 //!
 //! In stateless JSON mode rmcp serves every POST by building a whole service for it: a
 //! one-message transport, a serve loop task, a handler task, a response task, channels and
 //! a cancellation-token tree, all torn down after one answer. For the call that carries the
 //! load (`tools/call`) that machinery costs more server CPU than our whole admission stack.
 //! This service answers such a call itself, with rmcp's own message types and the same
-//! handler method rmcp would call (`McpHandler::call`), and hands everything else to rmcp
-//! untouched.
+//! handler method rmcp would call (`McpHandler::call`), and a `tools/list` (agents list
+//! before they call, and the list grows with the tools) with `McpHandler::list`; it hands
+//! everything else to rmcp untouched.
 //!
 //! It only takes a request whose answer rmcp's stateless path would compute the same way
 //! (`request.rs`): a POST with `Content-Type: application/json`, an `Accept` that plainly
 //! lists both `application/json` and `text/event-stream`, and a `tools/call` body in one of
-//! two forms:
+//! two forms (a `tools/list` likewise, with only `cursor` in its params, and for
+//! 2026-07-28 `Mcp-Method: tools/list`):
 //! - legacy: no `MCP-Protocol-Version` header or a known version older than 2026-07-28,
 //!   and no protocol version in the body's `_meta`; answered as rmcp answers a peer before
 //!   2026-07-28 (no `resultType`, errors with 200);
@@ -24,7 +26,7 @@
 //! Anything else, down to an `Accept` with quality values or a Base64-encoded name, goes to
 //! rmcp, which checks and answers it. The answer is an `application/json` JSON-RPC
 //! response or error, as rmcp sends it; `servers/local/tests/it/direct.rs` compares the two
-//! paths for both forms.
+//! paths for both methods and both forms.
 //! The call runs in a task of its own, so a client that goes away does not cut it short:
 //! it ends at its deadline at the latest and leaves its audit record. (rmcp's stateless
 //! paths give each request a cancellation token that the client's disconnect cancels; a
@@ -44,17 +46,22 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header
 use http_body::Body;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Either, Full};
-use rmcp::model::{ErrorCode, JsonRpcMessage, ServerJsonRpcMessage, ServerResult};
+use rmcp::model::{
+    ErrorCode, ErrorData, JsonRpcMessage, RequestId, ServerJsonRpcMessage, ServerResult,
+};
 use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use tower::Service;
 
 use crate::admitted::Admitted;
 use crate::handler::McpHandler;
+use crate::metrics::DirectMethod;
 
 mod request;
 
-use request::{Form, JSON, plain_post, plain_tool_call, taken};
+use request::{
+    Form, JSON, ParsedList, common_list, list_taken, plain_post, plain_tool_call, taken,
+};
 pub(crate) use request::{ParsedCall, common_call};
 
 /// rmcp's Streamable HTTP service as the tiers mount it.
@@ -93,7 +100,8 @@ impl DirectCalls {
         }
     }
 
-    /// Whether plain `tools/call` requests are answered here (so worth parsing early).
+    /// Whether plain `tools/call` and `tools/list` requests are answered here (so a call is
+    /// worth parsing early).
     pub fn enabled(&self) -> bool {
         self.enabled
     }
@@ -112,9 +120,17 @@ impl DirectCalls {
         admitted: Admitted,
         call: Option<ParsedCall>,
     ) -> impl Future<Output = Response<AnswerBody>> + Send + 'static {
-        if let Some(call) = self.takes(&parts.headers, &parts.method, call, &body) {
-            let answer = self.answer(call, admitted);
-            return future::Either::Left(answer.map(|response| response.map(Either::Left)));
+        match self.takes(&parts.headers, &parts.method, call, &body) {
+            Some(Taken::Call(call)) => {
+                let answer = self.answer(call, admitted);
+                let answer = answer.map(|response| response.map(Either::Left));
+                return future::Either::Left(future::Either::Left(answer));
+            }
+            Some(Taken::List(list)) => {
+                let answer = self.list(list, &admitted).map(Either::Left);
+                return future::Either::Left(future::Either::Right(future::ready(answer)));
+            }
+            None => {}
         }
         parts.extensions.insert(admitted);
         let request = Request::from_parts(parts, Full::new(body));
@@ -124,22 +140,43 @@ impl DirectCalls {
         }))
     }
 
-    /// The call this path answers, if it takes the request: the call the stack parsed, or
-    /// (when it parsed none) the one in `body`, in the form the headers admit.
+    /// What this path answers, if it takes the request: the call the stack parsed, or
+    /// (when it parsed none) the list or call in `body`, in the form the headers admit.
     fn takes(
         &self,
         headers: &HeaderMap,
         method: &Method,
         call: Option<ParsedCall>,
         body: &[u8],
-    ) -> Option<ParsedCall> {
+    ) -> Option<Taken> {
         if !self.enabled {
             return None;
         }
         let form = plain_post(method, headers)?;
-        let call = call.or_else(|| plain_tool_call(body))?;
+        let call = match call {
+            Some(call) => call,
+            None => {
+                if let Some(list) = common_list(body) {
+                    return list_taken(form, &list, headers).then_some(Taken::List(list));
+                }
+                plain_tool_call(body)?
+            }
+        };
         let registry = self.handler.registry();
-        taken(form, &call, headers, |name| registry.mirrors_params(name)).then_some(call)
+        taken(form, &call, headers, |name| registry.mirrors_params(name))
+            .then_some(Taken::Call(call))
+    }
+
+    /// A `tools/list` page, answered at once as rmcp's handler answers it.
+    fn list(&self, list: ParsedList, admitted: &Admitted) -> Response<Full<Bytes>> {
+        self.handler
+            .metrics()
+            .direct_request(DirectMethod::ListTools, list.form == Form::Current);
+        let result = self
+            .handler
+            .list(list.cursor.as_deref(), &admitted.caller)
+            .map(ServerResult::ListToolsResult);
+        reply(result, list.id, list.form)
     }
 
     /// A `tools/call` answered with the handler method rmcp would call. The call runs in a
@@ -153,7 +190,9 @@ impl DirectCalls {
     ) -> impl Future<Output = Response<Full<Bytes>>> + Send + use<> {
         let handler = self.handler.clone();
         let ParsedCall { params, id, form } = call;
-        handler.metrics().direct_call(form == Form::Current);
+        handler
+            .metrics()
+            .direct_request(DirectMethod::CallTool, form == Form::Current);
         let task = tokio::spawn(async move {
             let answer = handler.call(params, &admitted, &id).await;
             (answer, id)
@@ -165,39 +204,44 @@ impl DirectCalls {
                     "Internal Server Error: the tool call failed without an answer".to_owned(),
                 );
             };
-            // What rmcp's handler dispatch and its HTTP transport do with the answer.
-            let (status, message): (StatusCode, ServerJsonRpcMessage) = match (answer, form) {
-                (Ok(answer), Form::Legacy) => {
-                    let mut result = ServerResult::from(answer);
-                    result.strip_result_type_for_legacy_peer();
-                    result.strip_non_object_output_for_legacy_peer();
-                    (StatusCode::OK, JsonRpcMessage::response(result, id))
-                }
-                (Ok(answer), Form::Current) => {
-                    let mut result = ServerResult::from(answer);
-                    result.fill_missing_cache_hints();
-                    (StatusCode::OK, JsonRpcMessage::response(result, id))
-                }
-                (Err(error), Form::Legacy) => {
-                    (StatusCode::OK, JsonRpcMessage::error(error, Some(id)))
-                }
-                (Err(mut error), Form::Current) => {
-                    if error.code == ErrorCode::RESOURCE_NOT_FOUND {
-                        error.code = ErrorCode::INVALID_PARAMS;
-                    }
-                    (
-                        error_status(error.code),
-                        JsonRpcMessage::error(error, Some(id)),
-                    )
-                }
-            };
-            let mut response = json_response(&message);
-            if response.status() == StatusCode::OK {
-                *response.status_mut() = status;
-            }
-            response
+            reply(answer.map(ServerResult::from), id, form)
         }
     }
+}
+
+/// What rmcp's handler dispatch and its HTTP transport make of a handler's answer, for a
+/// request of `form`.
+fn reply(
+    answer: Result<ServerResult, ErrorData>,
+    id: RequestId,
+    form: Form,
+) -> Response<Full<Bytes>> {
+    let (status, message): (StatusCode, ServerJsonRpcMessage) = match (answer, form) {
+        (Ok(mut result), Form::Legacy) => {
+            result.strip_result_type_for_legacy_peer();
+            result.strip_non_object_output_for_legacy_peer();
+            (StatusCode::OK, JsonRpcMessage::response(result, id))
+        }
+        (Ok(mut result), Form::Current) => {
+            result.fill_missing_cache_hints();
+            (StatusCode::OK, JsonRpcMessage::response(result, id))
+        }
+        (Err(error), Form::Legacy) => (StatusCode::OK, JsonRpcMessage::error(error, Some(id))),
+        (Err(mut error), Form::Current) => {
+            if error.code == ErrorCode::RESOURCE_NOT_FOUND {
+                error.code = ErrorCode::INVALID_PARAMS;
+            }
+            (
+                error_status(error.code),
+                JsonRpcMessage::error(error, Some(id)),
+            )
+        }
+    };
+    let mut response = json_response(&message);
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = status;
+    }
+    response
 }
 
 /// The HTTP status rmcp's per-request (2026-07-28) path gives a JSON-RPC error; before
@@ -237,14 +281,25 @@ where
                 Ok(bytes) => bytes,
                 Err(response) => return Ok(response.map(BodyExt::boxed)),
             };
-            let Some(call) = this.takes(&parts.headers, &parts.method, None, &bytes) else {
-                let request = Request::from_parts(parts, Full::new(bytes));
-                return Ok(Box::pin(this.rmcp.handle(request)).await);
-            };
             let admitted = Admitted::of(&parts);
-            Ok(this.answer(call, admitted).await.map(BodyExt::boxed))
+            match this.takes(&parts.headers, &parts.method, None, &bytes) {
+                Some(Taken::Call(call)) => {
+                    Ok(this.answer(call, admitted).await.map(BodyExt::boxed))
+                }
+                Some(Taken::List(list)) => Ok(this.list(list, &admitted).map(BodyExt::boxed)),
+                None => {
+                    let request = Request::from_parts(parts, Full::new(bytes));
+                    Ok(Box::pin(this.rmcp.handle(request)).await)
+                }
+            }
         })
     }
+}
+
+/// What the direct path answers.
+enum Taken {
+    Call(ParsedCall),
+    List(ParsedList),
 }
 
 /// The body, read up to the cap; over it, the answer rmcp gives.

@@ -55,6 +55,12 @@ async fn send_with(
     (status, content_type, body)
 }
 
+/// How many requests of `method` in `form` the direct path answered, from `/metrics`.
+fn direct_requests(metrics: &str, method: &str, form: &str) -> f64 {
+    let name = format!("mcp_direct_requests_total{{method=\"{method}\",form=\"{form}\"}}");
+    metric(metrics, &name).unwrap_or(0.0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_tool_calls_answer_exactly_as_rmcp_does() {
     require_services!();
@@ -100,13 +106,7 @@ async fn direct_tool_calls_answer_exactly_as_rmcp_does() {
             json!({"name": "postgres_query", "arguments": by_id, "_meta": {"progressToken": "p-1"}}),
         ),
     ];
-    let direct_calls = |text: &str, form: &str| {
-        metric(
-            text,
-            &format!("mcp_direct_tool_calls_total{{form=\"{form}\"}}"),
-        )
-        .unwrap_or(0.0)
-    };
+    let direct_calls = |text: &str, form: &str| direct_requests(text, "tools/call", form);
     let before = server.metrics_text().await;
     let mut compared = 0;
     for (what, params) in &cases {
@@ -172,6 +172,73 @@ async fn direct_tool_calls_answer_exactly_as_rmcp_does() {
     server.stop().await;
 }
 
+/// `tools/list` in both forms, with and without a cursor, a forged one included: the direct
+/// path's page (or error) is rmcp's, byte for byte once parsed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_tool_lists_answer_exactly_as_rmcp_does() {
+    require_services!();
+    let data = DataRoot::new();
+    let server = Setup::new().start(&data).await;
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    let before = server.metrics_text().await;
+    let paramses = [None, Some(json!({})), Some(json!({"cursor": "forged"}))];
+    let mut compared = 0;
+    for params in &paramses {
+        let mut legacy = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list"});
+        if let Some(params) = params {
+            legacy["params"] = params.clone();
+        }
+        for version in [Some("2025-11-25"), None] {
+            let direct = send(&server, &legacy, PLAIN, version).await;
+            let rmcp = send(&server, &legacy, VIA_RMCP, version).await;
+            assert_eq!(
+                direct, rmcp,
+                "{legacy}, {version:?}: direct (left) and rmcp (right) differ"
+            );
+            assert_eq!(direct.0, 200, "{}", direct.2);
+            compared += 1;
+        }
+        let mut current = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/list",
+            "params": params.clone().unwrap_or_else(|| json!({}))});
+        current["params"]["_meta"] = meta.clone();
+        let headers = [("mcp-method", "tools/list")];
+        let direct = send_with(&server, &current, PLAIN, Some("2026-07-28"), &headers).await;
+        let rmcp = send_with(&server, &current, VIA_RMCP, Some("2026-07-28"), &headers).await;
+        assert_eq!(
+            direct, rmcp,
+            "{current}: direct (left) and rmcp (right) differ"
+        );
+        compared += 1;
+        if params.as_ref().is_some_and(|p| p.get("cursor").is_some()) {
+            assert_eq!(direct.2["error"]["code"], -32602, "{}", direct.2);
+        } else {
+            let names: Vec<&str> = direct.2["result"]["tools"]
+                .as_array()
+                .expect("tools")
+                .iter()
+                .filter_map(|t| t["name"].as_str())
+                .collect();
+            assert!(names.contains(&"postgres_query"), "{names:?}");
+            assert_eq!(direct.2["result"]["resultType"], "complete", "{}", direct.2);
+            assert!(direct.2["result"]["ttlMs"].is_u64(), "{}", direct.2);
+        }
+    }
+    assert_eq!(compared, 9);
+    let after = server.metrics_text().await;
+    for (form, expected) in [("legacy", 6.0), ("2026-07-28", 3.0)] {
+        assert_eq!(
+            direct_requests(&after, "tools/list", form)
+                - direct_requests(&before, "tools/list", form),
+            expected,
+            "direct {form} lists"
+        );
+    }
+    server.stop().await;
+}
+
 /// A 2026-07-28 call whose standard headers disagree with its body, or that lacks them,
 /// is rmcp's to refuse: 400 with -32020 (header mismatch), never a tool answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,17 +297,29 @@ async fn requests_the_direct_path_does_not_take_get_rmcps_answers() {
     // An Accept without event streams: rmcp's 406.
     let (status, _, body) = send(&server, &call, "application/json", None).await;
     assert_eq!(status, 406, "{body}");
-    // Other methods are rmcp's: tools/list answers with the tools and their schemas.
-    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
-    let (status, _, body) = send(&server, &list, PLAIN, Some("2025-11-25")).await;
+    // Other methods are rmcp's: ping answers with an empty result, server/discover with
+    // the server's identity in `_meta`.
+    let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
+    let (status, _, body) = send(&server, &ping, PLAIN, Some("2025-11-25")).await;
     assert_eq!(status, 200, "{body}");
-    let names: Vec<&str> = body["result"]["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .filter_map(|t| t["name"].as_str())
-        .collect();
-    assert!(names.contains(&"postgres_query"), "{names:?}");
+    assert_eq!(body["result"], json!({}), "{body}");
+    let discover = json!({"jsonrpc": "2.0", "id": 4, "method": "server/discover", "params": {"_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    }}});
+    let (status, _, body) = send_with(
+        &server,
+        &discover,
+        PLAIN,
+        Some("2026-07-28"),
+        &[("mcp-method", "server/discover")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "mcp-local-server",
+        "{body}"
+    );
     // A notification is accepted with 202 and no body.
     let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
     let (status, _, _) = send(&server, &note, PLAIN, Some("2025-11-25")).await;
