@@ -61,6 +61,18 @@ fn direct_requests(metrics: &str, method: &str, form: &str) -> f64 {
     metric(metrics, &name).unwrap_or(0.0)
 }
 
+/// The direct path answered exactly `expected` requests of `method` per form between two
+/// readings of `/metrics`.
+fn assert_direct(before: &str, after: &str, method: &str, expected: [(&str, usize); 2]) {
+    for (form, n) in expected {
+        assert_eq!(
+            direct_requests(after, method, form) - direct_requests(before, method, form),
+            n as f64,
+            "direct {method} requests in the {form} form"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_tool_calls_answer_exactly_as_rmcp_does() {
     require_services!();
@@ -106,7 +118,6 @@ async fn direct_tool_calls_answer_exactly_as_rmcp_does() {
             json!({"name": "postgres_query", "arguments": by_id, "_meta": {"progressToken": "p-1"}}),
         ),
     ];
-    let direct_calls = |text: &str, form: &str| direct_requests(text, "tools/call", form);
     let before = server.metrics_text().await;
     let mut compared = 0;
     for (what, params) in &cases {
@@ -162,13 +173,12 @@ async fn direct_tool_calls_answer_exactly_as_rmcp_does() {
     assert_eq!(compared, cases.len() * 8);
     // Every plain request was the direct path's; every `;q=1` one was rmcp's.
     let after = server.metrics_text().await;
-    for (form, expected) in [("legacy", cases.len() * 6), ("2026-07-28", cases.len() * 2)] {
-        assert_eq!(
-            direct_calls(&after, form) - direct_calls(&before, form),
-            expected as f64,
-            "direct {form} calls"
-        );
-    }
+    assert_direct(
+        &before,
+        &after,
+        "tools/call",
+        [("legacy", cases.len() * 6), ("2026-07-28", cases.len() * 2)],
+    );
     server.stop().await;
 }
 
@@ -228,14 +238,12 @@ async fn direct_tool_lists_answer_exactly_as_rmcp_does() {
     }
     assert_eq!(compared, 9);
     let after = server.metrics_text().await;
-    for (form, expected) in [("legacy", 6.0), ("2026-07-28", 3.0)] {
-        assert_eq!(
-            direct_requests(&after, "tools/list", form)
-                - direct_requests(&before, "tools/list", form),
-            expected,
-            "direct {form} lists"
-        );
-    }
+    assert_direct(
+        &before,
+        &after,
+        "tools/list",
+        [("legacy", 6), ("2026-07-28", 3)],
+    );
     server.stop().await;
 }
 
