@@ -41,7 +41,7 @@ use crate::admitted::{Admitted, InflightGuard, is_json};
 use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
 use crate::caller::Caller;
 use crate::config::{Tier, TierLimits};
-use crate::direct::{DirectCalls, ParsedCall, common_call};
+use crate::direct::{DirectCalls, Seen, common_call};
 use crate::jsonrpc::{RpcErrorResponse, code};
 use crate::metrics::{Metrics, Rejection};
 
@@ -281,7 +281,7 @@ async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Respons
     if !post {
         // The session stream (GET) and session end (DELETE): no JSON-RPC to admit.
         let admitted = Admitted::new(received, received_at, caller, None);
-        return serve(inner, parts, bytes, admitted, None, None).await;
+        return serve(inner, parts, bytes, admitted, Seen::Other, None).await;
     }
     // With the direct path behind the stack, a call in the common shape is parsed here,
     // once; anything else is only peeked at and left to the service behind to parse.
@@ -376,13 +376,15 @@ async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Respons
             .retry_after(wait_ms.div_ceil(1000)),
         );
     }
-    let call = match seen {
-        Message::Call(call) => Some(call),
-        Message::Other(_) => None,
+    // What was parsed here is not parsed again behind.
+    let seen = match seen {
+        Message::Call(call) => Seen::Call(call),
+        Message::Other(_) if is_tool_call => Seen::OtherCall,
+        Message::Other(_) => Seen::Other,
     };
     let admitted = Admitted::new(received, received_at, caller, guard.clone());
     let message = bytes.clone();
-    let response = serve(inner, parts, bytes, admitted, call, guard).await;
+    let response = serve(inner, parts, bytes, admitted, seen, guard).await;
     if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         // The Content-Type was checked above, so this is rmcp's answer to a message it
         // could not deserialize (as `text/plain`): answered as JSON-RPC instead.
@@ -398,11 +400,11 @@ fn serve(
     parts: http::request::Parts,
     body: Bytes,
     admitted: Admitted,
-    call: Option<ParsedCall>,
+    seen: Seen,
     guard: Option<Arc<InflightGuard>>,
 ) -> impl Future<Output = Response> + Send + 'static {
     inner
-        .serve_admitted(parts, body, admitted, call)
+        .serve_admitted(parts, body, admitted, seen)
         .map(|response| {
             response.map(|body| {
                 Body::new(Guarded {

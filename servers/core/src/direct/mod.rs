@@ -60,7 +60,7 @@ use crate::metrics::DirectMethod;
 mod request;
 
 use request::{
-    Form, JSON, ParsedList, common_list, list_taken, plain_post, plain_tool_call, taken,
+    Form, JSON, ParsedList, common_list, list_taken, plain_post, plain_tool_call, rmcp_call, taken,
 };
 pub(crate) use request::{ParsedCall, common_call};
 
@@ -107,7 +107,7 @@ impl DirectCalls {
     }
 
     /// Answers a request the admission stack let in: `body` is its collected body and
-    /// `call` the `tools/call` the stack parsed from it, if it had the common shape.
+    /// `seen` what the stack learnt of it (the call it parsed, if in the common shape).
     /// What the direct path does not take goes to rmcp with `admitted` in its extensions,
     /// where the handler finds it.
     ///
@@ -118,9 +118,9 @@ impl DirectCalls {
         mut parts: Parts,
         body: Bytes,
         admitted: Admitted,
-        call: Option<ParsedCall>,
+        seen: Seen,
     ) -> impl Future<Output = Response<AnswerBody>> + Send + 'static {
-        match self.takes(&parts.headers, &parts.method, call, &body) {
+        match self.takes(&parts.headers, &parts.method, Some(seen), &body) {
             Some(Taken::Call(call)) => {
                 let answer = self.answer(call, admitted);
                 let answer = answer.map(|response| response.map(Either::Left));
@@ -140,27 +140,31 @@ impl DirectCalls {
         }))
     }
 
-    /// What this path answers, if it takes the request: the call the stack parsed, or
-    /// (when it parsed none) the list or call in `body`, in the form the headers admit.
+    /// What this path answers, if it takes the request: the call the stack parsed, else
+    /// the list or call in `body` (only what the stack's `seen` leaves possible; without
+    /// the stack, `None`, anything), in the form the headers admit.
     fn takes(
         &self,
         headers: &HeaderMap,
         method: &Method,
-        call: Option<ParsedCall>,
+        seen: Option<Seen>,
         body: &[u8],
     ) -> Option<Taken> {
         if !self.enabled {
             return None;
         }
         let form = plain_post(method, headers)?;
-        let call = match call {
-            Some(call) => call,
-            None => {
-                if let Some(list) = common_list(body) {
-                    return list_taken(form, &list, headers).then_some(Taken::List(list));
-                }
-                plain_tool_call(body)?
-            }
+        // A list in the common shape: taken or not under these headers.
+        let list =
+            || common_list(body).map(|l| list_taken(form, &l, headers).then_some(Taken::List(l)));
+        let call = match seen {
+            Some(Seen::Call(call)) => call,
+            Some(Seen::OtherCall) => rmcp_call(body)?,
+            Some(Seen::Other) => return list().flatten(),
+            None => match list() {
+                Some(taken) => return taken,
+                None => plain_tool_call(body)?,
+            },
         };
         let registry = self.handler.registry();
         taken(form, &call, headers, |name| registry.mirrors_params(name))
@@ -294,6 +298,15 @@ where
             }
         })
     }
+}
+
+/// What the admission stack learnt of a POSTed body, so that nothing is parsed twice: a
+/// `tools/call` in the common shape (parsed), a `tools/call` in another shape, or any other
+/// message.
+pub(crate) enum Seen {
+    Call(ParsedCall),
+    OtherCall,
+    Other,
 }
 
 /// What the direct path answers.

@@ -201,7 +201,7 @@ pub(crate) struct ParsedCall {
 }
 
 /// rmcp's parse, for every shape [`common_call`] leaves that has no request metadata.
-fn rmcp_call(body: &[u8]) -> Option<ParsedCall> {
+pub(super) fn rmcp_call(body: &[u8]) -> Option<ParsedCall> {
     let ClientJsonRpcMessage::Request(request) = serde_json::from_slice(body).ok()? else {
         return None;
     };
