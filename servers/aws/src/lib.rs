@@ -180,6 +180,7 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
             sts,
         }),
         auth: Some(Arc::new(auth)),
+        resources: None,
         bare: false,
     });
     Ok(AwsServer { tier, credentials })

@@ -1,6 +1,7 @@
 //! The MCP handler: `tools/list` from the registry and `tools/call` under the concurrency
 //! cap and the per-call deadline, with one span, one metric sample and one audit record per
-//! call.
+//! call; and the tier's resources, if it has any (`resources.rs`), each read held to the
+//! deadline and audited.
 //!
 //! In rmcp's session mode the HTTP response (SSE) starts before the tool runs, so HTTP
 //! layers cannot bound tool execution; the concurrency permit and the deadline are therefore
@@ -10,9 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorData,
-    Implementation, ListToolsResult, NumberOrString, PaginatedRequestParams, RequestId,
-    ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, DiscoverResult,
+    ErrorData, Implementation, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
+    ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, NumberOrString,
+    PaginatedRequestParams, ReadResourceRequestMethod, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, RequestId, ResourcesCapability, ServerCapabilities,
+    ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
@@ -30,6 +34,7 @@ use crate::metrics::{Metrics, Rejection};
 use crate::registry::{
     CallReport, RegisteredTool, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolRegistry,
 };
+use crate::resources::{self, ResourceSource};
 use crate::telemetry;
 
 pub struct HandlerInner {
@@ -40,6 +45,7 @@ pub struct HandlerInner {
     pub audit: AuditSink,
     concurrency: Arc<Semaphore>,
     spans: bool,
+    resources: Option<Arc<dyn ResourceSource>>,
     /// What `initialize` answers; rmcp asks for it on every request, so it is built once.
     info: ServerConfig,
 }
@@ -66,14 +72,29 @@ impl McpHandler {
             metrics,
             audit,
             spans: true,
+            resources: None,
         }))
+    }
+
+    /// Serves `source`'s resources (and declares the capability). Call before the handler
+    /// is shared.
+    pub fn with_resources(self, source: Arc<dyn ResourceSource>) -> Self {
+        self.rebuilt(|inner| {
+            inner.info.capabilities.resources = Some(ResourcesCapability::default());
+            inner.resources = Some(source);
+        })
     }
 
     /// No tool spans (cost measurements only). Call before the handler is shared.
     pub fn without_spans(self) -> Self {
+        self.rebuilt(|inner| inner.spans = false)
+    }
+
+    /// `change` applied to a handler not yet shared (else the handler as it is).
+    fn rebuilt(self, change: impl FnOnce(&mut HandlerInner)) -> Self {
         match Arc::try_unwrap(self.0) {
             Ok(mut inner) => {
-                inner.spans = false;
+                change(&mut inner);
                 McpHandler(Arc::new(inner))
             }
             Err(shared) => McpHandler(shared),
@@ -96,12 +117,8 @@ impl McpHandler {
         admitted: &Admitted,
         id: &RequestId,
     ) -> Result<CallToolResponse, ErrorData> {
-        let request_id = match id {
-            NumberOrString::Number(n) => n.to_string(),
-            NumberOrString::String(s) => s.to_string(),
-        };
         let args = request.arguments.unwrap_or_default();
-        self.execute(&request.name, args, admitted, request_id)
+        self.execute(&request.name, args, admitted, id_text(id))
             .await
             .map(CallToolResponse::from)
     }
@@ -120,6 +137,77 @@ impl McpHandler {
         let mut result = ListToolsResult::with_all_items(page.tools);
         result.next_cursor = page.next_cursor;
         Ok(result)
+    }
+
+    /// What `server/discover` answers (rmcp's default discovery from the server's
+    /// configuration); also used by the direct path, so both give the same answer.
+    pub fn discovery(&self) -> DiscoverResult {
+        DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.0.info.clone(),
+        )
+    }
+
+    /// A `resources/list` page (-32601 for a tier without resources, as rmcp answers).
+    pub async fn list_resources(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let Some(source) = &self.0.resources else {
+            return Err(ErrorData::method_not_found::<ListResourcesRequestMethod>());
+        };
+        let all = source
+            .list()
+            .await
+            .map_err(|e| ErrorData::internal_error(e.message, None))?;
+        let (items, next) = resources::page(all, cursor)?;
+        let mut result = ListResourcesResult::with_all_items(items);
+        result.next_cursor = next;
+        Ok(result)
+    }
+
+    /// A `resources/read`, held to the tier's deadline and audited as `resources/read`.
+    pub async fn read_resource(
+        &self,
+        uri: &str,
+        admitted: &Admitted,
+        id: &RequestId,
+    ) -> Result<ReadResourceResult, ErrorData> {
+        let Some(source) = &self.0.resources else {
+            return Err(ErrorData::method_not_found::<ReadResourceRequestMethod>());
+        };
+        let deadline = admitted.received + self.0.limits.timeout;
+        let read = tokio::time::timeout_at(deadline, source.read(uri)).await;
+        let read = read.unwrap_or_else(|_| {
+            Err(ToolError::new(
+                ToolErrorKind::Timeout,
+                format!(
+                    "reading {uri} timed out after {} ms",
+                    self.0.limits.timeout.as_millis()
+                ),
+            ))
+        });
+        let (outcome, error) = match &read {
+            Ok(_) => (Outcome::Ok, None),
+            Err(e) if e.kind == ToolErrorKind::Timeout => (Outcome::TimedOut, Some(e)),
+            Err(e) => (Outcome::ToolError, Some(e)),
+        };
+        let mut args = Map::new();
+        args.insert("uri".to_owned(), Value::String(uri.to_owned()));
+        self.audit(
+            "resources/read",
+            admitted,
+            outcome,
+            &args,
+            &id_text(id),
+            error.map(|e| e.message.as_str()),
+            None,
+            &CallReport::default(),
+        );
+        match read {
+            Ok(contents) => Ok(ReadResourceResult::new(contents)),
+            Err(e) => Err(resources::read_error(uri, &e)),
+        }
     }
 
     /// Runs one tool call under the concurrency cap and deadline. Shared by the MCP path
@@ -146,7 +234,6 @@ impl McpHandler {
             };
             self.finish(
                 name,
-                caller,
                 admitted,
                 outcome,
                 &args,
@@ -164,7 +251,6 @@ impl McpHandler {
             let result = tool_error_result(&ToolError::invalid(message.clone()));
             self.finish(
                 name,
-                caller,
                 admitted,
                 Outcome::ToolError,
                 &args,
@@ -202,7 +288,6 @@ impl McpHandler {
                 telemetry::record_ok(&span);
                 self.finish(
                     name,
-                    caller,
                     admitted,
                     Outcome::Ok,
                     &args,
@@ -220,7 +305,6 @@ impl McpHandler {
                 let result = tool_error_result(&error);
                 self.finish(
                     name,
-                    caller,
                     admitted,
                     Outcome::ToolError,
                     &args,
@@ -238,7 +322,6 @@ impl McpHandler {
                 inner.metrics.reject(Rejection::TimedOut);
                 self.finish(
                     name,
-                    caller,
                     admitted,
                     Outcome::TimedOut,
                     &args,
@@ -260,7 +343,27 @@ impl McpHandler {
     fn finish(
         &self,
         name: &str,
-        caller: &Caller,
+        admitted: &Admitted,
+        outcome: Outcome,
+        args: &Map<String, Value>,
+        request_id: &str,
+        error: Option<&str>,
+        trace_id: Option<&str>,
+        report: &CallReport,
+    ) {
+        self.0
+            .metrics
+            .call(name, outcome, admitted.received.elapsed());
+        self.audit(
+            name, admitted, outcome, args, request_id, error, trace_id, report,
+        );
+    }
+
+    /// One audit record for a request `admitted` let in.
+    #[allow(clippy::too_many_arguments)]
+    fn audit(
+        &self,
+        name: &str,
         admitted: &Admitted,
         outcome: Outcome,
         args: &Map<String, Value>,
@@ -270,11 +373,10 @@ impl McpHandler {
         report: &CallReport,
     ) {
         let inner = &self.0;
-        let elapsed = admitted.received.elapsed();
-        inner.metrics.call(name, outcome, elapsed);
+        let caller = &admitted.caller;
         inner.audit.record(&AuditRecord {
             tool_name: name,
-            duration: elapsed,
+            duration: admitted.received.elapsed(),
             parameters: Some(args),
             timestamp: admitted.received_at,
             security: SecurityContext {
@@ -329,6 +431,13 @@ fn deadline_for(received: Instant, tier_timeout: Duration, args: &Map<String, Va
     received + asked.map_or(tier_timeout, |a| a.min(tier_timeout))
 }
 
+fn id_text(id: &RequestId) -> String {
+    match id {
+        NumberOrString::Number(n) => n.to_string(),
+        NumberOrString::String(s) => s.to_string(),
+    }
+}
+
 fn tool_error_result(error: &ToolError) -> CallToolResult {
     let mut result = CallToolResult::error(vec![ContentBlock::text(error.message.clone())]);
     result.structured_content =
@@ -378,6 +487,13 @@ impl ServerHandler for McpHandler {
         self.list(cursor.as_deref(), &admitted_from(&context).caller)
     }
 
+    async fn discover(
+        &self,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, ErrorData> {
+        Ok(self.discovery())
+    }
+
     fn get_tool(&self, name: &str) -> Option<Tool> {
         self.0
             .registry
@@ -392,5 +508,39 @@ impl ServerHandler for McpHandler {
     ) -> Result<CallToolResponse, ErrorData> {
         self.call(request, &admitted_from(&context), &context.id)
             .await
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let cursor = request.and_then(|r| r.cursor);
+        McpHandler::list_resources(self, cursor.as_deref()).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        match &self.0.resources {
+            Some(source) => Ok(ListResourceTemplatesResult::with_all_items(
+                source.templates(),
+            )),
+            None => Err(ErrorData::method_not_found::<
+                ListResourceTemplatesRequestMethod,
+            >()),
+        }
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        McpHandler::read_resource(self, &request.uri, &admitted_from(&context), &context.id)
+            .await
+            .map(ReadResourceResponse::from)
     }
 }

@@ -17,6 +17,7 @@ pub mod health;
 pub mod jsonrpc;
 pub mod metrics;
 pub mod registry;
+pub mod resources;
 pub mod server;
 pub mod sql;
 pub mod stack;

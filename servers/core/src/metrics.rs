@@ -48,6 +48,7 @@ struct DirectLabels {
 pub enum DirectMethod {
     CallTool,
     ListTools,
+    Discover,
 }
 
 #[derive(Clone)]
@@ -73,7 +74,7 @@ pub struct Metrics {
     connections_refused: Counter,
     /// Requests the direct path answered, by method (`DirectMethod`) and form (legacy,
     /// 2026-07-28).
-    direct_requests: [[Counter; 2]; 2],
+    direct_requests: [[Counter; 2]; 3],
     executing_now: AtomicI64,
     executing_peak: Arc<AtomicU64>,
     audit_dropped: Arc<AtomicU64>,
@@ -84,6 +85,7 @@ pub struct Metrics {
 pub enum Rejection {
     Origin,
     Host,
+    VpcEndpoint,
     BodyTooLarge,
     ContentType,
     Malformed,
@@ -98,6 +100,7 @@ impl Rejection {
         match self {
             Rejection::Origin => "origin",
             Rejection::Host => "host",
+            Rejection::VpcEndpoint => "vpc_endpoint",
             Rejection::BodyTooLarge => "body_too_large",
             Rejection::ContentType => "content_type",
             Rejection::Malformed => "malformed",
@@ -131,7 +134,7 @@ impl Metrics {
             connections_refused.clone(),
         );
         let direct = Family::<DirectLabels, Counter>::default();
-        let direct_requests = ["tools/call", "tools/list"].map(|method| {
+        let direct_requests = ["tools/call", "tools/list", "server/discover"].map(|method| {
             ["legacy", "2026-07-28"]
                 .map(|form| direct.get_or_create(&DirectLabels { method, form }).clone())
         });

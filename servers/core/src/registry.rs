@@ -180,7 +180,7 @@ type Snapshot = Arc<BTreeMap<String, Arc<RegisteredTool>>>;
 pub enum RegistryError {
     #[error("a tool named {0:?} is already registered")]
     Duplicate(String),
-    #[error("invalid cursor: pass the nextCursor of a previous tools/list answer")]
+    #[error("invalid cursor: pass the nextCursor of a previous answer to the same list method")]
     BadCursor,
 }
 
@@ -311,11 +311,11 @@ impl ToolRegistry {
 
 const CURSOR_PREFIX: &str = "v1:";
 
-fn encode_cursor(name: &str) -> String {
+pub(crate) fn encode_cursor(name: &str) -> String {
     URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{name}"))
 }
 
-fn decode_cursor(cursor: &str) -> Result<String, RegistryError> {
+pub(crate) fn decode_cursor(cursor: &str) -> Result<String, RegistryError> {
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| RegistryError::BadCursor)?;

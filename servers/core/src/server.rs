@@ -274,6 +274,8 @@ pub struct TierParts {
     pub audit_task: tokio::task::JoinHandle<()>,
     pub readiness: Arc<dyn crate::health::Readiness>,
     pub auth: Option<Arc<dyn crate::admission::Authenticator>>,
+    /// What the tier serves as MCP resources, if anything.
+    pub resources: Option<Arc<dyn crate::resources::ResourceSource>>,
     /// Without the admission stack, audit and spans (cost measurements only).
     pub bare: bool,
 }
@@ -307,6 +309,7 @@ impl TierServer {
             audit_task,
             readiness,
             auth,
+            resources,
             bare,
         } = parts;
         let admission = Arc::new(Admission::new(
@@ -327,6 +330,9 @@ impl TierServer {
         if bare {
             handler = handler.without_spans();
         }
+        if let Some(source) = resources {
+            handler = handler.with_resources(source);
+        }
         let sessions = CancellationToken::new();
         let router = crate::stack::app(crate::stack::StackParts {
             handler: handler.clone(),
@@ -335,6 +341,7 @@ impl TierServer {
                 allowed_hosts,
                 allowed_origins: network.allowed_origins.clone(),
                 allow_loopback_origins: network.allow_loopback_origins,
+                vpc_endpoint: network.vpc_endpoint.clone(),
                 metrics: metrics.clone(),
             },
             cors_enabled: network.cors_enabled,

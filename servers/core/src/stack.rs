@@ -1,7 +1,7 @@
 //! The whole HTTP stack of a tier, assembled in one place.
 //!
 //! Order, outermost first, and why:
-//! 1. **guard** (Host, Origin → 403): first, so a DNS-rebinding page or a foreign origin
+//! 1. **guard** (Host, Origin, VPC endpoint → 403): first, so a DNS-rebinding page or a foreign origin
 //!    learns nothing and costs nothing else;
 //! 2. **CORS** (allowlist): answers preflights for allowed origins and decorates responses;
 //!    it only ever sees origins the guard let through;
@@ -36,6 +36,7 @@ use tower::Service;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::admission::{Admission, AdmissionService};
+use crate::config::VpcEndpoint;
 use crate::direct::DirectCalls;
 use crate::handler::McpHandler;
 use crate::health::{Readiness, healthz, readyz};
@@ -72,6 +73,8 @@ pub struct Guard {
     pub allowed_origins: Vec<String>,
     /// Also accept origins whose host is a loopback name (any scheme and port).
     pub allow_loopback_origins: bool,
+    /// The VPC endpoint requests must have come through, if any (`VpcEndpoint`).
+    pub vpc_endpoint: Option<VpcEndpoint>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -108,13 +111,36 @@ impl Guard {
         }
     }
 
-    /// The 403 for a request whose Host or Origin is not allowed.
+    /// Why the request did not come through the tier's VPC endpoint, if it did not.
+    fn vpc_endpoint_refusal(&self, request: &Request) -> Option<String> {
+        let endpoint = self.vpc_endpoint.as_ref()?;
+        let mut through = request.headers().get_all(VpcEndpoint::HEADER).iter();
+        match (through.next(), through.next()) {
+            (Some(id), None) if id.as_bytes() == endpoint.id.as_bytes() => None,
+            (None, _) if !endpoint.required => None,
+            (None, _) => Some(format!(
+                "requests must come through VPC endpoint {} ({} missing)",
+                endpoint.id,
+                VpcEndpoint::HEADER
+            )),
+            (Some(_), Some(_)) => Some(format!("more than one {} header", VpcEndpoint::HEADER)),
+            (Some(id), None) => Some(format!(
+                "request came through VPC endpoint {:?}, not {}",
+                String::from_utf8_lossy(id.as_bytes()),
+                endpoint.id
+            )),
+        }
+    }
+
+    /// The 403 for a request whose Host, Origin or VPC endpoint is not allowed.
     fn refusal(&self, request: &Request) -> Option<Response> {
         let (why, message) = if !self.host_allowed(request) {
             (
                 Rejection::Host,
                 "Host not allowed (DNS rebinding protection)".to_owned(),
             )
+        } else if let Some(message) = self.vpc_endpoint_refusal(request) {
+            (Rejection::VpcEndpoint, message)
         } else if let Err(origin) = self.origin_allowed(request) {
             (
                 Rejection::Origin,

@@ -15,6 +15,7 @@ use mcp_server_core::audit::{AuditSink, AuditTarget};
 use mcp_server_core::config::{Listener, ServerConfig, Tier, TierLimits};
 use mcp_server_core::metrics::Metrics;
 use mcp_server_core::registry::{RegisteredTool, ToolHandler, ToolRegistry};
+use mcp_server_core::resources::ResourceSource;
 use mcp_server_core::server::{TierParts, TierServer};
 use mcp_server_core::stack::{Guard, Mode};
 
@@ -22,7 +23,7 @@ use crate::embedded::EmbeddedDir;
 use crate::readiness::LocalReadiness;
 use crate::tools::cache_invalidate::CacheInvalidate;
 use crate::tools::cache_store::CacheStore;
-use crate::tools::file_read::FileRead;
+use crate::tools::file_read::{FileRead, FileResources};
 use crate::tools::mysql::MysqlQuery;
 use crate::tools::pg_pool::PoolShape;
 use crate::tools::postgres::PostgresQuery;
@@ -163,6 +164,7 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
         .data_root
         .clone()
         .or_else(|| embedded.as_ref().map(EmbeddedDir::data_root));
+    let mut resources: Option<Arc<dyn ResourceSource>> = None;
     for tool in &config.tools {
         let handler: Arc<dyn ToolHandler> = match tool.name.as_str() {
             "postgres_query" | "mysql_query" => {
@@ -251,6 +253,8 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
             "file_read" => {
                 let files = Arc::new(FileRead::new(tool, data_root.as_deref()));
                 readiness.files = Some(files.clone());
+                // The files file_read may read are the tier's resources too.
+                resources = Some(Arc::new(FileResources(files.clone())));
                 files
             }
             "cache_invalidate" => {
@@ -296,6 +300,7 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
         audit_task,
         readiness: Arc::new(readiness),
         auth: None,
+        resources,
         bare,
     }))
 }

@@ -86,3 +86,103 @@ async fn only_authenticated_callers_get_in_and_each_sees_only_its_tools() {
     assert_eq!(ok["securityContext"]["awsIAM"], true);
     assert_eq!(ok["attempts"], 1);
 }
+
+/// `vpc_endpoint`: a request forwarded by another VPC endpoint is refused; with
+/// `vpc_endpoint_required`, so is one that came through none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_through_another_vpc_endpoint_are_refused() {
+    let _endpoint = require_moto!();
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string();
+    let send = |server: &crate::support::TestServer, through: Option<&str>| {
+        let mut request = server
+            .http
+            .post(&server.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("authorization", format!("Bearer {CONSOLE_TOKEN}"))
+            .body(list.clone());
+        if let Some(id) = through {
+            request = request.header("x-amzn-vpce-id", id);
+        }
+        request.send()
+    };
+    let seed = Setup::new();
+    let id = seed
+        .network
+        .vpc_endpoint
+        .clone()
+        .expect("the seed names one")
+        .id;
+    assert_eq!(id, "vpce-1234567890");
+    let server = seed.start().await;
+    assert_eq!(send(&server, Some(&id)).await.unwrap().status(), 200);
+    assert_eq!(
+        send(&server, None).await.unwrap().status(),
+        200,
+        "not required"
+    );
+    let other = send(&server, Some("vpce-0ther")).await.unwrap();
+    assert_eq!(other.status(), 403);
+    let body: serde_json::Value = other.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "request came through VPC endpoint \"vpce-0ther\", not vpce-1234567890"
+    );
+    let metrics = server
+        .http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("mcp_admission_rejections_total{reason=\"vpc_endpoint\"} 1"),
+        "{metrics}"
+    );
+
+    let mut strict = Setup::new();
+    if let Some(endpoint) = strict.network.vpc_endpoint.as_mut() {
+        endpoint.required = true;
+    }
+    let server = strict.start().await;
+    assert_eq!(send(&server, Some(&id)).await.unwrap().status(), 200);
+    let none = send(&server, None).await.unwrap();
+    assert_eq!(none.status(), 403);
+    let body: serde_json::Value = none.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "requests must come through VPC endpoint vpce-1234567890 (x-amzn-vpce-id missing)"
+    );
+}
+
+/// With `allowed_hosts` configured, the AWS tier answers only those names (and loopback
+/// ones): a DNS-rebinding name gets 403 before authentication.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_host_names_are_the_only_ones_answered() {
+    let _endpoint = require_moto!();
+    let mut setup = Setup::new();
+    setup.network.allowed_hosts = vec!["mcp.example.com".to_owned()];
+    let server = setup.start().await;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string();
+    for (host, status) in [
+        ("mcp.example.com", 200),
+        ("mcp.example.com:8081", 200),
+        ("127.0.0.1:8081", 200),
+        ("evil.example.com", 403),
+    ] {
+        let answer = server
+            .http
+            .post(&server.url)
+            .header("host", host)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("authorization", format!("Bearer {CONSOLE_TOKEN}"))
+            .body(list.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "Host: {host}");
+    }
+}

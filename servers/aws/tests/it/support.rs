@@ -6,7 +6,9 @@ use std::time::Duration;
 use mcp_aws_server::auth::BearerAuth;
 use mcp_aws_server::{AwsServer, Options, build};
 use mcp_server_core::audit::AuditTarget;
-use mcp_server_core::config::{Boundaries, Callers, NetworkIsolation, ServerConfig, TierLimits};
+use mcp_server_core::config::{
+    Boundaries, Callers, Listener, NetworkIsolation, ServerConfig, TierLimits,
+};
 use mcp_server_core::stack::Mode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -64,6 +66,8 @@ pub struct Setup {
     pub refresh_window: Duration,
     pub audit: Option<PathBuf>,
     pub endpoint_url: Option<String>,
+    /// The seed's `network.aws_server`.
+    pub network: Listener,
 }
 
 impl Setup {
@@ -76,6 +80,9 @@ impl Setup {
             refresh_window: Duration::from_secs(300),
             audit: None,
             endpoint_url: None,
+            network: NetworkIsolation::load(&repo_root().join("config/network_isolation.yaml"))
+                .unwrap()
+                .aws_server,
         }
     }
 
@@ -90,8 +97,6 @@ impl Setup {
     }
 
     pub async fn build(self) -> AwsServer {
-        let network =
-            NetworkIsolation::load(&repo_root().join("config/network_isolation.yaml")).unwrap();
         let auth = BearerAuth::new(Callers::default())
             .with_env_tokens(&format!(
                 "console={CONSOLE_TOKEN},reader={READER_TOKEN}:s3_read"
@@ -100,7 +105,7 @@ impl Setup {
         build(Options {
             config: self.config,
             limits: self.limits,
-            network: network.aws_server,
+            network: self.network,
             mode: Mode::Stateless,
             audit: self.audit.map_or(AuditTarget::Off, AuditTarget::File),
             auth,

@@ -380,6 +380,11 @@ async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Respons
     let seen = match seen {
         Message::Call(call) => Seen::Call(call),
         Message::Other(_) if is_tool_call => Seen::OtherCall,
+        Message::Other(peek) if is_request => match peek.method.as_deref() {
+            Some("tools/list") => Seen::List,
+            Some("server/discover") => Seen::Discover,
+            _ => Seen::Other,
+        },
         Message::Other(_) => Seen::Other,
     };
     let admitted = Admitted::new(received, received_at, caller, guard.clone());

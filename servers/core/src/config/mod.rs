@@ -22,7 +22,7 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 pub use boundaries::{Boundaries, TierLimits};
 pub use callers::{CallerEntry, Callers};
 pub use kinds::{Category, ParamKind, Tier};
-pub use network::{Listener, NetworkIsolation, Transport};
+pub use network::{Listener, NetworkIsolation, Transport, VpcEndpoint};
 pub use tools::{ParamSpec, ServerConfig, ToolConfig, ToolOptions, ToolSecurity};
 
 /// Unknown keys are collected here (rather than with `deny_unknown_fields`, which stops at

@@ -29,7 +29,10 @@ struct RawListener {
     #[serde(default)]
     allowed_origins: Vec<String>,
     cors_enabled: Option<bool>,
+    /// The VPC endpoint (`vpce-...`) this tier is reached through (see [`VpcEndpoint`]).
     vpc_endpoint: Option<String>,
+    /// Extension: refuse requests that did not come through `vpc_endpoint` at all.
+    vpc_endpoint_required: Option<bool>,
     /// Extension: extra `Host` header values accepted (DNS-rebinding protection); loopback
     /// names are always accepted.
     #[serde(default)]
@@ -100,10 +103,27 @@ pub struct Listener {
     /// Origins as `scheme://host[:port]`, compared exactly (after lowercasing).
     pub allowed_origins: Vec<String>,
     pub cors_enabled: bool,
-    pub vpc_endpoint: Option<String>,
+    pub vpc_endpoint: Option<VpcEndpoint>,
     pub allowed_hosts: Vec<String>,
     pub allow_loopback_origins: bool,
     pub transport: Transport,
+}
+
+/// The VPC endpoint a tier is reached through. An AWS endpoint that forwards HTTP (an API
+/// Gateway private endpoint in front of the tier) names itself in the `x-amzn-vpce-id`
+/// request header: a request forwarded by any *other* endpoint is refused (403), and with
+/// `required` so is a request that came through no endpoint at all (the tier must then only
+/// be reachable through its proxy, as its security group makes it). The guard in
+/// `stack.rs` checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VpcEndpoint {
+    pub id: String,
+    pub required: bool,
+}
+
+impl VpcEndpoint {
+    /// The header an AWS endpoint forwarding the request sets to its id.
+    pub const HEADER: &'static str = "x-amzn-vpce-id";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +195,7 @@ fn listener(issues: &mut Issues, path: &str, raw: Option<RawListener>) -> Option
         }
     }
     let transport = transport(issues, &format!("{path}.transport"), raw.transport);
+    let vpc_endpoint = vpc_endpoint(issues, path, raw.vpc_endpoint, raw.vpc_endpoint_required);
     if issues.0.len() > before {
         return None;
     }
@@ -183,12 +204,45 @@ fn listener(issues: &mut Issues, path: &str, raw: Option<RawListener>) -> Option
         listen_address,
         allowed_origins: origins,
         cors_enabled: raw.cors_enabled.unwrap_or(false),
-        vpc_endpoint: raw.vpc_endpoint,
+        vpc_endpoint,
         allowed_hosts: raw.allowed_hosts,
         allow_loopback_origins: raw
             .allow_loopback_origins
             .unwrap_or(listen_address.ip().is_loopback()),
         transport,
+    })
+}
+
+fn vpc_endpoint(
+    issues: &mut Issues,
+    path: &str,
+    id: Option<String>,
+    required: Option<bool>,
+) -> Option<VpcEndpoint> {
+    let Some(id) = id else {
+        if required == Some(true) {
+            issues.push(
+                format!("{path}.vpc_endpoint_required"),
+                "true needs vpc_endpoint (the endpoint requests must come through)",
+            );
+        }
+        return None;
+    };
+    let well_formed = id.strip_prefix("vpce-").is_some_and(|rest| {
+        (1..=32).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    });
+    if !well_formed {
+        issues.push(
+            format!("{path}.vpc_endpoint"),
+            format!("{id:?} is not a VPC endpoint id (vpce- and lowercase letters or digits)"),
+        );
+    }
+    Some(VpcEndpoint {
+        id,
+        required: required.unwrap_or(false),
     })
 }
 
@@ -279,8 +333,43 @@ mod tests {
             vec!["https://agent-console.example.com"]
         );
         assert_eq!(
-            n.aws_server.vpc_endpoint.as_deref(),
-            Some("vpce-1234567890")
+            n.aws_server.vpc_endpoint,
+            Some(VpcEndpoint {
+                id: "vpce-1234567890".into(),
+                required: false
+            })
+        );
+        assert_eq!(n.local_server.vpc_endpoint, None);
+    }
+
+    #[test]
+    fn vpc_endpoints_are_checked() {
+        let required = GOOD.replace(
+            "vpc_endpoint: \"vpce-1234567890\"",
+            "vpc_endpoint: \"vpce-0a1b2c3d4e5f67890\"\n    vpc_endpoint_required: true",
+        );
+        let n = NetworkIsolation::from_yaml(Path::new("n.yaml"), &required).unwrap();
+        assert_eq!(
+            n.aws_server.vpc_endpoint,
+            Some(VpcEndpoint {
+                id: "vpce-0a1b2c3d4e5f67890".into(),
+                required: true
+            })
+        );
+        let bad = GOOD.replace("vpce-1234567890", "vpc-123").replace(
+            "    cors_enabled: true\n  aws_server:",
+            "    cors_enabled: true\n    vpc_endpoint_required: true\n  aws_server:",
+        );
+        let err = NetworkIsolation::from_yaml(Path::new("n.yaml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("network.local_server.vpc_endpoint_required: true needs vpc_endpoint"),
+            "{err}"
+        );
+        assert!(
+            err.contains("network.aws_server.vpc_endpoint: \"vpc-123\" is not a VPC endpoint id"),
+            "{err}"
         );
     }
 

@@ -5,9 +5,10 @@
 //! a cancellation-token tree, all torn down after one answer. For the call that carries the
 //! load (`tools/call`) that machinery costs more server CPU than our whole admission stack.
 //! This service answers such a call itself, with rmcp's own message types and the same
-//! handler method rmcp would call (`McpHandler::call`), and a `tools/list` (agents list
-//! before they call, and the list grows with the tools) with `McpHandler::list`; it hands
-//! everything else to rmcp untouched.
+//! handler method rmcp would call (`McpHandler::call`), a `tools/list` (agents list
+//! before they call, and the list grows with the tools) with `McpHandler::list`, and a
+//! 2026-07-28 `server/discover` (a client's first request) with `McpHandler::discovery`;
+//! it hands everything else to rmcp untouched.
 //!
 //! It only takes a request whose answer rmcp's stateless path would compute the same way
 //! (`request.rs`): a POST with `Content-Type: application/json`, an `Accept` that plainly
@@ -60,7 +61,8 @@ use crate::metrics::DirectMethod;
 mod request;
 
 use request::{
-    Form, JSON, ParsedList, common_list, list_taken, plain_post, plain_tool_call, rmcp_call, taken,
+    Form, JSON, ParsedDiscover, ParsedList, common_discover, common_list, discover_taken,
+    list_taken, plain_post, plain_tool_call, rmcp_call, taken,
 };
 pub(crate) use request::{ParsedCall, common_call};
 
@@ -130,6 +132,10 @@ impl DirectCalls {
                 let answer = self.list(list, &admitted).map(Either::Left);
                 return future::Either::Left(future::Either::Right(future::ready(answer)));
             }
+            Some(Taken::Discover(discover)) => {
+                let answer = self.discover(discover).map(Either::Left);
+                return future::Either::Left(future::Either::Right(future::ready(answer)));
+            }
             None => {}
         }
         parts.extensions.insert(admitted);
@@ -141,8 +147,8 @@ impl DirectCalls {
     }
 
     /// What this path answers, if it takes the request: the call the stack parsed, else
-    /// the list or call in `body` (only what the stack's `seen` leaves possible; without
-    /// the stack, `None`, anything), in the form the headers admit.
+    /// the list, discover or call in `body` (only what the stack's `seen` leaves possible;
+    /// without the stack, `None`, anything), in the form the headers admit.
     fn takes(
         &self,
         headers: &HeaderMap,
@@ -154,14 +160,20 @@ impl DirectCalls {
             return None;
         }
         let form = plain_post(method, headers)?;
-        // A list in the common shape: taken or not under these headers.
+        // A list or discover in the common shape: taken or not under these headers.
         let list =
             || common_list(body).map(|l| list_taken(form, &l, headers).then_some(Taken::List(l)));
+        let discover = || {
+            common_discover(body)
+                .map(|d| discover_taken(form, headers).then_some(Taken::Discover(d)))
+        };
         let call = match seen {
             Some(Seen::Call(call)) => call,
             Some(Seen::OtherCall) => rmcp_call(body)?,
-            Some(Seen::Other) => return list().flatten(),
-            None => match list() {
+            Some(Seen::List) => return list().flatten(),
+            Some(Seen::Discover) => return discover().flatten(),
+            Some(Seen::Other) => return None,
+            None => match list().or_else(discover) {
                 Some(taken) => return taken,
                 None => plain_tool_call(body)?,
             },
@@ -181,6 +193,15 @@ impl DirectCalls {
             .list(list.cursor.as_deref(), &admitted.caller)
             .map(ServerResult::ListToolsResult);
         reply(result, list.id, list.form)
+    }
+
+    /// A `server/discover`, answered at once as rmcp's handler answers it.
+    fn discover(&self, discover: ParsedDiscover) -> Response<Full<Bytes>> {
+        self.handler
+            .metrics()
+            .direct_request(DirectMethod::Discover, true);
+        let result = ServerResult::DiscoverResult(self.handler.discovery());
+        reply(Ok(result), discover.id, Form::Current)
     }
 
     /// A `tools/call` answered with the handler method rmcp would call. The call runs in a
@@ -291,6 +312,7 @@ where
                     Ok(this.answer(call, admitted).await.map(BodyExt::boxed))
                 }
                 Some(Taken::List(list)) => Ok(this.list(list, &admitted).map(BodyExt::boxed)),
+                Some(Taken::Discover(d)) => Ok(this.discover(d).map(BodyExt::boxed)),
                 None => {
                     let request = Request::from_parts(parts, Full::new(bytes));
                     Ok(Box::pin(this.rmcp.handle(request)).await)
@@ -301,11 +323,13 @@ where
 }
 
 /// What the admission stack learnt of a POSTed body, so that nothing is parsed twice: a
-/// `tools/call` in the common shape (parsed), a `tools/call` in another shape, or any other
-/// message.
+/// `tools/call` in the common shape (parsed), a `tools/call` in another shape, a request
+/// for `tools/list` or `server/discover` (not yet parsed), or any other message.
 pub(crate) enum Seen {
     Call(ParsedCall),
     OtherCall,
+    List,
+    Discover,
     Other,
 }
 
@@ -313,6 +337,7 @@ pub(crate) enum Seen {
 enum Taken {
     Call(ParsedCall),
     List(ParsedList),
+    Discover(ParsedDiscover),
 }
 
 /// The body, read up to the cap; over it, the answer rmcp gives.

@@ -4,8 +4,8 @@
 use http::{HeaderMap, HeaderValue, Method, header};
 use rmcp::model::{
     CallToolRequestMethod, CallToolRequestParams, ClientCapabilities, ClientJsonRpcMessage,
-    ClientRequest, GetMeta, JsonObject, JsonRpcVersion2_0, ListToolsRequestMethod, ProtocolVersion,
-    RequestId,
+    ClientRequest, DiscoverRequestMethod, GetMeta, JsonObject, JsonRpcVersion2_0,
+    ListToolsRequestMethod, ProtocolVersion, RequestId,
 };
 use serde::Deserialize;
 use serde::de::IgnoredAny;
@@ -264,6 +264,43 @@ pub(super) fn common_list(body: &[u8]) -> Option<ParsedList> {
 /// for 2026-07-28 an `Mcp-Method: tools/list` header (the method names nothing else).
 pub(super) fn list_taken(form: Form, list: &ParsedList, headers: &HeaderMap) -> bool {
     list.form == form && (form == Form::Legacy || single(headers, MCP_METHOD) == Some("tools/list"))
+}
+
+/// A `server/discover` request in its common shape: `params` holding only the request
+/// metadata of 2026-07-28, the revision whose lifecycle it belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct ParsedDiscover {
+    pub id: RequestId,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommonDiscover {
+    #[serde(rename = "jsonrpc")]
+    _jsonrpc: JsonRpcVersion2_0,
+    id: RequestId,
+    #[serde(rename = "method")]
+    _method: DiscoverRequestMethod,
+    params: DiscoverParams,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiscoverParams {
+    #[serde(rename = "_meta")]
+    meta: RequestMetadata,
+}
+
+pub(super) fn common_discover(body: &[u8]) -> Option<ParsedDiscover> {
+    let discover: CommonDiscover = serde_json::from_slice(body).ok()?;
+    (form_of(Some(discover.params.meta))? == Form::Current)
+        .then_some(ParsedDiscover { id: discover.id })
+}
+
+/// Whether the direct path answers a discover under headers of `form`: 2026-07-28's, with
+/// `Mcp-Method: server/discover`.
+pub(super) fn discover_taken(form: Form, headers: &HeaderMap) -> bool {
+    form == Form::Current && single(headers, MCP_METHOD) == Some("server/discover")
 }
 
 #[cfg(test)]

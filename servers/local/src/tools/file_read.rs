@@ -19,6 +19,10 @@ use mcp_server_core::registry::{ToolCall, ToolError, ToolHandler, ToolOutput};
 use rmcp::model::ContentBlock;
 use serde_json::json;
 
+mod resources;
+
+pub use resources::FileResources;
+
 /// One allowed directory.
 struct Mount {
     /// As written in the config, e.g. `/data/reports`.
@@ -159,12 +163,23 @@ impl FileRead {
     }
 }
 
-fn read_beneath(
+/// A file read beneath its mount: up to `max_bytes` of it, its size on disk, its media
+/// type (from its name), and whether it was cut at `max_bytes`.
+pub(crate) struct FileBytes {
+    pub size: u64,
+    pub bytes: Vec<u8>,
+    pub truncated: bool,
+    pub media_type: String,
+    /// Its bytes as text, when its media type is textual and they are UTF-8 without NUL.
+    pub is_text: bool,
+}
+
+pub(crate) fn read_file(
     dir: &Dir,
     rest: &Path,
     shown: &str,
     max_bytes: usize,
-) -> Result<ToolOutput, ToolError> {
+) -> Result<FileBytes, ToolError> {
     let mut options = OpenOptions::new();
     // O_NONBLOCK: opening a FIFO must not hang the call.
     options
@@ -188,33 +203,42 @@ fn read_beneath(
         .map_err(|e| ToolError::backend(format!("{shown:?}: {e}")))?;
     let truncated = bytes.len() > max_bytes;
     bytes.truncate(max_bytes);
-    let media_type = mime_guess::from_path(shown).first_raw();
-    let text = if media_type.is_none_or(|m| m.starts_with("text/") || is_textual(m)) {
-        std::str::from_utf8(&bytes)
-            .ok()
-            .filter(|t| !t.contains('\0'))
-    } else {
-        None
-    };
-    let media_type = media_type.map(str::to_owned).unwrap_or_else(|| {
-        if text.is_some() {
+    let guessed = mime_guess::from_path(shown).first_raw();
+    let is_text = guessed.is_none_or(|m| m.starts_with("text/") || is_textual(m))
+        && std::str::from_utf8(&bytes).is_ok_and(|t| !t.contains('\0'));
+    let media_type = guessed
+        .unwrap_or(if is_text {
             "text/plain"
         } else {
             "application/octet-stream"
-        }
-        .to_owned()
-    });
-    let (content, encoding, data) = match text {
-        Some(t) => (ContentBlock::text(t.to_owned()), "utf-8", t.to_owned()),
-        None => {
-            let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
-            let block = if media_type.starts_with("image/") {
-                ContentBlock::image(b64.clone(), media_type.clone())
-            } else {
-                ContentBlock::text(b64.clone())
-            };
-            (block, "base64", b64)
-        }
+        })
+        .to_owned();
+    Ok(FileBytes {
+        size,
+        bytes,
+        truncated,
+        media_type,
+        is_text,
+    })
+}
+
+fn read_beneath(
+    dir: &Dir,
+    rest: &Path,
+    shown: &str,
+    max_bytes: usize,
+) -> Result<ToolOutput, ToolError> {
+    let FileBytes {
+        size,
+        bytes,
+        truncated,
+        media_type,
+        is_text,
+    } = read_file(dir, rest, shown, max_bytes)?;
+    let (content, encoding, data) = match String::from_utf8(bytes) {
+        Ok(t) if is_text => (ContentBlock::text(t.clone()), "utf-8", t),
+        Ok(t) => binary(t.into_bytes(), &media_type),
+        Err(e) => binary(e.into_bytes(), &media_type),
     };
     Ok(ToolOutput {
         content: vec![content],
@@ -227,6 +251,17 @@ fn read_beneath(
             "content": data,
         })),
     })
+}
+
+/// Binary contents as Base64: an image block for an image, else text.
+fn binary(bytes: Vec<u8>, media_type: &str) -> (ContentBlock, &'static str, String) {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+    let block = if media_type.starts_with("image/") {
+        ContentBlock::image(b64.clone(), media_type.to_owned())
+    } else {
+        ContentBlock::text(b64.clone())
+    };
+    (block, "base64", b64)
 }
 
 fn is_textual(media_type: &str) -> bool {

@@ -103,7 +103,7 @@ async fn rate_limited_calls_are_answered_with_their_ids_and_audited() {
 }
 
 /// The trail's text and its lines, once `n` have been written (the writer batches).
-async fn audit_lines(log: &std::path::Path, n: usize) -> (String, Vec<Value>) {
+pub(crate) async fn audit_lines(log: &std::path::Path, n: usize) -> (String, Vec<Value>) {
     let mut text = String::new();
     for _ in 0..50 {
         text = std::fs::read_to_string(log).unwrap_or_default();

@@ -247,6 +247,83 @@ async fn direct_tool_lists_answer_exactly_as_rmcp_does() {
     server.stop().await;
 }
 
+/// `server/discover` (2026-07-28's first request): the direct path's answer is rmcp's,
+/// with and without the client's identity; one that names another revision, lacks the
+/// header or has extra params is rmcp's to answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_discovery_answers_exactly_as_rmcp_does() {
+    require_services!();
+    let data = DataRoot::new();
+    let server = Setup::new().start(&data).await;
+    let capabilities = json!({});
+    let identity = json!({"name": "differential", "version": "1"});
+    let before = server.metrics_text().await;
+    let mut taken = 0;
+    for info in [None, Some(&identity)] {
+        let mut meta = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": capabilities,
+        });
+        if let Some(info) = info {
+            meta["io.modelcontextprotocol/clientInfo"] = info.clone();
+        }
+        let body = json!({"jsonrpc": "2.0", "id": "d", "method": "server/discover",
+            "params": {"_meta": meta}});
+        let headers = [("mcp-method", "server/discover")];
+        let direct = send_with(&server, &body, PLAIN, Some("2026-07-28"), &headers).await;
+        let rmcp = send_with(&server, &body, VIA_RMCP, Some("2026-07-28"), &headers).await;
+        assert_eq!(
+            direct, rmcp,
+            "{body}: direct (left) and rmcp (right) differ"
+        );
+        assert_eq!(direct.0, 200, "{}", direct.2);
+        let result = &direct.2["result"];
+        assert_eq!(result["resultType"], "complete", "{result}");
+        assert!(
+            result["supportedVersions"]
+                .as_array()
+                .is_some_and(|v| v.contains(&json!("2026-07-28"))),
+            "{result}"
+        );
+        assert_eq!(result["capabilities"]["resources"], json!({}), "{result}");
+        assert_eq!(
+            result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+            "mcp-local-server"
+        );
+        taken += 1;
+    }
+    // Not taken: no Mcp-Method header; another revision in _meta; an extra param.
+    let meta = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    let plain = json!({"jsonrpc": "2.0", "id": 9, "method": "server/discover",
+        "params": {"_meta": meta}});
+    let mut older = plain.clone();
+    older["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!("2025-11-25");
+    let mut extra = plain.clone();
+    extra["params"]["x"] = json!(1);
+    let cases = [
+        (plain, None),
+        (older, Some("server/discover")),
+        (extra, Some("server/discover")),
+    ];
+    for (body, method) in &cases {
+        let headers: Vec<(&str, &str)> = method.iter().map(|m| ("mcp-method", *m)).collect();
+        let direct = send_with(&server, body, PLAIN, Some("2026-07-28"), &headers).await;
+        let rmcp = send_with(&server, body, VIA_RMCP, Some("2026-07-28"), &headers).await;
+        assert_eq!(direct, rmcp, "{body}: the two differ");
+    }
+    let after = server.metrics_text().await;
+    assert_direct(
+        &before,
+        &after,
+        "server/discover",
+        [("legacy", 0), ("2026-07-28", taken)],
+    );
+    server.stop().await;
+}
+
 /// A 2026-07-28 call whose standard headers disagree with its body, or that lacks them,
 /// is rmcp's to refuse: 400 with -32020 (header mismatch), never a tool answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

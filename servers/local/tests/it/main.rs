@@ -11,6 +11,7 @@ mod files;
 mod http;
 mod limits;
 mod pg;
+mod resources;
 mod sql;
 mod support;
 mod tools;

@@ -295,3 +295,46 @@ fn the_list_parse_agrees_with_rmcp() {
     let legacy = common_list(taken[0].as_bytes()).unwrap();
     assert!(list_taken(Form::Legacy, &legacy, &headers(&[])));
 }
+
+#[test]
+fn the_discover_parse_agrees_with_rmcp() {
+    let discover =
+        |rest: &str| format!(r#"{{"jsonrpc":"2.0","id":"d","method":"server/discover"{rest}}}"#);
+    let without_info = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+    let taken = [
+        discover(&format!(r#","params":{{{META}}}"#)),
+        discover(&format!(r#","params":{{{without_info}}}"#)),
+    ];
+    let left = [
+        discover(""),
+        discover(r#","params":{}"#),
+        discover(&format!(r#","params":{{{META},"x":1}}"#)),
+        discover(
+            r#","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2025-11-25","io.modelcontextprotocol/clientCapabilities":{}}}"#,
+        ),
+        discover(r#","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}"#),
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#.to_owned(),
+    ];
+    for body in &taken {
+        let ours = common_discover(body.as_bytes()).unwrap_or_else(|| panic!("{body}"));
+        let ClientJsonRpcMessage::Request(request) = serde_json::from_str(body).expect(body) else {
+            panic!("{body} is a request");
+        };
+        assert!(
+            matches!(request.request, ClientRequest::DiscoverRequest(_)),
+            "{body} is server/discover to rmcp"
+        );
+        assert_eq!(ours.id, request.id, "{body}");
+    }
+    for body in &left {
+        assert!(
+            common_discover(body.as_bytes()).is_none(),
+            "{body} is rmcp's to parse"
+        );
+    }
+    let method = |m: &str| headers(&[("mcp-method", m)]);
+    assert!(discover_taken(Form::Current, &method("server/discover")));
+    assert!(!discover_taken(Form::Current, &method("tools/list")));
+    assert!(!discover_taken(Form::Current, &headers(&[])));
+    assert!(!discover_taken(Form::Legacy, &method("server/discover")));
+}
