@@ -229,3 +229,61 @@ pub fn local_tier(mode: mcp_server_core::stack::Mode) -> String {
         drop(data);
     })
 }
+
+/// A reverse proxy on a free loopback port, serving on the current runtime, that sends
+/// every request on to `upstream` (a URL whose path it replaces with the request's) with
+/// `Authorization: Bearer <token>` added, and streams the answers back (SSE included).
+/// For clients that cannot send a token, such as the conformance suite. Its `/mcp` URL.
+pub async fn token_proxy(upstream: &str, token: &str) -> String {
+    use axum::body::Body;
+    use axum::extract::Request;
+    use axum::response::{IntoResponse, Response};
+
+    let origin = upstream
+        .find("://")
+        .and_then(|scheme| upstream[scheme + 3..].find('/').map(|p| scheme + 3 + p))
+        .map_or(upstream, |path| &upstream[..path])
+        .to_owned();
+    let bearer = http::HeaderValue::from_str(&format!("Bearer {token}")).expect("a header value");
+    let client = reqwest::Client::new();
+    let forward = move |request: Request| {
+        let (client, origin, bearer) = (client.clone(), origin.clone(), bearer.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            let Ok(body) = axum::body::to_bytes(body, 64 << 20).await else {
+                return http::StatusCode::BAD_REQUEST.into_response();
+            };
+            let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut headers = parts.headers;
+            headers.insert(http::header::AUTHORIZATION, bearer);
+            let sent = client
+                .request(parts.method, format!("{origin}{path}"))
+                .headers(headers)
+                .body(body)
+                .send()
+                .await;
+            match sent {
+                Ok(answer) => {
+                    let mut response = Response::builder().status(answer.status());
+                    let hop_by_hop = [http::header::CONNECTION, http::header::TRANSFER_ENCODING];
+                    for (name, value) in answer.headers() {
+                        if !hop_by_hop.contains(name) {
+                            response = response.header(name, value);
+                        }
+                    }
+                    response
+                        .body(Body::from_stream(answer.bytes_stream()))
+                        .unwrap_or_else(|_| http::StatusCode::BAD_GATEWAY.into_response())
+                }
+                Err(e) => (http::StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+            }
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let url = format!("http://{}/mcp", listener.local_addr().expect("an address"));
+    let app = axum::Router::new().fallback(forward);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
