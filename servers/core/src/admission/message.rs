@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use crate::direct::ParsedCall;
+use crate::admitted::call::ParsedCall;
 use crate::jsonrpc::{RpcErrorResponse, code};
 
 /// The fields of a JSON-RPC message the stack needs, borrowed from the body.

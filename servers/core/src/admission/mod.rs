@@ -37,11 +37,12 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tower::Service;
 
-use crate::admitted::{Admitted, InflightGuard, is_json};
+use crate::admitted::call::common_call;
+use crate::admitted::{Admitted, InflightGuard, Seen, is_json};
 use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
 use crate::caller::Caller;
 use crate::config::{Tier, TierLimits};
-use crate::direct::{DirectCalls, Seen, common_call};
+use crate::direct::DirectCalls;
 use crate::jsonrpc::{RpcErrorResponse, code};
 use crate::metrics::{Metrics, Rejection};
 

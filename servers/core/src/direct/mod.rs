@@ -54,17 +54,17 @@ use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use tower::Service;
 
-use crate::admitted::Admitted;
+use crate::admitted::call::{Form, ParsedCall};
+use crate::admitted::{Admitted, Seen};
 use crate::handler::McpHandler;
 use crate::metrics::DirectMethod;
 
 mod request;
 
 use request::{
-    Form, JSON, ParsedDiscover, ParsedList, common_discover, common_list, discover_taken,
-    list_taken, plain_post, plain_tool_call, rmcp_call, taken,
+    JSON, ParsedDiscover, ParsedList, common_discover, common_list, discover_taken, list_taken,
+    plain_post, plain_tool_call, rmcp_call, taken,
 };
-pub(crate) use request::{ParsedCall, common_call};
 
 /// rmcp's Streamable HTTP service as the tiers mount it.
 pub type Rmcp = StreamableHttpService<McpHandler, LocalSessionManager>;
@@ -320,17 +320,6 @@ where
             }
         })
     }
-}
-
-/// What the admission stack learnt of a POSTed body, so that nothing is parsed twice: a
-/// `tools/call` in the common shape (parsed), a `tools/call` in another shape, a request
-/// for `tools/list` or `server/discover` (not yet parsed), or any other message.
-pub(crate) enum Seen {
-    Call(ParsedCall),
-    OtherCall,
-    List,
-    Discover,
-    Other,
 }
 
 /// What the direct path answers.

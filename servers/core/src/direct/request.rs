@@ -3,13 +3,13 @@
 
 use http::{HeaderMap, HeaderValue, Method, header};
 use rmcp::model::{
-    CallToolRequestMethod, CallToolRequestParams, ClientCapabilities, ClientJsonRpcMessage,
-    ClientRequest, DiscoverRequestMethod, GetMeta, JsonObject, JsonRpcVersion2_0,
+    ClientJsonRpcMessage, ClientRequest, DiscoverRequestMethod, GetMeta, JsonRpcVersion2_0,
     ListToolsRequestMethod, ProtocolVersion, RequestId,
 };
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 
+use crate::admitted::call::{Form, ParsedCall, common_call};
+use crate::admitted::call::{RequestMetadata, form_of};
 use crate::admitted::is_json;
 
 pub(super) const JSON: &str = "application/json";
@@ -19,17 +19,6 @@ const MCP_METHOD: &str = "mcp-method";
 const MCP_NAME: &str = "mcp-name";
 /// How a header value that is not plain visible ASCII is sent (rmcp decodes it).
 const BASE64_HEADER_PREFIX: &str = "=?base64?";
-
-/// The request form a POST's headers allow the direct path to take.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Form {
-    /// No `MCP-Protocol-Version`, or a known version from before 2026-07-28: a call
-    /// without request metadata, answered in the legacy shape.
-    Legacy,
-    /// `MCP-Protocol-Version: 2026-07-28`: a self-contained call (its `_meta` names the
-    /// same revision) with the standard headers, answered with `resultType`.
-    Current,
-}
 
 /// A POST whose headers rmcp's stateless path accepts without a question, and the form
 /// of call they admit: see the module docs. Anything unusual is left to rmcp, which knows
@@ -126,78 +115,6 @@ fn version_is_plain(value: &HeaderValue) -> bool {
 /// (either form), or any other shape without request metadata (through rmcp's parse).
 pub(super) fn plain_tool_call(body: &[u8]) -> Option<ParsedCall> {
     common_call(body).or_else(|| rmcp_call(body))
-}
-
-/// The shape nearly every call has, parsed straight into rmcp's types: exactly `jsonrpc`,
-/// `id`, `method` and `params`; in `params` only `name`, `arguments` and, for a
-/// 2026-07-28 call, `_meta` with exactly that revision's request metadata. rmcp's own
-/// parse buffers the body and tries each message kind and each request method in turn,
-/// which cost a tenth of the server's CPU per call; for this shape it yields the same
-/// call (`tests::the_common_parse_agrees_with_rmcp`). Any other shape, a duplicate key or
-/// other `_meta` included, is left to [`rmcp_call`].
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CommonCall {
-    #[serde(rename = "jsonrpc")]
-    _jsonrpc: JsonRpcVersion2_0,
-    id: RequestId,
-    #[serde(rename = "method")]
-    _method: CallToolRequestMethod,
-    params: CommonParams,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CommonParams {
-    name: String,
-    arguments: Option<JsonObject>,
-    #[serde(rename = "_meta")]
-    meta: Option<RequestMetadata>,
-}
-
-/// A 2026-07-28 request's metadata, as rmcp reads it: the revision and the client's
-/// capabilities (required, and well-formed), the client's identity (optional; rmcp
-/// does not judge it for a tool call).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RequestMetadata {
-    #[serde(rename = "io.modelcontextprotocol/protocolVersion")]
-    protocol_version: ProtocolVersion,
-    #[serde(rename = "io.modelcontextprotocol/clientCapabilities")]
-    _client_capabilities: ClientCapabilities,
-    #[serde(rename = "io.modelcontextprotocol/clientInfo")]
-    _client_info: Option<IgnoredAny>,
-}
-
-pub(crate) fn common_call(body: &[u8]) -> Option<ParsedCall> {
-    let call: CommonCall = serde_json::from_slice(body).ok()?;
-    let form = form_of(call.params.meta)?;
-    let mut params = CallToolRequestParams::new(call.params.name);
-    params.arguments = call.params.arguments;
-    Some(ParsedCall {
-        params,
-        id: call.id,
-        form,
-    })
-}
-
-/// The form a body's request metadata gives it: none is the legacy form; 2026-07-28's is
-/// the current one; any other revision is rmcp's to judge.
-fn form_of(meta: Option<RequestMetadata>) -> Option<Form> {
-    match meta {
-        None => Some(Form::Legacy),
-        Some(meta) if meta.protocol_version == ProtocolVersion::V_2026_07_28 => Some(Form::Current),
-        Some(_) => None,
-    }
-}
-
-/// A `tools/call` parsed from a request's body, in the form its body has; the admission
-/// stack parses it with [`common_call`] and hands it on, so that the body is parsed once.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct ParsedCall {
-    pub params: CallToolRequestParams,
-    pub id: RequestId,
-    pub form: Form,
 }
 
 /// rmcp's parse, for every shape [`common_call`] leaves that has no request metadata.

@@ -1,6 +1,7 @@
 //! The direct path's parses and header checks against rmcp's own.
 
 use super::*;
+use rmcp::model::CallToolRequestParams;
 
 fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
     let mut map = HeaderMap::new();

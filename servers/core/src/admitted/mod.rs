@@ -1,7 +1,10 @@
 //! The admitted request: what the admission stack hands on with every request it lets in
-//! (when it was received, by whom, its in-flight slot), read by the direct path and the
-//! handler. Its own module so that the stack, the direct path and the handler all depend
-//! on it and none on another in a circle.
+//! (when it was received, by whom, its in-flight slot, its collected body and what was
+//! parsed of it), read by the direct path and the handler; and the common parse of a call
+//! (`call.rs`). Its own module so that the stack, the direct path and the handler all
+//! depend on it and none on another in a circle.
+
+pub(crate) mod call;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -12,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::caller::Caller;
 use crate::metrics::Metrics;
+use call::ParsedCall;
 
 /// Set on every admitted request; read by the handler.
 #[derive(Clone)]
@@ -90,4 +94,15 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// What the admission stack learnt of a POSTed body, so that nothing is parsed twice: a
+/// `tools/call` in the common shape (parsed), a `tools/call` in another shape, a request
+/// for `tools/list` or `server/discover` (not yet parsed), or any other message.
+pub(crate) enum Seen {
+    Call(ParsedCall),
+    OtherCall,
+    List,
+    Discover,
+    Other,
 }
