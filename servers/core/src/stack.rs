@@ -31,11 +31,11 @@ use http::{HeaderValue, Method, StatusCode, header};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio_util::sync::CancellationToken;
-use tower::Layer as _;
+use tower::Layer;
 use tower::Service;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::admission::{Admission, AdmissionService};
+use crate::admission::{Admission, AdmissionLayer};
 use crate::config::VpcEndpoint;
 use crate::direct::DirectCalls;
 use crate::handler::McpHandler;
@@ -310,10 +310,9 @@ pub fn app(parts: StackParts) -> Router {
             guard: Arc::new(guard_state),
             inner: CorsForOrigins {
                 cors,
-                inner: AdmissionService {
-                    admission,
-                    inner: mcp,
-                },
+                inner: AdmissionLayer::new(admission)
+                    .parsing_calls(direct)
+                    .layer(mcp),
             },
         };
         Router::new().route_service("/mcp", stack)

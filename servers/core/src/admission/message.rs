@@ -4,13 +4,13 @@
 
 use std::borrow::Cow;
 
-use http::StatusCode;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use crate::admission::AdmissionError;
 use crate::admitted::call::ParsedCall;
-use crate::jsonrpc::{RpcErrorResponse, code};
+use crate::jsonrpc::code;
 
 /// The fields of a JSON-RPC message the stack needs, borrowed from the body.
 #[derive(Deserialize)]
@@ -104,23 +104,45 @@ impl Message<'_> {
     }
 }
 
-/// The JSON-RPC error for a POSTed message that is not an MCP client message: -32700 when
-/// the body is not JSON that can be read (nested too deep, a lone surrogate escape, a
-/// number out of range), else -32600 saying what is wrong, with the id when it is one.
-pub(super) fn undeserializable(body: &[u8]) -> RpcErrorResponse {
+/// A peek at a POSTed message, or why it is none: not JSON (-32700), or a batch, which
+/// MCP no longer has (-32600).
+pub(super) fn peek(body: &[u8]) -> Result<Peek<'_>, AdmissionError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+        let message = if batch {
+            "JSON-RPC batches are not supported (removed in MCP 2025-06-18): send one message per POST".to_owned()
+        } else {
+            format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())
+        };
+        let code = if batch || e.is_data() {
+            code::INVALID_REQUEST
+        } else {
+            code::PARSE_ERROR
+        };
+        AdmissionError::Malformed {
+            code,
+            message,
+            id: Value::Null,
+        }
+    })
+}
+
+/// The refusal of a POSTed message that is not an MCP client message: -32700 when the body
+/// is not JSON that can be read (nested too deep, a lone surrogate escape, a number out of
+/// range), else -32600 saying what is wrong, with the id when it is one.
+pub(super) fn undeserializable(body: &[u8]) -> AdmissionError {
     let value = match serde_json::from_slice::<Value>(body) {
         Ok(value) => value,
         Err(e) => {
-            return RpcErrorResponse::new(
-                StatusCode::BAD_REQUEST,
-                code::PARSE_ERROR,
-                format!(
+            return AdmissionError::Malformed {
+                code: code::PARSE_ERROR,
+                message: format!(
                     "invalid JSON at line {} column {}: {e}",
                     e.line(),
                     e.column()
                 ),
-                "malformed",
-            );
+                id: Value::Null,
+            };
         }
     };
     let why = match serde_json::from_slice::<rmcp::model::ClientJsonRpcMessage>(body) {
@@ -132,11 +154,9 @@ pub(super) fn undeserializable(body: &[u8]) -> RpcErrorResponse {
         id @ Value::Number(n) if n.is_i64() || n.is_u64() => id.clone(),
         _ => Value::Null,
     };
-    RpcErrorResponse::new(
-        StatusCode::BAD_REQUEST,
-        code::INVALID_REQUEST,
-        format!("invalid JSON-RPC request: {why}"),
-        "malformed",
-    )
-    .with_id(id)
+    AdmissionError::Malformed {
+        code: code::INVALID_REQUEST,
+        message: format!("invalid JSON-RPC request: {why}"),
+        id,
+    }
 }

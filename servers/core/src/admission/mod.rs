@@ -26,29 +26,27 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures::FutureExt as _;
 use futures::future::BoxFuture;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body::Frame;
-use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
-use tower::Service;
+use tower::{Layer, Service};
 
 use crate::admitted::call::common_call;
-use crate::admitted::{Admitted, InflightGuard, Seen, is_json};
+use crate::admitted::{Admitted, AdmittedRequest, InflightGuard, Seen, is_json, read_body};
 use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
 use crate::caller::Caller;
 use crate::config::{Tier, TierLimits};
-use crate::direct::DirectCalls;
-use crate::jsonrpc::{RpcErrorResponse, code};
-use crate::metrics::{Metrics, Rejection};
+use crate::metrics::Metrics;
 
+mod error;
 mod message;
 
-use message::{Message, ToolCallPeek, call_shape, undeserializable};
+pub use error::AdmissionError;
+use message::{Message, ToolCallPeek, call_shape, peek, undeserializable};
 
 /// Identifies callers (the AWS tier's bearer tokens); without one, callers are anonymous
 /// and keyed by peer address.
@@ -154,7 +152,7 @@ impl Admission {
         caller: &Caller,
         seen: &Message<'_>,
         outcome: Outcome,
-        message: &str,
+        refused: &AdmissionError,
     ) {
         if !self.audit.is_on() {
             return;
@@ -184,7 +182,7 @@ impl Admission {
                 iam_role: None,
             },
             outcome,
-            error: Some(message),
+            error: Some(&refused.to_string()),
             caller: &caller.id,
             principal: caller.principal.as_deref(),
             request_id: &seen.request_id(),
@@ -192,233 +190,222 @@ impl Admission {
             attempts: None,
         });
     }
+}
 
-    fn refuse(&self, why: Rejection, response: RpcErrorResponse) -> Response {
-        self.metrics.reject(why);
-        response.into_response()
+/// The admission stack as a tower layer: [`AdmissionService`] around any service that takes
+/// an [`AdmittedRequest`] (the direct path and rmcp behind it, in a tier).
+#[derive(Clone)]
+pub struct AdmissionLayer {
+    admission: Arc<Admission>,
+    parse_calls: bool,
+}
+
+impl AdmissionLayer {
+    pub fn new(admission: Arc<Admission>) -> Self {
+        AdmissionLayer {
+            admission,
+            parse_calls: false,
+        }
+    }
+
+    /// Parse a `tools/call` in its common shape here, once, and hand it on parsed (for a
+    /// service behind that takes it parsed: the stateless direct path).
+    pub fn parsing_calls(mut self, parse: bool) -> Self {
+        self.parse_calls = parse;
+        self
     }
 }
 
-/// The admission stack as a tower service in front of the direct path and rmcp (see the
-/// module docs for what it limits). They get the collected body and the admitted caller
-/// straight from it: nothing is read, parsed or boxed twice.
-#[derive(Clone)]
-pub struct AdmissionService {
-    pub admission: Arc<Admission>,
-    pub inner: DirectCalls,
+impl<S> Layer<S> for AdmissionLayer {
+    type Service = AdmissionService<S>;
+
+    fn layer(&self, inner: S) -> AdmissionService<S> {
+        AdmissionService {
+            admission: self.admission.clone(),
+            parse_calls: self.parse_calls,
+            inner,
+        }
+    }
 }
 
-impl Service<Request> for AdmissionService {
+/// The admission stack in front of `S` (see the module docs for what it limits). `S` gets
+/// the collected body, the admitted caller and what was parsed: nothing is read or parsed
+/// twice. A refusal is answered here and never reaches `S`.
+#[derive(Clone)]
+pub struct AdmissionService<S> {
+    admission: Arc<Admission>,
+    parse_calls: bool,
+    inner: S,
+}
+
+impl<S, B> Service<Request> for AdmissionService<S>
+where
+    S: Service<AdmittedRequest, Response = http::Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
     type Response = Response;
     type Error = Infallible;
     type Future = BoxFuture<'static, Result<Response, Infallible>>;
 
-    /// Always ready, as the direct path is.
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move { Ok(admit(&this.admission, request, this.inner).await) })
+        // The standard swap: the ready service serves this request, its clone the next.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        let admission = self.admission.clone();
+        let parse_calls = self.parse_calls;
+        Box::pin(async move {
+            let response = match admission.admit(request, parse_calls).await {
+                Ok((request, guard)) => serve(&admission, inner, request, guard).await,
+                Err(refused) => admission.refuse(refused),
+            };
+            Ok(response)
+        })
     }
 }
 
-async fn admit(adm: &Admission, request: Request, inner: DirectCalls) -> Response {
-    let received = Instant::now();
-    let received_at = SystemTime::now();
-    let caller = match adm.caller(&request) {
-        Ok(caller) => caller,
-        Err(failure) => {
-            let mut response = RpcErrorResponse::new(
-                StatusCode::UNAUTHORIZED,
-                code::UNAUTHORIZED,
-                failure.message,
-                "unauthenticated",
-            );
-            response.www_authenticate = Some(failure.www_authenticate);
-            return adm.refuse(Rejection::Unauthenticated, response);
+impl Admission {
+    /// Admits a request or says why not, in the order the module docs give. A request let
+    /// in holds its in-flight slot (returned, for its answer's body to hold).
+    async fn admit(
+        &self,
+        request: Request,
+        parse_calls: bool,
+    ) -> Result<(AdmittedRequest, Option<Arc<InflightGuard>>), AdmissionError> {
+        let received = Instant::now();
+        let received_at = SystemTime::now();
+        let caller = self
+            .caller(&request)
+            .map_err(AdmissionError::Unauthenticated)?;
+        let post = request.method() == Method::POST;
+        if post && !is_json(request.headers()) {
+            return Err(AdmissionError::ContentType);
         }
-    };
-    let post = request.method() == Method::POST;
-    if post && !is_json(request.headers()) {
-        return adm.refuse(
-            Rejection::ContentType,
-            RpcErrorResponse::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                code::INVALID_REQUEST,
-                "Content-Type must be application/json",
-                "content_type",
-            ),
-        );
-    }
-    let max = adm.limits.max_request_body_bytes.get();
-    let (parts, body) = request.into_parts();
-    let bytes = match http_body_util::Limited::new(body, max).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            let too_large = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            let (why, status, message) = if too_large {
-                (
-                    Rejection::BodyTooLarge,
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("request body exceeds {max} bytes"),
-                )
-            } else {
-                (
-                    Rejection::Malformed,
-                    StatusCode::BAD_REQUEST,
-                    format!("request body could not be read: {e}"),
-                )
-            };
-            return adm.refuse(
-                why,
-                RpcErrorResponse::new(status, code::INVALID_REQUEST, message, why.as_str()),
-            );
+        let (parts, body) = request.into_parts();
+        let body = read_body(body, self.limits.max_request_body_bytes.get()).await?;
+        if !post {
+            // The session stream (GET) and session end (DELETE): no JSON-RPC to admit.
+            let admitted = Admitted::new(received, received_at, caller, None);
+            let seen = Seen::Other;
+            return Ok((
+                AdmittedRequest {
+                    parts,
+                    body,
+                    admitted,
+                    seen,
+                },
+                None,
+            ));
         }
-    };
-    if !post {
-        // The session stream (GET) and session end (DELETE): no JSON-RPC to admit.
-        let admitted = Admitted::new(received, received_at, caller, None);
-        return serve(inner, parts, bytes, admitted, Seen::Other, None).await;
-    }
-    // With the direct path behind the stack, a call in the common shape is parsed here,
-    // once; anything else is only peeked at and left to the service behind to parse.
-    let common = inner.enabled().then(|| common_call(&bytes)).flatten();
-    let seen = match common {
-        Some(call) => Message::Call(call),
-        None => match serde_json::from_slice(&bytes) {
-            Ok(peek) => Message::Other(peek),
-            Err(e) => {
-                let batch = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-                let message = if batch {
-                    "JSON-RPC batches are not supported (removed in MCP 2025-06-18): send one message per POST".to_owned()
-                } else {
-                    format!(
-                        "invalid JSON at line {} column {}: {e}",
-                        e.line(),
-                        e.column()
-                    )
-                };
-                let code = if batch || e.is_data() {
-                    code::INVALID_REQUEST
-                } else {
-                    code::PARSE_ERROR
-                };
-                return adm.refuse(
-                    Rejection::Malformed,
-                    RpcErrorResponse::new(StatusCode::BAD_REQUEST, code, message, "malformed"),
-                );
-            }
-        },
-    };
-    let is_request = seen.is_request();
-    let is_tool_call = seen.is_tool_call();
-    if is_tool_call
-        && let Message::Other(peek) = &seen
-        && let Err(why) = call_shape(peek.params)
-    {
-        return adm.refuse(
-            Rejection::Malformed,
-            RpcErrorResponse::new(
-                StatusCode::BAD_REQUEST,
-                code::INVALID_PARAMS,
-                why,
-                "malformed",
-            )
-            .with_id(seen.id()),
-        );
-    }
-    let mut guard = None;
-    if is_request {
-        let Ok(permit) = adm.inflight.clone().try_acquire_owned() else {
-            let cap = adm.limits.max_inflight_requests;
-            let message = format!("server overloaded: {cap} requests already in flight");
-            if is_tool_call {
-                adm.audit_rejection(&caller, &seen, Outcome::Overloaded, &message);
-            }
-            return adm.refuse(
-                Rejection::Overloaded,
-                RpcErrorResponse::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    code::OVERLOADED,
-                    message,
-                    "overloaded",
-                )
-                .with_id(seen.id())
-                .with_data("maxInflightRequests", cap.get().into())
-                .retry_after(1),
-            );
+        // A call in the common shape is parsed here, once, for the service behind; anything
+        // else is only peeked at and left to the service behind to parse.
+        let common = parse_calls.then(|| common_call(&body)).flatten();
+        let message = match common {
+            Some(call) => Message::Call(call),
+            None => Message::Other(peek(&body)?),
         };
-        guard = Some(Arc::new(InflightGuard::new(permit, adm.metrics.clone())));
+        let is_request = message.is_request();
+        let is_tool_call = message.is_tool_call();
+        if is_tool_call
+            && let Message::Other(peek) = &message
+            && let Err(why) = call_shape(peek.params)
+        {
+            return Err(AdmissionError::CallShape {
+                why,
+                id: message.id(),
+            });
+        }
+        let mut guard = None;
+        if is_request {
+            let Ok(permit) = self.inflight.clone().try_acquire_owned() else {
+                let refused = AdmissionError::Overloaded {
+                    cap: self.limits.max_inflight_requests,
+                    id: message.id(),
+                };
+                if is_tool_call {
+                    self.audit_rejection(&caller, &message, Outcome::Overloaded, &refused);
+                }
+                return Err(refused);
+            };
+            guard = Some(Arc::new(InflightGuard::new(permit, self.metrics.clone())));
+        }
+        if is_tool_call && let Err(wait_ms) = self.rate_check(&caller) {
+            let refused = AdmissionError::RateLimited {
+                wait_ms,
+                per_second: self.limits.rate_limit_per_second,
+                id: message.id(),
+            };
+            self.audit_rejection(&caller, &message, Outcome::RateLimited, &refused);
+            return Err(refused);
+        }
+        // What was parsed here is not parsed again behind.
+        let seen = match message {
+            Message::Call(call) => Seen::Call(call),
+            Message::Other(_) if is_tool_call => Seen::OtherCall,
+            Message::Other(peek) if is_request => match peek.method.as_deref() {
+                Some("tools/list") => Seen::List,
+                Some("server/discover") => Seen::Discover,
+                _ => Seen::Other,
+            },
+            Message::Other(_) => Seen::Other,
+        };
+        let admitted = Admitted::new(received, received_at, caller, guard.clone());
+        Ok((
+            AdmittedRequest {
+                parts,
+                body,
+                admitted,
+                seen,
+            },
+            guard,
+        ))
     }
-    if is_tool_call && let Err(wait_ms) = adm.rate_check(&caller) {
-        let message = format!(
-            "rate limited: over {} tool calls per second; retry in {wait_ms} ms",
-            adm.limits.rate_limit_per_second
-        );
-        adm.audit_rejection(&caller, &seen, Outcome::RateLimited, &message);
-        return adm.refuse(
-            Rejection::RateLimited,
-            RpcErrorResponse::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                code::RATE_LIMITED,
-                message,
-                "rate_limited",
-            )
-            .with_id(seen.id())
-            .with_data("retryAfterMs", wait_ms.into())
-            .with_data(
-                "ratePerSecond",
-                adm.limits.rate_limit_per_second.get().into(),
-            )
-            .retry_after(wait_ms.div_ceil(1000)),
-        );
+
+    /// The one place a refusal is counted and answered.
+    fn refuse(&self, refused: AdmissionError) -> Response {
+        self.metrics.reject(refused.rejection());
+        refused.response().into_response()
     }
-    // What was parsed here is not parsed again behind.
-    let seen = match seen {
-        Message::Call(call) => Seen::Call(call),
-        Message::Other(_) if is_tool_call => Seen::OtherCall,
-        Message::Other(peek) if is_request => match peek.method.as_deref() {
-            Some("tools/list") => Seen::List,
-            Some("server/discover") => Seen::Discover,
-            _ => Seen::Other,
-        },
-        Message::Other(_) => Seen::Other,
-    };
-    let admitted = Admitted::new(received, received_at, caller, guard.clone());
-    let message = bytes.clone();
-    let response = serve(inner, parts, bytes, admitted, seen, guard).await;
-    if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
-        // The Content-Type was checked above, so this is rmcp's answer to a message it
-        // could not deserialize (as `text/plain`): answered as JSON-RPC instead.
-        return adm.refuse(Rejection::Malformed, undeserializable(&message));
-    }
-    response
 }
 
 /// Hands an admitted request on; the response body keeps the in-flight permit, if any,
 /// until it has been sent.
-fn serve(
-    inner: DirectCalls,
-    parts: http::request::Parts,
-    body: Bytes,
-    admitted: Admitted,
-    seen: Seen,
+async fn serve<S, B>(
+    admission: &Admission,
+    mut inner: S,
+    request: AdmittedRequest,
     guard: Option<Arc<InflightGuard>>,
-) -> impl Future<Output = Response> + Send + 'static {
-    inner
-        .serve_admitted(parts, body, admitted, seen)
-        .map(|response| {
-            response.map(|body| {
-                Body::new(Guarded {
-                    inner: body,
-                    _guard: guard,
-                })
-            })
+) -> Response
+where
+    S: Service<AdmittedRequest, Response = http::Response<B>, Error = Infallible>,
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let post = request.parts.method == Method::POST;
+    let body = request.body.clone();
+    let response = match inner.call(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    if post && response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        // The Content-Type was checked, so this is rmcp's answer to a message it could
+        // not deserialize (as `text/plain`): answered as JSON-RPC instead.
+        return admission.refuse(undeserializable(&body));
+    }
+    response.map(|body| {
+        Body::new(Guarded {
+            inner: body,
+            _guard: guard,
         })
+    })
 }
 
 pin_project_lite::pin_project! {

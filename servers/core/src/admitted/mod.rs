@@ -9,7 +9,10 @@ pub(crate) mod call;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use axum::BoxError;
+use bytes::Bytes;
 use http::{HeaderMap, header};
+use http_body_util::BodyExt as _;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
@@ -105,4 +108,37 @@ pub(crate) enum Seen {
     List,
     Discover,
     Other,
+}
+
+/// A request the admission stack let in, as it hands it to the service behind it: the
+/// request's head, its body (collected under the one body cap, [`read_body`]), who sent it
+/// and when ([`Admitted`]), and what the stack parsed of it ([`Seen`]).
+pub struct AdmittedRequest {
+    pub parts: http::request::Parts,
+    pub body: Bytes,
+    pub admitted: Admitted,
+    pub(crate) seen: Seen,
+}
+
+/// Why a body could not be collected.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("request body exceeds {max} bytes")]
+    TooLarge { max: usize },
+    #[error("request body could not be read: {0}")]
+    Unreadable(String),
+}
+
+/// A request's body, read up to `max` bytes: the body cap, for the admission stack and for
+/// the direct path served without it.
+pub async fn read_body<B>(body: B, max: usize) -> Result<Bytes, BodyError>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    match http_body_util::Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge { max }),
+        Err(e) => Err(BodyError::Unreadable(e.to_string())),
+    }
 }

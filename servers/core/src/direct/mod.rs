@@ -42,7 +42,6 @@ use axum::BoxError;
 use bytes::Bytes;
 use futures::FutureExt as _;
 use futures::future::{self, BoxFuture};
-use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::combinators::BoxBody;
@@ -55,7 +54,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use tower::Service;
 
 use crate::admitted::call::{Form, ParsedCall};
-use crate::admitted::{Admitted, Seen};
+use crate::admitted::{Admitted, AdmittedRequest, BodyError, Seen, read_body};
 use crate::handler::McpHandler;
 use crate::metrics::DirectMethod;
 
@@ -79,8 +78,8 @@ pub type AnswerBody = Either<Full<Bytes>, BoxBody<Bytes, Infallible>>;
 /// With `enabled` false it only passes requests on. rmcp is shared, not cloned per
 /// request: its `handle` takes `&self`, and a clone would copy its whole configuration.
 ///
-/// Behind the admission stack it is called through [`DirectCalls::serve_admitted`], with
-/// the body the stack collected and the call it parsed; as a tower service (`--bare`, no
+/// Behind the admission stack it is a service of [`AdmittedRequest`]s, with the body the
+/// stack collected and the call it parsed; as a service of plain requests (`--bare`: no
 /// stack) it reads the request itself.
 #[derive(Clone)]
 pub struct DirectCalls {
@@ -108,20 +107,23 @@ impl DirectCalls {
         self.enabled
     }
 
-    /// Answers a request the admission stack let in: `body` is its collected body and
-    /// `seen` what the stack learnt of it (the call it parsed, if in the common shape).
-    /// What the direct path does not take goes to rmcp with `admitted` in its extensions,
-    /// where the handler finds it.
+    /// Answers a request the admission stack let in: its collected body and what the stack
+    /// learnt of it (the call it parsed, if in the common shape). What the direct path does
+    /// not take goes to rmcp with the [`Admitted`] in its extensions, where the handler
+    /// finds it.
     ///
     /// Not an `async fn`: the future it returns holds only what its path needs (the tool
     /// call's task, or rmcp's boxed future), not the arguments and both paths' states.
-    pub(crate) fn serve_admitted(
+    fn serve_admitted(
         self,
-        mut parts: Parts,
-        body: Bytes,
-        admitted: Admitted,
-        seen: Seen,
+        request: AdmittedRequest,
     ) -> impl Future<Output = Response<AnswerBody>> + Send + 'static {
+        let AdmittedRequest {
+            mut parts,
+            body,
+            admitted,
+            seen,
+        } = request;
         match self.takes(&parts.headers, &parts.method, Some(seen), &body) {
             Some(Taken::Call(call)) => {
                 let answer = self.answer(call, admitted);
@@ -281,6 +283,21 @@ fn error_status(code: ErrorCode) -> StatusCode {
     }
 }
 
+impl Service<AdmittedRequest> for DirectCalls {
+    type Response = Response<AnswerBody>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response<AnswerBody>, Infallible>>;
+
+    /// Always ready, as rmcp's service is.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: AdmittedRequest) -> Self::Future {
+        Box::pin(self.clone().serve_admitted(request).map(Ok))
+    }
+}
+
 impl<B> Service<Request<B>> for DirectCalls
 where
     B: Body<Data = Bytes> + Send + 'static,
@@ -335,17 +352,16 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<BoxError>,
 {
-    match http_body_util::Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(plain_response(
+    read_body(body, max).await.map_err(|e| match e {
+        BodyError::TooLarge { max } => plain_response(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("Payload Too Large: request body exceeds {max} bytes"),
-        )),
-        Err(e) => Err(plain_response(
+        ),
+        BodyError::Unreadable(e) => plain_response(
             StatusCode::BAD_REQUEST,
             format!("Bad Request: failed to read request body: {e}"),
-        )),
-    }
+        ),
+    })
 }
 
 fn json_response(message: &ServerJsonRpcMessage) -> Response<Full<Bytes>> {
