@@ -13,10 +13,9 @@ use std::time::Duration;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, DiscoverResult,
     ErrorData, Implementation, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
-    ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, NumberOrString,
-    PaginatedRequestParams, ReadResourceRequestMethod, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, RequestId, ResourcesCapability, ServerCapabilities,
-    ServerConfig, Tool,
+    ListResourcesResult, ListToolsResult, NumberOrString, PaginatedRequestParams,
+    ReadResourceRequestParams, ReadResourceResponse, RequestId, ResourcesCapability,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
@@ -34,8 +33,10 @@ use crate::metrics::{Metrics, Rejection};
 use crate::registry::{
     CallReport, RegisteredTool, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolRegistry,
 };
-use crate::resources::{self, ResourceSource};
+use crate::resources::ResourceSource;
 use crate::telemetry;
+
+mod resource_reads;
 
 pub struct HandlerInner {
     pub tier: Tier,
@@ -146,68 +147,6 @@ impl McpHandler {
             self.supported_protocol_versions().into_owned(),
             self.0.info.clone(),
         )
-    }
-
-    /// A `resources/list` page (-32601 for a tier without resources, as rmcp answers).
-    pub async fn list_resources(
-        &self,
-        cursor: Option<&str>,
-    ) -> Result<ListResourcesResult, ErrorData> {
-        let Some(source) = &self.0.resources else {
-            return Err(ErrorData::method_not_found::<ListResourcesRequestMethod>());
-        };
-        let all = source
-            .list()
-            .await
-            .map_err(|e| ErrorData::internal_error(e.message, None))?;
-        let (items, next) = resources::page(all, cursor)?;
-        let mut result = ListResourcesResult::with_all_items(items);
-        result.next_cursor = next;
-        Ok(result)
-    }
-
-    /// A `resources/read`, held to the tier's deadline and audited as `resources/read`.
-    pub async fn read_resource(
-        &self,
-        uri: &str,
-        admitted: &Admitted,
-        id: &RequestId,
-    ) -> Result<ReadResourceResult, ErrorData> {
-        let Some(source) = &self.0.resources else {
-            return Err(ErrorData::method_not_found::<ReadResourceRequestMethod>());
-        };
-        let deadline = admitted.received + self.0.limits.timeout;
-        let read = tokio::time::timeout_at(deadline, source.read(uri)).await;
-        let read = read.unwrap_or_else(|_| {
-            Err(ToolError::new(
-                ToolErrorKind::Timeout,
-                format!(
-                    "reading {uri} timed out after {} ms",
-                    self.0.limits.timeout.as_millis()
-                ),
-            ))
-        });
-        let (outcome, error) = match &read {
-            Ok(_) => (Outcome::Ok, None),
-            Err(e) if e.kind == ToolErrorKind::Timeout => (Outcome::TimedOut, Some(e)),
-            Err(e) => (Outcome::ToolError, Some(e)),
-        };
-        let mut args = Map::new();
-        args.insert("uri".to_owned(), Value::String(uri.to_owned()));
-        self.audit(
-            "resources/read",
-            admitted,
-            outcome,
-            &args,
-            &id_text(id),
-            error.map(|e| e.message.as_str()),
-            None,
-            &CallReport::default(),
-        );
-        match read {
-            Ok(contents) => Ok(ReadResourceResult::new(contents)),
-            Err(e) => Err(resources::read_error(uri, &e)),
-        }
     }
 
     /// Runs one tool call under the concurrency cap and deadline. Shared by the MCP path
