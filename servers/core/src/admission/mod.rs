@@ -27,8 +27,10 @@ use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::clock::Clock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body::Frame;
 use tokio::sync::Semaphore;
@@ -60,13 +62,28 @@ pub struct AuthFailure {
     pub www_authenticate: HeaderValue,
 }
 
+/// The rate limiters' clock: tokio's, so that a paused test clock drives them as it drives
+/// the deadlines (outside a paused runtime it is the monotonic clock).
+#[derive(Clone, Copy, Debug, Default)]
+struct TokioClock;
+
+type NoOp = governor::middleware::NoOpMiddleware<std::time::Instant>;
+
+impl Clock for TokioClock {
+    type Instant = std::time::Instant;
+
+    fn now(&self) -> std::time::Instant {
+        Instant::now().into_std()
+    }
+}
+
 pub struct Admission {
     tier: Tier,
     limits: TierLimits,
     inflight: Arc<Semaphore>,
-    global: DefaultDirectRateLimiter,
-    per_caller: DefaultKeyedRateLimiter<Arc<str>>,
-    clock: DefaultClock,
+    global: RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOp>,
+    per_caller: RateLimiter<Arc<str>, DefaultKeyedStateStore<Arc<str>>, TokioClock, NoOp>,
+    clock: TokioClock,
     metrics: Arc<Metrics>,
     audit: AuditSink,
     auth: Option<Arc<dyn Authenticator>>,
@@ -86,9 +103,13 @@ impl Admission {
         Admission {
             tier,
             inflight: Arc::new(Semaphore::new(limits.max_inflight_requests.get())),
-            global: RateLimiter::direct(quota(limits.rate_limit_per_second)),
-            per_caller: RateLimiter::keyed(quota(limits.rate_limit_per_caller_per_second)),
-            clock: DefaultClock::default(),
+            global: RateLimiter::direct_with_clock(quota(limits.rate_limit_per_second), TokioClock),
+            per_caller: RateLimiter::new(
+                quota(limits.rate_limit_per_caller_per_second),
+                DefaultKeyedStateStore::default(),
+                TokioClock,
+            ),
+            clock: TokioClock,
             limits,
             metrics,
             audit,
