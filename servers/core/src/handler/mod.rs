@@ -172,14 +172,16 @@ impl McpHandler {
                 (Outcome::UnknownTool, format!("unknown tool: {name}"))
             };
             self.finish(
-                name,
                 admitted,
-                outcome,
-                &args,
-                &request_id,
-                Some(&message),
-                None,
-                &CallReport::default(),
+                CallEnd {
+                    name,
+                    outcome,
+                    args: &args,
+                    request_id: &request_id,
+                    error: Some(&message),
+                    trace_id: None,
+                    report: &CallReport::default(),
+                },
             );
             return Err(ErrorData::invalid_params(
                 message,
@@ -189,14 +191,16 @@ impl McpHandler {
         if let Err(message) = tool.config.check_arguments(&args) {
             let result = tool_error_result(&ToolError::invalid(message.clone()));
             self.finish(
-                name,
                 admitted,
-                Outcome::ToolError,
-                &args,
-                &request_id,
-                Some(&message),
-                None,
-                &CallReport::default(),
+                CallEnd {
+                    name,
+                    outcome: Outcome::ToolError,
+                    args: &args,
+                    request_id: &request_id,
+                    error: Some(&message),
+                    trace_id: None,
+                    report: &CallReport::default(),
+                },
             );
             return Ok(result);
         }
@@ -226,14 +230,16 @@ impl McpHandler {
             Some(Ok(output)) => {
                 telemetry::record_ok(&span);
                 self.finish(
-                    name,
                     admitted,
-                    Outcome::Ok,
-                    &args,
-                    &request_id,
-                    None,
-                    trace_id.as_deref(),
-                    &report,
+                    CallEnd {
+                        name,
+                        outcome: Outcome::Ok,
+                        args: &args,
+                        request_id: &request_id,
+                        error: None,
+                        trace_id: trace_id.as_deref(),
+                        report: &report,
+                    },
                 );
                 let mut result = CallToolResult::success(output.content);
                 result.structured_content = output.structured;
@@ -243,14 +249,16 @@ impl McpHandler {
                 telemetry::record_error(&span, "tool_error", &error.message);
                 let result = tool_error_result(&error);
                 self.finish(
-                    name,
                     admitted,
-                    Outcome::ToolError,
-                    &args,
-                    &request_id,
-                    Some(&error.message),
-                    trace_id.as_deref(),
-                    &report,
+                    CallEnd {
+                        name,
+                        outcome: Outcome::ToolError,
+                        args: &args,
+                        request_id: &request_id,
+                        error: Some(&error.message),
+                        trace_id: trace_id.as_deref(),
+                        report: &report,
+                    },
                 );
                 Ok(result)
             }
@@ -260,14 +268,16 @@ impl McpHandler {
                 telemetry::record_error(&span, "timeout", &message);
                 inner.metrics.reject(Rejection::TimedOut);
                 self.finish(
-                    name,
                     admitted,
-                    Outcome::TimedOut,
-                    &args,
-                    &request_id,
-                    Some(&message),
-                    trace_id.as_deref(),
-                    &report,
+                    CallEnd {
+                        name,
+                        outcome: Outcome::TimedOut,
+                        args: &args,
+                        request_id: &request_id,
+                        error: Some(&message),
+                        trace_id: trace_id.as_deref(),
+                        report: &report,
+                    },
                 );
                 Err(ErrorData::new(
                     rmcp::model::ErrorCode(code::TIMED_OUT),
@@ -278,61 +288,49 @@ impl McpHandler {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn finish(
-        &self,
-        name: &str,
-        admitted: &Admitted,
-        outcome: Outcome,
-        args: &Map<String, Value>,
-        request_id: &str,
-        error: Option<&str>,
-        trace_id: Option<&str>,
-        report: &CallReport,
-    ) {
+    /// The metric sample and audit record of a call that ended.
+    fn finish(&self, admitted: &Admitted, end: CallEnd<'_>) {
         self.0
             .metrics
-            .call(name, outcome, admitted.received.elapsed());
-        self.audit(
-            name, admitted, outcome, args, request_id, error, trace_id, report,
-        );
+            .call(end.name, end.outcome, admitted.received.elapsed());
+        self.audit(admitted, &end);
     }
 
     /// One audit record for a request `admitted` let in.
-    #[allow(clippy::too_many_arguments)]
-    fn audit(
-        &self,
-        name: &str,
-        admitted: &Admitted,
-        outcome: Outcome,
-        args: &Map<String, Value>,
-        request_id: &str,
-        error: Option<&str>,
-        trace_id: Option<&str>,
-        report: &CallReport,
-    ) {
+    fn audit(&self, admitted: &Admitted, end: &CallEnd<'_>) {
         let inner = &self.0;
         let caller = &admitted.caller;
         inner.audit.record(&AuditRecord {
-            tool_name: name,
+            tool_name: end.name,
             duration: admitted.received.elapsed(),
-            parameters: Some(args),
+            parameters: Some(end.args),
             timestamp: admitted.received_at,
             security: SecurityContext {
                 local: inner.tier == Tier::Local,
                 aws_iam: inner.tier == Tier::AwsManaged,
                 rate_limited: false,
-                iam_role: report.iam_role.get().map(String::as_str),
+                iam_role: end.report.iam_role.get().map(String::as_str),
             },
-            outcome,
-            error,
+            outcome: end.outcome,
+            error: end.error,
             caller: &caller.id,
             principal: caller.principal.as_deref(),
-            request_id,
-            trace_id,
-            attempts: report.attempts(),
+            request_id: end.request_id,
+            trace_id: end.trace_id,
+            attempts: end.report.attempts(),
         });
     }
+}
+
+/// How a call (or a resource read) ended, for its metric sample and audit record.
+struct CallEnd<'a> {
+    name: &'a str,
+    outcome: Outcome,
+    args: &'a Map<String, Value>,
+    request_id: &'a str,
+    error: Option<&'a str>,
+    trace_id: Option<&'a str>,
+    report: &'a CallReport,
 }
 
 async fn run(

@@ -7,7 +7,7 @@ use rmcp::model::{
 };
 use serde_json::{Map, Value};
 
-use super::{McpHandler, id_text};
+use super::{CallEnd, McpHandler, id_text};
 use crate::admitted::Admitted;
 use crate::audit::Outcome;
 use crate::registry::{CallReport, ToolError, ToolErrorKind};
@@ -61,14 +61,16 @@ impl McpHandler {
         let mut args = Map::new();
         args.insert("uri".to_owned(), Value::String(uri.to_owned()));
         self.audit(
-            "resources/read",
             admitted,
-            outcome,
-            &args,
-            &id_text(id),
-            error.map(|e| e.message.as_str()),
-            None,
-            &CallReport::default(),
+            &CallEnd {
+                name: "resources/read",
+                outcome,
+                args: &args,
+                request_id: &id_text(id),
+                error: error.map(|e| e.message.as_str()),
+                trace_id: None,
+                report: &CallReport::default(),
+            },
         );
         match read {
             Ok(contents) => Ok(ReadResourceResult::new(contents)),
