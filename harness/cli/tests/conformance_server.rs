@@ -155,10 +155,6 @@ fn with_aws_tier(mode: Mode, endpoint: &str, test: impl FnOnce(&str) + Send + 's
         .map(str::to_owned);
         let env = [("AWS_ENDPOINT_URL".to_owned(), Some(endpoint.to_owned()))];
         let logs = tempfile::tempdir().expect("a log directory");
-        let mode = match mode {
-            Mode::Session => mcp_slo_core::spec::Mode::Session,
-            Mode::Stateless => mcp_slo_core::spec::Mode::Stateless,
-        };
         let server = mcp_slo_engine::spawn::spawn(
             &mcp_slo_core::spec::ServerKind::Aws,
             mode,

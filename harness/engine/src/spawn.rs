@@ -117,10 +117,6 @@ pub async fn spawn(
         binary: binary.clone(),
         source,
     })?;
-    let mode_arg = match mode {
-        Mode::Session => "session",
-        Mode::Stateless => "stateless",
-    };
     let mut command = Command::new(&binary);
     for (key, value) in env {
         match value {
@@ -132,7 +128,7 @@ pub async fn spawn(
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--mode")
-        .arg(mode_arg)
+        .arg(mode.as_str())
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::from(log_file))

@@ -43,25 +43,7 @@ use crate::health::{Readiness, healthz, readyz};
 use crate::jsonrpc::{RpcErrorResponse, code};
 use crate::metrics::{Metrics, Rejection};
 
-/// How MCP sessions are served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// MCP 2025-06-18 / 2025-11-25 sessions: `initialize`, `Mcp-Session-Id`, SSE answers.
-    Session,
-    /// No sessions: each POST answered with one JSON body.
-    Stateless,
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "session" => Ok(Mode::Session),
-            "stateless" => Ok(Mode::Stateless),
-            other => Err(format!("{other:?} is not a mode (session, stateless)")),
-        }
-    }
-}
+pub use mcp_slo_vocab::Mode;
 
 /// Host and Origin validation.
 pub struct Guard {

@@ -17,17 +17,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use args::ArgTemplate;
-use mcp_server_core::config::{Tier, TierLimits};
+pub use mcp_slo_vocab::Mode;
+use mcp_slo_vocab::{Tier, TierLimits};
 use raw::RawScenario;
 
 pub const VERSION: &str = "mcp-slo/v1";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Mode {
-    Session,
-    Stateless,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use mcp_server_core::config::{Boundaries, Tier};
+use mcp_slo_vocab::{Boundaries, Tier};
 
 use super::raw::{self, Located, RawObjective, RawScenario};
 use super::*;

@@ -4,15 +4,17 @@
 use base64::Engine as _;
 use bytes::Bytes;
 use mcp_slo_core::measure::CallOutcome;
+use mcp_slo_vocab::jsonrpc::code;
 use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-/// JSON-RPC error codes the reference servers use for admission refusals.
-pub const RATE_LIMITED: i64 = -32029;
-pub const OVERLOADED: i64 = -32003;
-pub const TIMED_OUT: i64 = -32001;
+/// JSON-RPC error codes the reference servers use for admission refusals (defined where
+/// the servers take them from).
+pub const RATE_LIMITED: i64 = code::RATE_LIMITED as i64;
+pub const OVERLOADED: i64 = code::OVERLOADED as i64;
+pub const TIMED_OUT: i64 = code::TIMED_OUT as i64;
 /// 2026-07-28's codes for a request the server could not take as sent.
 pub const HEADER_MISMATCH: i64 = -32020;
 pub const MISSING_CLIENT_CAPABILITY: i64 = -32021;

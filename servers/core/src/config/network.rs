@@ -167,7 +167,7 @@ fn listener(issues: &mut Issues, path: &str, raw: Option<RawListener>) -> Option
         return None;
     };
     issues.unknown(path, &raw.unknown);
-    let before = issues.0.len();
+    let before = issues.len();
     let address = match raw.listen_address.as_deref() {
         None => {
             issues.push(format!("{path}.listen_address"), "missing");
@@ -196,7 +196,7 @@ fn listener(issues: &mut Issues, path: &str, raw: Option<RawListener>) -> Option
     }
     let transport = transport(issues, &format!("{path}.transport"), raw.transport);
     let vpc_endpoint = vpc_endpoint(issues, path, raw.vpc_endpoint, raw.vpc_endpoint_required);
-    if issues.0.len() > before {
+    if issues.len() > before {
         return None;
     }
     let listen_address = address?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::kinds::{Category, ParamKind, Tier};
+use super::{Category, ParamKind, Tier};
 use super::{ConfigError, Issues, Unknown, parse_yaml, read_file};
 
 #[derive(Debug, Deserialize)]
@@ -274,7 +274,7 @@ fn validate_tool(
     raw: RawTool,
 ) -> Option<ToolConfig> {
     issues.unknown(path, &raw.unknown);
-    let before = issues.0.len();
+    let before = issues.len();
     let name = raw.name.unwrap_or_default();
     if !valid_tool_name(&name) {
         issues.push(
@@ -370,7 +370,7 @@ fn validate_tool(
             "max_rows and max_bytes must be positive",
         );
     }
-    if issues.0.len() > before {
+    if issues.len() > before {
         return None;
     }
     Some(ToolConfig {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{ConfigError, Issues, Unknown, parse_yaml, positive_ms, read_file};
+use crate::config::{ConfigError, Issues, Unknown, parse_yaml, positive_ms, read_file};
 
 #[derive(Debug, Deserialize)]
 struct RawFile {
@@ -96,7 +96,7 @@ fn tier(issues: &mut Issues, path: &str, raw: Option<RawTierLimits>) -> Option<T
         return None;
     };
     issues.unknown(path, &raw.unknown);
-    let before = issues.0.len();
+    let before = issues.len();
     let mut positive = |key: &str, value: Option<i64>, required: bool| -> Option<u64> {
         match value {
             None if required => {
@@ -143,7 +143,7 @@ fn tier(issues: &mut Issues, path: &str, raw: Option<RawTierLimits>) -> Option<T
             ),
         );
     }
-    if issues.0.len() > before {
+    if issues.len() > before {
         return None;
     }
     let rate = NonZeroU32::new(rate? as u32)?;

@@ -42,7 +42,7 @@ impl Category {
         }
     }
 
-    pub(crate) fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &str) -> Option<Self> {
         Some(match text {
             "database" => Category::Database,
             "file" => Category::File,
@@ -54,7 +54,7 @@ impl Category {
     }
 
     /// The seed's discovery rule: categories follow the tool-name prefixes.
-    pub(crate) fn from_name(name: &str) -> Option<Self> {
+    pub fn from_name(name: &str) -> Option<Self> {
         let prefix = name.split('_').next().unwrap_or_default();
         Some(match prefix {
             "postgres" | "mysql" | "rds" | "sql" => Category::Database,
@@ -78,7 +78,7 @@ pub enum ParamKind {
 }
 
 impl ParamKind {
-    pub(crate) fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &str) -> Option<Self> {
         Some(match text {
             "string" => ParamKind::String,
             "integer" => ParamKind::Integer,
@@ -101,7 +101,7 @@ impl ParamKind {
         }
     }
 
-    pub(crate) fn admits(self, value: &Value) -> bool {
+    pub fn admits(self, value: &Value) -> bool {
         match self {
             ParamKind::String => value.is_string(),
             ParamKind::Integer => value.is_i64() || value.is_u64(),
