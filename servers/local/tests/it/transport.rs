@@ -1,7 +1,8 @@
 //! The transport's limits (`servers/core/src/transport.rs`) over real sockets: slow and
 //! idle connections are closed after the header read timeout, connections beyond the cap
-//! are closed at once and counted, and a loopback-bound tier accepts loopback origins
-//! while a foreign one still gets 403. Embedded backends: no service needed.
+//! are closed at once and counted, HTTP/2 clients are told the configured stream, frame
+//! and header limits, and a loopback-bound tier accepts loopback origins while a foreign
+//! one still gets 403. Embedded backends: no service needed.
 
 use std::time::{Duration, Instant};
 
@@ -208,5 +209,51 @@ async fn a_loopback_bound_tier_accepts_loopback_origins_and_refuses_lookalikes()
         )
         .await;
     assert_eq!(answer.status, 403, "{}", answer.body);
+    server.stop().await;
+}
+
+/// The HTTP/2 limits a client is told in the server's first SETTINGS frame (RFC 9113 §6.5),
+/// read off the wire of a prior-knowledge (h2c) connection: the configured ones, not h2's
+/// defaults.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_clients_are_told_the_configured_stream_frame_and_header_limits() {
+    let (server, _dir) = embedded(Setup {
+        transport: Some(Transport {
+            http2_max_concurrent_streams: 7,
+            http2_max_frame_size: 32 * 1024,
+            http2_max_header_list_size: 8 * 1024,
+            ..Transport::default()
+        }),
+        ..Setup::new()
+    })
+    .await;
+    let mut stream = TcpStream::connect(addr(&server)).await.unwrap();
+    // The connection preface and an empty SETTINGS frame.
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .await
+        .unwrap();
+    let mut head = [0u8; 9];
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut head))
+        .await
+        .expect("the server answers in time")
+        .unwrap();
+    let length = u32::from_be_bytes([0, head[0], head[1], head[2]]) as usize;
+    assert_eq!(head[3], 0x4, "the server's first frame is SETTINGS");
+    let mut payload = vec![0u8; length];
+    stream.read_exact(&mut payload).await.unwrap();
+    let settings: Vec<(u16, u32)> = payload
+        .chunks_exact(6)
+        .map(|s| {
+            (
+                u16::from_be_bytes([s[0], s[1]]),
+                u32::from_be_bytes([s[2], s[3], s[4], s[5]]),
+            )
+        })
+        .collect();
+    let setting = |id: u16| settings.iter().find(|(i, _)| *i == id).map(|(_, v)| *v);
+    assert_eq!(setting(0x3), Some(7), "MAX_CONCURRENT_STREAMS: {settings:?}");
+    assert_eq!(setting(0x5), Some(32 * 1024), "MAX_FRAME_SIZE: {settings:?}");
+    assert_eq!(setting(0x6), Some(8 * 1024), "MAX_HEADER_LIST_SIZE: {settings:?}");
     server.stop().await;
 }
