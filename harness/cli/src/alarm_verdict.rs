@@ -7,7 +7,7 @@ use mcp_slo_core::alarms::{
     self, AlarmTimeline, BurnRateResult, Severity, burn_rate_alerts, error_counts,
 };
 use mcp_slo_core::measure::Measurements;
-use mcp_slo_core::result::{AlarmsReport, ObjectiveResult};
+use mcp_slo_core::result::{AlarmsReport, JudgedKind, ObjectiveResult};
 use mcp_slo_core::spec::Scenario;
 use mcp_slo_core::spec::alarm_checks::FailOn;
 
@@ -92,7 +92,7 @@ fn line(
     ObjectiveResult {
         name,
         tool: None,
-        kind: "alarm".to_owned(),
+        kind: JudgedKind::Alarm,
         target,
         measured,
         target_value: 0.0,
@@ -226,7 +226,7 @@ fn burn_objectives(
                 }),
             );
             o.measured_value = r.max_long_burn.min(r.max_short_burn);
-            o.kind = "burn_rate".to_owned();
+            o.kind = JudgedKind::BurnRate;
             o.target_value = r.factor;
             o
         })

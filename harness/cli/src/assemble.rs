@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 
 use mcp_slo_core::result::{
-    BuildProfile, Finding, HarnessInfo, InstrumentInfo, LoadInfo, ObjectiveResult, PhaseInfo,
-    ProbeResult, RESULT_SCHEMA, RunResult, ScenarioInfo, TargetCost, TargetInfo, Verdict,
+    BuildProfile, Finding, FindingSeverity, HarnessInfo, InstrumentInfo, JudgedKind, LoadInfo,
+    ObjectiveResult, PhaseInfo, ProbeResult, RESULT_SCHEMA, RunResult, ScenarioInfo, TargetCost,
+    TargetInfo, Verdict,
 };
 use mcp_slo_core::slo;
 use mcp_slo_core::spec::Scenario;
@@ -63,7 +64,7 @@ pub fn assemble(
         duration_s: engine.duration.as_secs_f64(),
         targets,
         load: LoadInfo {
-            model: format!("{:?}", scenario.load.model).to_lowercase(),
+            model: scenario.load.model.as_str().to_owned(),
             phases: scenario
                 .load
                 .phases
@@ -129,7 +130,7 @@ fn debug_build_findings(harness: BuildProfile, targets: &[TargetInfo]) -> Vec<Fi
         .into_iter()
         .chain(servers)
         .map(|message| Finding {
-            severity: "warning".to_owned(),
+            severity: FindingSeverity::Warning,
             message,
         })
         .collect()
@@ -140,7 +141,7 @@ fn probe_objective(p: &ProbeResult) -> ObjectiveResult {
     ObjectiveResult {
         name: format!("{} probe", p.probe.replace('_', "-")),
         tool: None,
-        kind: "probe".to_owned(),
+        kind: JudgedKind::Probe,
         target: p.expected.clone(),
         measured: p.measured.clone(),
         target_value: p.expected_value,

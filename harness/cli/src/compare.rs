@@ -131,7 +131,7 @@ pub fn baseline_objective(
         .push(mcp_slo_core::result::ObjectiveResult {
             name: "no regression vs baseline".to_owned(),
             tool: None,
-            kind: "baseline".to_owned(),
+            kind: mcp_slo_core::result::JudgedKind::Baseline,
             target: format!(
                 "{}: p99 +{:.0}%, rate -{:.0}% at most, beyond noise",
                 baseline.file.display(),

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mcp_slo_core::measure::Recorder;
-use mcp_slo_core::result::{BuildProfile, Finding, TargetCost};
+use mcp_slo_core::result::{BuildProfile, Finding, FindingSeverity, TargetCost};
 use mcp_slo_core::spec::Scenario;
 use mcp_slo_engine::sampler::Usage;
 
@@ -210,7 +210,7 @@ fn shared_message(split: &CallSplit, costs: &[TargetCost]) -> String {
 
 fn info(message: String) -> Finding {
     Finding {
-        severity: "info".to_owned(),
+        severity: FindingSeverity::Info,
         message,
     }
 }

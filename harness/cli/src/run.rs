@@ -8,8 +8,10 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow};
 use mcp_slo_backends::{Choice, Containers, Service};
 use mcp_slo_core::feasibility;
-use mcp_slo_core::result::{BuildProfile, Finding, TargetCost, TargetInfo, Verdict};
-use mcp_slo_core::spec::{Endpoint as SpecEndpoint, Scenario};
+use mcp_slo_core::result::{
+    BuildProfile, Finding, FindingSeverity, TargetCost, TargetInfo, Verdict,
+};
+use mcp_slo_core::spec::{Endpoint as SpecEndpoint, Mode, Scenario};
 use mcp_slo_engine::client::Endpoint;
 use mcp_slo_engine::probes::{ProbeLog, run_probes};
 use mcp_slo_engine::run::EngineRun;
@@ -32,7 +34,10 @@ fn print_findings(findings: &[Finding]) {
 fn load(path: &Path) -> Result<(Scenario, Vec<Finding>), anyhow::Error> {
     let scenario = Scenario::load(path)?;
     let findings = feasibility::check(&scenario);
-    let errors: Vec<&Finding> = findings.iter().filter(|f| f.severity == "error").collect();
+    let errors: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.severity == FindingSeverity::Error)
+        .collect();
     if !errors.is_empty() {
         let lines: Vec<String> = errors.iter().map(|f| format!("  {}", f.message)).collect();
         return Err(anyhow!(
@@ -452,9 +457,9 @@ pub async fn start_targets(
             // A self-contained revision (2026-07-28) has no sessions: the target was spoken
             // to statelessly, whatever mode the scenario named.
             mode: if negotiation.revision.is_self_contained() {
-                "stateless".to_owned()
+                Mode::Stateless.as_str().to_owned()
             } else {
-                format!("{:?}", target.mode).to_lowercase()
+                target.mode.as_str().to_owned()
             },
             spawned: is_spawned,
             protocol_version: negotiation.revision.as_str().to_owned(),

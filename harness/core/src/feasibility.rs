@@ -5,14 +5,11 @@
 //! is meant: one global limit (then 1000/s is impossible) or a limit per caller (then ten
 //! callers can reach it). A scenario says which with `boundaries.rate_limit_scope`.
 
-use crate::result::Finding;
+use crate::result::{Finding, FindingSeverity};
 use crate::spec::{LoadModel, ObjectiveKind, RateScope, Scenario};
 
-fn finding(severity: &str, message: String) -> Finding {
-    Finding {
-        severity: severity.to_owned(),
-        message,
-    }
+fn finding(severity: FindingSeverity, message: String) -> Finding {
+    Finding { severity, message }
 }
 
 /// Checks a scenario against its boundaries. `error` findings make it unrunnable.
@@ -51,7 +48,7 @@ pub fn check(s: &Scenario) -> Vec<Finding> {
                     ),
                 };
                 out.push(finding(
-                    "error",
+                    FindingSeverity::Error,
                     format!(
                         "objective {:?} cannot be met by construction: {above}/s is not below {how} ({ceiling}/s); {fix}",
                         o.name
@@ -61,7 +58,7 @@ pub fn check(s: &Scenario) -> Vec<Finding> {
             let concurrency = limits.max_concurrent.get() as f64;
             let budget_ms = concurrency / above * 1000.0;
             out.push(finding(
-                "info",
+                FindingSeverity::Info,
                 format!(
                     "objective {:?} needs a mean call latency of at most {budget_ms:.1}ms (Little's law: {} concurrent / {above}/s)",
                     o.name, limits.max_concurrent
@@ -72,7 +69,7 @@ pub fn check(s: &Scenario) -> Vec<Finding> {
                 && peak < above
             {
                 out.push(finding(
-                    "error",
+                    FindingSeverity::Error,
                     format!(
                         "objective {:?} cannot be met by construction: the load offers at most {peak}/s, below {above}/s",
                         o.name
@@ -86,7 +83,7 @@ pub fn check(s: &Scenario) -> Vec<Finding> {
         && peak > ceiling
     {
         out.push(finding(
-            "warning",
+            FindingSeverity::Warning,
             format!("the load offers {peak}/s, above {how} ({ceiling}/s): the excess will be rate limited and count as errors"),
         ));
     }
@@ -111,7 +108,7 @@ mod tests {
     fn errors(s: &Scenario) -> Vec<String> {
         check(s)
             .into_iter()
-            .filter(|f| f.severity == "error")
+            .filter(|f| f.severity == FindingSeverity::Error)
             .map(|f| f.message)
             .collect()
     }

@@ -335,8 +335,7 @@ pub struct ToolPoint {
 pub struct ObjectiveResult {
     pub name: String,
     pub tool: Option<String>,
-    /// latency, error_rate, availability, throughput (later: probe, alarm).
-    pub kind: String,
+    pub kind: JudgedKind,
     /// The objective in words, e.g. `p99 < 100ms`.
     pub target: String,
     /// What was measured, e.g. `p99 = 12.3ms`.
@@ -354,11 +353,81 @@ pub enum Verdict {
     Fail,
 }
 
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+/// What an objective judged: one of the scenario's SLOs, a boundary probe, an alarm, a
+/// burn-rate window, or the comparison with a baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JudgedKind {
+    Latency,
+    ErrorRate,
+    Availability,
+    Throughput,
+    Probe,
+    Alarm,
+    BurnRate,
+    Baseline,
+}
+
+impl JudgedKind {
+    /// The name `result.json` gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JudgedKind::Latency => "latency",
+            JudgedKind::ErrorRate => "error_rate",
+            JudgedKind::Availability => "availability",
+            JudgedKind::Throughput => "throughput",
+            JudgedKind::Probe => "probe",
+            JudgedKind::Alarm => "alarm",
+            JudgedKind::BurnRate => "burn_rate",
+            JudgedKind::Baseline => "baseline",
+        }
+    }
+}
+
+impl std::fmt::Display for JudgedKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
-    /// `info`, `warning` or `error`.
-    pub severity: String,
+    pub severity: FindingSeverity,
     pub message: String,
+}
+
+/// How much a finding matters: an `error` stops a run before it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingSeverity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl FindingSeverity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingSeverity::Info => "info",
+            FindingSeverity::Warning => "warning",
+            FindingSeverity::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for FindingSeverity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Deprecated (see `TargetCost`): one process's cost divided by every call of the run.

@@ -6,7 +6,7 @@ use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 
 use crate::measure::{Measurements, Outcomes, ToolMeasure};
 use crate::result::{
-    LatencySummary, ObjectiveResult, Quantiles, Summary, TimelinePoint, ToolPoint,
+    JudgedKind, LatencySummary, ObjectiveResult, Quantiles, Summary, TimelinePoint, ToolPoint,
 };
 use crate::spec::{Objective, ObjectiveKind};
 use crate::units::fmt_duration;
@@ -172,19 +172,20 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
         None => m.recorder.overall(),
     };
     let calls = measure.outcomes.total();
-    let result = |kind: &str, target: String, measured: String, tv: f64, mv: f64, passed: bool| {
-        ObjectiveResult {
-            name: objective.name.clone(),
-            tool: objective.tool.clone(),
-            kind: kind.to_owned(),
-            target,
-            measured,
-            target_value: tv,
-            measured_value: mv,
-            passed: passed && calls > 0,
-            detail: (calls == 0).then(|| "no calls were recorded".to_owned()),
-        }
-    };
+    let result =
+        |kind: JudgedKind, target: String, measured: String, tv: f64, mv: f64, passed: bool| {
+            ObjectiveResult {
+                name: objective.name.clone(),
+                tool: objective.tool.clone(),
+                kind,
+                target,
+                measured,
+                target_value: tv,
+                measured_value: mv,
+                passed: passed && calls > 0,
+                detail: (calls == 0).then(|| "no calls were recorded".to_owned()),
+            }
+        };
     match &objective.kind {
         ObjectiveKind::Latency {
             percentile,
@@ -196,7 +197,7 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
                 measure.latency.value_at_percentile(*percentile)
             };
             result(
-                "latency",
+                JudgedKind::Latency,
                 format!(
                     "p{percentile} < {}",
                     fmt_duration(std::time::Duration::from_micros(*below_us))
@@ -221,7 +222,7 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
             };
             let rate = error_rate(judged);
             result(
-                "error_rate",
+                JudgedKind::ErrorRate,
                 format!("< {}", pct(*below)),
                 format!(
                     "{} ({} of {} calls failed{})",
@@ -253,7 +254,7 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
                 good as f64 / total as f64
             };
             result(
-                "availability",
+                JudgedKind::Availability,
                 format!(
                     "> {} of {}s slices at >= {} success",
                     pct(*above),
@@ -273,7 +274,7 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
                 0.0
             };
             result(
-                "throughput",
+                JudgedKind::Throughput,
                 format!("> {above:.1}/s"),
                 format!("{rate:.1}/s successful"),
                 *above,

@@ -26,7 +26,7 @@ pub fn junit_xml(r: &RunResult) -> String {
     let _ = writeln!(out, "    <properties>");
     let properties = [
         ("scenario.file", r.scenario.file.clone()),
-        ("verdict", format!("{:?}", r.verdict).to_lowercase()),
+        ("verdict", r.verdict.as_str().to_owned()),
         ("load.model", r.load.model.clone()),
         ("load.offered_rate", format!("{:.1}", r.load.offered_rate)),
         ("load.achieved_rate", format!("{:.1}", r.load.achieved_rate)),
@@ -76,7 +76,7 @@ fn testcase(out: &mut String, suite: &str, time: &str, o: &ObjectiveResult) {
         out,
         "      <failure message=\"{}\" type=\"{}\">{}</failure>",
         escape(&format!("measured {}, objective {}", o.measured, o.target)),
-        escape(&o.kind),
+        o.kind,
         escape(&details)
     );
     let _ = writeln!(out, "    </testcase>");

@@ -129,7 +129,7 @@ fn run_result() -> RunResult {
         ObjectiveResult {
             name: name.to_owned(),
             tool: tool.map(str::to_owned),
-            kind: kind.to_owned(),
+            kind: serde_json::from_value(serde_json::Value::from(kind)).expect("a judged kind"),
             target: target.to_owned(),
             measured: measured.to_owned(),
             target_value: tv,
@@ -208,7 +208,7 @@ fn run_result() -> RunResult {
         ],
         verdict: Verdict::Fail,
         findings: vec![Finding {
-            severity: "warning".to_owned(),
+            severity: mcp_slo_core::result::FindingSeverity::Warning,
             message: "2 calls were rate limited although the offered rate (90/s) is below the local tier's limit (100/s per caller)".to_owned(),
         }],
         cost: Some(Cost { pid: 4242, cpu_seconds: 3.1, cpu_us_per_call: Some(574.5), peak_rss_bytes: 48_234_496, samples: 65 }),
@@ -491,4 +491,37 @@ fn read_errors_name_the_file() {
         )),
         "{err}"
     );
+}
+
+/// Results written before the typed fields (`kind`, `severity` as enums) still read as
+/// typed results and still validate: the committed baselines, one of them recorded on
+/// 2026-11-24, are what `mcp-slo compare` reads.
+#[test]
+fn results_written_by_earlier_versions_still_read_and_validate() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(manifest_path("result.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let baselines = manifest_path("../../reports/baselines");
+    let mut read = 0;
+    for entry in std::fs::read_dir(&baselines).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let typed: RunResult = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(!typed.objectives.is_empty(), "{}", path.display());
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+        // Typed now, written as before.
+        let again = serde_json::to_value(&typed).unwrap();
+        assert_eq!(again["objectives"], value["objectives"], "{}", path.display());
+        assert_eq!(again["findings"], value["findings"], "{}", path.display());
+        read += 1;
+    }
+    assert!(read >= 2, "read {read} baselines");
 }

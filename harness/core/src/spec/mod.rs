@@ -130,6 +130,16 @@ pub enum LoadModel {
     Closed,
 }
 
+impl LoadModel {
+    /// The name scenarios and `result.json` give it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoadModel::Open => "open",
+            LoadModel::Closed => "closed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Phase {
     pub name: String,

@@ -16,7 +16,7 @@ mod timeline;
 
 use std::fmt::Write as _;
 
-use mcp_slo_core::result::{RunResult, Verdict};
+use mcp_slo_core::result::{FindingSeverity, RunResult, Verdict};
 
 use crate::cost;
 
@@ -188,7 +188,7 @@ fn objectives(out: &mut String, r: &RunResult) {
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{}<td>{}</td></tr>",
             esc(&o.name),
-            esc(&o.kind),
+            o.kind,
             esc(&o.target),
             esc(&o.measured),
             result_cell(o.passed),
@@ -243,15 +243,15 @@ fn cost_and_findings(out: &mut String, r: &RunResult) {
     } else {
         out.push_str("<ul class=\"findings\">\n");
         for f in &r.findings {
-            let class = match f.severity.as_str() {
-                "error" => "fail",
-                "warning" => "warn",
-                _ => "info",
+            let class = match f.severity {
+                FindingSeverity::Error => "fail",
+                FindingSeverity::Warning => "warn",
+                FindingSeverity::Info => "info",
             };
             let _ = writeln!(
                 out,
                 "<li><span class=\"tag {class}\">{}</span> {}</li>",
-                esc(&f.severity),
+                f.severity,
                 esc(&f.message)
             );
         }

@@ -60,7 +60,7 @@ fn a_debug_harness_is_stated_and_its_finding_shown() {
     let mut r = rich_result();
     r.harness.build_profile = Some(BuildProfile::Debug);
     r.findings.push(Finding {
-        severity: "warning".to_owned(),
+        severity: mcp_slo_core::result::FindingSeverity::Warning,
         message: mcp_slo_report::HARNESS_DEBUG_NOTE.to_owned(),
     });
     let html = report_html(&r);

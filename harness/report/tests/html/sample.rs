@@ -53,7 +53,7 @@ pub fn objective(
     ObjectiveResult {
         name: name.to_owned(),
         tool: None,
-        kind: kind.to_owned(),
+        kind: serde_json::from_value(serde_json::Value::from(kind)).expect("a judged kind"),
         target: target.to_owned(),
         measured: measured.to_owned(),
         target_value: 0.0,
@@ -203,11 +203,11 @@ pub fn rich_result() -> RunResult {
         verdict: Verdict::Fail,
         findings: vec![
             Finding {
-                severity: "warning".to_owned(),
+                severity: mcp_slo_core::result::FindingSeverity::Warning,
                 message: "3 calls were rate limited <below> the limit & retried".to_owned(),
             },
             Finding {
-                severity: "info".to_owned(),
+                severity: mcp_slo_core::result::FindingSeverity::Info,
                 message: "the server answered every call".to_owned(),
             },
         ],
