@@ -6,6 +6,7 @@
 pub mod embedded;
 pub mod readiness;
 pub mod tools;
+mod wiring;
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -14,22 +15,13 @@ use std::sync::Arc;
 use mcp_server_core::audit::{AuditSink, AuditTarget};
 use mcp_server_core::config::{Listener, ServerConfig, Tier, TierLimits};
 use mcp_server_core::metrics::Metrics;
-use mcp_server_core::registry::{RegisteredTool, ToolHandler, ToolRegistry};
-use mcp_server_core::resources::ResourceSource;
+use mcp_server_core::registry::{RegisteredTool, ToolRegistry};
 use mcp_server_core::server::{TierParts, TierServer};
 use mcp_server_core::stack::{Guard, Mode};
 
 use crate::embedded::EmbeddedDir;
 use crate::readiness::LocalReadiness;
-use crate::tools::cache_invalidate::CacheInvalidate;
-use crate::tools::cache_store::CacheStore;
-use crate::tools::file_read::{FileRead, FileResources};
-use crate::tools::mysql::MysqlQuery;
-use crate::tools::pg_pool::PoolShape;
-use crate::tools::postgres::PostgresQuery;
-use crate::tools::redis_conn::RedisHandle;
-use crate::tools::result_cache::ResultCache;
-use crate::tools::sqlite::{Flavour, SqliteQuery};
+use crate::wiring::Wiring;
 
 /// Backends, from the environment (`DATABASE_URL`, `MYSQL_URL`, `REDIS_URL`,
 /// `MCP_SLO_DATA_ROOT`); those left unset are served from `embedded` when it is given.
@@ -141,7 +133,6 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
     let metrics = Metrics::new(audit.dropped_counter());
     let registry = Arc::new(ToolRegistry::new(100));
     let pool_size = pool_size.unwrap_or(limits.max_concurrent.get().min(64) as u32);
-    let mut readiness = LocalReadiness::default();
     let mut problems = Vec::new();
     let embedded = backends.embedded.as_ref().map(EmbeddedDir::new);
     if let Some(dir) = &embedded
@@ -149,142 +140,44 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
     {
         problems.push(format!("cannot prepare the embedded backends: {e}"));
     }
-    let redis = match (&backends.redis_url, &embedded) {
-        (Some(url), _) => match RedisHandle::new(url) {
-            Ok(handle) => Some(CacheStore::Redis(handle)),
-            Err(e) => {
-                problems.push(e);
-                None
-            }
-        },
-        (None, Some(_)) => Some(CacheStore::memory()),
-        (None, None) => None,
-    };
+    let redis = Wiring::cache(&backends, embedded.as_ref()).unwrap_or_else(|e| {
+        problems.push(e);
+        None
+    });
     let data_root = backends
         .data_root
         .clone()
         .or_else(|| embedded.as_ref().map(EmbeddedDir::data_root));
-    let mut resources: Option<Arc<dyn ResourceSource>> = None;
+    let mut wiring = Wiring {
+        backends,
+        embedded,
+        redis,
+        data_root,
+        limits: limits.clone(),
+        pool_size,
+        pg_pipeline_depth,
+        workers,
+        readiness: LocalReadiness::default(),
+        resources: None,
+    };
     for tool in &config.tools {
-        let handler: Arc<dyn ToolHandler> = match tool.name.as_str() {
-            "postgres_query" | "mysql_query" => {
-                let postgres = tool.name == "postgres_query";
-                let cache = match (tool.options.result_cache_ttl, &redis) {
-                    (Some(ttl), Some(redis)) if !ttl.is_zero() => Some(ResultCache::new(
-                        redis.clone(),
-                        tool.options
-                            .key_prefix
-                            .clone()
-                            .unwrap_or_else(|| "mcp:local:".into()),
-                        ttl,
-                    )),
-                    _ => None,
-                };
-                let url = if postgres {
-                    &backends.database_url
-                } else {
-                    &backends.mysql_url
-                };
-                match (url, &embedded) {
-                    (Some(url), _) if postgres => match tools::postgres::base_options(url) {
-                        Ok(base) => {
-                            let pg = Arc::new(PostgresQuery::new(
-                                &base,
-                                tool,
-                                limits.timeout,
-                                PoolShape {
-                                    size: pool_size as usize,
-                                    depth: pg_pipeline_depth.unwrap_or(1),
-                                    shards: workers.get(),
-                                },
-                                cache,
-                            ));
-                            readiness.postgres = Some(pg.clone());
-                            pg
-                        }
-                        Err(e) => {
-                            problems.push(e);
-                            continue;
-                        }
-                    },
-                    (Some(url), _) => match tools::mysql::base_options(url) {
-                        Ok(base) => {
-                            let my =
-                                Arc::new(MysqlQuery::new(&base, tool, limits.timeout, pool_size));
-                            readiness.mysql = Some(my.clone());
-                            my
-                        }
-                        Err(e) => {
-                            problems.push(e);
-                            continue;
-                        }
-                    },
-                    (None, Some(dir)) => {
-                        let flavour = if postgres {
-                            Flavour::Postgres
-                        } else {
-                            Flavour::MySql
-                        };
-                        let lite = Arc::new(SqliteQuery::new(
-                            &dir.sqlite(),
-                            flavour,
-                            tool,
-                            limits.timeout,
-                            pool_size,
-                            cache,
-                        ));
-                        readiness.sqlite.push(lite.clone());
-                        lite
-                    }
-                    (None, None) => {
-                        let var = if postgres {
-                            "DATABASE_URL"
-                        } else {
-                            "MYSQL_URL"
-                        };
-                        problems.push(format!(
-                            "{} needs {var} (or --embedded DIR for SQLite)",
-                            tool.name
-                        ));
-                        continue;
-                    }
-                }
+        match wiring.handler(tool) {
+            Ok(handler) => {
+                registry.register(RegisteredTool::new(Tier::Local, tool.clone(), handler))?;
             }
-            "file_read" => {
-                let files = Arc::new(FileRead::new(tool, data_root.as_deref()));
-                readiness.files = Some(files.clone());
-                // The files file_read may read are the tier's resources too.
-                resources = Some(Arc::new(FileResources(files.clone())));
-                files
-            }
-            "cache_invalidate" => {
-                let Some(redis) = &redis else {
-                    problems.push(
-                        "cache_invalidate needs REDIS_URL (or --embedded DIR for an in-process cache)"
-                            .to_owned(),
-                    );
-                    continue;
-                };
-                let prefix = tool
-                    .options
-                    .key_prefix
-                    .clone()
-                    .unwrap_or_else(|| "mcp:local:".into());
-                Arc::new(CacheInvalidate::new(redis.clone(), prefix))
-            }
-            other => {
-                problems.push(format!(
-                    "tool {other:?} has no implementation in the local tier (known: postgres_query, mysql_query, file_read, cache_invalidate)"
-                ));
-                continue;
-            }
-        };
-        registry.register(RegisteredTool::new(Tier::Local, tool.clone(), handler))?;
+            Err(problem) => problems.push(problem),
+        }
     }
-    readiness.cache = redis;
     if !problems.is_empty() {
         anyhow::bail!("cannot build the local tier:\n  {}", problems.join("\n  "));
     }
+    let Wiring {
+        mut readiness,
+        redis,
+        resources,
+        ..
+    } = wiring;
+    readiness.cache = redis;
     let mut allowed_hosts: Vec<String> = Guard::LOOPBACK.iter().map(|h| h.to_string()).collect();
     allowed_hosts.extend(network.allowed_hosts.iter().cloned());
     Ok(TierServer::assemble(TierParts {

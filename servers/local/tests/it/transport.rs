@@ -252,8 +252,20 @@ async fn http2_clients_are_told_the_configured_stream_frame_and_header_limits() 
         })
         .collect();
     let setting = |id: u16| settings.iter().find(|(i, _)| *i == id).map(|(_, v)| *v);
-    assert_eq!(setting(0x3), Some(7), "MAX_CONCURRENT_STREAMS: {settings:?}");
-    assert_eq!(setting(0x5), Some(32 * 1024), "MAX_FRAME_SIZE: {settings:?}");
-    assert_eq!(setting(0x6), Some(8 * 1024), "MAX_HEADER_LIST_SIZE: {settings:?}");
+    assert_eq!(
+        setting(0x3),
+        Some(7),
+        "MAX_CONCURRENT_STREAMS: {settings:?}"
+    );
+    assert_eq!(
+        setting(0x5),
+        Some(32 * 1024),
+        "MAX_FRAME_SIZE: {settings:?}"
+    );
+    assert_eq!(
+        setting(0x6),
+        Some(8 * 1024),
+        "MAX_HEADER_LIST_SIZE: {settings:?}"
+    );
     server.stop().await;
 }
