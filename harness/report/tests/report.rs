@@ -508,8 +508,8 @@ fn results_written_by_earlier_versions_still_read_and_validate() {
     for entry in std::fs::read_dir(&baselines).unwrap() {
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap();
-        let typed: RunResult = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let typed: RunResult =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert!(!typed.objectives.is_empty(), "{}", path.display());
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         let errors: Vec<String> = validator
@@ -519,7 +519,12 @@ fn results_written_by_earlier_versions_still_read_and_validate() {
         assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
         // Typed now, written as before.
         let again = serde_json::to_value(&typed).unwrap();
-        assert_eq!(again["objectives"], value["objectives"], "{}", path.display());
+        assert_eq!(
+            again["objectives"],
+            value["objectives"],
+            "{}",
+            path.display()
+        );
         assert_eq!(again["findings"], value["findings"], "{}", path.display());
         read += 1;
     }
