@@ -33,7 +33,7 @@ pub fn assemble(
         .map(|o| slo::evaluate(o, m))
         .collect();
     objectives.extend(probes.iter().map(probe_objective));
-    let alarms = crate::alarm_verdict::evaluate(scenario, m).map(|(report, lines)| {
+    let alarms = mcp_slo_core::verdict::alarms::evaluate(scenario, m).map(|(report, lines)| {
         objectives.extend(lines);
         report
     });

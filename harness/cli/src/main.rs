@@ -2,7 +2,6 @@
 //! compare runs; the verdict is the exit code (0 pass, 1 an objective missed or a
 //! regression, 2 invalid input, 3 infrastructure failure).
 
-mod alarm_verdict;
 mod assemble;
 mod calibrate;
 mod call;

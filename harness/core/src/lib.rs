@@ -10,3 +10,4 @@ pub mod slo;
 pub mod spec;
 pub mod stats;
 pub mod units;
+pub mod verdict;

@@ -3,13 +3,13 @@
 
 use std::num::NonZeroU32;
 
-use mcp_slo_core::alarms::{
+use crate::alarms::{
     self, AlarmTimeline, BurnRateResult, Severity, burn_rate_alerts, error_counts,
 };
-use mcp_slo_core::measure::Measurements;
-use mcp_slo_core::result::{AlarmsReport, JudgedKind, ObjectiveResult};
-use mcp_slo_core::spec::Scenario;
-use mcp_slo_core::spec::alarm_checks::FailOn;
+use crate::measure::Measurements;
+use crate::result::{AlarmsReport, JudgedKind, ObjectiveResult};
+use crate::spec::Scenario;
+use crate::spec::alarm_checks::FailOn;
 
 /// The alarms section of the result and the verdict lines it adds.
 pub fn evaluate(
@@ -243,3 +243,6 @@ fn phase_start(scenario: &Scenario, phase: &str) -> f64 {
         .map(|p| p.duration.as_secs_f64())
         .sum()
 }
+
+#[cfg(test)]
+mod tests;
