@@ -68,7 +68,7 @@ pub(super) async fn in_flight(
     let extra_admitted = extra.iter().filter(|c| c.admitted()).count();
     let extra_overloaded: Vec<_> = extra
         .iter()
-        .filter(|c| c.answer.outcome == CallOutcome::Overloaded)
+        .filter(|c| c.outcome == CallOutcome::Overloaded)
         .collect();
     let slowest_refusal = extra_overloaded
         .iter()
@@ -93,7 +93,7 @@ pub(super) async fn in_flight(
     }
     let wrong: Vec<_> = extra
         .iter()
-        .filter(|c| !c.admitted() && c.answer.outcome != CallOutcome::Overloaded)
+        .filter(|c| !c.admitted() && c.outcome != CallOutcome::Overloaded)
         .collect();
     if !wrong.is_empty() {
         failures.push(format!(
@@ -205,7 +205,7 @@ pub(super) async fn concurrency(
     }
     let bad: Vec<_> = calls
         .iter()
-        .filter(|c| c.answer.outcome != CallOutcome::Ok)
+        .filter(|c| c.outcome != CallOutcome::Ok)
         .collect();
     if !bad.is_empty() {
         failures.push(format!(

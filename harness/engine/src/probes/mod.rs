@@ -20,15 +20,14 @@ mod hold;
 mod rate;
 mod timeout;
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mcp_slo_core::measure::CallOutcome;
 use mcp_slo_core::result::ProbeResult;
 use mcp_slo_core::spec::args::SeededSource;
 use mcp_slo_core::spec::probes::{ProbeMetrics, ProbeOp, Probes};
+use mcp_slo_core::verdict::probes::{ProbeCall, outcome_figures, percent, sample_messages};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -94,33 +93,6 @@ pub async fn run_probes(
     Ok(results)
 }
 
-/// One probe call: who sent it, when (since the probe started), when it ended, how.
-#[derive(Debug, Clone)]
-struct Call {
-    caller: u32,
-    sent: Duration,
-    ended: Duration,
-    answer: Answer,
-}
-
-impl Call {
-    fn latency(&self) -> Duration {
-        self.ended.saturating_sub(self.sent)
-    }
-    /// Got past admission: it ran, failed inside the tool, or hit the server's deadline.
-    fn admitted(&self) -> bool {
-        match self.answer.outcome {
-            CallOutcome::Ok | CallOutcome::ToolError | CallOutcome::JsonRpcError => true,
-            CallOutcome::TimedOut => !self.lost(),
-            _ => false,
-        }
-    }
-    /// No answer from the server (connection error or the client's own timeout).
-    fn lost(&self) -> bool {
-        self.answer.status == 0
-    }
-}
-
 /// A caller: its own HTTP client (bound to 127.0.0.N) and MCP session.
 struct Caller {
     index: u32,
@@ -167,7 +139,7 @@ impl Caller {
         op: &ProbeOp,
         first_id: u64,
         start: Instant,
-    ) -> tokio::task::JoinHandle<Call> {
+    ) -> tokio::task::JoinHandle<ProbeCall> {
         let args = op.args.render(&mut self.source);
         let method = op.method.clone();
         let client = self.client.clone();
@@ -186,11 +158,14 @@ impl Caller {
                 Attempts::once(timeout),
             )
             .await;
-            Call {
+            ProbeCall {
                 caller,
                 sent,
                 ended: start.elapsed(),
-                answer,
+                outcome: answer.outcome,
+                status: answer.status,
+                message: answer.message,
+                retry_after: answer.retry_after,
             }
         })
     }
@@ -216,7 +191,7 @@ impl Caller {
 }
 
 /// Waits for every call (they all end: each has the client's timeout).
-async fn collect(handles: Vec<tokio::task::JoinHandle<Call>>) -> Vec<Call> {
+async fn collect(handles: Vec<tokio::task::JoinHandle<ProbeCall>>) -> Vec<ProbeCall> {
     let mut calls = Vec::with_capacity(handles.len());
     for h in handles {
         if let Ok(call) = h.await {
@@ -262,36 +237,4 @@ async fn read_metric(
             .parse()
             .ok()
     })
-}
-
-/// Counts of each outcome, for the figures.
-fn outcome_figures(calls: &[Call], prefix: &str, figures: &mut BTreeMap<String, f64>) {
-    for c in calls {
-        *figures
-            .entry(format!("{prefix}{}", c.answer.outcome.as_str()))
-            .or_default() += 1.0;
-    }
-}
-
-/// The first distinct messages of calls that ended in an unexpected way.
-fn sample_messages<'a>(calls: impl Iterator<Item = &'a Call>) -> String {
-    let mut seen: Vec<String> = Vec::new();
-    for c in calls {
-        let m = c
-            .answer
-            .message
-            .clone()
-            .unwrap_or_else(|| c.answer.outcome.as_str().to_owned());
-        if !seen.contains(&m) {
-            seen.push(m);
-        }
-        if seen.len() == 3 {
-            break;
-        }
-    }
-    seen.join("; ")
-}
-
-fn percent(x: f64) -> String {
-    format!("{:+.1}%", x * 100.0)
 }

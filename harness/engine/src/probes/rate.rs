@@ -1,29 +1,25 @@
-//! The rate probe.
+//! The rate probe: offers calls at a multiple of the declared limit and records them;
+//! `mcp_slo_core::verdict::probes` judges them.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use mcp_slo_core::measure::CallOutcome;
-use mcp_slo_core::result::{ProbeResult, ProbeSecond};
-use mcp_slo_core::spec::RateScope;
+use mcp_slo_core::result::ProbeResult;
 use mcp_slo_core::spec::probes::RateProbe;
+use mcp_slo_core::verdict::probes::{RatePlan, judge_rate};
 use tokio::time::Instant;
 
-use super::{Call, Caller, ProbeError, collect, outcome_figures, percent, sample_messages};
+use super::{Caller, ProbeError, collect};
 
 pub(super) async fn probe(
     target: &str,
     endpoint: &crate::client::Endpoint,
     p: &RateProbe,
 ) -> Result<ProbeResult, ProbeError> {
-    let per_caller = p.scope == RateScope::PerCaller;
-    // Offered per caller: the multiple of its own limit, or its share of the global one.
-    let total_limit = if per_caller {
-        p.expect * f64::from(p.callers)
-    } else {
-        p.expect
-    };
-    let caller_rate = p.multiple * total_limit / f64::from(p.callers);
+    let RatePlan {
+        total_limit,
+        caller_rate,
+        ..
+    } = RatePlan::of(p);
     let mut callers = Vec::new();
     for i in 0..p.callers {
         callers.push(Caller::open("rate", endpoint, i, Duration::from_secs(15)).await?);
@@ -59,178 +55,5 @@ pub(super) async fn probe(
     for c in &callers {
         c.close().await;
     }
-    Ok(judge(
-        target,
-        p,
-        per_caller,
-        total_limit,
-        caller_rate,
-        &calls,
-    ))
-}
-
-fn judge(
-    target: &str,
-    p: &RateProbe,
-    per_caller: bool,
-    total_limit: f64,
-    caller_rate: f64,
-    calls: &[Call],
-) -> ProbeResult {
-    let whole_seconds = p.window.as_secs() as u32;
-    let unjudged = burst_seconds(p.multiple);
-    let groups: Vec<u32> = if per_caller {
-        (0..p.callers).map(|c| c + 1).collect()
-    } else {
-        vec![0]
-    };
-    let mut seconds = Vec::new();
-    for &group in &groups {
-        for t in 0..whole_seconds {
-            let in_second =
-                |c: &&Call| c.sent.as_secs() as u32 == t && (group == 0 || c.caller + 1 == group);
-            let offered = calls.iter().filter(in_second).count() as u64;
-            let admitted = calls
-                .iter()
-                .filter(in_second)
-                .filter(|c| c.admitted())
-                .count() as u64;
-            seconds.push(ProbeSecond {
-                t,
-                caller: group,
-                offered,
-                admitted,
-                refused: offered - admitted,
-                judged: t >= unjudged,
-            });
-        }
-    }
-    let mut failures = Vec::new();
-    let judged: Vec<&ProbeSecond> = seconds.iter().filter(|s| s.judged).collect();
-    let (mut lo, mut hi) = (f64::INFINITY, 0.0_f64);
-    let mut worst = 0.0_f64;
-    let mut off: Vec<String> = Vec::new();
-    for s in &judged {
-        let admitted = s.admitted as f64;
-        lo = lo.min(admitted);
-        hi = hi.max(admitted);
-        let deviation = (admitted - p.expect) / p.expect;
-        if deviation.abs() > p.tolerance {
-            if deviation.abs() > worst.abs() {
-                worst = deviation;
-            }
-            off.push(if s.caller == 0 {
-                format!("{}", s.t)
-            } else {
-                format!("{} (caller {})", s.t, s.caller)
-            });
-        }
-    }
-    if !lo.is_finite() {
-        lo = 0.0;
-    }
-    if !off.is_empty() {
-        failures.push(format!(
-            "rate limit: {lo:.0}–{hi:.0} calls admitted per second{}, declared {}/s: {} off at worst (tolerance ±{:.0}%) in {} of {} judged seconds ({})",
-            if per_caller { " per caller" } else { "" },
-            p.expect,
-            percent(worst),
-            p.tolerance * 100.0,
-            off.len(),
-            judged.len(),
-            off.join(", ")
-        ));
-    }
-    let refused: Vec<&Call> = calls
-        .iter()
-        .filter(|c| !c.admitted() && !c.lost())
-        .collect();
-    let wrong_kind: Vec<&&Call> = refused
-        .iter()
-        .filter(|c| c.answer.outcome != CallOutcome::RateLimited)
-        .collect();
-    if !wrong_kind.is_empty() {
-        failures.push(format!(
-            "{} excess calls were refused other than as rate limited: {}",
-            wrong_kind.len(),
-            sample_messages(wrong_kind.iter().map(|c| **c))
-        ));
-    }
-    let no_retry = refused
-        .iter()
-        .filter(|c| c.answer.outcome == CallOutcome::RateLimited && c.answer.retry_after.is_none())
-        .count();
-    if no_retry > 0 {
-        failures.push(format!(
-            "{no_retry} rate-limited answers had no Retry-After header"
-        ));
-    }
-    let lost: Vec<&Call> = calls.iter().filter(|c| c.lost()).collect();
-    if !lost.is_empty() {
-        failures.push(format!(
-            "{} of {} calls got no answer: {}",
-            lost.len(),
-            calls.len(),
-            sample_messages(lost.iter().copied())
-        ));
-    }
-    if judged.is_empty() {
-        failures.push("the window had no full second after the first to judge".into());
-    }
-    let mut figures = BTreeMap::new();
-    figures.insert("calls".into(), calls.len() as f64);
-    figures.insert(
-        "offered_per_second".into(),
-        caller_rate * f64::from(p.callers),
-    );
-    figures.insert("callers".into(), f64::from(p.callers));
-    figures.insert(
-        "admitted".into(),
-        calls.iter().filter(|c| c.admitted()).count() as f64,
-    );
-    figures.insert("lost".into(), lost.len() as f64);
-    figures.insert("min_admitted_per_second".into(), lo);
-    figures.insert("max_admitted_per_second".into(), hi);
-    outcome_figures(calls, "outcome_", &mut figures);
-    let scope = if per_caller { " per caller" } else { "" };
-    let mean = if judged.is_empty() {
-        0.0
-    } else {
-        judged.iter().map(|s| s.admitted as f64).sum::<f64>() / judged.len() as f64
-    };
-    ProbeResult {
-        probe: "rate".into(),
-        target: target.into(),
-        passed: failures.is_empty(),
-        expected: format!("{}/s{scope} ±{:.0}%", p.expect, p.tolerance * 100.0),
-        measured: format!(
-            "admitted {lo:.0}–{hi:.0}/s{scope} (offered {:.0}/s in all, {} callers; total limit {total_limit}/s)",
-            caller_rate * f64::from(p.callers),
-            p.callers
-        ),
-        expected_value: p.expect,
-        measured_value: mean,
-        failures,
-        figures,
-        seconds,
-    }
-}
-
-/// Seconds at the start of the window that are not judged: a limiter whose burst is one
-/// second of its rate (GCRA or a token bucket sized so) admits that burst on top of the rate
-/// until it is spent, which at `multiple` × the rate takes 1 / (multiple − 1) seconds.
-pub(super) fn burst_seconds(multiple: f64) -> u32 {
-    // (less a hair: 1 / (1.2 - 1) is 5.000000000000001 in floating point)
-    ((1.0 / (multiple - 1.0) - 1e-9).ceil() as u32).max(1)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_burst_is_spent_sooner_the_harder_the_limit_is_pushed() {
-        assert_eq!(super::burst_seconds(3.0), 1);
-        assert_eq!(super::burst_seconds(2.0), 1);
-        assert_eq!(super::burst_seconds(1.5), 2);
-        assert_eq!(super::burst_seconds(1.2), 5);
-    }
+    Ok(judge_rate(target, p, &calls))
 }

@@ -32,11 +32,11 @@ pub(super) async fn probe(
     };
     let took = call.latency();
     let off = took.as_secs_f64() - p.expect.as_secs_f64();
-    if call.answer.outcome != CallOutcome::TimedOut || call.lost() {
+    if call.outcome != CallOutcome::TimedOut || call.lost() {
         failures.push(format!(
             "timeout: the call ended after {:.0} ms as {} ({}), expected a timeout error at the declared timeout_ms {:.0}",
             took.as_secs_f64() * 1e3,
-            call.answer.outcome.as_str(),
+            call.outcome.as_str(),
             sample_messages(std::iter::once(call)),
             p.expect.as_secs_f64() * 1e3
         ));
@@ -86,7 +86,7 @@ pub(super) async fn probe(
         ),
         measured: format!(
             "{} after {:.0} ms{cancelled_text}",
-            call.answer.outcome.as_str(),
+            call.outcome.as_str(),
             took.as_secs_f64() * 1e3
         ),
         expected_value: p.expect.as_secs_f64() * 1e3,

@@ -1,0 +1,261 @@
+//! Judging the boundary probes from what they recorded: the engine sends the calls and
+//! records each one as a [`ProbeCall`]; the verdict (passed, failures, figures) is reached
+//! here, where it can be tested without a server.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::measure::CallOutcome;
+use crate::result::{ProbeResult, ProbeSecond};
+use crate::spec::RateScope;
+use crate::spec::probes::RateProbe;
+
+/// One probe call: who sent it, when (since the probe started), when it ended, how.
+#[derive(Debug, Clone)]
+pub struct ProbeCall {
+    pub caller: u32,
+    pub sent: Duration,
+    pub ended: Duration,
+    pub outcome: CallOutcome,
+    /// HTTP status (0: no answer).
+    pub status: u16,
+    /// The JSON-RPC error message or transport error, when there is one.
+    pub message: Option<String>,
+    pub retry_after: Option<u64>,
+}
+
+impl ProbeCall {
+    pub fn latency(&self) -> Duration {
+        self.ended.saturating_sub(self.sent)
+    }
+
+    /// Got past admission: it ran, failed inside the tool, or hit the server's deadline.
+    pub fn admitted(&self) -> bool {
+        match self.outcome {
+            CallOutcome::Ok | CallOutcome::ToolError | CallOutcome::JsonRpcError => true,
+            CallOutcome::TimedOut => !self.lost(),
+            _ => false,
+        }
+    }
+
+    /// No answer from the server (connection error or the client's own timeout).
+    pub fn lost(&self) -> bool {
+        self.status == 0
+    }
+}
+
+/// Counts of each outcome, for the figures.
+pub fn outcome_figures(calls: &[ProbeCall], prefix: &str, figures: &mut BTreeMap<String, f64>) {
+    for c in calls {
+        *figures
+            .entry(format!("{prefix}{}", c.outcome.as_str()))
+            .or_default() += 1.0;
+    }
+}
+
+/// The first distinct messages of calls that ended in an unexpected way.
+pub fn sample_messages<'a>(calls: impl Iterator<Item = &'a ProbeCall>) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for c in calls {
+        let m = c
+            .message
+            .clone()
+            .unwrap_or_else(|| c.outcome.as_str().to_owned());
+        if !seen.contains(&m) {
+            seen.push(m);
+        }
+        if seen.len() == 3 {
+            break;
+        }
+    }
+    seen.join("; ")
+}
+
+/// A signed fraction as a percentage (`+12.5%`).
+pub fn percent(x: f64) -> String {
+    format!("{:+.1}%", x * 100.0)
+}
+
+/// What the rate probe offers: per caller or globally, the limit over all callers, and
+/// each caller's rate (the multiple of its own limit, or its share of the global one).
+pub struct RatePlan {
+    pub per_caller: bool,
+    pub total_limit: f64,
+    pub caller_rate: f64,
+}
+
+impl RatePlan {
+    pub fn of(p: &RateProbe) -> Self {
+        let per_caller = p.scope == RateScope::PerCaller;
+        let total_limit = if per_caller {
+            p.expect * f64::from(p.callers)
+        } else {
+            p.expect
+        };
+        RatePlan {
+            per_caller,
+            total_limit,
+            caller_rate: p.multiple * total_limit / f64::from(p.callers),
+        }
+    }
+}
+
+/// Judges the rate probe's calls: in every judged second, each caller (or all of them,
+/// for a global limit) had `expect` calls admitted within the tolerance; every excess call
+/// was refused as rate limited, with `Retry-After`; no call went unanswered.
+pub fn judge_rate(target: &str, p: &RateProbe, calls: &[ProbeCall]) -> ProbeResult {
+    let RatePlan {
+        per_caller,
+        total_limit,
+        caller_rate,
+    } = RatePlan::of(p);
+    let whole_seconds = p.window.as_secs() as u32;
+    let unjudged = burst_seconds(p.multiple);
+    let groups: Vec<u32> = if per_caller {
+        (0..p.callers).map(|c| c + 1).collect()
+    } else {
+        vec![0]
+    };
+    let mut seconds = Vec::new();
+    for &group in &groups {
+        for t in 0..whole_seconds {
+            let in_second = |c: &&ProbeCall| {
+                c.sent.as_secs() as u32 == t && (group == 0 || c.caller + 1 == group)
+            };
+            let offered = calls.iter().filter(in_second).count() as u64;
+            let admitted = calls
+                .iter()
+                .filter(in_second)
+                .filter(|c| c.admitted())
+                .count() as u64;
+            seconds.push(ProbeSecond {
+                t,
+                caller: group,
+                offered,
+                admitted,
+                refused: offered - admitted,
+                judged: t >= unjudged,
+            });
+        }
+    }
+    let mut failures = Vec::new();
+    let judged: Vec<&ProbeSecond> = seconds.iter().filter(|s| s.judged).collect();
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0_f64);
+    let mut worst = 0.0_f64;
+    let mut off: Vec<String> = Vec::new();
+    for s in &judged {
+        let admitted = s.admitted as f64;
+        lo = lo.min(admitted);
+        hi = hi.max(admitted);
+        let deviation = (admitted - p.expect) / p.expect;
+        if deviation.abs() > p.tolerance {
+            if deviation.abs() > worst.abs() {
+                worst = deviation;
+            }
+            off.push(if s.caller == 0 {
+                format!("{}", s.t)
+            } else {
+                format!("{} (caller {})", s.t, s.caller)
+            });
+        }
+    }
+    if !lo.is_finite() {
+        lo = 0.0;
+    }
+    if !off.is_empty() {
+        failures.push(format!(
+            "rate limit: {lo:.0}–{hi:.0} calls admitted per second{}, declared {}/s: {} off at worst (tolerance ±{:.0}%) in {} of {} judged seconds ({})",
+            if per_caller { " per caller" } else { "" },
+            p.expect,
+            percent(worst),
+            p.tolerance * 100.0,
+            off.len(),
+            judged.len(),
+            off.join(", ")
+        ));
+    }
+    let refused: Vec<&ProbeCall> = calls
+        .iter()
+        .filter(|c| !c.admitted() && !c.lost())
+        .collect();
+    let wrong_kind: Vec<&&ProbeCall> = refused
+        .iter()
+        .filter(|c| c.outcome != CallOutcome::RateLimited)
+        .collect();
+    if !wrong_kind.is_empty() {
+        failures.push(format!(
+            "{} excess calls were refused other than as rate limited: {}",
+            wrong_kind.len(),
+            sample_messages(wrong_kind.iter().map(|c| **c))
+        ));
+    }
+    let no_retry = refused
+        .iter()
+        .filter(|c| c.outcome == CallOutcome::RateLimited && c.retry_after.is_none())
+        .count();
+    if no_retry > 0 {
+        failures.push(format!(
+            "{no_retry} rate-limited answers had no Retry-After header"
+        ));
+    }
+    let lost: Vec<&ProbeCall> = calls.iter().filter(|c| c.lost()).collect();
+    if !lost.is_empty() {
+        failures.push(format!(
+            "{} of {} calls got no answer: {}",
+            lost.len(),
+            calls.len(),
+            sample_messages(lost.iter().copied())
+        ));
+    }
+    if judged.is_empty() {
+        failures.push("the window had no full second after the first to judge".into());
+    }
+    let mut figures = BTreeMap::new();
+    figures.insert("calls".into(), calls.len() as f64);
+    figures.insert(
+        "offered_per_second".into(),
+        caller_rate * f64::from(p.callers),
+    );
+    figures.insert("callers".into(), f64::from(p.callers));
+    figures.insert(
+        "admitted".into(),
+        calls.iter().filter(|c| c.admitted()).count() as f64,
+    );
+    figures.insert("lost".into(), lost.len() as f64);
+    figures.insert("min_admitted_per_second".into(), lo);
+    figures.insert("max_admitted_per_second".into(), hi);
+    outcome_figures(calls, "outcome_", &mut figures);
+    let scope = if per_caller { " per caller" } else { "" };
+    let mean = if judged.is_empty() {
+        0.0
+    } else {
+        judged.iter().map(|s| s.admitted as f64).sum::<f64>() / judged.len() as f64
+    };
+    ProbeResult {
+        probe: "rate".into(),
+        target: target.into(),
+        passed: failures.is_empty(),
+        expected: format!("{}/s{scope} ±{:.0}%", p.expect, p.tolerance * 100.0),
+        measured: format!(
+            "admitted {lo:.0}–{hi:.0}/s{scope} (offered {:.0}/s in all, {} callers; total limit {total_limit}/s)",
+            caller_rate * f64::from(p.callers),
+            p.callers
+        ),
+        expected_value: p.expect,
+        measured_value: mean,
+        failures,
+        figures,
+        seconds,
+    }
+}
+
+/// Seconds at the start of the window that are not judged: a limiter whose burst is one
+/// second of its rate (GCRA or a token bucket sized so) admits that burst on top of the rate
+/// until it is spent, which at `multiple` × the rate takes 1 / (multiple − 1) seconds.
+pub fn burst_seconds(multiple: f64) -> u32 {
+    // (less a hair: 1 / (1.2 - 1) is 5.000000000000001 in floating point)
+    ((1.0 / (multiple - 1.0) - 1e-9).ceil() as u32).max(1)
+}
+
+#[cfg(test)]
+mod tests;
