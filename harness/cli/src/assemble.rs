@@ -80,11 +80,7 @@ pub fn assemble(
             offered_calls: engine.offered_calls,
             completed_calls: completed,
             offered_rate: engine.offered_rate,
-            achieved_rate: if m.recorded_seconds > 0.0 {
-                completed as f64 / m.recorded_seconds
-            } else {
-                0.0
-            },
+            achieved_rate: slo::per_second(completed, m.recorded_seconds),
             late_starts: m.recorder.late_starts,
             max_lateness_ms: m.recorder.max_lateness_us as f64 / 1000.0,
             workers: engine.workers,

@@ -233,7 +233,10 @@ pub struct LoadInfo {
     pub offered_calls: u64,
     /// Calls that got an answer (any outcome) in recorded phases.
     pub completed_calls: u64,
+    /// Calls scheduled per second.
     pub offered_rate: f64,
+    /// Calls answered (any outcome) per recorded second; `Summary::throughput` counts
+    /// only the successful ones.
     pub achieved_rate: f64,
     /// Open model: calls that started late because every worker was busy.
     pub late_starts: u64,
@@ -287,7 +290,8 @@ pub struct Summary {
     pub latency: LatencySummary,
     /// Failed calls / all calls.
     pub error_rate: f64,
-    /// Successful calls per second over the recorded phases.
+    /// Successful calls per recorded second; `LoadInfo::achieved_rate` counts every
+    /// answered call.
     pub throughput: f64,
     /// With retries: how the first attempts ended (`outcomes` are the final ones).
     #[serde(default, skip_serializing_if = "Option::is_none")]

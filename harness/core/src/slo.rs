@@ -41,6 +41,17 @@ pub fn quantiles(h: &Histogram<u64>) -> Quantiles {
     }
 }
 
+/// `count` events over `seconds`, per second (0 over no time). Every rate of a run is
+/// this over the recorded seconds, named for what it counts: `throughput` successful
+/// calls, `achieved_rate` answered calls of any outcome.
+pub fn per_second(count: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
 pub fn error_rate(o: &Outcomes) -> f64 {
     if o.total() == 0 {
         0.0
@@ -54,11 +65,7 @@ pub fn summary(m: &ToolMeasure, recorded_seconds: f64) -> Summary {
         outcomes: m.outcomes,
         latency: latency_summary(&m.latency),
         error_rate: error_rate(&m.outcomes),
-        throughput: if recorded_seconds > 0.0 {
-            m.outcomes.ok as f64 / recorded_seconds
-        } else {
-            0.0
-        },
+        throughput: per_second(m.outcomes.ok, recorded_seconds),
         first_attempts: (m.retries > 0).then_some(m.first_outcomes),
         retries: m.retries,
         listing: (m.listing.calls > 0).then_some(m.listing),
@@ -268,11 +275,7 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
             )
         }
         ObjectiveKind::Throughput { above } => {
-            let rate = if m.recorded_seconds > 0.0 {
-                measure.outcomes.ok as f64 / m.recorded_seconds
-            } else {
-                0.0
-            };
+            let rate = per_second(measure.outcomes.ok, m.recorded_seconds);
             result(
                 JudgedKind::Throughput,
                 format!("> {above:.1}/s"),
