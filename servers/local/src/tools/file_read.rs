@@ -97,6 +97,21 @@ impl FileRead {
     /// Finds the mount and the path beneath it. Refuses what is hostile on its face; the
     /// open beneath the directory handle refuses the rest.
     fn resolve(&self, requested: &str) -> Result<(&Mount, PathBuf), ToolError> {
+        self.resolve_or(requested, |requested, allowed| {
+            ToolError::refused(format!(
+                "path {requested:?} is outside the allowed paths ({allowed})"
+            ))
+        })
+    }
+
+    /// [`Self::resolve`], with `outside` saying what a path under no allowed path is (given
+    /// the path and the allowed paths): a refusal for `file_read`, "no such resource" for
+    /// a resource URI.
+    fn resolve_or(
+        &self,
+        requested: &str,
+        outside: impl FnOnce(&str, &str) -> ToolError,
+    ) -> Result<(&Mount, PathBuf), ToolError> {
         if requested.is_empty() {
             return Err(ToolError::invalid("argument `path` is empty"));
         }
@@ -130,10 +145,7 @@ impl FileRead {
                 .map(|m| (m, components.as_path().to_path_buf()))
         };
         let Some((mount, rest)) = found else {
-            return Err(ToolError::refused(format!(
-                "path {requested:?} is outside the allowed paths ({})",
-                self.allowed_list()
-            )));
+            return Err(outside(requested, &self.allowed_list()));
         };
         if rest.as_os_str().is_empty() {
             return Err(ToolError::invalid(format!(

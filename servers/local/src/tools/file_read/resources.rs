@@ -10,7 +10,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use cap_std::fs::Dir;
 use futures::future::BoxFuture;
-use mcp_server_core::registry::{ToolError, ToolErrorKind};
+use mcp_server_core::registry::ToolError;
 use mcp_server_core::resources::ResourceSource;
 use percent_encoding::{AsciiSet, CONTROLS, percent_decode_str, utf8_percent_encode};
 use rmcp::model::{Resource, ResourceContents, ResourceTemplate};
@@ -82,12 +82,9 @@ impl FileRead {
 
     fn read_uri(&self, uri: &str) -> Result<Vec<ResourceContents>, ToolError> {
         let path = path_of(uri)?;
-        let (mount, rest) = self.resolve(&path).map_err(|e| match e.kind {
-            // Outside every allowed path: not a resource this tier has.
-            ToolErrorKind::Refused if !path.contains("..") => {
-                ToolError::not_found(format!("no such resource: {uri}"))
-            }
-            _ => e,
+        // Outside every allowed path: not a resource this tier has.
+        let (mount, rest) = self.resolve_or(&path, |_, _| {
+            ToolError::not_found(format!("no such resource: {uri}"))
         })?;
         let dir = mount.dir.clone().map_err(|e| {
             ToolError::backend(format!("allowed path is unavailable on this server: {e}"))
@@ -193,6 +190,7 @@ impl ResourceSource for FileResources {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mcp_server_core::registry::ToolErrorKind;
 
     #[test]
     fn uris_escape_what_a_path_segment_cannot_hold() {
