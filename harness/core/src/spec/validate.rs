@@ -46,6 +46,36 @@ impl Validator {
         }
     }
 
+    /// A duration as written, or the default (in seconds) when not given.
+    pub(super) fn duration_or(
+        &mut self,
+        path: &str,
+        value: Option<&Located<String>>,
+        default_s: f64,
+    ) -> Duration {
+        match value {
+            Some(v) => self
+                .located(path, v, |t| parse_duration(t))
+                .unwrap_or_default(),
+            None => Duration::from_secs_f64(default_s),
+        }
+    }
+
+    /// A percentage as written (a fraction), or the default when not given or invalid.
+    pub(super) fn percent_or(
+        &mut self,
+        path: &str,
+        value: Option<&Located<String>>,
+        default: f64,
+    ) -> f64 {
+        match value {
+            Some(v) => self
+                .located(path, v, |t| parse_percent(t))
+                .unwrap_or(default),
+            None => default,
+        }
+    }
+
     pub(super) fn scenario(&mut self, file: &Path, raw: RawScenario) -> Option<Scenario> {
         if raw.version.value() != VERSION {
             self.at(
