@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 use mcp_slo_core::compare::{Tolerances, compare, markdown};
 use mcp_slo_core::units::parse_percent;
+use mcp_slo_core::verdict::add_line;
+use mcp_slo_core::verdict::baseline::judge_baseline;
 
 use crate::Outcome;
 
@@ -109,43 +111,10 @@ pub fn baseline_objective(
     out: &Path,
 ) -> Result<(), anyhow::Error> {
     let base = mcp_slo_report::read_result(&baseline.file)?;
-    let comparison = compare(&base, result, &baseline.tolerances);
+    let label = baseline.file.display().to_string();
+    let (line, comparison) = judge_baseline(&label, &base, result, &baseline.tolerances);
     std::fs::write(out.join("compare.md"), markdown(&comparison))
         .map_err(|e| anyhow!("cannot write {}: {e}", out.join("compare.md").display()))?;
-    let regressions: Vec<String> = comparison
-        .deltas
-        .iter()
-        .filter(|d| d.regression)
-        .map(|d| {
-            format!(
-                "{} {} worse by {:.1}% (p = {:.3})",
-                d.scope,
-                d.measure,
-                d.worse_by * 100.0,
-                d.p_value.unwrap_or(1.0)
-            )
-        })
-        .collect();
-    result
-        .objectives
-        .push(mcp_slo_core::result::ObjectiveResult {
-            name: "no regression vs baseline".to_owned(),
-            tool: None,
-            kind: mcp_slo_core::result::JudgedKind::Baseline,
-            target: format!(
-                "{}: p99 +{:.0}%, rate -{:.0}% at most, beyond noise",
-                baseline.file.display(),
-                baseline.tolerances.p99 * 100.0,
-                baseline.tolerances.rate * 100.0
-            ),
-            measured: format!("{} regressions (compare.md)", regressions.len()),
-            target_value: 0.0,
-            measured_value: regressions.len() as f64,
-            passed: regressions.is_empty(),
-            detail: (!regressions.is_empty()).then(|| regressions.join("; ")),
-        });
-    if !regressions.is_empty() {
-        result.verdict = mcp_slo_core::result::Verdict::Fail;
-    }
+    add_line(result, line);
     Ok(())
 }

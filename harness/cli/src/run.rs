@@ -8,13 +8,13 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow};
 use mcp_slo_backends::{Choice, Containers, Service};
 use mcp_slo_core::feasibility;
+use mcp_slo_core::measure::RunRecord;
 use mcp_slo_core::result::{
     BuildProfile, Finding, FindingSeverity, TargetCost, TargetInfo, Verdict,
 };
 use mcp_slo_core::spec::{Endpoint as SpecEndpoint, Mode, Scenario};
 use mcp_slo_engine::client::Endpoint;
 use mcp_slo_engine::probes::{ProbeLog, run_probes};
-use mcp_slo_engine::run::EngineRun;
 use mcp_slo_engine::sampler::Sampler;
 use mcp_slo_engine::spawn::{Spawned, spawn};
 
@@ -76,39 +76,17 @@ fn default_out(scenario: &Scenario) -> PathBuf {
     PathBuf::from("reports").join(format!("{}-{stamp}", scenario.name))
 }
 
+/// YYYYMMDD-HHMMSS, UTC.
 fn humantime_stamp() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default();
-    // YYYYMMDD-HHMMSS in UTC without a date crate.
-    let days = secs / 86_400;
-    let (y, m, d) = civil_from_days(days as i64);
-    let rem = secs % 86_400;
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
-}
-
-/// (year, month, day) of a day number since 1970-01-01.
-pub fn civil(days: u64) -> (i64, u32, u32) {
-    civil_from_days(days as i64)
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .chars()
+        .filter_map(|c| match c {
+            '-' | ':' | 'Z' => None,
+            'T' => Some('-'),
+            c => Some(c),
+        })
+        .collect()
 }
 
 pub async fn run(
@@ -201,7 +179,7 @@ async fn run_with_targets(
             }
         }
     } else {
-        EngineRun::empty()
+        RunRecord::empty(std::time::SystemTime::now())
     };
     // Cost is the load's alone: probes run after sampling stops.
     if let Some(task) = sampling {
@@ -295,7 +273,7 @@ fn sampled_processes(
 /// what could not be divided.
 fn costs(
     scenario: &Scenario,
-    engine: &EngineRun,
+    engine: &RunRecord,
     sampled: &[SampledProcess],
     samplers: &Mutex<Vec<Sampler>>,
 ) -> (Vec<TargetCost>, Vec<Finding>) {
@@ -471,13 +449,4 @@ pub async fn start_targets(
         endpoints.insert(name.clone(), endpoint);
     }
     Ok((endpoints, infos))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn civil_dates() {
-        assert_eq!(super::civil_from_days(0), (1970, 1, 1));
-        assert_eq!(super::civil_from_days(20_781), (2026, 11, 24));
-    }
 }

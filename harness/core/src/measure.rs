@@ -2,6 +2,7 @@
 //! time series. Recorders are merged, so each load worker can keep its own.
 
 use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
@@ -416,6 +417,38 @@ pub struct Measurements {
     /// Length of the recorded phases, stretched to the end of their last call when calls
     /// were still finishing after the last phase ended (rates are calls / this).
     pub recorded_seconds: f64,
+}
+
+/// What a run recorded, handed by the engine to be judged.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub measurements: Measurements,
+    pub started_at: SystemTime,
+    pub duration: Duration,
+    pub workers: u32,
+    pub offered_calls: u64,
+    pub offered_rate: f64,
+    /// How the calls were paced (open model), for the report's instrument line.
+    pub pacer: &'static str,
+}
+
+impl RunRecord {
+    /// A run without load (a probes-only scenario) that started at `started_at`.
+    pub fn empty(started_at: SystemTime) -> RunRecord {
+        RunRecord {
+            measurements: Measurements {
+                recorder: Recorder::default(),
+                recorded_window: (0, 0),
+                recorded_seconds: 0.0,
+            },
+            started_at,
+            duration: Duration::ZERO,
+            workers: 0,
+            offered_calls: 0,
+            offered_rate: 0.0,
+            pacer: "",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use goose::config::{GooseConfiguration, GooseDefault, GooseDefaultType as _};
 use goose::prelude::{
     GooseAttack, GooseUser, Scenario as GooseScenario, Transaction, TransactionResult,
 };
-use mcp_slo_core::measure::{CallDetail, CallOutcome, ListingTotals, Measurements, Recorder};
+use mcp_slo_core::measure::{
+    CallDetail, CallOutcome, ListingTotals, Measurements, Recorder, RunRecord,
+};
 use mcp_slo_core::spec::args::SeededSource;
 use mcp_slo_core::spec::{LoadModel, Retries, Scenario};
 use tokio::time::Instant;
@@ -68,33 +70,6 @@ pub struct Progress {
     pub completed: u64,
     pub failed: u64,
     pub last_second_p99_us: u64,
-}
-
-pub struct EngineRun {
-    pub measurements: Measurements,
-    pub started_at: SystemTime,
-    pub duration: Duration,
-    pub workers: u32,
-    pub offered_calls: u64,
-    pub offered_rate: f64,
-}
-
-impl EngineRun {
-    /// A run without load (a probes-only scenario).
-    pub fn empty() -> EngineRun {
-        EngineRun {
-            measurements: Measurements {
-                recorder: Recorder::default(),
-                recorded_window: (0, 0),
-                recorded_seconds: 0.0,
-            },
-            started_at: SystemTime::now(),
-            duration: Duration::ZERO,
-            workers: 0,
-            offered_calls: 0,
-            offered_rate: 0.0,
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,7 +129,7 @@ pub async fn run(
     scenario: &Scenario,
     endpoints: BTreeMap<String, Endpoint>,
     progress: Option<ProgressFn>,
-) -> Result<EngineRun, EngineError> {
+) -> Result<RunRecord, EngineError> {
     let names: Vec<String> = endpoints.keys().cloned().collect();
     let mixes = scenario
         .load
@@ -221,7 +196,7 @@ pub async fn run(
         LoadModel::Open => shared.schedule.recorded_slots(),
         LoadModel::Closed => recorder.overall().outcomes.total(),
     };
-    Ok(EngineRun {
+    Ok(RunRecord {
         measurements: Measurements {
             recorder,
             recorded_window: window,
@@ -232,6 +207,7 @@ pub async fn run(
         workers,
         offered_calls,
         offered_rate: shared.schedule.offered_rate(),
+        pacer: crate::pacer::DESCRIPTION,
     })
 }
 

@@ -10,8 +10,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
 use mcp_slo_core::measure::CallOutcome;
-use mcp_slo_core::slo;
 use mcp_slo_core::spec::{Mode, Scenario};
+use mcp_slo_core::verdict::objectives::evaluate;
 use mcp_slo_engine::client::Endpoint;
 use mcp_slo_engine::run::{EngineError, run};
 use serde_json::{Value, json};
@@ -104,7 +104,7 @@ async fn a_one_second_stall_shows_in_p99_instead_of_being_hidden() {
         result.measurements.recorder.late_starts > 0,
         "starts delayed by the stall are counted"
     );
-    let verdict = slo::evaluate(&s.objectives[0], &result.measurements);
+    let verdict = evaluate(&s.objectives[0], &result.measurements);
     assert!(!verdict.passed, "{}", verdict.measured);
     assert_eq!(result.offered_calls, 200);
 }
@@ -125,7 +125,7 @@ async fn tool_errors_inside_http_200_count_as_failures() {
     let outcomes = result.measurements.recorder.overall().outcomes;
     assert_eq!(outcomes.get(CallOutcome::ToolError), 40);
     assert_eq!(outcomes.ok, 0);
-    let verdict = slo::evaluate(&s.objectives[0], &result.measurements);
+    let verdict = evaluate(&s.objectives[0], &result.measurements);
     assert!(!verdict.passed);
     assert_eq!(verdict.measured, "100.00% (40 of 40 calls failed)");
     assert_eq!(stub.calls.load(Ordering::Relaxed), 40);
@@ -165,7 +165,7 @@ async fn phases_offer_their_rates_and_warmups_stay_out_of_the_verdict() {
     let overall = result.measurements.recorder.overall();
     assert_eq!(overall.outcomes.ok, 200, "only the steady phase is judged");
     assert_eq!(result.measurements.recorded_window, (1, 3));
-    let verdict = slo::evaluate(&s.objectives[0], &result.measurements);
+    let verdict = evaluate(&s.objectives[0], &result.measurements);
     assert!(verdict.passed, "{}", verdict.measured);
 }
 

@@ -415,8 +415,8 @@ async fn a_run_reports_first_attempts_apart_from_final_outcomes() {
         "every first attempt was refused"
     );
     assert_eq!(flaky.retries, 40);
-    let final_rate = mcp_slo_core::slo::evaluate(&s.objectives[0], m);
-    let first_rate = mcp_slo_core::slo::evaluate(&s.objectives[1], m);
+    let final_rate = mcp_slo_core::verdict::objectives::evaluate(&s.objectives[0], m);
+    let first_rate = mcp_slo_core::verdict::objectives::evaluate(&s.objectives[1], m);
     assert!(final_rate.passed, "{}", final_rate.measured);
     assert!(!first_rate.passed, "{}", first_rate.measured);
     assert!(

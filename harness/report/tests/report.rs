@@ -7,13 +7,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use mcp_slo_core::maths::encode_histogram;
 use mcp_slo_core::measure::{CallOutcome, Outcomes, Recorder};
 use mcp_slo_core::result::{
     BackendInfo, BackendSource, BuildProfile, Cost, Finding, HarnessInfo, LatencySummary, LoadInfo,
     ObjectiveResult, PhaseInfo, RESULT_SCHEMA, RunResult, ScenarioInfo, Summary, TargetCost,
     TargetInfo, TimelinePoint, Verdict,
 };
-use mcp_slo_core::slo::encode_histogram;
 use mcp_slo_report::{
     ReportError, console_table, junit_xml, read_result, result_schema_text, summary_markdown,
     write_all, write_result,

@@ -10,6 +10,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use crate::maths::TrailingErrors;
 use crate::measure::Second;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -92,25 +93,8 @@ pub fn burn_rate_alerts(
     } else {
         error_budget.max(MIN_ERROR_BUDGET)
     };
-    // Cumulative (total, failed) calls: prefix[t] sums seconds before t.
-    let mut prefix = Vec::with_capacity(per_second.len() + 1);
-    prefix.push((0u64, 0u64));
-    for &(total, failed) in per_second {
-        let (t, f) = prefix.last().copied().unwrap_or_default();
-        prefix.push((t + total, f + failed));
-    }
-    let burn = |end: usize, window: u64| {
-        let start = end.saturating_sub(usize::try_from(window).unwrap_or(usize::MAX));
-        let (total, failed) = (
-            prefix[end].0 - prefix[start].0,
-            prefix[end].1 - prefix[start].1,
-        );
-        if total == 0 {
-            0.0
-        } else {
-            failed as f64 / total as f64 / budget
-        }
-    };
+    let errors = TrailingErrors::new(per_second);
+    let burn = |end: usize, window: u64| errors.ratio(end, window) / budget;
     BURN_RATE_WINDOWS
         .iter()
         .map(|w| {
@@ -127,7 +111,7 @@ pub fn burn_rate_alerts(
                 max_short_burn: 0.0,
                 window_exceeds_run: long_s > per_second.len() as u64,
             };
-            for end in 1..prefix.len() {
+            for end in 1..=errors.len() {
                 let (long, short) = (burn(end, long_s), burn(end, short_s));
                 result.max_long_burn = result.max_long_burn.max(long);
                 result.max_short_burn = result.max_short_burn.max(short);

@@ -8,6 +8,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::config::{Alarm, Metric, Statistic};
+use crate::maths::{nearest_rank, percentile, periods, ratio};
 use crate::measure::{Measurements, Outcomes, Second, growing_histogram};
 
 /// One period's value of an alarm's metric and statistic.
@@ -22,9 +23,9 @@ pub struct Datapoint {
 }
 
 /// The datapoints of `alarm` over `window` (indices into `seconds`, i.e. seconds since the
-/// run started), one per `period_s` seconds from the window's start. A trailing period
-/// shorter than `period_s` is dropped, as CloudWatch would not have closed it yet. Seconds
-/// past the end of `seconds` had no calls.
+/// run started), one per `period_s` seconds from the window's start ([`periods`]). A
+/// trailing period shorter than `period_s` is dropped, as CloudWatch would not have closed
+/// it yet. Seconds past the end of `seconds` had no calls.
 ///
 /// Values: [`Metric::ErrorRate`] treats each call as a sample, 1 if it failed and 0 if it
 /// succeeded (`Average` = failed / total, `Sum` = failed, `SampleCount` = calls, `pN` the
@@ -37,16 +38,16 @@ pub fn datapoints(
     window: Range<usize>,
     period_s: NonZeroU32,
 ) -> Vec<Datapoint> {
-    let period = period_s.get() as usize;
-    let mut points = Vec::new();
-    let mut start = window.start;
-    while start.saturating_add(period) <= window.end {
-        let end = (start + period).min(seconds.len());
-        let slice = seconds.get(start..end).unwrap_or(&[]);
-        points.push(datapoint(alarm, slice, start as f64));
-        start += period;
-    }
-    points
+    periods(window, period_s.get() as usize, false)
+        .into_iter()
+        .map(|range| {
+            let len = seconds.len();
+            let slice = seconds
+                .get(range.start.min(len)..range.end.min(len))
+                .unwrap_or(&[]);
+            datapoint(alarm, slice, range.start as f64)
+        })
+        .collect()
 }
 
 /// [`datapoints`] over a run's recorded window.
@@ -95,15 +96,14 @@ fn error_rate_value(statistic: Statistic, o: &Outcomes) -> f64 {
     let (total, failed) = (o.total(), o.failed());
     let one_if = |failed: bool| if failed { 1.0 } else { 0.0 };
     match statistic {
-        Statistic::Average => failed as f64 / total as f64,
+        Statistic::Average => ratio(failed, total),
         Statistic::Sum => failed as f64,
         Statistic::SampleCount => total as f64,
         Statistic::Minimum => one_if(failed == total),
         Statistic::Maximum => one_if(failed > 0),
         Statistic::Percentile(p) => {
             // Sorted, the samples are `ok` zeros then `failed` ones.
-            let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
-            one_if(rank > o.ok)
+            one_if(nearest_rank(p, total) > o.ok)
         }
     }
 }
@@ -118,7 +118,7 @@ fn latency_ms(statistic: Statistic, h: &Histogram<u64>) -> Option<f64> {
         Statistic::Minimum => h.min() as f64,
         Statistic::Maximum => h.max() as f64,
         Statistic::SampleCount => return Some(h.len() as f64),
-        Statistic::Percentile(p) => h.value_at_quantile(p / 100.0) as f64,
+        Statistic::Percentile(p) => percentile(h, p) as f64,
     };
     Some(us / 1000.0)
 }

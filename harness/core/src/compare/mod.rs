@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::maths::{ratio, relative_change};
 use crate::result::{RunResult, Summary, TimelinePoint};
 use crate::stats::mann_whitney_u;
 
@@ -95,7 +96,7 @@ fn samples(r: &RunResult, tool: Option<&str>) -> Samples {
         s.p50.push(point.p50_us as f64);
         s.p95.push(point.p95_us as f64);
         s.p99.push(point.p99_us as f64);
-        s.error.push(point.failed as f64 / point.calls as f64);
+        s.error.push(ratio(point.failed, point.calls));
         s.ok.push((point.calls - point.failed) as f64);
     }
     s
@@ -140,16 +141,6 @@ fn worse_p(base: &[f64], cur: &[f64], worse_if_higher: bool) -> Option<f64> {
         mann_whitney_u(cur, base)?
     };
     Some(m.p_greater)
-}
-
-fn relative(base: f64, cur: f64) -> f64 {
-    if base > 0.0 {
-        (cur - base) / base
-    } else if cur > 0.0 {
-        f64::INFINITY
-    } else {
-        0.0
-    }
 }
 
 fn scope_deltas(
@@ -207,7 +198,7 @@ fn scope_deltas(
             measure,
             base,
             cur,
-            relative(base, cur),
+            relative_change(base, cur),
             tolerance,
             worse_p(bsamp, csamp, true),
         );
@@ -224,7 +215,7 @@ fn scope_deltas(
         "rate",
         bs.throughput,
         cs.throughput,
-        -relative(bs.throughput, cs.throughput),
+        -relative_change(bs.throughput, cs.throughput),
         tol.rate,
         worse_p(&bx.ok, &cx.ok, false),
     );
@@ -329,4 +320,4 @@ pub fn markdown(c: &Comparison) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

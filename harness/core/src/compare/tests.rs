@@ -9,7 +9,7 @@ use crate::result::{
 
 /// A synthetic run: one tool, one timeline point per (p99 µs, failed calls) second, 100
 /// calls a second; the summary's p99 is the median of the per-second p99s.
-fn run(seconds: &[(u64, u64)]) -> RunResult {
+pub(crate) fn run(seconds: &[(u64, u64)]) -> RunResult {
     let timeline: Vec<TimelinePoint> = seconds
         .iter()
         .enumerate()
@@ -106,7 +106,7 @@ fn run(seconds: &[(u64, u64)]) -> RunResult {
 }
 
 /// Per-second p99s around `center` µs with a deterministic spread of ±`spread`.
-fn noisy(center: u64, spread: u64, n: usize, seed: u64) -> Vec<(u64, u64)> {
+pub(crate) fn noisy(center: u64, spread: u64, n: usize, seed: u64) -> Vec<(u64, u64)> {
     let mut rng = fastrand::Rng::with_seed(seed);
     (0..n)
         .map(|_| (center - spread + rng.u64(0..=2 * spread), 0))

@@ -1,6 +1,15 @@
-//! Judging a run from what it recorded: verdict lines for what the scenario asserts.
-//! The objectives themselves are judged in `slo.rs`; the alarms and burn-rate alerts
-//! (`alarms.rs`) and the boundary probes' calls (`probes.rs`, the rate probe so far) here.
+//! Judging a run from what it recorded: every verdict line the harness gives is reached
+//! here, with its tests beside it, and nowhere else: the scenario's objectives
+//! (`objectives.rs`), the boundary probes' calls (`probes/`), the alarms and burn-rate
+//! alerts (`alarms.rs`), the baseline comparison (`baseline.rs`), a capacity search's steps
+//! (`capacity.rs`), and the run's result and verdict (`run.rs`). The engine measures; the
+//! binary parses, calls, prints and exits.
 
 pub mod alarms;
+pub mod baseline;
+pub mod capacity;
+pub mod objectives;
 pub mod probes;
+mod run;
+
+pub use run::{Context, add_line, judge_run, verdict_of};

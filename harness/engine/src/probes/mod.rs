@@ -1,7 +1,8 @@
 //! Boundary probes: does the server hold the limits its deployment boundaries declare?
-//! Each probe drives its own traffic (nothing else runs at the same time) and returns a
-//! [`ProbeResult`] with the measured figures beside the expected ones; a failure says
-//! which limit and by how much.
+//! Each probe drives its own traffic (nothing else runs at the same time) and records what
+//! happened; `mcp_slo_core::verdict::probes` judges the record into a [`ProbeResult`] with
+//! the measured figures beside the expected ones, a failure saying which limit and by how
+//! much.
 //!
 //! - rate: a multiple of the limit for a window; every full second after the first must
 //!   admit the limit ±tolerance, every excess call must get a rate-limited answer with
@@ -10,11 +11,12 @@
 //!   more: exactly the cap is admitted, the extras are refused as overloaded at once.
 //! - concurrency: N calls of duration d through c slots take ceil(N/c)·d, and, when the
 //!   scenario names the server's peak gauge (`probes.metrics`), it stays ≤ c.
-//!
-//! All of them judge from the wire (what was admitted, refused, and when); a server's own
-//! gauges are read only when `probes.metrics` names them, so any MCP server can be probed.
 //! - timeout: a call outliving the deadline ends at the deadline with a timeout error; an
 //!   optional check call then shows its backend work is gone.
+//!
+//! All of them are judged from the wire (what was admitted, refused, and when); a server's
+//! own gauges are read only when `probes.metrics` names them, so any MCP server can be
+//! probed.
 
 mod hold;
 mod rate;
@@ -27,7 +29,7 @@ use std::time::Duration;
 use mcp_slo_core::result::ProbeResult;
 use mcp_slo_core::spec::args::SeededSource;
 use mcp_slo_core::spec::probes::{ProbeMetrics, ProbeOp, Probes};
-use mcp_slo_core::verdict::probes::{ProbeCall, outcome_figures, percent, sample_messages};
+use mcp_slo_core::verdict::probes::ProbeCall;
 use serde_json::Value;
 use tokio::time::Instant;
 

@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
+use mcp_slo_core::maths::decode_histogram;
 use mcp_slo_core::result::{RunResult, Summary};
-use mcp_slo_core::slo::decode_histogram;
 
 use super::chart::{Chart, DARK, Mark, PALETTE, Series};
 use super::{figure, note, num, section_start};

@@ -3,77 +3,18 @@
 
 use std::fmt::Write as _;
 
+use mcp_slo_core::maths::{TimelineBucket as Bucket, timeline_buckets};
 use mcp_slo_core::measure::{CallOutcome, Outcomes};
-use mcp_slo_core::result::{RunResult, TimelinePoint};
+use mcp_slo_core::result::RunResult;
 
 use super::chart::{
-    BLUE, BROWN, Band, CYAN, Chart, Color, DARK, GREEN, GREY, Mark, ORANGE, PINK, PURPLE, RED,
-    Series,
+    BLUE, BROWN, Band, CYAN, Chart, Color, DARK, GREEN, GREY, Mark, OLIVE, ORANGE, PINK, PURPLE,
+    RED, Series,
 };
 use super::{figure, note, num, section_start};
 
 /// Most points drawn per series; longer runs are bucketed.
 pub(super) const MAX_POINTS: usize = 600;
-
-/// One drawn point: a second, or the mean of a bucket of seconds.
-struct Bucket {
-    t: f64,
-    width: f64,
-    recorded: bool,
-    offered: f64,
-    outcomes: [f64; 7],
-    calls: u64,
-    p50_ms: f64,
-    p99_ms: f64,
-    max_ms: f64,
-}
-
-/// The timeline in time order, in at most [`MAX_POINTS`] buckets of `k` seconds each:
-/// rates are averaged per second, p50 is the mean of the seconds with calls, p99 and max
-/// the highest.
-fn buckets(timeline: &[TimelinePoint]) -> (Vec<Bucket>, usize) {
-    let mut points: Vec<&TimelinePoint> = timeline.iter().collect();
-    points.sort_by_key(|p| p.t);
-    let k = points.len().div_ceil(MAX_POINTS).max(1);
-    let buckets = points
-        .chunks(k)
-        .filter_map(|chunk| {
-            let first = chunk.first()?;
-            let n = chunk.len() as f64;
-            let mut outcomes = [0.0; 7];
-            let mut with_calls = 0u32;
-            let mut p50_sum = 0.0;
-            let (mut p99, mut max) = (0.0f64, 0.0f64);
-            for p in chunk {
-                for (slot, o) in outcomes.iter_mut().zip(CallOutcome::ALL) {
-                    *slot += p.outcomes.get(o) as f64 / n;
-                }
-                if p.outcomes.total() > 0 {
-                    with_calls += 1;
-                    p50_sum += p.p50_us as f64 / 1000.0;
-                    p99 = p99.max(p.p99_us as f64 / 1000.0);
-                    max = max.max(p.max_us as f64 / 1000.0);
-                }
-            }
-            Some(Bucket {
-                t: f64::from(first.t),
-                width: k as f64,
-                recorded: chunk.iter().any(|p| p.recorded),
-                offered: chunk.iter().map(|p| p.offered as f64).sum::<f64>() / n,
-                outcomes,
-                calls: chunk.iter().map(|p| p.outcomes.total()).sum(),
-                p50_ms: if with_calls > 0 {
-                    p50_sum / f64::from(with_calls)
-                } else {
-                    0.0
-                },
-                p99_ms: p99,
-                max_ms: max,
-            })
-        })
-        .collect();
-    (buckets, k)
-}
 
 /// Grey bands over the seconds outside the recorded phases.
 fn unrecorded_bands(buckets: &[Bucket]) -> Vec<Band> {
@@ -109,7 +50,7 @@ pub(super) fn latency_section(out: &mut String, r: &RunResult) {
         out.push_str("</section>\n");
         return;
     }
-    let (buckets, k) = buckets(&r.timeline);
+    let (buckets, k) = timeline_buckets(&r.timeline, MAX_POINTS);
     let with_calls: Vec<&Bucket> = buckets.iter().filter(|b| b.calls > 0).collect();
     let series = |name: &str, color: Color, mark: Mark, value: fn(&Bucket) -> f64| {
         let points = with_calls.iter().map(|b| (b.t, value(b))).collect();
@@ -146,7 +87,8 @@ fn add_unrecorded(chart: &mut Chart<'_>, buckets: &[Bucket]) {
 }
 
 /// The colour of each outcome, in [`CallOutcome::ALL`] order.
-const OUTCOME_COLORS: [Color; 7] = [GREEN, ORANGE, PURPLE, CYAN, PINK, RED, BROWN];
+const OUTCOME_COLORS: [Color; CallOutcome::ALL.len()] =
+    [GREEN, ORANGE, PURPLE, CYAN, PINK, RED, BROWN, OLIVE];
 
 /// Section 4: offered calls per second against the outcomes of the calls answered.
 pub(super) fn rate_section(out: &mut String, r: &RunResult) {
@@ -171,7 +113,7 @@ pub(super) fn rate_section(out: &mut String, r: &RunResult) {
         out.push_str("</section>\n");
         return;
     }
-    let (buckets, k) = buckets(&r.timeline);
+    let (buckets, k) = timeline_buckets(&r.timeline, MAX_POINTS);
     let mut totals = Outcomes::default();
     for p in &r.timeline {
         totals.merge(&p.outcomes);

@@ -311,7 +311,7 @@ fn zero_calls_over_a_timeline_still_draws_axes() {
         .collect();
     r.histograms.insert(
         "overall".to_owned(),
-        mcp_slo_core::slo::encode_histogram(&mcp_slo_core::measure::new_histogram(3)),
+        mcp_slo_core::maths::encode_histogram(&mcp_slo_core::measure::new_histogram(3)),
     );
     let html = report_html(&r);
     let s = sections(&html);

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 use mcp_slo_core::alarms::{
     AlarmState, AlarmTimeline, BurnRateResult, Datapoint, Severity, StatePoint, Transition,
 };
+use mcp_slo_core::maths::{encode_histogram, latency_summary, summary};
 use mcp_slo_core::measure::{CallOutcome, Outcomes, Recorder};
 use mcp_slo_core::result::{
     AlarmsReport, BackendInfo, BackendSource, BuildProfile, Finding, HarnessInfo, LoadInfo,
     ObjectiveResult, PhaseInfo, ProbeResult, ProbeSecond, PublishedAlarmState, PublishedInfo,
     RESULT_SCHEMA, RunResult, ScenarioInfo, TargetCost, TargetInfo, TimelinePoint, Verdict,
 };
-use mcp_slo_core::slo::{encode_histogram, latency_summary, summary};
 
 pub const SECONDS: u32 = 70;
 pub const WARMUP: u32 = 5;

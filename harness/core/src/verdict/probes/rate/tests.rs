@@ -1,6 +1,8 @@
 //! The rate probe's verdict from calls built by hand: which seconds are judged, how far
 //! each may be off, and what every excess call must have been answered with.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use super::*;

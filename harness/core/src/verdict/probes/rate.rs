@@ -1,80 +1,13 @@
-//! Judging the boundary probes from what they recorded: the engine sends the calls and
-//! records each one as a [`ProbeCall`]; the verdict (passed, failures, figures) is reached
-//! here, where it can be tested without a server.
+//! The rate probe's verdict.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
+use super::{ProbeCall, outcome_figures, percent, sample_messages};
+use crate::maths;
 use crate::measure::CallOutcome;
 use crate::result::{ProbeResult, ProbeSecond};
 use crate::spec::RateScope;
 use crate::spec::probes::RateProbe;
-
-/// One probe call: who sent it, when (since the probe started), when it ended, how.
-#[derive(Debug, Clone)]
-pub struct ProbeCall {
-    pub caller: u32,
-    pub sent: Duration,
-    pub ended: Duration,
-    pub outcome: CallOutcome,
-    /// HTTP status (0: no answer).
-    pub status: u16,
-    /// The JSON-RPC error message or transport error, when there is one.
-    pub message: Option<String>,
-    pub retry_after: Option<u64>,
-}
-
-impl ProbeCall {
-    pub fn latency(&self) -> Duration {
-        self.ended.saturating_sub(self.sent)
-    }
-
-    /// Got past admission: it ran, failed inside the tool, or hit the server's deadline.
-    pub fn admitted(&self) -> bool {
-        match self.outcome {
-            CallOutcome::Ok | CallOutcome::ToolError | CallOutcome::JsonRpcError => true,
-            CallOutcome::TimedOut => !self.lost(),
-            _ => false,
-        }
-    }
-
-    /// No answer from the server (connection error or the client's own timeout).
-    pub fn lost(&self) -> bool {
-        self.status == 0
-    }
-}
-
-/// Counts of each outcome, for the figures.
-pub fn outcome_figures(calls: &[ProbeCall], prefix: &str, figures: &mut BTreeMap<String, f64>) {
-    for c in calls {
-        *figures
-            .entry(format!("{prefix}{}", c.outcome.as_str()))
-            .or_default() += 1.0;
-    }
-}
-
-/// The first distinct messages of calls that ended in an unexpected way.
-pub fn sample_messages<'a>(calls: impl Iterator<Item = &'a ProbeCall>) -> String {
-    let mut seen: Vec<String> = Vec::new();
-    for c in calls {
-        let m = c
-            .message
-            .clone()
-            .unwrap_or_else(|| c.outcome.as_str().to_owned());
-        if !seen.contains(&m) {
-            seen.push(m);
-        }
-        if seen.len() == 3 {
-            break;
-        }
-    }
-    seen.join("; ")
-}
-
-/// A signed fraction as a percentage (`+12.5%`).
-pub fn percent(x: f64) -> String {
-    format!("{:+.1}%", x * 100.0)
-}
 
 /// What the rate probe offers: per caller or globally, the limit over all callers, and
 /// each caller's rate (the multiple of its own limit, or its share of the global one).
@@ -226,11 +159,7 @@ pub fn judge_rate(target: &str, p: &RateProbe, calls: &[ProbeCall]) -> ProbeResu
     figures.insert("max_admitted_per_second".into(), hi);
     outcome_figures(calls, "outcome_", &mut figures);
     let scope = if per_caller { " per caller" } else { "" };
-    let mean = if judged.is_empty() {
-        0.0
-    } else {
-        judged.iter().map(|s| s.admitted as f64).sum::<f64>() / judged.len() as f64
-    };
+    let mean = maths::mean(judged.iter().map(|s| s.admitted as f64));
     ProbeResult {
         probe: "rate".into(),
         target: target.into(),

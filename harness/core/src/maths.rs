@@ -1,0 +1,452 @@
+//! All percentile, rate, window and period maths of the harness: summaries of histograms,
+//! per-second rates, ratios, consecutive periods and trailing windows over a run's seconds,
+//! and the timeline drawn in buckets. Objectives, probes, alarms, burn rates, the baseline
+//! comparison and the report use these and compute none of their own; the verdicts
+//! themselves are in [`crate::verdict`].
+
+use std::ops::Range;
+
+use base64::Engine as _;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
+
+use crate::measure::{CallOutcome, Measurements, Outcomes, ToolMeasure};
+use crate::result::{LatencySummary, Quantiles, Summary, TimelinePoint, ToolPoint};
+
+/// The value at percentile `p` (0–100) of a histogram, 0 when it is empty.
+pub fn percentile(h: &Histogram<u64>, p: f64) -> u64 {
+    if h.is_empty() {
+        0
+    } else {
+        h.value_at_percentile(p)
+    }
+}
+
+/// The largest value of a histogram, 0 when it is empty.
+pub fn max(h: &Histogram<u64>) -> u64 {
+    if h.is_empty() { 0 } else { h.max() }
+}
+
+/// `part` of `whole` as a fraction, 0 when `whole` is 0.
+pub fn ratio(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+/// The arithmetic mean, 0 of nothing.
+pub fn mean(values: impl IntoIterator<Item = f64>) -> f64 {
+    let (sum, n) = values
+        .into_iter()
+        .fold((0.0, 0u64), |(sum, n), v| (sum + v, n + 1));
+    if n == 0 { 0.0 } else { sum / n as f64 }
+}
+
+/// The relative change from `base` to `current` ((current − base) / base); infinite when
+/// something came from nothing, 0 when both are 0.
+pub fn relative_change(base: f64, current: f64) -> f64 {
+    if base > 0.0 {
+        (current - base) / base
+    } else if current > 0.0 {
+        f64::INFINITY
+    } else {
+        0.0
+    }
+}
+
+/// The 1-based nearest rank of percentile `p` (0–100) among `n` sorted samples.
+pub fn nearest_rank(p: f64, n: u64) -> u64 {
+    ((p / 100.0) * n as f64).ceil().max(1.0) as u64
+}
+
+pub fn latency_summary(h: &Histogram<u64>) -> LatencySummary {
+    if h.is_empty() {
+        return LatencySummary::default();
+    }
+    LatencySummary {
+        count: h.len(),
+        min_us: h.min(),
+        mean_us: h.mean(),
+        p50_us: h.value_at_quantile(0.50),
+        p90_us: h.value_at_quantile(0.90),
+        p95_us: h.value_at_quantile(0.95),
+        p99_us: h.value_at_quantile(0.99),
+        p999_us: h.value_at_quantile(0.999),
+        max_us: h.max(),
+    }
+}
+
+/// p50, p90, p99 and max of a histogram (zeros when empty).
+pub fn quantiles(h: &Histogram<u64>) -> Quantiles {
+    if h.is_empty() {
+        return Quantiles::default();
+    }
+    Quantiles {
+        p50: h.value_at_quantile(0.50),
+        p90: h.value_at_quantile(0.90),
+        p99: h.value_at_quantile(0.99),
+        max: h.max(),
+    }
+}
+
+/// `count` events over `seconds`, per second (0 over no time). Every rate of a run is
+/// this over the recorded seconds, named for what it counts: `throughput` successful
+/// calls, `achieved_rate` answered calls of any outcome.
+pub fn per_second(count: u64, seconds: f64) -> f64 {
+    if seconds > 0.0 {
+        count as f64 / seconds
+    } else {
+        0.0
+    }
+}
+
+/// Failed calls over all calls (0 without calls).
+pub fn error_rate(o: &Outcomes) -> f64 {
+    ratio(o.failed(), o.total())
+}
+
+pub fn summary(m: &ToolMeasure, recorded_seconds: f64) -> Summary {
+    Summary {
+        outcomes: m.outcomes,
+        latency: latency_summary(&m.latency),
+        error_rate: error_rate(&m.outcomes),
+        throughput: per_second(m.outcomes.ok, recorded_seconds),
+        first_attempts: (m.retries > 0).then_some(m.first_outcomes),
+        retries: m.retries,
+        listing: (m.listing.calls > 0).then_some(m.listing),
+    }
+}
+
+pub fn timeline(m: &Measurements) -> Vec<TimelinePoint> {
+    let (start, end) = m.recorded_window;
+    m.recorder
+        .seconds
+        .iter()
+        .enumerate()
+        .map(|(t, s)| TimelinePoint {
+            t: t as u32,
+            recorded: t >= start && t < end,
+            offered: s.offered,
+            outcomes: s.outcomes,
+            p50_us: percentile(&s.latency, 50.0),
+            p95_us: percentile(&s.latency, 95.0),
+            p99_us: percentile(&s.latency, 99.0),
+            max_us: max(&s.latency),
+            tools: s
+                .per_tool
+                .iter()
+                .map(|(name, ts)| {
+                    (
+                        name.clone(),
+                        ToolPoint {
+                            calls: ts.outcomes.total(),
+                            failed: ts.outcomes.failed(),
+                            p50_us: percentile(&ts.latency, 50.0),
+                            p95_us: percentile(&ts.latency, 95.0),
+                            p99_us: percentile(&ts.latency, 99.0),
+                        },
+                    )
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Serializes a histogram (V2 + deflate, base64).
+pub fn encode_histogram(h: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2DeflateSerializer::new().serialize(h, &mut bytes) {
+        Ok(_) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        Err(_) => String::new(),
+    }
+}
+
+pub fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .ok()
+}
+
+/// Consecutive periods of `period` seconds (at least 1) over `window`, as ranges of second
+/// indices from the window's start. A trailing period shorter than `period` is kept when
+/// `partial`, dropped otherwise (CloudWatch has not closed it yet).
+pub fn periods(window: Range<usize>, period: usize, partial: bool) -> Vec<Range<usize>> {
+    let period = period.max(1);
+    let mut out = Vec::new();
+    let mut start = window.start;
+    while start < window.end {
+        let end = start.saturating_add(period);
+        if end > window.end && !partial {
+            break;
+        }
+        out.push(start..end.min(window.end));
+        start = end;
+    }
+    out
+}
+
+/// Availability over time slices (as OpenSLO's Timeslices): the share of slices in the
+/// recorded window whose success ratio met `slice_target`. Slices without calls are not
+/// counted. Returns (good, total).
+pub fn availability_slices(m: &Measurements, slice_s: usize, slice_target: f64) -> (u64, u64) {
+    let (start, end) = m.recorded_window;
+    let end = end.min(m.recorder.seconds.len());
+    let (mut good, mut total) = (0, 0);
+    for slice in periods(start..end, slice_s, true) {
+        let mut o = Outcomes::default();
+        for s in m.recorder.seconds.get(slice).unwrap_or(&[]) {
+            o.merge(&s.outcomes);
+        }
+        if o.total() > 0 {
+            total += 1;
+            if ratio(o.ok, o.total()) >= slice_target {
+                good += 1;
+            }
+        }
+    }
+    (good, total)
+}
+
+/// Running sums of `(total, failed)` per second, for error ratios over trailing windows.
+pub struct TrailingErrors {
+    /// `prefix[t]`: the sums of the seconds before `t`.
+    prefix: Vec<(u64, u64)>,
+}
+
+impl TrailingErrors {
+    pub fn new(per_second: &[(u64, u64)]) -> Self {
+        let mut prefix = Vec::with_capacity(per_second.len() + 1);
+        let mut sums = (0u64, 0u64);
+        prefix.push(sums);
+        for &(total, failed) in per_second {
+            sums = (sums.0 + total, sums.1 + failed);
+            prefix.push(sums);
+        }
+        TrailingErrors { prefix }
+    }
+
+    /// Seconds in the series.
+    pub fn len(&self) -> usize {
+        self.prefix.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The error ratio over the `window` seconds ending at `end` (exclusive; a window
+    /// reaching back before the first second covers the seconds there are), 0 without calls.
+    pub fn ratio(&self, end: usize, window: u64) -> f64 {
+        let end = end.min(self.len());
+        let start = end.saturating_sub(usize::try_from(window).unwrap_or(usize::MAX));
+        let (at_end, at_start) = (self.prefix[end], self.prefix[start]);
+        ratio(at_end.1 - at_start.1, at_end.0 - at_start.0)
+    }
+}
+
+/// A stretch of the timeline drawn as one point: a second, or a bucket of `width` seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineBucket {
+    pub t: f64,
+    pub width: f64,
+    pub recorded: bool,
+    pub offered: f64,
+    pub outcomes: [f64; CallOutcome::ALL.len()],
+    pub calls: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// The timeline in time order, in at most `max_points` buckets of `k` seconds each (and
+/// `k`): rates (offered, each outcome's) are averaged per second, p50 is the mean of the
+/// seconds with calls, p99 and max the highest.
+pub fn timeline_buckets(
+    timeline: &[TimelinePoint],
+    max_points: usize,
+) -> (Vec<TimelineBucket>, usize) {
+    let mut points: Vec<&TimelinePoint> = timeline.iter().collect();
+    points.sort_by_key(|p| p.t);
+    let k = points.len().div_ceil(max_points.max(1)).max(1);
+    let buckets = points
+        .chunks(k)
+        .filter_map(|chunk| {
+            let first = chunk.first()?;
+            let n = chunk.len() as f64;
+            let mut outcomes = [0.0; CallOutcome::ALL.len()];
+            let mut p50s = Vec::with_capacity(chunk.len());
+            let (mut p99, mut highest) = (0.0f64, 0.0f64);
+            for p in chunk {
+                for (slot, o) in outcomes.iter_mut().zip(CallOutcome::ALL) {
+                    *slot += p.outcomes.get(o) as f64 / n;
+                }
+                if p.outcomes.total() > 0 {
+                    p50s.push(p.p50_us as f64 / 1000.0);
+                    p99 = p99.max(p.p99_us as f64 / 1000.0);
+                    highest = highest.max(p.max_us as f64 / 1000.0);
+                }
+            }
+            Some(TimelineBucket {
+                t: f64::from(first.t),
+                width: k as f64,
+                recorded: chunk.iter().any(|p| p.recorded),
+                offered: chunk.iter().map(|p| p.offered as f64).sum::<f64>() / n,
+                outcomes,
+                calls: chunk.iter().map(|p| p.outcomes.total()).sum(),
+                p50_ms: mean(p50s),
+                p99_ms: p99,
+                max_ms: highest,
+            })
+        })
+        .collect();
+    (buckets, k)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::measure::{CallOutcome, Recorder};
+
+    /// 1000 calls: latencies 1..=1000 ms, 10 seconds of 100 calls; 2 tool errors in second 3.
+    pub(crate) fn known() -> Measurements {
+        let mut r = Recorder::default();
+        for i in 0..1000u64 {
+            let outcome = if i == 300 || i == 301 {
+                CallOutcome::ToolError
+            } else {
+                CallOutcome::Ok
+            };
+            r.record("t", outcome, (i + 1) * 1000, (i / 100) as usize, true);
+        }
+        Measurements {
+            recorder: r,
+            recorded_window: (0, 10),
+            recorded_seconds: 10.0,
+        }
+    }
+
+    #[test]
+    fn percentiles_of_a_known_histogram() {
+        let m = known();
+        let s = summary(&m.recorder.overall(), m.recorded_seconds);
+        assert_eq!(s.latency.count, 1000);
+        // 3 significant digits: values are exact to 0.1%.
+        assert!(
+            (s.latency.p50_us as f64 - 500_000.0).abs() <= 500.0,
+            "{}",
+            s.latency.p50_us
+        );
+        assert!(
+            (s.latency.p99_us as f64 - 990_000.0).abs() <= 990.0,
+            "{}",
+            s.latency.p99_us
+        );
+        assert_eq!(s.outcomes.tool_error, 2);
+        assert!((s.error_rate - 0.002).abs() < 1e-12);
+        assert!((s.throughput - 99.8).abs() < 1e-9);
+    }
+
+    #[test]
+    fn histograms_round_trip() {
+        let m = known();
+        let h = m.recorder.overall().latency;
+        let back = decode_histogram(&encode_histogram(&h)).unwrap();
+        assert_eq!(back.len(), h.len());
+        assert_eq!(back.value_at_quantile(0.99), h.value_at_quantile(0.99));
+    }
+
+    #[test]
+    fn periods_keep_or_drop_the_trailing_short_one() {
+        assert_eq!(periods(3..10, 3, true), vec![3..6, 6..9, 9..10]);
+        assert_eq!(periods(3..10, 3, false), vec![3..6, 6..9]);
+        assert_eq!(periods(0..6, 3, false), vec![0..3, 3..6]);
+        assert_eq!(
+            periods(0..2, 0, false),
+            vec![0..1, 1..2],
+            "a period is at least 1 s"
+        );
+        assert!(periods(5..5, 2, true).is_empty());
+    }
+
+    #[test]
+    fn trailing_error_ratios_cover_what_there_is() {
+        // (total, failed) per second.
+        let e = TrailingErrors::new(&[(10, 0), (10, 5), (0, 0), (20, 10)]);
+        assert_eq!(e.len(), 4);
+        assert_eq!(e.ratio(1, 1), 0.0);
+        assert_eq!(e.ratio(2, 1), 0.5);
+        assert_eq!(
+            e.ratio(2, 60),
+            0.25,
+            "reaches back to the first second only"
+        );
+        assert_eq!(e.ratio(3, 1), 0.0, "a second without calls");
+        assert_eq!(e.ratio(4, 2), 0.5);
+        assert_eq!(e.ratio(4, 4), 15.0 / 40.0);
+    }
+
+    #[test]
+    fn ratios_ranks_and_changes() {
+        assert_eq!(ratio(1, 4), 0.25);
+        assert_eq!(ratio(3, 0), 0.0);
+        assert_eq!(nearest_rank(50.0, 10), 5);
+        assert_eq!(nearest_rank(99.0, 10), 10);
+        assert_eq!(nearest_rank(0.0, 10), 1);
+        assert_eq!(relative_change(100.0, 110.0), 0.1);
+        assert_eq!(relative_change(0.0, 1.0), f64::INFINITY);
+        assert_eq!(relative_change(0.0, 0.0), 0.0);
+        assert_eq!(mean([1.0, 2.0, 6.0]), 3.0);
+        assert_eq!(mean(std::iter::empty()), 0.0);
+        let h = crate::measure::growing_histogram(3);
+        assert_eq!((percentile(&h, 99.0), max(&h)), (0, 0), "empty");
+    }
+
+    fn point(t: u32, recorded: bool, calls: u64, p50_us: u64, p99_us: u64) -> TimelinePoint {
+        TimelinePoint {
+            t,
+            recorded,
+            offered: 10,
+            outcomes: Outcomes {
+                ok: calls,
+                ..Outcomes::default()
+            },
+            p50_us,
+            p95_us: p99_us,
+            p99_us,
+            max_us: p99_us * 2,
+            tools: Default::default(),
+        }
+    }
+
+    #[test]
+    fn timeline_buckets_average_rates_and_keep_the_worst_tail() {
+        // Out of order on purpose; second 2 had no calls.
+        let timeline = vec![
+            point(3, true, 8, 4_000, 9_000),
+            point(0, false, 10, 1_000, 2_000),
+            point(2, true, 0, 0, 0),
+            point(1, true, 6, 3_000, 5_000),
+        ];
+        let (one, k) = timeline_buckets(&timeline, 10);
+        assert_eq!(k, 1);
+        assert_eq!(
+            one.iter().map(|b| b.t).collect::<Vec<_>>(),
+            [0.0, 1.0, 2.0, 3.0]
+        );
+        let (two, k) = timeline_buckets(&timeline, 2);
+        assert_eq!((two.len(), k), (2, 2));
+        let (first, second) = (&two[0], &two[1]);
+        assert_eq!((first.t, first.width, first.recorded), (0.0, 2.0, true));
+        assert_eq!(first.outcomes[0], 8.0, "ok calls per second, averaged");
+        assert_eq!(first.calls, 16);
+        assert_eq!(first.p50_ms, 2.0, "the mean of the seconds' p50s");
+        assert_eq!((first.p99_ms, first.max_ms), (5.0, 10.0), "the highest");
+        assert_eq!(second.p50_ms, 4.0, "a second without calls does not count");
+        assert_eq!(second.offered, 10.0);
+    }
+}

@@ -1,0 +1,206 @@
+//! `mcp-slo capacity`'s verdict: the highest offered rate at which a scenario meets every
+//! objective. Open-model steps of increasing rate (each a short unjudged warm-up, then a
+//! judged hold) until one misses an objective, then bisection until the highest passing
+//! and lowest failing rates are within the precision ([`Search`]); each step judged by
+//! [`judge_step`]; the summary adds the knee of the latency curve (Kneedle) and a Universal
+//! Scalability Law fit of the steps ([`summarize`]). The engine runs the steps.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::maths;
+use crate::measure::Measurements;
+use crate::spec::{Load, LoadModel, Phase, Scenario};
+use crate::stats::{UslFit, knee, littles_law_concurrency, usl_fit, usl_predict};
+
+/// One judged step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    pub offered: f64,
+    /// Successful calls per second.
+    pub achieved: f64,
+    pub p99_ms: f64,
+    pub mean_ms: f64,
+    pub error_rate: f64,
+    /// Calls in the system on average (Little's law: achieved rate × mean latency).
+    pub concurrency: Option<f64>,
+    /// Throughput the USL fit predicts at that concurrency.
+    pub usl_predicted: Option<f64>,
+    pub passed: bool,
+    pub failed_objectives: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacityReport {
+    pub scenario: String,
+    pub limits: &'static str,
+    /// The highest offered rate that met every objective.
+    pub max_rate: Option<f64>,
+    /// The lowest that did not.
+    pub first_failing_rate: Option<f64>,
+    pub knee_rate: Option<f64>,
+    pub usl: Option<UslSummary>,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UslSummary {
+    pub lambda: f64,
+    pub sigma: f64,
+    pub kappa: f64,
+    pub r_squared: f64,
+    /// Predicted peak throughput (calls/s) and the concurrency it is reached at.
+    pub peak_throughput: Option<f64>,
+    pub peak_concurrency: Option<f64>,
+}
+
+/// The scenario of one step: a one-second warm-up at twice the rate, then the judged hold,
+/// without probes or alarms. The warm-up also spends whatever burst a rate limiter has
+/// saved up (a bucket is typically one second of its rate), so the hold sees the sustained
+/// rate callers get, not the burst on top.
+pub fn step_scenario(scenario: &Scenario, rate: f64, hold: Duration) -> Scenario {
+    let phase = |name: &str, rate: f64, duration, record| Phase {
+        name: name.to_owned(),
+        duration,
+        rate: Some(rate),
+        users: None,
+        record,
+        mix: None,
+    };
+    let base = &scenario.load;
+    let mut step = scenario.clone();
+    step.load = Load {
+        model: LoadModel::Open,
+        phases: vec![
+            phase("warmup", rate * 2.0, Duration::from_secs(1), false),
+            phase("step", rate, hold, true),
+        ],
+        max_users: base.max_users.max(64),
+        threads: base.threads,
+        callers: base.callers,
+        timeout: base.timeout,
+        seed: base.seed,
+        retries: base.retries,
+    };
+    step.probes = None;
+    step.alarms = None;
+    step
+}
+
+/// Judges one step's measurements against every objective of the scenario.
+pub fn judge_step(scenario: &Scenario, offered: f64, m: &Measurements) -> Step {
+    let overall = m.recorder.overall();
+    let summary = maths::summary(&overall, m.recorded_seconds);
+    let failed: Vec<String> = scenario
+        .objectives
+        .iter()
+        .map(|o| super::objectives::evaluate(o, m))
+        .filter(|r| !r.passed)
+        .map(|r| format!("{}: {}", r.name, r.measured))
+        .collect();
+    Step {
+        offered,
+        achieved: summary.throughput,
+        p99_ms: summary.latency.p99_us as f64 / 1e3,
+        mean_ms: summary.latency.mean_us / 1e3,
+        error_rate: summary.error_rate,
+        concurrency: littles_law_concurrency(summary.throughput, summary.latency.mean_us / 1e6),
+        usl_predicted: None,
+        passed: failed.is_empty(),
+        failed_objectives: failed,
+    }
+}
+
+/// Which rate to try next: multiplied by `factor` from `start` while steps pass (up to
+/// `max`), then halfway between the highest passing and the lowest failing rate until
+/// they are within `precision` of each other.
+#[derive(Debug, Clone)]
+pub struct Search {
+    next: Option<f64>,
+    max: f64,
+    factor: f64,
+    precision: f64,
+    passing: Option<f64>,
+    failing: Option<f64>,
+}
+
+impl Search {
+    pub fn new(start: f64, max: f64, factor: f64, precision: f64) -> Self {
+        Search {
+            next: (start <= max).then_some(start),
+            max,
+            factor,
+            precision,
+            passing: None,
+            failing: None,
+        }
+    }
+
+    /// The rate of the next step, `None` when the search is over.
+    pub fn next_rate(&self) -> Option<f64> {
+        self.next
+    }
+
+    /// Records the outcome of the step at `rate` (the last [`Search::next_rate`]).
+    pub fn record(&mut self, rate: f64, passed: bool) {
+        if passed {
+            self.passing = Some(self.passing.map_or(rate, |p| p.max(rate)));
+        } else {
+            self.failing = Some(self.failing.map_or(rate, |f| f.min(rate)));
+        }
+        self.next = match (self.passing, self.failing) {
+            (Some(_), None) => Some(rate * self.factor).filter(|r| *r <= self.max),
+            (Some(lo), Some(hi)) if (hi - lo) / lo > self.precision => Some((lo + hi) / 2.0),
+            // Bracketed within the precision, or even the first step failed.
+            _ => None,
+        };
+    }
+}
+
+/// The capacity report of the steps, by offered rate: the highest passing and lowest
+/// failing rates, the knee of the p99 curve and the USL fit of (concurrency, throughput).
+pub fn summarize(scenario: &str, limits: &'static str, mut steps: Vec<Step>) -> CapacityReport {
+    steps.sort_by(|a, b| a.offered.total_cmp(&b.offered));
+    let max_rate = steps
+        .iter()
+        .filter(|s| s.passed)
+        .map(|s| s.offered)
+        .reduce(f64::max);
+    let first_failing_rate = steps
+        .iter()
+        .filter(|s| !s.passed)
+        .map(|s| s.offered)
+        .reduce(f64::min);
+    let curve: Vec<(f64, f64)> = steps.iter().map(|s| (s.offered, s.p99_ms)).collect();
+    let knee_rate = knee(&curve).and_then(|i| curve.get(i)).map(|p| p.0);
+    let points: Vec<(f64, f64)> = steps
+        .iter()
+        .filter_map(|s| Some((s.concurrency?, s.achieved)))
+        .collect();
+    let fit = usl_fit(&points);
+    if let Some(f) = &fit {
+        for s in &mut steps {
+            s.usl_predicted = s.concurrency.map(|n| usl_predict(f, n));
+        }
+    }
+    CapacityReport {
+        scenario: scenario.to_owned(),
+        limits,
+        max_rate,
+        first_failing_rate,
+        knee_rate,
+        usl: fit.map(|f: UslFit| UslSummary {
+            lambda: f.lambda,
+            sigma: f.sigma,
+            kappa: f.kappa,
+            r_squared: f.r_squared,
+            peak_throughput: f.peak_x,
+            peak_concurrency: f.peak_n,
+        }),
+        steps,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+//! The capacity search, step verdicts and summary without a server.
+
+use std::path::Path;
+
+use super::*;
+use crate::measure::{CallOutcome, Recorder};
+
+fn scenario() -> Scenario {
+    let text = "version: mcp-slo/v1\nname: cap\ntargets:\n  t: { url: \"http://127.0.0.1:9/mcp\", mode: stateless }\nload:\n  model: closed\n  phases:\n    - { duration: 30s, users: 4 }\n  callers: 3\nmix:\n  - { target: t, tool: echo, args: {} }\nslo:\n  - { latency: { p: 99, below: 10ms } }\n  - { error_rate: { below: 1% } }\nprobes:\n  target: t\n  timeout: { op: { tool: echo }, expect: 5s }\n";
+    Scenario::from_yaml(Path::new("cap.yaml"), text).expect("valid scenario")
+}
+
+/// The rates a search tries when every rate up to `capacity` passes.
+fn tried(mut search: Search, capacity: f64) -> Vec<f64> {
+    let mut rates = Vec::new();
+    while let Some(rate) = search.next_rate() {
+        rates.push(rate);
+        search.record(rate, rate <= capacity);
+        assert!(rates.len() < 100, "the search ends");
+    }
+    rates
+}
+
+#[test]
+fn the_search_doubles_until_a_step_fails_then_bisects_to_the_precision() {
+    let rates = tried(Search::new(25.0, 20_000.0, 2.0, 0.05), 130.0);
+    assert_eq!(
+        rates,
+        vec![25.0, 50.0, 100.0, 200.0, 150.0, 125.0, 137.5, 131.25]
+    );
+    // 125 passed, 131.25 failed: within 5%.
+}
+
+#[test]
+fn the_search_stops_at_max_or_when_the_first_step_fails() {
+    assert_eq!(
+        tried(Search::new(25.0, 100.0, 2.0, 0.05), 1e9),
+        vec![25.0, 50.0, 100.0]
+    );
+    assert_eq!(tried(Search::new(25.0, 100.0, 2.0, 0.05), 10.0), vec![25.0]);
+    assert!(tried(Search::new(200.0, 100.0, 2.0, 0.05), 1e9).is_empty());
+}
+
+#[test]
+fn a_step_is_an_open_model_warm_up_then_a_judged_hold_without_probes() {
+    let s = step_scenario(&scenario(), 80.0, Duration::from_secs(6));
+    assert_eq!(s.load.model, LoadModel::Open);
+    let phases: Vec<(f64, Duration, bool)> = s
+        .load
+        .phases
+        .iter()
+        .map(|p| (p.rate.unwrap_or(0.0), p.duration, p.record))
+        .collect();
+    assert_eq!(
+        phases,
+        vec![
+            (160.0, Duration::from_secs(1), false),
+            (80.0, Duration::from_secs(6), true)
+        ]
+    );
+    assert_eq!(s.load.max_users, scenario().load.max_users.max(64));
+    assert_eq!(s.load.callers, 3, "callers are kept");
+    assert!(s.probes.is_none() && s.alarms.is_none());
+    assert_eq!(s.objectives, scenario().objectives);
+}
+
+/// 100 calls over 2 s, each `latency_ms`, `failed` of them tool errors.
+fn measured(latency_ms: u64, failed: u64) -> Measurements {
+    let mut r = Recorder::default();
+    for i in 0..100u64 {
+        let outcome = if i < failed {
+            CallOutcome::ToolError
+        } else {
+            CallOutcome::Ok
+        };
+        r.record("echo", outcome, latency_ms * 1000, (i / 50) as usize, true);
+    }
+    Measurements {
+        recorder: r,
+        recorded_window: (0, 2),
+        recorded_seconds: 2.0,
+    }
+}
+
+#[test]
+fn a_step_passes_only_when_every_objective_does_and_names_those_missed() {
+    let s = scenario();
+    let good = judge_step(&s, 50.0, &measured(4, 0));
+    assert!(good.passed, "{:?}", good.failed_objectives);
+    assert_eq!(good.achieved, 50.0);
+    assert_eq!(good.error_rate, 0.0);
+    // Little's law: 50/s × 4 ms.
+    let n = good.concurrency.unwrap_or_default();
+    assert!((n - 0.2).abs() < 0.001, "{n}");
+    let bad = judge_step(&s, 50.0, &measured(12, 2));
+    assert!(!bad.passed);
+    assert_eq!(
+        bad.failed_objectives.len(),
+        2,
+        "{:?}",
+        bad.failed_objectives
+    );
+    assert!(bad.failed_objectives[1].contains("2.00% (2 of 100 calls failed)"));
+}
+
+fn step(offered: f64, p99_ms: f64, passed: bool) -> Step {
+    Step {
+        offered,
+        achieved: offered,
+        p99_ms,
+        mean_ms: p99_ms / 2.0,
+        error_rate: 0.0,
+        concurrency: littles_law_concurrency(offered, p99_ms / 2e3),
+        usl_predicted: None,
+        passed,
+        failed_objectives: Vec::new(),
+    }
+}
+
+#[test]
+fn the_summary_orders_the_steps_and_brackets_the_capacity() {
+    let steps = vec![
+        step(200.0, 30.0, false),
+        step(25.0, 2.0, true),
+        step(100.0, 4.0, true),
+        step(150.0, 9.0, false),
+        step(50.0, 2.5, true),
+        step(125.0, 5.0, true),
+    ];
+    let r = summarize("cap", "in place", steps);
+    let offered: Vec<f64> = r.steps.iter().map(|s| s.offered).collect();
+    assert_eq!(offered, vec![25.0, 50.0, 100.0, 125.0, 150.0, 200.0]);
+    assert_eq!(r.max_rate, Some(125.0));
+    assert_eq!(r.first_failing_rate, Some(150.0));
+    assert!(r.knee_rate.is_some_and(|k| offered.contains(&k)));
+}
