@@ -1,5 +1,9 @@
 //! Validation: raw scenario → typed model, every problem collected with its path and, where
 //! the value was written, its line and column.
+//!
+//! Here: the [`Validator`] and its helpers, the scenario's top level, the boundaries file,
+//! a mix's operations and the baseline. The load is in `validate/load.rs`, objectives in
+//! `validate/objective.rs`; targets, probes and alarms beside their types.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,9 +11,12 @@ use std::time::Duration;
 
 use mcp_slo_vocab::{Boundaries, Tier};
 
-use super::raw::{self, Located, RawObjective, RawScenario};
+use super::raw::{self, Located, RawScenario};
 use super::*;
-use crate::units::{parse_duration, parse_percent, parse_rate};
+use crate::units::{parse_duration, parse_percent};
+
+mod load;
+mod objective;
 
 #[derive(Default)]
 pub(super) struct Validator {
@@ -77,38 +84,9 @@ impl Validator {
     }
 
     pub(super) fn scenario(&mut self, file: &Path, raw: RawScenario) -> Option<Scenario> {
-        if raw.version.value() != VERSION {
-            self.at(
-                "version",
-                &raw.version,
-                format!(
-                    "{:?} is not supported (expected {VERSION:?})",
-                    raw.version.value()
-                ),
-            );
-        }
-        let name = raw.name.value().trim().to_owned();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            self.at(
-                "name",
-                &raw.name,
-                format!("{name:?} must be non-empty and use only letters, digits, - and _"),
-            );
-        }
-        if raw.targets.is_empty() {
-            self.push("targets", "at least one target is needed");
-        }
-        let mut targets = BTreeMap::new();
-        for (tname, t) in raw.targets {
-            if let Some(target) = self.target(&tname, t) {
-                targets.insert(tname, target);
-            }
-        }
-        self.same_servers(&mut targets);
+        self.version(&raw.version);
+        let name = self.scenario_name(&raw.name);
+        let targets = self.targets(raw.targets);
         let boundaries = raw.boundaries.and_then(|b| self.boundaries(file, b));
         let target_names: Vec<String> = targets.keys().cloned().collect();
         // Whether the scenario has a load as written (even one with errors in it).
@@ -118,33 +96,10 @@ impl Validator {
         }
         let load = match raw.load {
             Some(l) => self.load(l, &target_names),
-            None => Some(Load {
-                model: LoadModel::Open,
-                phases: Vec::new(),
-                max_users: 1,
-                threads: None,
-                callers: 1,
-                timeout: Duration::from_secs(30),
-                seed: 0,
-                retries: None,
-            }),
+            None => Some(load::none()),
         };
-        if has_load && raw.mix.is_empty() {
-            self.push("mix", "at least one operation is needed");
-        }
-        if !has_load && !raw.mix.is_empty() {
-            self.push("mix", "there is no load to run it");
-        }
-        let mix: Vec<Op> = raw
-            .mix
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, op)| self.op(&format!("mix[{i}]"), op, &target_names))
-            .collect();
-        let mut tools: Vec<String> = mix.iter().map(|o| o.tool.clone()).collect();
-        for phase in load.iter().flat_map(|l| &l.phases) {
-            tools.extend(phase.mix.iter().flatten().map(|o| o.tool.clone()));
-        }
+        let mix = self.mix(raw.mix, has_load, &target_names);
+        let tools = called_tools(&mix, load.as_ref());
         if !has_load && !raw.slo.is_empty() {
             self.push("slo", "objectives need a load to judge");
         }
@@ -191,6 +146,64 @@ impl Validator {
             alarms,
             baseline,
         })
+    }
+
+    fn version(&mut self, version: &Located<String>) {
+        if version.value() != VERSION {
+            self.at(
+                "version",
+                version,
+                format!(
+                    "{:?} is not supported (expected {VERSION:?})",
+                    version.value()
+                ),
+            );
+        }
+    }
+
+    /// The scenario's name, trimmed: letters, digits, `-` and `_`.
+    fn scenario_name(&mut self, raw: &Located<String>) -> String {
+        let name = raw.value().trim().to_owned();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            self.at(
+                "name",
+                raw,
+                format!("{name:?} must be non-empty and use only letters, digits, - and _"),
+            );
+        }
+        name
+    }
+
+    fn targets(&mut self, raw: BTreeMap<String, raw::RawTarget>) -> BTreeMap<String, Target> {
+        if raw.is_empty() {
+            self.push("targets", "at least one target is needed");
+        }
+        let mut targets = BTreeMap::new();
+        for (tname, t) in raw {
+            if let Some(target) = self.target(&tname, t) {
+                targets.insert(tname, target);
+            }
+        }
+        self.same_servers(&mut targets);
+        targets
+    }
+
+    /// The scenario's own mix: needed with a load, refused without one.
+    fn mix(&mut self, raw: Vec<raw::RawOp>, has_load: bool, targets: &[String]) -> Vec<Op> {
+        if has_load && raw.is_empty() {
+            self.push("mix", "at least one operation is needed");
+        }
+        if !has_load && !raw.is_empty() {
+            self.push("mix", "there is no load to run it");
+        }
+        raw.into_iter()
+            .enumerate()
+            .filter_map(|(i, op)| self.op(&format!("mix[{i}]"), op, targets))
+            .collect()
     }
 
     fn baseline(&mut self, file: &Path, raw: raw::RawBaseline) -> Option<Baseline> {
@@ -319,256 +332,13 @@ impl Validator {
             limits,
         })
     }
+}
 
-    fn load(&mut self, raw: raw::RawLoad, targets: &[String]) -> Option<Load> {
-        let model = match raw.model.value().as_str() {
-            "open" => Some(LoadModel::Open),
-            "closed" => Some(LoadModel::Closed),
-            other => {
-                self.at(
-                    "load.model",
-                    &raw.model,
-                    format!("{other:?} is not a load model (open, closed)"),
-                );
-                None
-            }
-        };
-        if raw.phases.is_empty() {
-            self.push("load.phases", "at least one phase is needed");
-        }
-        let mut phases = Vec::new();
-        for (i, p) in raw.phases.iter().enumerate() {
-            let path = format!("load.phases[{i}]");
-            let duration = self.located(&format!("{path}.duration"), &p.duration, |t| {
-                parse_duration(t)
-            });
-            if duration.is_some_and(|d| d.is_zero()) {
-                self.at(
-                    &format!("{path}.duration"),
-                    &p.duration,
-                    "must be longer than 0",
-                );
-            }
-            let rate = p
-                .rate
-                .as_ref()
-                .and_then(|r| self.located(&format!("{path}.rate"), r, |t| parse_rate(t)));
-            match model {
-                Some(LoadModel::Open) if p.rate.is_none() => self.push(
-                    &format!("{path}.rate"),
-                    "missing (an open-model phase needs a rate, e.g. 90/s)",
-                ),
-                Some(LoadModel::Open) if p.users.is_some() => self.push(
-                    &format!("{path}.users"),
-                    "an open-model phase has a rate, not users",
-                ),
-                Some(LoadModel::Closed) if p.users.is_none() => self.push(
-                    &format!("{path}.users"),
-                    "missing (a closed-model phase needs users)",
-                ),
-                Some(LoadModel::Closed) if p.rate.is_some() => self.push(
-                    &format!("{path}.rate"),
-                    "a closed-model phase has users, not a rate",
-                ),
-                _ => {}
-            }
-            if p.users == Some(0) {
-                self.push(&format!("{path}.users"), "must be at least 1");
-            }
-            let mix = p.mix.as_ref().map(|ops| {
-                if ops.is_empty() {
-                    self.push(&format!("{path}.mix"), "at least one operation is needed");
-                }
-                ops.iter()
-                    .enumerate()
-                    .filter_map(|(j, op)| self.op(&format!("{path}.mix[{j}]"), op.clone(), targets))
-                    .collect()
-            });
-            phases.push(Phase {
-                name: p.name.clone().unwrap_or_else(|| format!("phase-{}", i + 1)),
-                duration: duration.unwrap_or_default(),
-                rate,
-                users: p.users,
-                record: p.record.unwrap_or(true),
-                mix,
-            });
-        }
-        if !phases.is_empty() && phases.iter().all(|p| !p.record) {
-            self.push(
-                "load.phases",
-                "every phase has record: false, so nothing would be judged",
-            );
-        }
-        let timeout = match &raw.timeout {
-            Some(t) => self
-                .located("load.timeout", t, |t| parse_duration(t))
-                .unwrap_or_default(),
-            None => Duration::from_secs(30),
-        };
-        let callers = raw.callers.unwrap_or(1);
-        if !(1..=250).contains(&callers) {
-            self.push(
-                "load.callers",
-                format!("{callers} must be between 1 and 250 (one loopback address each)"),
-            );
-        }
-        let max_users = raw.max_users.unwrap_or(256);
-        if max_users == 0 {
-            self.push("load.max_users", "must be at least 1");
-        }
-        if let Some(t) = raw.threads
-            && !(1..=256).contains(&t)
-        {
-            self.push("load.threads", format!("{t} must be between 1 and 256"));
-        }
-        let retries = raw.retries.as_ref().and_then(|r| {
-            if !(1..=10).contains(&r.attempts) {
-                self.push(
-                    "load.retries.attempts",
-                    format!("{} must be between 1 and 10 (1: no retry)", r.attempts),
-                );
-            }
-            let base = self.located("load.retries.backoff", &r.backoff, |t| parse_duration(t))?;
-            Some(Retries {
-                attempts: r.attempts,
-                base,
-            })
-        });
-        Some(Load {
-            model: model?,
-            phases,
-            max_users,
-            threads: raw.threads,
-            callers,
-            timeout,
-            seed: raw.seed.unwrap_or(0x006d_6370_2d73_6c6f),
-            retries,
-        })
+/// The tools the mixes call (the scenario's and each phase's): what objectives may name.
+fn called_tools(mix: &[Op], load: Option<&Load>) -> Vec<String> {
+    let mut tools: Vec<String> = mix.iter().map(|o| o.tool.clone()).collect();
+    for phase in load.iter().flat_map(|l| &l.phases) {
+        tools.extend(phase.mix.iter().flatten().map(|o| o.tool.clone()));
     }
-
-    fn objective(&mut self, path: &str, o: RawObjective, tools: &[String]) -> Option<Objective> {
-        if let Some(tool) = &o.tool
-            && !tools.contains(tool)
-        {
-            self.push(
-                &format!("{path}.tool"),
-                format!("{tool:?} is not called by the mix"),
-            );
-        }
-        let given = [
-            o.latency.is_some(),
-            o.error_rate.is_some(),
-            o.availability.is_some(),
-            o.throughput.is_some(),
-        ]
-        .iter()
-        .filter(|x| **x)
-        .count();
-        if given != 1 {
-            self.push(
-                path,
-                "give exactly one of latency, error_rate, availability, throughput",
-            );
-            return None;
-        }
-        let (kind, default_name) = if let Some(l) = o.latency {
-            let p = *l.p.value();
-            if !(p > 0.0 && p < 100.0) {
-                self.at(
-                    &format!("{path}.latency.p"),
-                    &l.p,
-                    format!("{p} must be between 0 and 100 (exclusive)"),
-                );
-            }
-            let below = self.located(&format!("{path}.latency.below"), &l.below, |t| {
-                parse_duration(t)
-            })?;
-            (
-                ObjectiveKind::Latency {
-                    percentile: p,
-                    below_us: below.as_micros() as u64,
-                },
-                format!("latency p{p} < {}", l.below.value()),
-            )
-        } else if let Some(e) = o.error_rate {
-            let below = self.located(&format!("{path}.error_rate.below"), &e.below, |t| {
-                parse_percent(t)
-            })?;
-            let first_attempt = match e.attempts.as_ref().map(|a| (a, a.value().as_str())) {
-                None | Some((_, "final")) => false,
-                Some((_, "first")) => true,
-                Some((a, other)) => {
-                    self.at(
-                        &format!("{path}.error_rate.attempts"),
-                        a,
-                        format!("{other:?} is not first or final"),
-                    );
-                    false
-                }
-            };
-            (
-                ObjectiveKind::ErrorRate {
-                    below,
-                    first_attempt,
-                },
-                format!(
-                    "error rate{} < {}",
-                    if first_attempt {
-                        " (first attempts)"
-                    } else {
-                        ""
-                    },
-                    e.below.value()
-                ),
-            )
-        } else if let Some(a) = o.availability {
-            let above = self.located(&format!("{path}.availability.above"), &a.above, |t| {
-                parse_percent(t)
-            });
-            let slice = match &a.slice {
-                Some(s) => self.located(&format!("{path}.availability.slice"), s, |t| {
-                    parse_duration(t)
-                }),
-                None => Some(Duration::from_secs(1)),
-            };
-            if slice.is_some_and(|s| s.as_millis() < 1000 || s.as_millis() % 1000 != 0) {
-                self.push(
-                    &format!("{path}.availability.slice"),
-                    "must be a whole number of seconds (1s or more)",
-                );
-            }
-            let slice_target = match &a.slice_target {
-                Some(s) => self.located(&format!("{path}.availability.slice_target"), s, |t| {
-                    parse_percent(t)
-                }),
-                None => Some(0.99),
-            };
-            (
-                ObjectiveKind::Availability {
-                    above: above?,
-                    slice_ms: slice?.as_millis() as u64,
-                    slice_target: slice_target?,
-                },
-                format!("availability > {}", a.above.value()),
-            )
-        } else {
-            let t = o.throughput?;
-            let above = self.located(&format!("{path}.throughput.above"), &t.above, |t| {
-                parse_rate(t)
-            })?;
-            (
-                ObjectiveKind::Throughput { above },
-                format!("throughput > {}", t.above.value()),
-            )
-        };
-        let name = o.name.unwrap_or_else(|| match &o.tool {
-            Some(tool) => format!("{default_name} [{tool}]"),
-            None => default_name,
-        });
-        Some(Objective {
-            name,
-            tool: o.tool,
-            kind,
-        })
-    }
+    tools
 }
