@@ -22,6 +22,8 @@ struct Stub {
     stalled: AtomicBool,
     tool_error: bool,
     calls: AtomicU64,
+    /// The call (1-based) at which the stub stalls by itself, and for how long.
+    stall_at: Option<(u64, Duration)>,
 }
 
 async fn mcp(
@@ -35,7 +37,17 @@ async fn mcp(
             json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "stub", "version": "1"}})
         }
         Some("tools/call") => {
-            stub.calls.fetch_add(1, Ordering::Relaxed);
+            let n = stub.calls.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some((at, stall)) = stub.stall_at
+                && n == at
+            {
+                stub.stalled.store(true, Ordering::Relaxed);
+                let stub = stub.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(stall).await;
+                    stub.stalled.store(false, Ordering::Relaxed);
+                });
+            }
             while stub.stalled.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
@@ -171,29 +183,25 @@ async fn phases_offer_their_rates_and_warmups_stay_out_of_the_verdict() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rates_are_taken_over_the_time_a_backlog_really_took() {
-    let stub = Arc::new(Stub::default());
+    // The 25th call (sent 0.48 s into the run) stalls the stub for 1.5 s: the run's own
+    // clock starts the stall, whatever the set-up before the run took.
+    let stub = Arc::new(Stub {
+        stall_at: Some((25, Duration::from_millis(1500))),
+        ..Stub::default()
+    });
     let url = start(stub.clone()).await;
     let s = scenario(
         &url,
         "    - { duration: 1s, rate: 50/s }",
         "  - { throughput: { above: 1/s } }",
     );
-    let staller = {
-        let stub = stub.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            stub.stalled.store(true, Ordering::Relaxed);
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            stub.stalled.store(false, Ordering::Relaxed);
-        })
-    };
     let result = run(&s, endpoints(&s, &url), None).await.expect("run");
-    staller.await.unwrap();
-    // The phase lasted 1 s but its calls were answered only after the 2 s stall ended.
+    // The phase lasted 1 s but its last calls were answered only after the stall ended,
+    // at least 0.48 + 1.5 s into the run.
     assert_eq!(result.measurements.recorder.overall().outcomes.ok, 50);
     let secs = result.measurements.recorded_seconds;
     assert!(
-        (1.9..3.0).contains(&secs),
+        (1.95..3.0).contains(&secs),
         "rates over {secs:.2}s, not the phase's 1 s"
     );
 }
