@@ -11,6 +11,9 @@ cd "$MCP_SLO_ROOT"
 bash "$here/setup-services.sh"
 # The AWS emulator (moto in a venv, IAM enforcement on); exports AWS_ENDPOINT_URL and keys.
 eval "$(bash "$here/setup-moto.sh")"
+# The AWS CLI (from PyPI, its own venv): servers/core/tests/compose/world.rs runs the
+# LocalStack READY hook against moto with it.
+bash "$here/moto/install-awscli.sh"
 # Headless Chromium opens the HTML report in a test (Debian's package; needs root or an
 # installed browser).
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then

@@ -3,20 +3,23 @@
 
 Usage: provision.py --endpoint http://127.0.0.1:5005 [--state-file PATH] [--no-verify]
 
-What it creates (account 123456789012, region ap-northeast-1), with IAM enforcement off:
-  * IAM user  mcp-aws-server  (the AWS-tier server's base identity) + one access key;
-    inline policies: sts:AssumeRole on the four agent-* roles below, and the CloudWatch
-    actions the harness needs to publish SLO metrics and alarms (see CLOUDWATCH_NOTE).
-  * Roles (trust: sts:AssumeRole for arn:aws:iam::123456789012:user/mcp-aws-server):
-      agent-s3-read        s3:GetObject on arn:aws:s3:::mcp-slo-reports/*
-      agent-rds-query      rds-data:ExecuteStatement, rds:DescribeDBClusters on *
-      agent-lambda-invoke  lambda:InvokeFunction on the two function ARNs (what AWS checks)
-                           + lambda:Invoke on * (what moto checks; see LAMBDA_NOTE)
-      agent-no-access      no permissions (tests use it to prove AccessDenied)
-  * S3 bucket mcp-slo-reports: daily.csv, chart.png, big.bin (2 MiB), notes/readme.txt
-  * Lambda functions agent-echo and sleeper (python3.12, moto without Docker: Invoke echoes
-    the payload); scripts/moto/server.py answers an Invoke of sleeper after the payload's
-    `sleep_ms` milliseconds, which the checks below measure.
+What it creates is docker/localstack/seed/world.json (read through seed/world.py), the
+description the LocalStack READY hook reads too: account 123456789012, region
+ap-northeast-1; the roles agent-s3-read, agent-rds-query, agent-lambda-invoke, agent-no-access
+(trust: the base identity, here the user below) and agent-echo-exec (trust: Lambda) with the
+file's policies; the bucket mcp-slo-reports with daily.csv, chart.png, big.bin (2 MiB) and
+notes/readme.txt; the functions agent-echo and sleeper (python3.12, seed/lambda/handlers.py;
+moto without Docker never runs the code: Invoke echoes the payload, and
+scripts/moto/server.py answers an Invoke of sleeper after the payload's `sleep_ms`
+milliseconds, which the checks below measure). The file's SNS topics and CloudWatch alarms
+are LocalStack's alone: nothing here creates them.
+
+Added for moto (MOTO ADDITIONS below), with IAM enforcement off:
+  * IAM user  mcp-aws-server  (the AWS-tier server's base identity, which the base-identity
+    trust names) + one access key; inline policies: sts:AssumeRole on the base-identity
+    roles, and the CloudWatch actions the harness needs to publish SLO metrics and alarms
+    (see CLOUDWATCH_NOTE).
+  * lambda:Invoke next to every lambda:InvokeFunction grant, and on "*" (see LAMBDA_NOTE).
   * Secrets Manager secret agents-db and RDS cluster agents (aurora-postgresql), so the
     seed's cluster/secret ARNs exist for DescribeDBClusters (ExecuteStatement needs neither).
 Then IAM enforcement is switched on and every role is checked (results on stderr).
@@ -35,7 +38,7 @@ passed (1 = a check failed, 2 = provisioning itself failed).
 """
 
 import argparse
-import io
+import importlib.util
 import json
 import os
 import sys
@@ -43,26 +46,49 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-import zipfile
 
 import boto3
 import botocore.config
 from botocore.exceptions import ClientError
 
-ACCOUNT = "123456789012"
-REGION = "ap-northeast-1"
+# The world file and its reader, docker/localstack/seed/world.{json,py}, found from here.
+SEED = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                     "docker", "localstack", "seed"))
+WORLD_FILE = os.path.join(SEED, "world.json")
+_spec = importlib.util.spec_from_file_location("mcp_slo_world", os.path.join(SEED, "world.py"))
+world_file = importlib.util.module_from_spec(_spec)
+sys.dont_write_bytecode = True  # no __pycache__ left in the seed directory
+_spec.loader.exec_module(world_file)
+
+
+def world_failed(msg):
+    print(f"[moto-provision] provisioning failed: {msg}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+try:
+    WORLD = world_file.load(WORLD_FILE)
+except world_file.WorldError as e:
+    world_failed(e)
+
+ACCOUNT = WORLD.account
+REGION = WORLD.region
+BUCKET = WORLD.bucket
+OBJECTS = {o.key: (o.body, o.content_type) for o in WORLD.objects}
+# The checks below use these by name; the world file must have them.
+FUNCTION = "agent-echo"
+SLEEPER = "sleeper"  # its delay comes from scripts/moto/server.py
+FUNCTIONS = {f.name: f for f in WORLD.functions}
+for _name in (FUNCTION, SLEEPER):
+    if _name not in FUNCTIONS:
+        world_failed(f"{WORLD_FILE} has no function {_name}, which the checks invoke")
+
+# ----------------------------------------------------------------------- MOTO ADDITIONS
+# What moto needs beyond the world file: the base user, action names only moto checks, and
+# the RDS Data setup (LocalStack's community edition has no RDS Data API; compose runs moto
+# for it, seeded by scripts/moto/canned_rds.py).
 BASE_USER = "mcp-aws-server"
 BASE_USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/{BASE_USER}"
-BUCKET = "mcp-slo-reports"
-FUNCTION = "agent-echo"
-FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}"
-SLEEPER = "sleeper"  # its delay comes from scripts/moto/server.py
-SLEEPER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{SLEEPER}"
-FUNCTIONS = {
-    FUNCTION: "echo function for mcp-slo AWS-tier tests",
-    SLEEPER: "echo function answered after sleep_ms (scripts/moto/server.py) for load probes",
-}
-LAMBDA_EXEC_ROLE = "agent-echo-exec"
 CLUSTER_ID = "agents"
 CLUSTER_ARN = f"arn:aws:rds:{REGION}:{ACCOUNT}:cluster:{CLUSTER_ID}"
 SECRET_NAME = "agents-db"
@@ -70,30 +96,28 @@ SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{SECRET_NAME}"
 
 # LAMBDA_NOTE: moto authorises every non-S3/STS/IAM/SQS call against the resource "*",
 # so a statement whose Resource is the function ARN never matches there, and it names
-# the Invoke action `lambda:Invoke` (AWS: `lambda:InvokeFunction`). The role therefore
-# gets lambda:InvokeFunction on the function ARN (the real, scoped grant) plus
-# lambda:Invoke on "*" (an action name that does not exist in AWS, so harmless there).
-ROLES = {
-    "agent-s3-read": [
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"},
-    ],
-    "agent-rds-query": [
-        {
-            "Effect": "Allow",
-            "Action": ["rds-data:ExecuteStatement", "rds:DescribeDBClusters"],
-            "Resource": "*",
-        },
-    ],
-    "agent-lambda-invoke": [
-        {
-            "Effect": "Allow",
-            "Action": ["lambda:InvokeFunction", "lambda:Invoke"],
-            "Resource": [FUNCTION_ARN, f"{FUNCTION_ARN}:*", SLEEPER_ARN, f"{SLEEPER_ARN}:*"],
-        },
-        {"Effect": "Allow", "Action": "lambda:Invoke", "Resource": "*"},
-    ],
-    "agent-no-access": [],
-}
+# the Invoke action `lambda:Invoke` (AWS: `lambda:InvokeFunction`). A role whose world
+# statements grant lambda:InvokeFunction on the function ARNs (the real, scoped grant) gets
+# lambda:Invoke beside it and lambda:Invoke on "*" (an action name that does not exist in
+# AWS, so harmless there).
+def moto_statements(statements):
+    out, invokes = [], False
+    for s in statements:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        if "lambda:InvokeFunction" in actions:
+            invokes = True
+            s = dict(s, Action=actions + ["lambda:Invoke"])
+        out.append(s)
+    if invokes:
+        out.append({"Effect": "Allow", "Action": "lambda:Invoke", "Resource": "*"})
+    return out
+
+
+# The roles the base user may assume (the world's base-identity roles), with moto's
+# statements; the world's other roles (Lambda trust) are made in ensure_lambda.
+ROLES = {r.name: moto_statements(r.statements) for r in WORLD.roles if r.trust == "base-identity"}
+LAMBDA_ROLES = [r for r in WORLD.roles if r.trust == "lambda"]
+LAMBDA_EXEC_ROLE = FUNCTIONS[FUNCTION].role
 # CLOUDWATCH_NOTE: the harness publishes SLO metrics and alarms with the base user's keys.
 # moto checks CloudWatch actions under the signing name (`monitoring:PutMetricData`), AWS
 # under `cloudwatch:`; the policy names both, as LAMBDA_NOTE does for Invoke.
@@ -107,32 +131,8 @@ CLOUDWATCH_POLICY = {
         "Resource": "*",
     }],
 }
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"AWS": BASE_USER_ARN}, "Action": "sts:AssumeRole"}
-    ],
-}
-
-DAILY_CSV = (
-    "date,agent,requests,errors,p99_ms\n"
-    "2024-06-01,orders-agent,1200,3,84\n"
-    "2024-06-01,billing-agent,860,0,61\n"
-    "2024-06-02,orders-agent,1315,1,79\n"
-)
-# An 8-byte PNG signature plus an IHDR chunk for a 1x1 image: enough for content sniffing.
-CHART_PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
-)
-BIG_BIN = bytes(range(256)) * (2 * 1024 * 1024 // 256)  # 2 MiB, deterministic
-README_TXT = "Reports bucket for mcp-slo AWS-tier tests. Provisioned by scripts/moto/provision.py.\n"
-OBJECTS = {
-    "daily.csv": (DAILY_CSV.encode(), "text/csv"),
-    "chart.png": (CHART_PNG, "image/png"),
-    "big.bin": (BIG_BIN, "application/octet-stream"),
-    "notes/readme.txt": (README_TXT.encode(), "text/plain"),
-}
-ECHO_HANDLER = b"def handler(event, context):\n    return event\n"
+TRUST = WORLD.trust_policy("base-identity", BASE_USER_ARN)
+# ------------------------------------------------------------------- END MOTO ADDITIONS
 
 PROVISIONER_CREDS = {  # any key works while IAM enforcement is off
     "aws_access_key_id": "AKIAPROVISIONER00000",
@@ -252,16 +252,10 @@ def ensure_bucket(s3):
 def ensure_lambda(endpoint, iam, lam):
     # Must precede CreateFunction: with Docker (the default) moto tries to pull images.
     moto_api(endpoint, "config", json.dumps({"lambda": {"use_docker": False}}), "application/json")
-    lambda_trust = {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                       "Action": "sts:AssumeRole"}],
-    }
-    ensure_role(iam, LAMBDA_EXEC_ROLE, lambda_trust, [])
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("lambda_function.py", ECHO_HANDLER)
-    for name, description in FUNCTIONS.items():
+    for role in LAMBDA_ROLES:
+        ensure_role(iam, role.name, WORLD.trust_policy(role.trust, BASE_USER_ARN), role.statements)
+    code = WORLD.lambda_zip()
+    for name, fn in FUNCTIONS.items():
         try:
             lam.get_function(FunctionName=name)
             continue
@@ -269,10 +263,9 @@ def ensure_lambda(endpoint, iam, lam):
             if err_code(e) != "ResourceNotFoundException":
                 raise
         lam.create_function(
-            FunctionName=name, Runtime="python3.12",
-            Role=f"arn:aws:iam::{ACCOUNT}:role/{LAMBDA_EXEC_ROLE}",
-            Handler="lambda_function.handler", Code={"ZipFile": buf.getvalue()},
-            Description=description, Timeout=60 if name == SLEEPER else 3,
+            FunctionName=name, Runtime=fn.runtime, Role=WORLD.role_arn(fn.role),
+            Handler=fn.handler, Code={"ZipFile": code},
+            Description=fn.description, Timeout=fn.timeout,
         )
 
 

@@ -1,34 +1,37 @@
 #!/bin/bash
 # LocalStack READY hook (mounted at /etc/localstack/init/ready.d): creates what the AWS tier
 # (config/aws_managed_mcp_config.yaml) and the alarms (config/cloudwatch_alarms.yaml) need,
-# the same set scripts/moto/provision.py gives moto for the tests:
+# as described by seed/world.json, the file scripts/moto/provision.py reads for moto too.
+# seed/world.py (LocalStack's python3) checks the file and expands it into lists this
+# script loops over:
 #
-#   * IAM roles agent-s3-read, agent-rds-query, agent-lambda-invoke (the tools' iam_role
-#     ARNs) and agent-no-access, with provision.py's policies, plus agent-echo-exec (the
-#     functions' execution role);
-#   * S3 bucket mcp-slo-reports with daily.csv, chart.png, big.bin (2 MiB) and
-#     notes/readme.txt (provision.py's contents);
-#   * Lambda functions agent-echo and sleeper (the tool's allowed_functions; python3.12,
+#   * IAM roles (agent-s3-read, agent-rds-query, agent-lambda-invoke, agent-no-access: the
+#     tools' iam_role ARNs and the denial role; agent-echo-exec: the functions' execution
+#     role) with the file's inline policies;
+#   * the S3 bucket mcp-slo-reports and its objects (daily.csv, chart.png, big.bin of 2 MiB,
+#     notes/readme.txt);
+#   * the Lambda functions agent-echo and sleeper (the tool's allowed_functions; python3.12,
 #     seed/lambda/handlers.py), each invoked once to prove it runs;
-#   * SNS topic agent-alarms (the alarms' alarm_action) and the CloudWatch alarms
+#   * the SNS topic agent-alarms (the alarms' alarm_action) and the CloudWatch alarms
 #     high_error_rate and high_latency (seed/alarms/*.json, checked against
-#     config/cloudwatch_alarms.yaml by servers/core/tests/compose.rs).
+#     config/cloudwatch_alarms.yaml by servers/core/tests/compose/resources.rs). These two
+#     are LocalStack's alone: provision.py gives moto neither.
 #
-# Everything lives in account 123456789012 (LocalStack takes a 12-digit access key id as the
-# account id), the account the config's role ARNs name, and region ap-northeast-1 (the
-# config's region). LocalStack's community edition does not enforce IAM: the roles are
-# assumed for real (STS issues per-role credentials) but their policies are not checked.
+# Everything lives in the file's account 123456789012 (LocalStack takes a 12-digit access key
+# id as the account id), the account the config's role ARNs name, and its region
+# ap-northeast-1 (the config's region). The roles' base-identity trust names this account's
+# root, the AWS tier's base identity here (AWS_ACCESS_KEY_ID=123456789012 in
+# docker-compose.yml); moto's base identity is a user instead, which provision.py adds.
+# LocalStack's community edition does not enforce IAM: the roles are assumed for real (STS
+# issues per-role credentials) but their policies are not checked.
 #
 # On success the script writes /run/mcp-slo/provisioned (a tmpfs, so a restarted container
-# starts unhealthy again); the compose health check waits for it. Any failure stops the
-# script (LocalStack marks it ERROR) and leaves the service unhealthy.
+# starts unhealthy again); the compose health check waits for it. Any failure, a bad world
+# file included, stops the script before the marker (LocalStack marks it ERROR) and leaves
+# the service unhealthy. servers/core/tests/compose/world.rs runs this script against moto
+# (awslocal pointed at it) and compares what it created with world.json.
 set -euo pipefail
 
-export AWS_ACCESS_KEY_ID=123456789012 AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=ap-northeast-1
-export AWS_PAGER=""
-ACCOUNT=123456789012
-REGION=ap-northeast-1
-BUCKET=mcp-slo-reports
 SEED=${MCP_SLO_SEED:-/opt/mcp-slo/seed}
 MARKER_DIR=${MCP_SLO_MARKER_DIR:-/run/mcp-slo}
 MARKER=$MARKER_DIR/provisioned
@@ -39,13 +42,15 @@ rm -f "$MARKER"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# --- IAM -------------------------------------------------------------------------------
-# The AWS tier's base identity is this account's root key (AWS_ACCESS_KEY_ID=123456789012 in
-# docker-compose.yml); the trust policies name it.
-TRUST='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::'$ACCOUNT':root"},"Action":"sts:AssumeRole"}]}'
-LAMBDA_TRUST='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
-FN_ARN=arn:aws:lambda:$REGION:$ACCOUNT:function
+python3 "$SEED/world.py" plan "$SEED/world.json" "$work" --base-principal 'arn:aws:iam::{account}:root'
+# shellcheck disable=SC1091  # ACCOUNT, REGION, BUCKET
+source "$work/world.env"
+export AWS_ACCESS_KEY_ID=$ACCOUNT AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=$REGION
+export AWS_PAGER=""
 
+# The loops read their lists on fd 3, so no command in them can consume the list.
+
+# --- IAM -------------------------------------------------------------------------------
 ensure_role() { # NAME TRUST [POLICY]
   local name=$1 trust=$2 policy=${3:-}
   if ! awslocal iam get-role --role-name "$name" >/dev/null 2>&1; then
@@ -57,45 +62,28 @@ ensure_role() { # NAME TRUST [POLICY]
   fi
   log "role $name"
 }
-ensure_role agent-s3-read "$TRUST" \
-  '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::'$BUCKET'/*"}]}'
-ensure_role agent-rds-query "$TRUST" \
-  '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["rds-data:ExecuteStatement","rds:DescribeDBClusters"],"Resource":"*"}]}'
-ensure_role agent-lambda-invoke "$TRUST" \
-  '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":["'$FN_ARN':agent-echo","'$FN_ARN':agent-echo:*","'$FN_ARN':sleeper","'$FN_ARN':sleeper:*"]}]}'
-ensure_role agent-no-access "$TRUST"
-ensure_role agent-echo-exec "$LAMBDA_TRUST"
+while IFS=$'\t' read -r -u 3 name trust policy; do
+  ensure_role "$name" "$trust" "$policy"
+done 3<"$work/roles.tsv"
 
 # --- S3 --------------------------------------------------------------------------------
 awslocal s3api head-bucket --bucket "$BUCKET" >/dev/null 2>&1 ||
   awslocal s3api create-bucket --bucket "$BUCKET" \
     --create-bucket-configuration "LocationConstraint=$REGION" >/dev/null
-printf 'date,agent,requests,errors,p99_ms\n2024-06-01,orders-agent,1200,3,84\n2024-06-01,billing-agent,860,0,61\n2024-06-02,orders-agent,1315,1,79\n' \
-  >"$work/daily.csv"
-# An 8-byte PNG signature plus an IHDR chunk for a 1x1 image (33 bytes).
-printf '\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89' \
-  >"$work/chart.png"
-# 2 MiB: the bytes 0..255 repeated, as provision.py's big.bin.
-for i in $(seq 0 255); do printf "\\$(printf '%03o' "$i")"; done >"$work/big.bin"
-for _ in $(seq 13); do cat "$work/big.bin" "$work/big.bin" >"$work/next" && mv "$work/next" "$work/big.bin"; done
-printf 'Reports bucket for mcp-slo AWS-tier tests. Provisioned by docker/localstack/ready.d/10-mcp-slo.sh.\n' \
-  >"$work/readme.txt"
 put() { # KEY FILE CONTENT-TYPE
   awslocal s3api put-object --bucket "$BUCKET" --key "$1" --body "$2" --content-type "$3" >/dev/null
   log "s3://$BUCKET/$1 ($(wc -c <"$2") bytes)"
 }
-put daily.csv "$work/daily.csv" text/csv
-put chart.png "$work/chart.png" image/png
-put big.bin "$work/big.bin" application/octet-stream
-put notes/readme.txt "$work/readme.txt" text/plain
+while IFS=$'\t' read -r -u 3 key ctype file; do
+  put "$key" "$file" "$ctype"
+done 3<"$work/objects.tsv"
 
 # --- Lambda ----------------------------------------------------------------------------
-(cd "$SEED/lambda" && python3 -m zipfile -c "$work/handlers.zip" handlers.py)
-ensure_function() { # NAME HANDLER TIMEOUT DESCRIPTION
+ensure_function() { # NAME HANDLER TIMEOUT RUNTIME ROLE_ARN DESCRIPTION
   if ! awslocal lambda get-function --function-name "$1" >/dev/null 2>&1; then
-    awslocal lambda create-function --function-name "$1" --runtime python3.12 \
-      --role "arn:aws:iam::$ACCOUNT:role/agent-echo-exec" --handler "$2" \
-      --zip-file "fileb://$work/handlers.zip" --timeout "$3" --description "$4" >/dev/null
+    awslocal lambda create-function --function-name "$1" --runtime "$4" \
+      --role "$5" --handler "$2" \
+      --zip-file "fileb://$work/lambda.zip" --timeout "$3" --description "$6" >/dev/null
   fi
   local state=
   # Pending while LocalStack pulls the runtime image.
@@ -115,16 +103,19 @@ ensure_function() { # NAME HANDLER TIMEOUT DESCRIPTION
   fi
   log "function $1 (Active, invocation echoed)"
 }
-ensure_function agent-echo handlers.echo 3 "echo function for the mcp-slo AWS tier"
-ensure_function sleeper handlers.sleeper 60 "echo after sleep_ms, for the AWS tier's boundary probes"
+while IFS=$'\t' read -r -u 3 name handler timeout runtime role description; do
+  ensure_function "$name" "$handler" "$timeout" "$runtime" "$role" "$description"
+done 3<"$work/functions.tsv"
 
 # --- SNS + CloudWatch ------------------------------------------------------------------
-awslocal sns create-topic --name agent-alarms >/dev/null
-log "sns topic agent-alarms"
-for alarm in "$SEED"/alarms/*.json; do
+while read -r -u 3 topic; do
+  awslocal sns create-topic --name "$topic" >/dev/null
+  log "sns topic $topic"
+done 3<"$work/topics.txt"
+while read -r -u 3 alarm; do
   awslocal cloudwatch put-metric-alarm --cli-input-json "file://$alarm"
   log "alarm $(basename "$alarm" .json)"
-done
+done 3<"$work/alarms.txt"
 
 touch "$MARKER"
 log "provisioned (account $ACCOUNT, region $REGION)"

@@ -2,6 +2,7 @@
 //! CloudWatch alarms.
 
 use crate::support::*;
+use crate::world::world;
 
 #[test]
 fn the_local_tiers_backends_are_those_its_tools_need() {
@@ -190,14 +191,19 @@ fn the_aws_emulators_hold_what_the_aws_config_names() {
         .expect("OTLP endpoint");
     assert_eq!(host_port(otel).0, "jaeger");
 
-    // The roles the tools assume are in the account the base key selects, and the READY
-    // hook creates each of them and each allowed function.
-    let init = read("docker/localstack/ready.d/10-mcp-slo.sh");
+    // The roles the tools assume are in the account the base key selects, and the world
+    // file both provisioners read (world.rs) has each of them and each allowed function in
+    // that account and the config's region. LocalStack's READY hook reads it from the seed
+    // directory compose mounts.
+    let world = world();
     let key = &env["AWS_ACCESS_KEY_ID"];
     assert!(
         key.len() == 12 && key.bytes().all(|b| b.is_ascii_digit()),
         "AWS_ACCESS_KEY_ID {key} is not a 12-digit LocalStack account id"
     );
+    assert_eq!(&world.account, key, "world.json's account");
+    assert_eq!(world.region, region, "world.json's region");
+    let (world_roles, world_functions) = (world.role_names(), world.function_names());
     let mut roles = 0;
     let mut functions = 0;
     for tool in &config.tools {
@@ -210,27 +216,36 @@ fn the_aws_emulators_hold_what_the_aws_config_names() {
         assert_eq!(parts.get(4), Some(&key.as_str()), "{arn}: account");
         let role = arn.rsplit('/').next().unwrap_or_default();
         assert!(
-            init.contains(&format!("\nensure_role {role} ")),
-            "the READY hook does not create role {role}"
+            world_roles.contains(role),
+            "world.json has no role {role} ({} assumes it)",
+            tool.name
         );
         roles += 1;
         for function in &tool.security.allowed_functions {
             assert!(
-                init.contains(&format!("\nensure_function {function} ")),
-                "the READY hook does not create function {function}"
+                world_functions.contains(function),
+                "world.json has no function {function} ({} allows it)",
+                tool.name
             );
             functions += 1;
         }
         if tool.name == "s3_read" {
-            assert!(init.contains("\nBUCKET=mcp-slo-reports\n"), "bucket");
+            assert_eq!(world.bucket, "mcp-slo-reports", "bucket");
         }
     }
     assert_eq!(roles, config.tools.len());
     assert!(functions >= 1);
+    let init = read("docker/localstack/ready.d/10-mcp-slo.sh");
     assert!(
-        init.contains(&format!("AWS_ACCESS_KEY_ID={key} "))
-            && init.contains(&format!("AWS_DEFAULT_REGION={region}")),
-        "the READY hook provisions account {key} in {region}"
+        init.contains("python3 \"$SEED/world.py\" plan \"$SEED/world.json\"")
+            && init.contains("SEED=${MCP_SLO_SEED:-/opt/mcp-slo/seed}"),
+        "the READY hook reads seed/world.json"
+    );
+    assert!(
+        strings(localstack.get("volumes"))
+            .iter()
+            .any(|v| v == "./docker/localstack/seed:/opt/mcp-slo/seed:ro"),
+        "compose mounts the seed (world.json) where the READY hook reads it"
     );
 
     // moto is seeded by a one-shot in its network namespace before the AWS tier starts.
@@ -264,11 +279,16 @@ fn localstacks_alarms_are_config_cloudwatch_alarms() {
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    let init = read("docker/localstack/ready.d/10-mcp-slo.sh");
+    let world = world();
+    let listed = world.alarm_files();
     for alarm in alarms {
         let name = alarm["name"].as_str().expect("alarm name");
         let file = format!("{name}.json");
         assert!(seeded.remove(&file), "no {file} for alarm {name}");
+        assert!(
+            listed.contains(&format!("alarms/{file}")),
+            "world.json does not list alarms/{file}, so the READY hook does not create alarm {name}"
+        );
         let seed: Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join(&file)).expect("read"))
                 .expect("alarm JSON");
@@ -312,12 +332,17 @@ fn localstacks_alarms_are_config_cloudwatch_alarms() {
                 assert_eq!(seed["AlarmActions"], Value::from(vec![action]), "{name}");
                 let topic = action.rsplit(':').next().unwrap_or_default();
                 assert!(
-                    init.contains(&format!("sns create-topic --name {topic} ")),
-                    "the READY hook does not create the SNS topic {topic}"
+                    world.topics().contains(topic),
+                    "world.json has no SNS topic {topic} ({name}'s alarm_action)"
                 );
             }
             None => assert!(seed.get("AlarmActions").is_none(), "{name}"),
         }
     }
     assert!(seeded.is_empty(), "alarms not in the config: {seeded:?}");
+    assert_eq!(
+        listed.len(),
+        alarms.len(),
+        "world.json's alarms: {listed:?}"
+    );
 }
