@@ -17,7 +17,7 @@ use mcp_slo_engine::client::Endpoint;
 use mcp_slo_report::{CapacityStep, CapacityView, capacity_page};
 
 use crate::Outcome;
-use crate::run::{Started, start_targets};
+use crate::targets::{Started, start_targets};
 
 #[derive(Debug, clap::Args)]
 pub struct CapacityArgs {

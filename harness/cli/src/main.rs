@@ -13,6 +13,7 @@ mod publish;
 mod run;
 mod target_headers;
 mod target_oauth;
+mod targets;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -268,13 +268,13 @@ fn oha_sample(csv: &str, duration: Duration) -> Result<Sample, anyhow::Error> {
 }
 
 /// The local tier as `run` starts it, stateless with limits lifted and audit off.
-pub(super) async fn spawn_local() -> Result<(crate::run::Started, String), anyhow::Error> {
+pub(super) async fn spawn_local() -> Result<(crate::targets::Started, String), anyhow::Error> {
     let text = "version: mcp-slo/v1\nname: calibrate\ntargets:\n  local: { spawn: { server: local, args: [--lift-limits, --audit, \"off\"] }, mode: stateless }\nload:\n  model: open\n  phases: [ { duration: 1s, rate: 1/s } ]\nmix: [ { target: local, tool: file_read, args: { path: reports/daily.csv } } ]\n";
     let scenario = Scenario::from_yaml(Path::new("calibrate.yaml"), text)?;
-    let mut started = crate::run::Started::new(mcp_slo_backends::Choice::Auto);
+    let mut started = crate::targets::Started::new(mcp_slo_backends::Choice::Auto);
     let out = std::env::temp_dir().join(format!("mcp-slo-calibrate-{}", std::process::id()));
     std::fs::create_dir_all(&out)?;
-    let endpoints = match crate::run::start_targets(&scenario, &out, &[], &mut started).await {
+    let endpoints = match crate::targets::start_targets(&scenario, &out, &[], &mut started).await {
         Ok((endpoints, _)) => endpoints,
         Err(Outcome::Invalid(e) | Outcome::Infrastructure(e)) => {
             started.stop().await;
