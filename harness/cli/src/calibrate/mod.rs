@@ -19,6 +19,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use mcp_slo_core::spec::{Mode, Protocol};
+use mcp_slo_core::verdict::calibration::{
+    CEILING_GOAL, INSTRUMENT_GOAL_US, agree, ceiling, within,
+};
 use mcp_slo_engine::calibration::CalibrationServer;
 use mcp_slo_engine::client::Endpoint;
 
@@ -101,7 +104,7 @@ pub async fn calibrate(args: &CalibrateArgs) -> Outcome {
 async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
     let oha = oha_version(&args.oha);
     let mut out = String::new();
-    let mut agree = true;
+    let mut all_agree = true;
     out.push_str(&format!(
         "harness: mcp-slo {} ({} build); independent: {}\n\n",
         env!("CARGO_PKG_VERSION"),
@@ -143,7 +146,7 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         // pacer's wake-up and the hand-over to a worker (goal: p50 within 50 µs).
         let (late_p50, late_p99) = sample.lateness().unwrap_or((f64::NAN, f64::NAN));
         let late_ok = late_p50 <= INSTRUMENT_GOAL_US;
-        agree &= late_ok;
+        all_agree &= late_ok;
         let independent = match &oha {
             Some(_) => Some(
                 oha_run(
@@ -161,8 +164,8 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             None => None,
         };
         let truth = bare;
-        let within = (harness.p50 - truth).abs() <= goal(truth);
-        agree &= within;
+        let p50_ok = within(harness.p50, truth);
+        all_agree &= p50_ok;
         out.push_str(&format!(
             "| {} ms | {:.0} µs | {} | {} | {:+.0} µs {} | {late_p50:.0} / {late_p99:.0} {} |\n",
             s.as_millis(),
@@ -170,7 +173,7 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             triple(&harness),
             independent.as_ref().map_or("–".to_owned(), triple),
             harness.p50 - truth,
-            mark(within),
+            mark(p50_ok),
             mark(late_ok),
         ));
     }
@@ -254,9 +257,7 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
                     harness.p90 - o.p90,
                     harness.p99 - o.p99,
                 ];
-                let ok = (harness.p50 - o.p50).abs() <= goal(o.p50)
-                    && (harness.p90 - o.p90).abs() <= goal(o.p90)
-                    && (harness.p99 - o.p99).abs() <= goal(o.p99);
+                let ok = agree(&harness, o);
                 (
                     format!("{:+.0} / {:+.0} / {:+.0}", d[0], d[1], d[2]),
                     Some(ok),
@@ -264,7 +265,7 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             }
             None => ("–".into(), None),
         };
-        agree &= ok.unwrap_or(true);
+        all_agree &= ok.unwrap_or(true);
         // A third opinion on the same call at the same rate: the least a client can add.
         let reference = reference_run(&endpoint, &args.tool, call.clone(), *rate, args.duration)
             .await?
@@ -311,24 +312,18 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             "| oha, {} connections | {:.0} |\n",
             args.connections, o.rate
         ));
-        let ratio = harness.rate / o.rate.max(1.0);
-        out.push_str(&format!("\nharness / oha: {ratio:.2} (goal ≥ 0.8)\n"));
-        agree &= ratio >= 0.8;
+        let (ratio, ceiling_ok) = ceiling(harness.rate, o.rate);
+        out.push_str(&format!(
+            "\nharness / oha: {ratio:.2} (goal ≥ {CEILING_GOAL})\n"
+        ));
+        all_agree &= ceiling_ok;
     }
     if let Some((started, _)) = spawned {
         started.stop().await;
     }
-    Ok((out, agree))
+    Ok((out, all_agree))
 }
-
-/// The most the instrument itself may add at the median (start lateness p50, µs).
-const INSTRUMENT_GOAL_US: f64 = 50.0;
 
 fn mark(ok: bool) -> &'static str {
     if ok { "✓" } else { "✗" }
-}
-
-/// The agreement goal: 5 % or 50 µs, whichever is larger.
-fn goal(reference_us: f64) -> f64 {
-    (reference_us * 0.05).max(50.0)
 }

@@ -7,19 +7,12 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use hdrhistogram::Histogram;
+use mcp_slo_core::maths;
 use mcp_slo_core::spec::{Mode, Protocol, Scenario};
+use mcp_slo_core::verdict::calibration::Figures;
 use mcp_slo_engine::client::Endpoint;
 
 use crate::Outcome;
-
-/// p50, p90, p99 in µs, and the achieved rate.
-#[derive(Debug, Clone, Copy, Default)]
-pub(super) struct Figures {
-    pub(super) p50: f64,
-    pub(super) p90: f64,
-    pub(super) p99: f64,
-    pub(super) rate: f64,
-}
 
 /// The latencies (µs) of one or more runs pooled, with their successful calls and
 /// measured seconds. Rounds are pooled, not their percentiles averaged: a p99 over every
@@ -56,20 +49,14 @@ impl Sample {
     pub(super) fn lateness(&self) -> Option<(f64, f64)> {
         (!self.lateness.is_empty()).then(|| {
             (
-                self.lateness.value_at_quantile(0.5) as f64,
-                self.lateness.value_at_quantile(0.99) as f64,
+                maths::percentile(&self.lateness, 50.0) as f64,
+                maths::percentile(&self.lateness, 99.0) as f64,
             )
         })
     }
 
     pub(super) fn figures(&self) -> Figures {
-        let q = |q: f64| self.latency.value_at_quantile(q) as f64;
-        Figures {
-            p50: q(0.5),
-            p90: q(0.9),
-            p99: q(0.99),
-            rate: self.ok as f64 / self.seconds.max(1e-9),
-        }
+        Figures::of(&self.latency, self.ok, self.seconds)
     }
 }
 

@@ -2,11 +2,13 @@
 //! here, with its tests beside it, and nowhere else: the scenario's objectives
 //! (`objectives.rs`), the boundary probes' calls (`probes/`), the alarms and burn-rate
 //! alerts (`alarms.rs`), the baseline comparison (`baseline.rs`), a capacity search's steps
-//! (`capacity.rs`), and the run's result and verdict (`run.rs`). The engine measures; the
+//! (`capacity.rs`), the calibration's agreement (`calibration.rs`), and the run's result and
+//! verdict (`run.rs`). The engine measures; the
 //! binary parses, calls, prints and exits.
 
 pub mod alarms;
 pub mod baseline;
+pub mod calibration;
 pub mod capacity;
 pub mod objectives;
 pub mod probes;
