@@ -4,7 +4,7 @@
 //! AWS tier, the flags the servers run with, the backends and emulator resources the tools
 //! need, the CloudWatch alarms, health checks and start order, and pinned image tags; and
 //! the AWS test world (`docker/localstack/seed/world.json`) as both emulators' provisioners
-//! build it, on moto (world.rs). Compose's own validation is `scripts/check-compose.sh`;
+//! build it, on moto (world/). Compose's own validation is `scripts/check-compose.sh`;
 //! nothing here needs an engine.
 
 mod images;

@@ -192,7 +192,7 @@ fn the_aws_emulators_hold_what_the_aws_config_names() {
     assert_eq!(host_port(otel).0, "jaeger");
 
     // The roles the tools assume are in the account the base key selects, and the world
-    // file both provisioners read (world.rs) has each of them and each allowed function in
+    // file both provisioners read (world/) has each of them and each allowed function in
     // that account and the config's region. LocalStack's READY hook reads it from the seed
     // directory compose mounts.
     let world = world();
