@@ -11,7 +11,7 @@ cd "$MCP_SLO_ROOT"
 bash "$here/setup-services.sh"
 # The AWS emulator (moto in a venv, IAM enforcement on); exports AWS_ENDPOINT_URL and keys.
 eval "$(bash "$here/setup-moto.sh")"
-# The AWS CLI (from PyPI, its own venv): servers/core/tests/compose/world.rs runs the
+# The AWS CLI (from PyPI, its own venv): servers/core/tests/compose/world/ runs the
 # LocalStack READY hook against moto with it.
 bash "$here/moto/install-awscli.sh"
 # Headless Chromium opens the HTML report in a test (Debian's package; needs root or an

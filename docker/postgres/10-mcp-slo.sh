@@ -8,7 +8,7 @@
 set -euo pipefail
 
 SQL_DIR=${MCP_SLO_SQL_DIR:-/mcp-slo/sql}
-# database:rows, as scripts/setup-services.sh (servers/core/tests/compose.rs checks the names
+# database:rows, as scripts/setup-services.sh (servers/core/tests/compose/ checks the names
 # against postgres_query's allowed_databases).
 DATABASES="agents:100000 production:1000"
 

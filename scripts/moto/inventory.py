@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """List what an AWS emulator holds, as JSON on stdout, for comparing with
-docker/localstack/seed/world.json (servers/core/tests/compose/world.rs does).
+docker/localstack/seed/world.json (servers/core/tests/compose/world/ does).
 
 Usage: inventory.py --endpoint http://127.0.0.1:PORT [--region ap-northeast-1] [--objects-dir DIR]
 

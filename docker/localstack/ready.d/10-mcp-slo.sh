@@ -28,7 +28,7 @@
 # On success the script writes /run/mcp-slo/provisioned (a tmpfs, so a restarted container
 # starts unhealthy again); the compose health check waits for it. Any failure, a bad world
 # file included, stops the script before the marker (LocalStack marks it ERROR) and leaves
-# the service unhealthy. servers/core/tests/compose/world.rs runs this script against moto
+# the service unhealthy. servers/core/tests/compose/world/ runs this script against moto
 # (awslocal pointed at it) and compares what it created with world.json.
 set -euo pipefail
 
