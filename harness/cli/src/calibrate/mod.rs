@@ -104,7 +104,6 @@ pub async fn calibrate(args: &CalibrateArgs) -> Outcome {
 async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
     let oha = oha_version(&args.oha);
     let mut out = String::new();
-    let mut all_agree = true;
     out.push_str(&format!(
         "harness: mcp-slo {} ({} build); independent: {}\n\n",
         env!("CARGO_PKG_VERSION"),
@@ -116,23 +115,59 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         oha.as_deref()
             .unwrap_or("oha not found (harness side only)")
     ));
+    let mut all_agree = known_service_times(args, oha.is_some(), &mut out).await?;
+    let spawned = match &args.target {
+        Some(_) => None,
+        None => Some(spawn_local().await?),
+    };
+    let url = args
+        .target
+        .clone()
+        .or_else(|| spawned.as_ref().map(|(_, url)| url.clone()))
+        .ok_or_else(|| anyhow!("no target"));
+    let target = match url {
+        Ok(url) => Target::settle(args, url, spawned.is_some(), oha.is_some(), &mut out).await,
+        Err(e) => Err(e),
+    };
+    let compared = match target {
+        Ok(target) => {
+            let rates = fixed_rates(args, &target, oha.is_some(), &mut out).await;
+            match rates {
+                Ok(ok) => flat_out(args, &target, oha.is_some(), &mut out)
+                    .await
+                    .map(|ceiling_ok| ok && ceiling_ok),
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    if let Some((started, _)) = spawned {
+        started.stop().await;
+    }
+    all_agree &= compared?;
+    Ok((out, all_agree))
+}
+
+/// Table 1: the calibration server at each known service time, 200 calls/s: the harness's
+/// p50 against the reference exchange's, and the instrument's own start lateness.
+async fn known_service_times(
+    args: &CalibrateArgs,
+    with_oha: bool,
+    out: &mut String,
+) -> Result<bool, anyhow::Error> {
     out.push_str("### Known service time (calibration server, 200 calls/s)\n\n");
     out.push_str("| service time | reference exchange p50 (µs) | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | harness p50 − reference | instrument's own: start lateness p50 / p99 (µs) |\n|---|---|---|---|---|---|\n");
+    let mut all_agree = true;
     for s in &args.service_times {
         let server = CalibrationServer::start(*s)
             .await
             .context("calibration server")?;
         let endpoint = Endpoint::new(server.url.clone(), Mode::Stateless, Protocol::Auto);
-        let bare = reference_run(
-            &endpoint,
-            "calibrate",
-            serde_json::json!({}),
-            200.0,
-            args.duration,
-        )
-        .await?
-        .figures()
-        .p50;
+        let empty = serde_json::json!({});
+        let truth = reference_run(&endpoint, "calibrate", empty.clone(), 200.0, args.duration)
+            .await?
+            .figures()
+            .p50;
         let sample = harness_run(
             &server.url,
             "calibrate",
@@ -146,130 +181,120 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         // pacer's wake-up and the hand-over to a worker (goal: p50 within 50 µs).
         let (late_p50, late_p99) = sample.lateness().unwrap_or((f64::NAN, f64::NAN));
         let late_ok = late_p50 <= INSTRUMENT_GOAL_US;
-        all_agree &= late_ok;
-        let independent = match &oha {
-            Some(_) => Some(
+        let independent = if with_oha {
+            let call = (&endpoint, "calibrate", empty);
+            Some(
                 oha_run(
                     &args.oha,
-                    &endpoint,
-                    "calibrate",
-                    serde_json::json!({}),
+                    call,
                     Some(200.0),
                     args.duration,
                     args.connections,
                 )
-                .await?
-                .figures(),
-            ),
-            None => None,
+                .await?,
+            )
+        } else {
+            None
         };
-        let truth = bare;
         let p50_ok = within(harness.p50, truth);
-        all_agree &= p50_ok;
+        all_agree &= p50_ok && late_ok;
         out.push_str(&format!(
-            "| {} ms | {:.0} µs | {} | {} | {:+.0} µs {} | {late_p50:.0} / {late_p99:.0} {} |\n",
+            "| {} ms | {truth:.0} µs | {} | {} | {:+.0} µs {} | {late_p50:.0} / {late_p99:.0} {} |\n",
             s.as_millis(),
-            bare,
             triple(&harness),
-            independent.as_ref().map_or("–".to_owned(), triple),
+            independent.map_or("–".to_owned(), |o| triple(&o.figures())),
             harness.p50 - truth,
             mark(p50_ok),
             mark(late_ok),
         ));
     }
-    let spawned = match &args.target {
-        Some(_) => None,
-        None => Some(spawn_local().await?),
-    };
-    let url = args
-        .target
-        .clone()
-        .or_else(|| spawned.as_ref().map(|(_, url)| url.clone()))
-        .ok_or_else(|| anyhow!("no target"))?;
-    let call: serde_json::Value = serde_json::from_str(&args.args).context("--args is not JSON")?;
-    let mut endpoint = Endpoint::new(url.clone(), Mode::Stateless, Protocol::Auto);
-    let negotiation = endpoint
-        .negotiate(&reqwest_client())
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    out.push_str(&format!(
-        "\n### {} `{}` at fixed rates ({}; MCP {}; percentiles over every call of {} {})\n\n",
-        if spawned.is_some() {
-            "Local tier (stateless, limits lifted, audit off)"
-        } else {
-            "Target"
-        },
-        args.tool,
-        url,
-        negotiation.revision,
-        args.rounds.max(1),
-        if args.together && oha.is_some() {
-            "rounds, harness and oha at the same time, each at the rate: the server sees twice the rate"
-        } else {
-            "alternated rounds"
-        }
-    ));
-    out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs | reference exchange p50 / p90 / p99 (µs) |\n|---|---|---|---|---|---|\n");
-    for (i, rate) in args.rates.iter().enumerate() {
-        let run_harness = || {
-            harness_run(
-                &url,
-                &args.tool,
-                &args.args,
-                Load::Open(*rate, args.connections),
-                args.duration,
-            )
-        };
-        let run_oha = || {
-            oha_run(
-                &args.oha,
-                &endpoint,
-                &args.tool,
-                call.clone(),
-                Some(*rate),
-                args.duration,
-                args.connections,
-            )
-        };
-        // Alternate which tool goes first, so drift over the session favours neither.
-        let (mut hs, mut os) = (Sample::new(), Sample::new());
-        for round in 0..args.rounds.max(1) as usize {
-            if oha.is_none() {
-                hs.add(&run_harness().await?);
-            } else if args.together {
-                let (h, o) = tokio::join!(run_harness(), run_oha());
-                hs.add(&h?);
-                os.add(&o?);
-            } else if (i + round) % 2 == 0 {
-                hs.add(&run_harness().await?);
-                os.add(&run_oha().await?);
+    Ok(all_agree)
+}
+
+/// The target of tables 2 and 3, its revision settled, and the call made on it.
+struct Target {
+    url: String,
+    endpoint: Endpoint,
+    call: serde_json::Value,
+}
+
+impl Target {
+    async fn settle(
+        args: &CalibrateArgs,
+        url: String,
+        spawned: bool,
+        with_oha: bool,
+        out: &mut String,
+    ) -> Result<Target, anyhow::Error> {
+        let call: serde_json::Value =
+            serde_json::from_str(&args.args).context("--args is not JSON")?;
+        let mut endpoint = Endpoint::new(url.clone(), Mode::Stateless, Protocol::Auto);
+        let negotiation = endpoint
+            .negotiate(&reqwest_client())
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        out.push_str(&format!(
+            "\n### {} `{}` at fixed rates ({}; MCP {}; percentiles over every call of {} {})\n\n",
+            if spawned {
+                "Local tier (stateless, limits lifted, audit off)"
             } else {
-                os.add(&run_oha().await?);
-                hs.add(&run_harness().await?);
+                "Target"
+            },
+            args.tool,
+            url,
+            negotiation.revision,
+            args.rounds.max(1),
+            if args.together && with_oha {
+                "rounds, harness and oha at the same time, each at the rate: the server sees twice the rate"
+            } else {
+                "alternated rounds"
             }
-        }
+        ));
+        Ok(Target {
+            url,
+            endpoint,
+            call,
+        })
+    }
+}
+
+/// Table 2: the target's call at each fixed rate through the harness and oha (pooled over
+/// the rounds), with the reference exchange as a third opinion.
+async fn fixed_rates(
+    args: &CalibrateArgs,
+    target: &Target,
+    with_oha: bool,
+    out: &mut String,
+) -> Result<bool, anyhow::Error> {
+    out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs | reference exchange p50 / p90 / p99 (µs) |\n|---|---|---|---|---|---|\n");
+    let mut all_agree = true;
+    for (i, rate) in args.rates.iter().enumerate() {
+        let (hs, os) = rounds(args, target, *rate, i, with_oha).await?;
         let harness = hs.figures();
-        let independent = oha.is_some().then(|| os.figures());
+        let independent = with_oha.then(|| os.figures());
         let (delta, ok) = match &independent {
-            Some(o) => {
-                let d = [
+            Some(o) => (
+                format!(
+                    "{:+.0} / {:+.0} / {:+.0}",
                     harness.p50 - o.p50,
                     harness.p90 - o.p90,
-                    harness.p99 - o.p99,
-                ];
-                let ok = agree(&harness, o);
-                (
-                    format!("{:+.0} / {:+.0} / {:+.0}", d[0], d[1], d[2]),
-                    Some(ok),
-                )
-            }
+                    harness.p99 - o.p99
+                ),
+                Some(agree(&harness, o)),
+            ),
             None => ("–".into(), None),
         };
         all_agree &= ok.unwrap_or(true);
         // A third opinion on the same call at the same rate: the least a client can add.
-        let reference = reference_run(&endpoint, &args.tool, call.clone(), *rate, args.duration)
-            .await?
-            .figures();
+        let reference = reference_run(
+            &target.endpoint,
+            &args.tool,
+            target.call.clone(),
+            *rate,
+            args.duration,
+        )
+        .await?
+        .figures();
         out.push_str(&format!(
             "| {rate}/s | {} | {} | {delta} | {} | {} |\n",
             triple(&harness),
@@ -282,9 +307,62 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
             triple(&reference)
         ));
     }
+    Ok(all_agree)
+}
+
+/// The harness's and oha's samples of every round at `rate` (the `i`th rate): at the same
+/// time, or one after the other alternating which goes first, so drift over the session
+/// favours neither.
+async fn rounds(
+    args: &CalibrateArgs,
+    target: &Target,
+    rate: f64,
+    i: usize,
+    with_oha: bool,
+) -> Result<(Sample, Sample), anyhow::Error> {
+    let run_harness = || {
+        harness_run(
+            &target.url,
+            &args.tool,
+            &args.args,
+            Load::Open(rate, args.connections),
+            args.duration,
+        )
+    };
+    let run_oha = || {
+        let call = (&target.endpoint, args.tool.as_str(), target.call.clone());
+        oha_run(&args.oha, call, Some(rate), args.duration, args.connections)
+    };
+    let (mut hs, mut os) = (Sample::new(), Sample::new());
+    for round in 0..args.rounds.max(1) as usize {
+        if !with_oha {
+            hs.add(&run_harness().await?);
+        } else if args.together {
+            let (h, o) = tokio::join!(run_harness(), run_oha());
+            hs.add(&h?);
+            os.add(&o?);
+        } else if (i + round).is_multiple_of(2) {
+            hs.add(&run_harness().await?);
+            os.add(&run_oha().await?);
+        } else {
+            os.add(&run_oha().await?);
+            hs.add(&run_harness().await?);
+        }
+    }
+    Ok((hs, os))
+}
+
+/// Table 3: the ceiling, the harness's closed model against oha flat out with as many
+/// connections.
+async fn flat_out(
+    args: &CalibrateArgs,
+    target: &Target,
+    with_oha: bool,
+    out: &mut String,
+) -> Result<bool, anyhow::Error> {
     out.push_str("\n### Ceiling (flat out)\n\n| tool | calls/s |\n|---|---|\n");
     let harness = harness_run(
-        &url,
+        &target.url,
         &args.tool,
         &args.args,
         Load::Closed(args.connections),
@@ -296,32 +374,22 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         "| harness, {} users (closed model) | {:.0} |\n",
         args.connections, harness.rate
     ));
-    if oha.is_some() {
-        let o = oha_run(
-            &args.oha,
-            &endpoint,
-            &args.tool,
-            call,
-            None,
-            args.duration,
-            args.connections,
-        )
+    if !with_oha {
+        return Ok(true);
+    }
+    let call = (&target.endpoint, args.tool.as_str(), target.call.clone());
+    let o = oha_run(&args.oha, call, None, args.duration, args.connections)
         .await?
         .figures();
-        out.push_str(&format!(
-            "| oha, {} connections | {:.0} |\n",
-            args.connections, o.rate
-        ));
-        let (ratio, ceiling_ok) = ceiling(harness.rate, o.rate);
-        out.push_str(&format!(
-            "\nharness / oha: {ratio:.2} (goal ≥ {CEILING_GOAL})\n"
-        ));
-        all_agree &= ceiling_ok;
-    }
-    if let Some((started, _)) = spawned {
-        started.stop().await;
-    }
-    Ok((out, all_agree))
+    out.push_str(&format!(
+        "| oha, {} connections | {:.0} |\n",
+        args.connections, o.rate
+    ));
+    let (ratio, ceiling_ok) = ceiling(harness.rate, o.rate);
+    out.push_str(&format!(
+        "\nharness / oha: {ratio:.2} (goal ≥ {CEILING_GOAL})\n"
+    ));
+    Ok(ceiling_ok)
 }
 
 fn mark(ok: bool) -> &'static str {

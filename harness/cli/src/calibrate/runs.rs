@@ -175,9 +175,7 @@ pub(super) fn oha_version(oha: &Path) -> Option<String> {
 /// per request, so that rounds pool exactly as the harness's histograms do.
 pub(super) async fn oha_run(
     oha: &Path,
-    endpoint: &Endpoint,
-    tool: &str,
-    args: serde_json::Value,
+    (endpoint, tool, args): (&Endpoint, &str, serde_json::Value),
     rate: Option<f64>,
     duration: Duration,
     connections: u32,

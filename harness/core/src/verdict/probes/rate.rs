@@ -42,84 +42,160 @@ pub fn judge_rate(target: &str, p: &RateProbe, calls: &[ProbeCall]) -> ProbeResu
         total_limit,
         caller_rate,
     } = RatePlan::of(p);
+    let seconds = per_second(p, per_caller, calls);
+    let judged: Vec<&ProbeSecond> = seconds.iter().filter(|s| s.judged).collect();
+    let spread = Spread::of(p, &judged);
+    let mut failures = Vec::new();
+    if !spread.off.is_empty() {
+        failures.push(format!(
+            "rate limit: {:.0}–{:.0} calls admitted per second{}, declared {}/s: {} off at worst (tolerance ±{:.0}%) in {} of {} judged seconds ({})",
+            spread.lo,
+            spread.hi,
+            if per_caller { " per caller" } else { "" },
+            p.expect,
+            percent(spread.worst),
+            p.tolerance * 100.0,
+            spread.off.len(),
+            judged.len(),
+            spread.off.join(", ")
+        ));
+    }
+    failures.extend(answer_failures(calls));
+    if judged.is_empty() {
+        failures.push("the window had no full second after the first to judge".into());
+    }
+    let mut figures = BTreeMap::new();
+    figures.insert("calls".into(), calls.len() as f64);
+    figures.insert(
+        "offered_per_second".into(),
+        caller_rate * f64::from(p.callers),
+    );
+    figures.insert("callers".into(), f64::from(p.callers));
+    figures.insert(
+        "admitted".into(),
+        calls.iter().filter(|c| c.admitted()).count() as f64,
+    );
+    figures.insert(
+        "lost".into(),
+        calls.iter().filter(|c| c.lost()).count() as f64,
+    );
+    figures.insert("min_admitted_per_second".into(), spread.lo);
+    figures.insert("max_admitted_per_second".into(), spread.hi);
+    outcome_figures(calls, "outcome_", &mut figures);
+    let scope = if per_caller { " per caller" } else { "" };
+    ProbeResult {
+        probe: "rate".into(),
+        target: target.into(),
+        passed: failures.is_empty(),
+        expected: format!("{}/s{scope} ±{:.0}%", p.expect, p.tolerance * 100.0),
+        measured: format!(
+            "admitted {:.0}–{:.0}/s{scope} (offered {:.0}/s in all, {} callers; total limit {total_limit}/s)",
+            spread.lo,
+            spread.hi,
+            caller_rate * f64::from(p.callers),
+            p.callers
+        ),
+        expected_value: p.expect,
+        measured_value: maths::mean(judged.iter().map(|s| s.admitted as f64)),
+        failures,
+        figures,
+        seconds,
+    }
+}
+
+/// The calls offered and admitted in each whole second of the window (by when they were
+/// sent), per caller (numbered from 1) or for all of them (caller 0); the seconds in which
+/// a limiter may still spend its burst are not judged.
+fn per_second(p: &RateProbe, per_caller: bool, calls: &[ProbeCall]) -> Vec<ProbeSecond> {
     let whole_seconds = p.window.as_secs() as u32;
+    let groups = if per_caller { p.callers } else { 1 };
+    // [group][second] = (offered, admitted)
+    let mut counts = vec![vec![(0u64, 0u64); whole_seconds as usize]; groups as usize];
+    for c in calls {
+        let group = if per_caller { c.caller } else { 0 };
+        let slot = counts
+            .get_mut(group as usize)
+            .and_then(|g| g.get_mut(c.sent.as_secs() as usize));
+        if let Some((offered, admitted)) = slot {
+            *offered += 1;
+            *admitted += u64::from(c.admitted());
+        }
+    }
     let unjudged = burst_seconds(p.multiple);
-    let groups: Vec<u32> = if per_caller {
-        (0..p.callers).map(|c| c + 1).collect()
-    } else {
-        vec![0]
-    };
     let mut seconds = Vec::new();
-    for &group in &groups {
-        for t in 0..whole_seconds {
-            let in_second = |c: &&ProbeCall| {
-                c.sent.as_secs() as u32 == t && (group == 0 || c.caller + 1 == group)
-            };
-            let offered = calls.iter().filter(in_second).count() as u64;
-            let admitted = calls
-                .iter()
-                .filter(in_second)
-                .filter(|c| c.admitted())
-                .count() as u64;
+    for (g, group) in counts.iter().enumerate() {
+        for (t, &(offered, admitted)) in group.iter().enumerate() {
             seconds.push(ProbeSecond {
-                t,
-                caller: group,
+                t: t as u32,
+                caller: if per_caller { g as u32 + 1 } else { 0 },
                 offered,
                 admitted,
                 refused: offered - admitted,
-                judged: t >= unjudged,
+                judged: t as u32 >= unjudged,
             });
         }
     }
-    let mut failures = Vec::new();
-    let judged: Vec<&ProbeSecond> = seconds.iter().filter(|s| s.judged).collect();
-    let (mut lo, mut hi) = (f64::INFINITY, 0.0_f64);
-    let mut worst = 0.0_f64;
-    let mut off: Vec<String> = Vec::new();
-    for s in &judged {
-        let admitted = s.admitted as f64;
-        lo = lo.min(admitted);
-        hi = hi.max(admitted);
-        let deviation = (admitted - p.expect) / p.expect;
-        if deviation.abs() > p.tolerance {
-            if deviation.abs() > worst.abs() {
-                worst = deviation;
+    seconds
+}
+
+/// How the judged seconds' admitted calls spread around the declared limit.
+struct Spread {
+    lo: f64,
+    hi: f64,
+    /// The largest deviation beyond the tolerance, signed.
+    worst: f64,
+    /// The seconds beyond the tolerance (`t` or `t (caller c)`).
+    off: Vec<String>,
+}
+
+impl Spread {
+    fn of(p: &RateProbe, judged: &[&ProbeSecond]) -> Spread {
+        let (mut lo, mut hi) = (f64::INFINITY, 0.0_f64);
+        let mut worst = 0.0_f64;
+        let mut off = Vec::new();
+        for s in judged {
+            let admitted = s.admitted as f64;
+            lo = lo.min(admitted);
+            hi = hi.max(admitted);
+            let deviation = (admitted - p.expect) / p.expect;
+            if deviation.abs() > p.tolerance {
+                if deviation.abs() > worst.abs() {
+                    worst = deviation;
+                }
+                off.push(if s.caller == 0 {
+                    format!("{}", s.t)
+                } else {
+                    format!("{} (caller {})", s.t, s.caller)
+                });
             }
-            off.push(if s.caller == 0 {
-                format!("{}", s.t)
-            } else {
-                format!("{} (caller {})", s.t, s.caller)
-            });
+        }
+        Spread {
+            lo: if lo.is_finite() { lo } else { 0.0 },
+            hi,
+            worst,
+            off,
         }
     }
-    if !lo.is_finite() {
-        lo = 0.0;
-    }
-    if !off.is_empty() {
-        failures.push(format!(
-            "rate limit: {lo:.0}–{hi:.0} calls admitted per second{}, declared {}/s: {} off at worst (tolerance ±{:.0}%) in {} of {} judged seconds ({})",
-            if per_caller { " per caller" } else { "" },
-            p.expect,
-            percent(worst),
-            p.tolerance * 100.0,
-            off.len(),
-            judged.len(),
-            off.join(", ")
-        ));
-    }
+}
+
+/// What was wrong with the answers: excess calls refused other than as rate limited,
+/// rate-limited answers without `Retry-After`, calls without an answer.
+fn answer_failures(calls: &[ProbeCall]) -> Vec<String> {
+    let mut failures = Vec::new();
     let refused: Vec<&ProbeCall> = calls
         .iter()
         .filter(|c| !c.admitted() && !c.lost())
         .collect();
-    let wrong_kind: Vec<&&ProbeCall> = refused
+    let wrong_kind: Vec<&ProbeCall> = refused
         .iter()
+        .copied()
         .filter(|c| c.outcome != CallOutcome::RateLimited)
         .collect();
     if !wrong_kind.is_empty() {
         failures.push(format!(
             "{} excess calls were refused other than as rate limited: {}",
             wrong_kind.len(),
-            sample_messages(wrong_kind.iter().map(|c| **c))
+            sample_messages(wrong_kind.iter().copied())
         ));
     }
     let no_retry = refused
@@ -140,42 +216,7 @@ pub fn judge_rate(target: &str, p: &RateProbe, calls: &[ProbeCall]) -> ProbeResu
             sample_messages(lost.iter().copied())
         ));
     }
-    if judged.is_empty() {
-        failures.push("the window had no full second after the first to judge".into());
-    }
-    let mut figures = BTreeMap::new();
-    figures.insert("calls".into(), calls.len() as f64);
-    figures.insert(
-        "offered_per_second".into(),
-        caller_rate * f64::from(p.callers),
-    );
-    figures.insert("callers".into(), f64::from(p.callers));
-    figures.insert(
-        "admitted".into(),
-        calls.iter().filter(|c| c.admitted()).count() as f64,
-    );
-    figures.insert("lost".into(), lost.len() as f64);
-    figures.insert("min_admitted_per_second".into(), lo);
-    figures.insert("max_admitted_per_second".into(), hi);
-    outcome_figures(calls, "outcome_", &mut figures);
-    let scope = if per_caller { " per caller" } else { "" };
-    let mean = maths::mean(judged.iter().map(|s| s.admitted as f64));
-    ProbeResult {
-        probe: "rate".into(),
-        target: target.into(),
-        passed: failures.is_empty(),
-        expected: format!("{}/s{scope} ±{:.0}%", p.expect, p.tolerance * 100.0),
-        measured: format!(
-            "admitted {lo:.0}–{hi:.0}/s{scope} (offered {:.0}/s in all, {} callers; total limit {total_limit}/s)",
-            caller_rate * f64::from(p.callers),
-            p.callers
-        ),
-        expected_value: p.expect,
-        measured_value: mean,
-        failures,
-        figures,
-        seconds,
-    }
+    failures
 }
 
 /// Seconds at the start of the window that are not judged: a limiter whose burst is one
