@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::maths::{self, availability_slices, error_rate, per_second};
-use crate::measure::Measurements;
+use crate::measure::{Measurements, ToolMeasure};
 use crate::result::{JudgedKind, ObjectiveResult};
 use crate::spec::{Objective, ObjectiveKind};
 use crate::units::fmt_duration;
@@ -18,115 +18,123 @@ fn pct(x: f64) -> String {
     }
 }
 
-/// Judges one objective.
+/// What an objective's kind judged: the target and measured value, as text and numbers.
+struct Judged {
+    kind: JudgedKind,
+    target: String,
+    measured: String,
+    target_value: f64,
+    measured_value: f64,
+    passed: bool,
+}
+
+/// Judges one objective: over all tools or its own tool's calls; with no calls, it fails
+/// and says so.
 pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
     let measure = match &objective.tool {
         Some(tool) => m.recorder.per_tool.get(tool).cloned().unwrap_or_default(),
         None => m.recorder.overall(),
     };
     let calls = measure.outcomes.total();
-    let result =
-        |kind: JudgedKind, target: String, measured: String, tv: f64, mv: f64, passed: bool| {
-            ObjectiveResult {
-                name: objective.name.clone(),
-                tool: objective.tool.clone(),
-                kind,
-                target,
-                measured,
-                target_value: tv,
-                measured_value: mv,
-                passed: passed && calls > 0,
-                detail: (calls == 0).then(|| "no calls were recorded".to_owned()),
-            }
-        };
-    match &objective.kind {
+    let judged = match &objective.kind {
         ObjectiveKind::Latency {
             percentile,
             below_us,
-        } => {
-            let value = maths::percentile(&measure.latency, *percentile);
-            result(
-                JudgedKind::Latency,
-                format!(
-                    "p{percentile} < {}",
-                    fmt_duration(Duration::from_micros(*below_us))
-                ),
-                format!(
-                    "p{percentile} = {}",
-                    fmt_duration(Duration::from_micros(value))
-                ),
-                *below_us as f64,
-                value as f64,
-                value < *below_us,
-            )
-        }
+        } => latency(&measure, *percentile, *below_us),
         ObjectiveKind::ErrorRate {
             below,
             first_attempt,
-        } => {
-            let judged = if *first_attempt {
-                &measure.first_outcomes
-            } else {
-                &measure.outcomes
-            };
-            let rate = error_rate(judged);
-            result(
-                JudgedKind::ErrorRate,
-                format!("< {}", pct(*below)),
-                format!(
-                    "{} ({} of {} calls failed{})",
-                    pct(rate),
-                    judged.failed(),
-                    calls,
-                    if *first_attempt {
-                        " at their first attempt"
-                    } else if measure.retries > 0 {
-                        " after retries"
-                    } else {
-                        ""
-                    }
-                ),
-                *below,
-                rate,
-                rate < *below,
-            )
-        }
+        } => errors(&measure, *below, *first_attempt),
         ObjectiveKind::Availability {
             above,
             slice_ms,
             slice_target,
-        } => {
-            let (good, total) = availability_slices(m, (*slice_ms / 1000) as usize, *slice_target);
-            let value = if total == 0 {
-                0.0
-            } else {
-                good as f64 / total as f64
-            };
-            result(
-                JudgedKind::Availability,
-                format!(
-                    "> {} of {}s slices at >= {} success",
-                    pct(*above),
-                    slice_ms / 1000,
-                    pct(*slice_target)
-                ),
-                format!("{} ({good} of {total} slices good)", pct(value)),
-                *above,
-                value,
-                value > *above || (total > 0 && good == total),
-            )
-        }
+        } => availability(m, *above, *slice_ms, *slice_target),
         ObjectiveKind::Throughput { above } => {
             let rate = per_second(measure.outcomes.ok, m.recorded_seconds);
-            result(
-                JudgedKind::Throughput,
-                format!("> {above:.1}/s"),
-                format!("{rate:.1}/s successful"),
-                *above,
-                rate,
-                rate > *above,
-            )
+            Judged {
+                kind: JudgedKind::Throughput,
+                target: format!("> {above:.1}/s"),
+                measured: format!("{rate:.1}/s successful"),
+                target_value: *above,
+                measured_value: rate,
+                passed: rate > *above,
+            }
         }
+    };
+    ObjectiveResult {
+        name: objective.name.clone(),
+        tool: objective.tool.clone(),
+        kind: judged.kind,
+        target: judged.target,
+        measured: judged.measured,
+        target_value: judged.target_value,
+        measured_value: judged.measured_value,
+        passed: judged.passed && calls > 0,
+        detail: (calls == 0).then(|| "no calls were recorded".to_owned()),
+    }
+}
+
+fn latency(measure: &ToolMeasure, percentile: f64, below_us: u64) -> Judged {
+    let value = maths::percentile(&measure.latency, percentile);
+    let us = |v: u64| fmt_duration(Duration::from_micros(v));
+    Judged {
+        kind: JudgedKind::Latency,
+        target: format!("p{percentile} < {}", us(below_us)),
+        measured: format!("p{percentile} = {}", us(value)),
+        target_value: below_us as f64,
+        measured_value: value as f64,
+        passed: value < below_us,
+    }
+}
+
+/// The error rate of every call, or of first attempts only (`first_attempt`: what callers
+/// saw before retries).
+fn errors(measure: &ToolMeasure, below: f64, first_attempt: bool) -> Judged {
+    let judged = if first_attempt {
+        &measure.first_outcomes
+    } else {
+        &measure.outcomes
+    };
+    let rate = error_rate(judged);
+    Judged {
+        kind: JudgedKind::ErrorRate,
+        target: format!("< {}", pct(below)),
+        measured: format!(
+            "{} ({} of {} calls failed{})",
+            pct(rate),
+            judged.failed(),
+            measure.outcomes.total(),
+            if first_attempt {
+                " at their first attempt"
+            } else if measure.retries > 0 {
+                " after retries"
+            } else {
+                ""
+            }
+        ),
+        target_value: below,
+        measured_value: rate,
+        passed: rate < below,
+    }
+}
+
+/// The share of time slices whose success ratio met `slice_target` (all tools together).
+fn availability(m: &Measurements, above: f64, slice_ms: u64, slice_target: f64) -> Judged {
+    let (good, total) = availability_slices(m, (slice_ms / 1000) as usize, slice_target);
+    let value = maths::ratio(good, total);
+    Judged {
+        kind: JudgedKind::Availability,
+        target: format!(
+            "> {} of {}s slices at >= {} success",
+            pct(above),
+            slice_ms / 1000,
+            pct(slice_target)
+        ),
+        measured: format!("{} ({good} of {total} slices good)", pct(value)),
+        target_value: above,
+        measured_value: value,
+        passed: value > above || (total > 0 && good == total),
     }
 }
 
