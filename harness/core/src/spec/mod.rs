@@ -267,33 +267,10 @@ impl Scenario {
     }
 }
 
-/// Why a scenario cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum SpecError {
-    #[error("{file}: cannot read: {source}")]
-    Read {
-        file: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{file}: {message}")]
-    Parse { file: PathBuf, message: String },
-    #[error("{}", render(file, issues))]
-    Invalid { file: PathBuf, issues: Vec<String> },
-}
-
-fn render(file: &Path, issues: &[String]) -> String {
-    let mut out = format!(
-        "{}: {} problem{}",
-        file.display(),
-        issues.len(),
-        if issues.len() == 1 { "" } else { "s" }
-    );
-    for issue in issues {
-        out.push_str("\n  ");
-        out.push_str(issue);
-    }
-    out
-}
+/// Why a scenario cannot be used: unreadable, unparseable (with line and column), or invalid
+/// (every problem at once, each as `path: message`, with `(at line L column C)` where the
+/// value was written). Rendered like every other configuration file's errors.
+pub type SpecError = mcp_slo_vocab::config::ConfigError<String>;
 
 impl Scenario {
     pub fn load(file: &Path) -> Result<Scenario, SpecError> {
