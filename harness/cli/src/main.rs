@@ -8,6 +8,7 @@ mod call;
 mod capacity;
 mod compare;
 mod cost;
+mod discover;
 mod progress;
 mod publish;
 mod run;
@@ -112,6 +113,10 @@ enum Command {
     /// Send one MCP request to a server through the harness's client and print the
     /// result: the tools by default, a tool call with --tool, or --method.
     Call(call::CallArgs),
+    /// List the tools of several servers merged by tier and category (from each tool's
+    /// `_meta`), with name collisions across targets, each target's security boundary
+    /// (token, revision, sessions) and the listings' sizes in bytes and estimated tokens.
+    Discover(discover::DiscoverArgs),
 }
 
 /// How a command ended.
@@ -154,6 +159,13 @@ fn main() -> ExitCode {
             .build()
         {
             Ok(rt) => rt.block_on(call::call(&args)),
+            Err(e) => Outcome::Infrastructure(e.into()),
+        },
+        Command::Discover(args) => match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(discover::discover(&args)),
             Err(e) => Outcome::Infrastructure(e.into()),
         },
         Command::Schema => {
