@@ -344,8 +344,12 @@ impl Admission {
                 id: message.id(),
             });
         }
+        // A `subscriptions/listen` stream stays open as long as the client listens: like
+        // the session's GET stream, it holds no in-flight slot (connections bound it).
+        let listens = matches!(&message, Message::Other(peek)
+            if peek.method.as_deref() == Some("subscriptions/listen"));
         let mut guard = None;
-        if is_request {
+        if is_request && !listens {
             let Ok(permit) = self.inflight.clone().try_acquire_owned() else {
                 let refused = AdmissionError::Overloaded {
                     cap: self.limits.max_inflight_requests,

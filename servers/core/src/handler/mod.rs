@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, DiscoverResult,
-    ErrorData, Implementation, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
+    ErrorData, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
     ListResourcesResult, ListToolsResult, NumberOrString, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, RequestId, ResourcesCapability,
-    ServerCapabilities, ServerConfig, Tool,
+    ReadResourceRequestParams, ReadResourceResponse, RequestId, ResourcesCapability, ServerConfig,
+    SubscriptionFilter, Tool,
 };
-use rmcp::service::RequestContext;
+use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
@@ -36,6 +36,8 @@ use crate::registry::{
 use crate::resources::ResourceSource;
 use crate::telemetry;
 
+mod info;
+pub mod notify;
 mod resource_reads;
 
 pub struct HandlerInner {
@@ -65,7 +67,7 @@ impl McpHandler {
         audit: AuditSink,
     ) -> Self {
         McpHandler(Arc::new(HandlerInner {
-            info: server_info(name.into(), tier, &limits),
+            info: info::server_info(name.into(), tier, &limits),
             tier,
             concurrency: Arc::new(Semaphore::new(limits.max_concurrent.get())),
             limits,
@@ -392,27 +394,25 @@ fn admitted_from(context: &RequestContext<RoleServer>) -> Admitted {
         )
 }
 
-fn server_info(name: String, tier: Tier, limits: &TierLimits) -> ServerConfig {
-    ServerConfig::new(
-        ServerCapabilities::builder()
-            .enable_tools()
-            .enable_tool_list_changed()
-            .build(),
-    )
-    .with_server_info(Implementation::new(name, env!("CARGO_PKG_VERSION")))
-    .with_instructions(format!(
-        "{} tier tools. Limits: {} requests in flight, {} tool calls/s, {} ms per call, {} running at once.",
-        tier.as_str(),
-        limits.max_inflight_requests,
-        limits.rate_limit_per_second,
-        limits.timeout.as_millis(),
-        limits.max_concurrent,
-    ))
-}
-
 impl ServerHandler for McpHandler {
     fn get_info(&self) -> ServerConfig {
         self.0.info.clone()
+    }
+
+    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
+        notify::watch_session(self.0.registry.subscribe(), context.peer);
+    }
+
+    fn accepted_subscription_filter(
+        &self,
+        requested: &SubscriptionFilter,
+    ) -> Option<SubscriptionFilter> {
+        notify::accepted_filter(requested)
+    }
+
+    async fn listen(&self, subscription: SubscriptionContext) -> Result<(), ErrorData> {
+        notify::listen(self.0.registry.subscribe(), subscription).await;
+        Ok(())
     }
 
     async fn list_tools(

@@ -1,0 +1,101 @@
+//! `notifications/tools/list_changed`: every change of the registry reaches the clients
+//! that asked to hear of it.
+//!
+//! - A 2025-06-18 / 2025-11-25 session gets it on its own stream (the GET SSE stream, or
+//!   rmcp's cache for it until the client opens one): a task per session, started when
+//!   the client says `notifications/initialized`, watches the registry's version and ends
+//!   with the session.
+//! - A 2026-07-28 client opens a `subscriptions/listen` stream (rmcp acknowledges it and
+//!   hands it here, `listen`) and gets it there, tagged with the subscription's id, until
+//!   it cancels the request or the server shuts down.
+//!
+//! The registry's writer only bumps a `watch` value (it never waits for anyone); each
+//! watcher sleeps [`COALESCE`] after a change before it sends, so a burst of changes (a
+//! script adding twenty tools) reaches a client as one notification.
+
+use std::time::Duration;
+
+use rmcp::RoleServer;
+use rmcp::model::SubscriptionFilter;
+use rmcp::service::{Peer, SubscriptionContext};
+use tokio::sync::watch;
+
+/// How long a watcher waits after a change for more before it notifies.
+pub const COALESCE: Duration = Duration::from_millis(5);
+
+/// How often a session's watcher checks that its session still exists, when the registry
+/// is quiet (rmcp exposes no future that completes when a session ends).
+const SESSION_CHECK: Duration = Duration::from_secs(2);
+
+/// Waits for the next change and for the burst it starts to settle; `false` when the
+/// registry is gone.
+async fn next_change(changes: &mut watch::Receiver<u64>) -> bool {
+    if changes.changed().await.is_err() {
+        return false;
+    }
+    tokio::time::sleep(COALESCE).await;
+    changes.mark_unchanged();
+    true
+}
+
+/// Sends `notifications/tools/list_changed` to a 2025-xx session after each change, until
+/// the session ends (its transport closes or a send fails).
+pub fn watch_session(mut changes: watch::Receiver<u64>, peer: Peer<RoleServer>) {
+    changes.mark_unchanged();
+    tokio::spawn(async move {
+        let mut check = tokio::time::interval(SESSION_CHECK);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                more = next_change(&mut changes) => {
+                    if !more || peer.is_transport_closed() {
+                        break;
+                    }
+                    if let Err(error) = peer.notify_tool_list_changed().await {
+                        tracing::debug!(%error, "session ended before tools/list_changed");
+                        break;
+                    }
+                }
+                _ = check.tick() => {
+                    if peer.is_transport_closed() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// What a `subscriptions/listen` request may hear from us: `toolsListChanged` only.
+pub fn accepted_filter(requested: &SubscriptionFilter) -> Option<SubscriptionFilter> {
+    let mut accepted = SubscriptionFilter::new();
+    if requested.tools_list_changed == Some(true) {
+        accepted.tools_list_changed = Some(true);
+    }
+    Some(accepted)
+}
+
+/// Serves one established 2026-07-28 subscription: a `notifications/tools/list_changed`
+/// after each change, until the client cancels it (or the stream closes).
+pub async fn listen(mut changes: watch::Receiver<u64>, subscription: SubscriptionContext) {
+    if subscription.accepted().tools_list_changed != Some(true) {
+        subscription.cancelled().await;
+        return;
+    }
+    changes.mark_unchanged();
+    let sink = subscription.sink().clone();
+    loop {
+        tokio::select! {
+            () = subscription.cancelled() => return,
+            more = next_change(&mut changes) => {
+                if !more {
+                    return;
+                }
+                if let Err(error) = sink.notify_tool_list_changed().await {
+                    tracing::debug!(%error, "subscription ended before tools/list_changed");
+                    return;
+                }
+            }
+        }
+    }
+}
