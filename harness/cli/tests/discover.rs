@@ -346,3 +346,113 @@ fn bad_targets_exit_2_and_unreachable_ones_exit_3() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("unreachable"), "{stderr}");
 }
+
+/// A 2025-06-18 server of its own (no server/discover, no sessions, JSON answers) whose
+/// `tools/list` comes in three pages, one tool without `_meta`; any other path answers
+/// plain text. Its base URL.
+fn paged_server() -> String {
+    use axum::Json;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use serde_json::json;
+
+    async fn mcp(Json(request): Json<Value>) -> axum::response::Response {
+        let id = request["id"].clone();
+        let tool = |name: &str, meta: bool| match meta {
+            true => json!({"name": name, "inputSchema": {"type": "object"},
+                "_meta": {"io.mcp-slo/tier": "fake", "io.mcp-slo/category": "misc"}}),
+            false => json!({"name": name, "inputSchema": {"type": "object"}}),
+        };
+        let result = match (
+            request["method"].as_str(),
+            request["params"]["cursor"].as_str(),
+        ) {
+            (Some("initialize"), _) => json!({"protocolVersion": "2025-06-18",
+                "capabilities": {"tools": {}}, "serverInfo": {"name": "paged", "version": "1"}}),
+            (Some("notifications/initialized"), _) => return StatusCode::ACCEPTED.into_response(),
+            (Some("tools/list"), None) => json!({"tools": [tool("one", true)], "nextCursor": "2"}),
+            (Some("tools/list"), Some("2")) => {
+                json!({"tools": [tool("two", true), tool("bare", false)], "nextCursor": "3"})
+            }
+            (Some("tools/list"), Some(_)) => json!({"tools": [tool("three", true)]}),
+            _ => {
+                let error = json!({"code": -32601, "message": "Method not found"});
+                return Json(json!({"jsonrpc": "2.0", "id": id, "error": error})).into_response();
+            }
+        };
+        Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response()
+    }
+
+    common::on_own_runtime(|tx| async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        tx.send(format!("http://{}", listener.local_addr().unwrap()))
+            .unwrap();
+        let app = axum::Router::new()
+            .route("/mcp", axum::routing::post(mcp))
+            .fallback(|| async { "hello, this is not MCP" });
+        axum::serve(listener, app).await.unwrap();
+    })
+}
+
+#[test]
+fn every_page_is_walked_and_a_server_not_speaking_mcp_is_an_error() {
+    let base = paged_server();
+    let (code, stdout, stderr, json) = discover(&["--target", &format!("paged={base}/mcp")], &[]);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let t = &json["targets"][0];
+    assert_eq!(t["pages"], 3, "{t}");
+    assert_eq!(t["revision"], "2025-06-18");
+    assert_eq!(t["token_required"], false);
+    assert!(
+        t["sessions"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no Mcp-Session-Id")
+    );
+    let expected: BTreeSet<_> = [
+        ("fake", "misc", "one"),
+        ("fake", "misc", "three"),
+        ("fake", "misc", "two"),
+        ("paged", "uncategorized", "bare"),
+    ]
+    .iter()
+    .map(|(t, c, n)| {
+        (
+            t.to_string(),
+            c.to_string(),
+            n.to_string(),
+            "paged".into(),
+            false,
+        )
+    })
+    .collect();
+    assert_eq!(table_tools(&stdout), expected, "{stdout}");
+    assert_eq!(json_tools(&json), expected);
+    let bare = t["tools"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|x| x["name"] == "bare"));
+    assert_eq!(
+        bare.map(|b| b["tier_from"].clone()),
+        Some("target name".into())
+    );
+    check_sizes(&stdout, &json);
+
+    let (code, stdout, stderr, json) = discover(
+        &[
+            "--target",
+            &format!("paged={base}/mcp"),
+            "--target",
+            &format!("web={base}/"),
+        ],
+        &[],
+    );
+    assert_eq!(code, 3, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("1 of 2 target(s) not listed"), "{stderr}");
+    assert!(stderr.contains("web: negotiating the revision"), "{stderr}");
+    assert!(
+        stdout.contains("ERROR: negotiating the revision"),
+        "{stdout}"
+    );
+    assert_eq!(json["targets"][0]["pages"], 3);
+    assert!(json["targets"][1]["error"].is_string());
+}
