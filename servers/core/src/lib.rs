@@ -6,6 +6,7 @@
 //! handler that runs tools under the concurrency cap and deadline ([`handler`]), the audit
 //! trail ([`audit`]), telemetry and metrics, health and graceful shutdown.
 
+pub mod admin;
 pub mod admission;
 pub mod admitted;
 pub mod audit;

@@ -140,6 +140,16 @@ pub struct RegisteredTool {
     pub config: Arc<ToolConfig>,
     pub descriptor: McpTool,
     pub handler: Arc<dyn ToolHandler>,
+    /// Set for a tool added at run time as a preset of a configured one (`admin/`).
+    pub preset: Option<Preset>,
+}
+
+/// A tool that is a configured (`base`) tool with some arguments fixed: its calls run the
+/// base tool's handler with `args` laid over the caller's arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preset {
+    pub base: String,
+    pub args: Map<String, Value>,
 }
 
 impl RegisteredTool {
@@ -162,11 +172,22 @@ impl RegisteredTool {
             config: Arc::new(config),
             descriptor,
             handler,
+            preset: None,
         }
     }
 
     pub fn name(&self) -> &str {
         &self.config.name
+    }
+
+    /// Whether `caller` may see and call it: a preset, whoever may use its base (it can do
+    /// no more than the base tool).
+    pub fn usable_by(&self, caller: &Caller) -> bool {
+        caller.may_use(self.name())
+            || self
+                .preset
+                .as_ref()
+                .is_some_and(|preset| caller.may_use(&preset.base))
     }
 
     pub fn category(&self) -> Category {
@@ -252,6 +273,11 @@ impl ToolRegistry {
         true
     }
 
+    /// The registry's version: how many changes it has seen.
+    pub fn version(&self) -> u64 {
+        *self.version.borrow()
+    }
+
     /// Watches the registry's version; it changes whenever the tool set does.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.version.subscribe()
@@ -273,7 +299,7 @@ impl ToolRegistry {
     /// The tool, if it exists and the caller may use it.
     pub fn get(&self, name: &str, caller: &Caller) -> Option<Arc<RegisteredTool>> {
         let tool = self.snapshot().get(name).cloned()?;
-        caller.may_use(name).then_some(tool)
+        tool.usable_by(caller).then_some(tool)
     }
 
     /// A page of the tools this caller may use, in name order. The cursor is opaque to
@@ -290,7 +316,7 @@ impl ToolRegistry {
         let mut tools = Vec::with_capacity(self.page_size.min(snapshot.len()));
         let mut last = None;
         let mut more = false;
-        for (name, tool) in range.filter(|(name, _)| caller.may_use(name)) {
+        for (name, tool) in range.filter(|(_, tool)| tool.usable_by(caller)) {
             if tools.len() == self.page_size {
                 more = true;
                 break;

@@ -312,6 +312,11 @@ impl TierServer {
             resources,
             bare,
         } = parts;
+        let admin = network.admin.enabled.then(|| crate::admin::AdminState {
+            registry: registry.clone(),
+            auth: auth.clone(),
+            principals: network.admin.principals.clone(),
+        });
         let admission = Arc::new(Admission::new(
             tier,
             limits.clone(),
@@ -351,6 +356,10 @@ impl TierServer {
             sessions: sessions.clone(),
             bare,
         });
+        let router = match admin {
+            Some(state) => router.merge(crate::admin::router(state)),
+            None => router,
+        };
         TierServer {
             router,
             connections: Connections::new(&network.transport, metrics.clone()),

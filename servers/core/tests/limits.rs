@@ -142,6 +142,7 @@ fn tier(limits: TierLimits, gate: Arc<Gate>) -> Router {
         allowed_hosts: Vec::new(),
         allow_loopback_origins: true,
         transport: Transport::default(),
+        admin: Default::default(),
     };
     let server = TierServer::assemble(TierParts {
         name: "limits-test",

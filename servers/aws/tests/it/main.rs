@@ -2,6 +2,7 @@
 //! With `MCP_SLO_REQUIRE_SERVICES=1` a missing emulator fails the test; without it the test
 //! says it was skipped and why.
 
+mod admin;
 mod auth;
 mod credentials;
 mod limits;

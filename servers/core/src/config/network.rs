@@ -44,8 +44,28 @@ struct RawListener {
     allow_loopback_origins: Option<bool>,
     /// Extension: the HTTP transport's limits (`transport.rs`).
     transport: Option<RawTransport>,
+    /// Extension: the loopback-only admin endpoint (`admin/`).
+    admin: Option<RawAdmin>,
     #[serde(flatten)]
     unknown: Unknown,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawAdmin {
+    enabled: Option<bool>,
+    #[serde(default)]
+    principals: Vec<String>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
+
+/// The admin endpoint (`POST /admin/tools`, `DELETE /admin/tools/{name}`): off unless
+/// `enabled`; answered on loopback connections only; on a tier that authenticates its
+/// callers, only to the `principals` listed here.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdminAccess {
+    pub enabled: bool,
+    pub principals: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +127,7 @@ pub struct Listener {
     pub allowed_hosts: Vec<String>,
     pub allow_loopback_origins: bool,
     pub transport: Transport,
+    pub admin: AdminAccess,
 }
 
 /// The VPC endpoint a tier is reached through. An AWS endpoint that forwards HTTP (an API
@@ -146,8 +167,8 @@ impl NetworkIsolation {
             return Err(issues.finish(file, ()).unwrap_err());
         };
         issues.unknown("network", &net.unknown);
-        let local = listener(&mut issues, "network.local_server", net.local_server);
-        let aws = listener(&mut issues, "network.aws_server", net.aws_server);
+        let local = listener(&mut issues, "network.local_server", net.local_server, false);
+        let aws = listener(&mut issues, "network.aws_server", net.aws_server, true);
         match (local, aws) {
             (Some(local_server), Some(aws_server)) => issues.finish(
                 file,
@@ -161,7 +182,13 @@ impl NetworkIsolation {
     }
 }
 
-fn listener(issues: &mut Issues, path: &str, raw: Option<RawListener>) -> Option<Listener> {
+/// `authenticates`: the tier's callers have principals (the AWS tier).
+fn listener(
+    issues: &mut Issues,
+    path: &str,
+    raw: Option<RawListener>,
+    authenticates: bool,
+) -> Option<Listener> {
     let Some(raw) = raw else {
         issues.push(path, "missing");
         return None;
@@ -196,6 +223,7 @@ fn listener(issues: &mut Issues, path: &str, raw: Option<RawListener>) -> Option
     }
     let transport = transport(issues, &format!("{path}.transport"), raw.transport);
     let vpc_endpoint = vpc_endpoint(issues, path, raw.vpc_endpoint, raw.vpc_endpoint_required);
+    let admin = admin(issues, &format!("{path}.admin"), raw.admin, authenticates);
     if issues.len() > before {
         return None;
     }
@@ -210,7 +238,32 @@ fn listener(issues: &mut Issues, path: &str, raw: Option<RawListener>) -> Option
             .allow_loopback_origins
             .unwrap_or(listen_address.ip().is_loopback()),
         transport,
+        admin,
     })
+}
+
+fn admin(issues: &mut Issues, path: &str, raw: Option<RawAdmin>, authenticates: bool) -> AdminAccess {
+    let Some(raw) = raw else {
+        return AdminAccess::default();
+    };
+    issues.unknown(path, &raw.unknown);
+    let enabled = raw.enabled.unwrap_or(false);
+    if authenticates && enabled && raw.principals.is_empty() {
+        issues.push(
+            format!("{path}.principals"),
+            "list the caller principals that may use the admin endpoint",
+        );
+    }
+    if !authenticates && !raw.principals.is_empty() {
+        issues.push(
+            format!("{path}.principals"),
+            "this tier authenticates no callers: loopback access is the only check",
+        );
+    }
+    AdminAccess {
+        enabled,
+        principals: raw.principals,
+    }
 }
 
 fn vpc_endpoint(

@@ -208,6 +208,9 @@ impl McpHandler {
         }
         let mut args = args;
         tool.config.apply_defaults(&mut args);
+        if let Some(preset) = &tool.preset {
+            args.extend(preset.args.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
         let deadline = deadline_for(admitted.received, inner.limits.timeout, &args);
         let span = if inner.spans {
             telemetry::tool_span(name, &request_id, caller, inner.tier)

@@ -10,6 +10,7 @@ mod embedded;
 mod files;
 mod http;
 mod limits;
+mod list_changed;
 mod pg;
 mod resources;
 mod sql;

@@ -127,6 +127,8 @@ pub struct Setup {
     pub transport: Option<Transport>,
     /// `allow_loopback_origins` instead of the committed config's (on: loopback-bound).
     pub allow_loopback_origins: Option<bool>,
+    /// Serve the admin endpoint (`network...admin.enabled`).
+    pub admin: bool,
 }
 
 impl Setup {
@@ -142,6 +144,7 @@ impl Setup {
             embedded: None,
             transport: None,
             allow_loopback_origins: None,
+            admin: false,
         }
     }
 
@@ -171,6 +174,7 @@ impl Setup {
         if let Some(transport) = self.transport.clone() {
             network.local_server.transport = transport;
         }
+        network.local_server.admin.enabled = self.admin;
         if let Some(allow) = self.allow_loopback_origins {
             network.local_server.allow_loopback_origins = allow;
         }
