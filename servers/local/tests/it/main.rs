@@ -8,6 +8,7 @@ mod cache;
 mod direct;
 mod embedded;
 mod files;
+mod foreign_client;
 mod http;
 mod limits;
 mod list_changed;
