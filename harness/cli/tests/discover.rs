@@ -182,6 +182,44 @@ fn with_aws_tier(endpoint: &str, test: impl FnOnce(&str)) {
     }
 }
 
+/// Each tier's security boundary as the first test sets it up: the local tier at
+/// 2026-07-28 without a token, the AWS tier at 2025-11-25 with sessions and its token.
+fn check_boundaries(json: &Value) {
+    let by_name = |name: &str| {
+        json["targets"]
+            .as_array()
+            .and_then(|ts| ts.iter().find(|t| t["name"] == name).cloned())
+            .expect("the target")
+    };
+    let (l, a) = (by_name("local"), by_name("aws"));
+    assert_eq!(l["revision"], "2026-07-28");
+    assert_eq!(
+        (&l["token_sent"], &l["token_required"]),
+        (&false.into(), &false.into())
+    );
+    assert!(l["discover"]["supportedVersions"].is_array(), "{l}");
+    assert!(
+        l["sessions"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("none")
+    );
+    assert_eq!(a["revision"], "2025-11-25");
+    assert_eq!(
+        (&a["token_sent"], &a["token_required"]),
+        (&true.into(), &true.into())
+    );
+    assert_eq!(a["token_env"], "DISCOVER_AWS_TOKEN");
+    assert!(
+        a["sessions"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("yes"),
+        "{a}"
+    );
+    assert!(a["discover"].is_null());
+}
+
 #[test]
 fn discover_merges_both_tiers_by_tier_and_category() {
     if !services() {
@@ -220,39 +258,7 @@ fn discover_merges_both_tiers_by_tier_and_category() {
         assert_eq!(json["total"]["tools"], 7);
         check_sizes(&stdout, &json);
 
-        let by_name = |name: &str| {
-            json["targets"]
-                .as_array()
-                .and_then(|ts| ts.iter().find(|t| t["name"] == name).cloned())
-                .expect("the target")
-        };
-        let (l, a) = (by_name("local"), by_name("aws"));
-        assert_eq!(l["revision"], "2026-07-28");
-        assert_eq!(
-            (&l["token_sent"], &l["token_required"]),
-            (&false.into(), &false.into())
-        );
-        assert!(l["discover"]["supportedVersions"].is_array(), "{l}");
-        assert!(
-            l["sessions"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("none")
-        );
-        assert_eq!(a["revision"], "2025-11-25");
-        assert_eq!(
-            (&a["token_sent"], &a["token_required"]),
-            (&true.into(), &true.into())
-        );
-        assert_eq!(a["token_env"], "DISCOVER_AWS_TOKEN");
-        assert!(
-            a["sessions"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("yes"),
-            "{a}"
-        );
-        assert!(a["discover"].is_null());
+        check_boundaries(&json);
 
         // Without its token the AWS tier refuses: exit 3, the reason stated, local still listed.
         let (code, stdout, stderr, json) = discover(&targets, &[]);

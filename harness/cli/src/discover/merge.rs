@@ -178,6 +178,26 @@ pub fn table(m: &Merged) -> String {
         }
     }
     out.push_str("\ntools by tier and category\n");
+    out.push_str(&tools_section(m));
+    out.push('\n');
+    if m.collisions.is_empty() {
+        out.push_str("collisions: none (no tool name is served by two targets)\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "COLLISIONS: {} tool name(s) served by more than one target",
+            m.collisions.len()
+        );
+        for c in &m.collisions {
+            let _ = writeln!(out, "  {}: {}", c.tool, c.targets.join(", "));
+        }
+    }
+    let _ = writeln!(out, "\n{TOKEN_RULE}");
+    out
+}
+
+/// Tier, category and tool rows, each tool with its targets and `COLLISION` when shared.
+fn tools_section(m: &Merged) -> String {
     let mut rows = Vec::new();
     for tier in &m.tiers {
         rows.push(vec![
@@ -200,22 +220,7 @@ pub fn table(m: &Merged) -> String {
             }
         }
     }
-    out.push_str(&columns(&rows, ""));
-    out.push('\n');
-    if m.collisions.is_empty() {
-        out.push_str("collisions: none (no tool name is served by two targets)\n");
-    } else {
-        let _ = writeln!(
-            out,
-            "COLLISIONS: {} tool name(s) served by more than one target",
-            m.collisions.len()
-        );
-        for c in &m.collisions {
-            let _ = writeln!(out, "  {}: {}", c.tool, c.targets.join(", "));
-        }
-    }
-    let _ = writeln!(out, "\n{TOKEN_RULE}");
-    out
+    columns(&rows, "")
 }
 
 fn token(t: &Inspected) -> String {
