@@ -72,6 +72,9 @@ pub struct Metrics {
     executing: Gauge,
     connections_open: Gauge,
     connections_refused: Counter,
+    /// Sessions and subscriptions waiting for `tools/list_changed`, and those sent.
+    listeners: Gauge,
+    list_changed_sent: Counter,
     /// Requests the direct path answered, by method (`DirectMethod`) and form (legacy,
     /// 2026-07-28).
     direct_requests: [[Counter; 2]; 3],
@@ -123,6 +126,7 @@ impl Metrics {
         let executing = Gauge::default();
         let connections_open = Gauge::default();
         let connections_refused = Counter::default();
+        let (listeners, list_changed_sent) = register_list_changed(&mut registry);
         registry.register(
             "connections_open",
             "HTTP connections open",
@@ -183,6 +187,8 @@ impl Metrics {
             executing,
             connections_open,
             connections_refused,
+            listeners,
+            list_changed_sent,
             direct_requests,
             executing_now: AtomicI64::new(0),
             executing_peak: Arc::default(),
@@ -236,6 +242,17 @@ impl Metrics {
 
     pub fn connection_refused(&self) {
         self.connections_refused.inc();
+    }
+
+    /// Marks a session or subscription as listening for `tools/list_changed`; the guard
+    /// marks it gone.
+    pub fn listening(self: &Arc<Self>) -> ListeningGuard {
+        self.listeners.inc();
+        ListeningGuard(self.clone())
+    }
+
+    pub fn list_changed_sent(&self) {
+        self.list_changed_sent.inc();
     }
 
     pub fn inflight_gauge(&self) -> &Gauge {
@@ -294,6 +311,30 @@ impl Drop for ExecutingGuard {
         let now = self.0.executing_now.fetch_sub(1, Ordering::SeqCst) - 1;
         self.0.executing.set(now);
     }
+}
+
+pub struct ListeningGuard(Arc<Metrics>);
+
+impl Drop for ListeningGuard {
+    fn drop(&mut self) {
+        self.0.listeners.dec();
+    }
+}
+
+fn register_list_changed(registry: &mut Registry) -> (Gauge, Counter) {
+    let listeners = Gauge::default();
+    let sent = Counter::default();
+    registry.register(
+        "list_changed_listeners",
+        "Sessions and subscriptions/listen streams waiting for tools/list_changed",
+        listeners.clone(),
+    );
+    registry.register(
+        "list_changed_notifications",
+        "tools/list_changed notifications sent",
+        sent.clone(),
+    );
+    (listeners, sent)
 }
 
 #[cfg(test)]

@@ -403,7 +403,7 @@ impl ServerHandler for McpHandler {
     }
 
     async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        notify::watch_session(self.0.registry.subscribe(), context.peer);
+        notify::watch_session(self.0.registry.subscribe(), context.peer, &self.0.metrics);
     }
 
     fn accepted_subscription_filter(
@@ -414,7 +414,7 @@ impl ServerHandler for McpHandler {
     }
 
     async fn listen(&self, subscription: SubscriptionContext) -> Result<(), ErrorData> {
-        notify::listen(self.0.registry.subscribe(), subscription).await;
+        notify::listen(self.0.registry.subscribe(), subscription, &self.0.metrics).await;
         Ok(())
     }
 

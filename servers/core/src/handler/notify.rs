@@ -13,12 +13,15 @@
 //! watcher sleeps [`COALESCE`] after a change before it sends, so a burst of changes (a
 //! script adding twenty tools) reaches a client as one notification.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::RoleServer;
 use rmcp::model::SubscriptionFilter;
 use rmcp::service::{Peer, SubscriptionContext};
 use tokio::sync::watch;
+
+use crate::metrics::Metrics;
 
 /// How long a watcher waits after a change for more before it notifies.
 pub const COALESCE: Duration = Duration::from_millis(5);
@@ -40,9 +43,16 @@ async fn next_change(changes: &mut watch::Receiver<u64>) -> bool {
 
 /// Sends `notifications/tools/list_changed` to a 2025-xx session after each change, until
 /// the session ends (its transport closes or a send fails).
-pub fn watch_session(mut changes: watch::Receiver<u64>, peer: Peer<RoleServer>) {
+pub fn watch_session(
+    mut changes: watch::Receiver<u64>,
+    peer: Peer<RoleServer>,
+    metrics: &Arc<Metrics>,
+) {
     changes.mark_unchanged();
+    let listening = metrics.listening();
+    let metrics = Arc::clone(metrics);
     tokio::spawn(async move {
+        let _listening = listening;
         let mut check = tokio::time::interval(SESSION_CHECK);
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -55,6 +65,7 @@ pub fn watch_session(mut changes: watch::Receiver<u64>, peer: Peer<RoleServer>) 
                         tracing::debug!(%error, "session ended before tools/list_changed");
                         break;
                     }
+                    metrics.list_changed_sent();
                 }
                 _ = check.tick() => {
                     if peer.is_transport_closed() {
@@ -77,12 +88,17 @@ pub fn accepted_filter(requested: &SubscriptionFilter) -> Option<SubscriptionFil
 
 /// Serves one established 2026-07-28 subscription: a `notifications/tools/list_changed`
 /// after each change, until the client cancels it (or the stream closes).
-pub async fn listen(mut changes: watch::Receiver<u64>, subscription: SubscriptionContext) {
+pub async fn listen(
+    mut changes: watch::Receiver<u64>,
+    subscription: SubscriptionContext,
+    metrics: &Arc<Metrics>,
+) {
     if subscription.accepted().tools_list_changed != Some(true) {
         subscription.cancelled().await;
         return;
     }
     changes.mark_unchanged();
+    let _listening = metrics.listening();
     let sink = subscription.sink().clone();
     loop {
         tokio::select! {
@@ -95,6 +111,7 @@ pub async fn listen(mut changes: watch::Receiver<u64>, subscription: Subscriptio
                     tracing::debug!(%error, "subscription ended before tools/list_changed");
                     return;
                 }
+                metrics.list_changed_sent();
             }
         }
     }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
-use crate::list_changed::admin_add;
+use crate::list_changed::{admin_add, listeners_reach};
 use crate::support::{DataRoot, Setup, repo_root, require_services};
 
 /// The SDK's Python: `$MCP_SLO_FOREIGN/venv`, else `~/.cache/mcp-slo/foreign/venv`.
@@ -125,5 +125,9 @@ async fn the_python_sdk_hears_of_an_added_tool_and_calls_it() {
             result["waited_s"].as_f64().unwrap_or(0.0) * 1000.0
         );
     }
+    assert!(
+        listeners_reach(&server, 0.0, Duration::from_secs(5)).await,
+        "the clients' session and subscription stop listening when they leave"
+    );
     server.stop().await;
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::audit::audit_lines;
-use crate::support::{DataRoot, Setup, TestServer, require_services};
+use crate::support::{DataRoot, Setup, TestServer, metric, require_services};
 
 /// How long a notification may take to arrive.
 const DEADLINE: Duration = Duration::from_secs(2);
@@ -220,6 +220,11 @@ async fn an_added_tool_is_announced_listed_checked_and_audited() {
         .expect("list_changed after the removal");
     let tools = list_in(&server, &session).await;
     assert!(!tools.to_string().contains("agents_sql"), "{tools}");
+    let sent = metric(
+        &server.metrics_text().await,
+        "mcp_list_changed_notifications_total",
+    );
+    assert_eq!(sent, Some(2.0), "one notification per change");
     drop(stream);
     server.stop().await;
     let (_, lines) = audit_lines(&log, 3).await;
@@ -231,6 +236,46 @@ async fn an_added_tool_is_announced_listed_checked_and_audited() {
     );
     assert_eq!(lines[1]["outcome"], "tool_error");
     assert_eq!(lines[2]["outcome"], "tool_error");
+}
+
+/// Polls `/metrics` until `mcp_list_changed_listeners` is `want`; false at the deadline.
+pub async fn listeners_reach(server: &TestServer, want: f64, within: Duration) -> bool {
+    let until = Instant::now() + within;
+    while Instant::now() < until {
+        if metric(&server.metrics_text().await, "mcp_list_changed_listeners") == Some(want) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_stops_listening_when_it_ends() {
+    require_services!();
+    let data = DataRoot::new();
+    let server = Setup {
+        mode: mcp_server_core::stack::Mode::Session,
+        ..Setup::new()
+    }
+    .start(&data)
+    .await;
+    let session = server.open_session().await;
+    assert!(listeners_reach(&server, 1.0, Duration::from_secs(1)).await);
+    let ended = server
+        .http
+        .delete(&server.url)
+        .header("mcp-session-id", &session)
+        .header("mcp-protocol-version", "2025-11-25")
+        .send()
+        .await
+        .expect("DELETE sent");
+    assert!(ended.status().is_success(), "{}", ended.status());
+    assert!(
+        listeners_reach(&server, 0.0, Duration::from_secs(5)).await,
+        "the session's watcher ends with it"
+    );
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
