@@ -238,6 +238,56 @@ async fn an_added_tool_is_announced_listed_checked_and_audited() {
     assert_eq!(lines[2]["outcome"], "tool_error");
 }
 
+/// This machine's address on its default route, if it has one (a UDP `connect` sends
+/// nothing).
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_endpoint_refuses_a_connection_from_another_address() {
+    require_services!();
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("SKIPPED: this machine has no address but loopback to connect from");
+        return;
+    };
+    let data = DataRoot::new();
+    let server = Setup {
+        mode: mcp_server_core::stack::Mode::Session,
+        admin: true,
+        bind: Some("0.0.0.0:0".parse().unwrap()),
+        ..Setup::new()
+    }
+    .start(&data)
+    .await;
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    let from_outside = server
+        .http
+        .post(format!("http://{ip}:{port}/admin/tools"))
+        .header("host", format!("127.0.0.1:{port}"))
+        .header("content-type", "application/json")
+        .body(preset().to_string())
+        .send()
+        .await
+        .expect("admin POST over the machine's address");
+    assert_eq!(from_outside.status(), 403);
+    let body: Value = from_outside.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("loopback connections"),
+        "{body}"
+    );
+    let local = TestServer::at(format!("127.0.0.1:{port}").parse().unwrap());
+    let (status, body) = admin_add(&local, &preset(), &[]).await;
+    assert_eq!(status, 201, "{body}");
+    server.stop().await;
+}
+
 /// Polls `/metrics` until `mcp_list_changed_listeners` is `want`; false at the deadline.
 pub async fn listeners_reach(server: &TestServer, want: f64, within: Duration) -> bool {
     let until = Instant::now() + within;

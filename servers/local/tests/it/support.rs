@@ -129,6 +129,8 @@ pub struct Setup {
     pub allow_loopback_origins: Option<bool>,
     /// Serve the admin endpoint (`network...admin.enabled`).
     pub admin: bool,
+    /// Where to listen instead of `127.0.0.1:0`.
+    pub bind: Option<SocketAddr>,
 }
 
 impl Setup {
@@ -145,6 +147,7 @@ impl Setup {
             transport: None,
             allow_loopback_origins: None,
             admin: false,
+            bind: None,
         }
     }
 
@@ -206,7 +209,8 @@ impl Setup {
             bare: false,
         })
         .expect("server builds");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let bind = self.bind.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+        let listener = tokio::net::TcpListener::bind(bind).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(server.serve(listener, async {
