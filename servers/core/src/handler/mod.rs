@@ -12,12 +12,12 @@ use std::time::Duration;
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, DiscoverResult,
-    ErrorData, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
-    ListResourcesResult, ListToolsResult, NumberOrString, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, RequestId, ResourcesCapability, ServerConfig,
-    SubscriptionFilter, Tool,
+    ErrorData, InitializeRequestParams, InitializeResult, ListResourceTemplatesRequestMethod,
+    ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, NumberOrString,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, RequestId,
+    ResourcesCapability, ServerConfig, SubscriptionFilter, Tool,
 };
-use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
+use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Map, Value, json};
 use tokio::sync::Semaphore;
@@ -402,8 +402,18 @@ impl ServerHandler for McpHandler {
         self.0.info.clone()
     }
 
-    async fn on_initialized(&self, context: NotificationContext<RoleServer>) {
-        notify::watch_session(self.0.registry.subscribe(), context.peer, &self.0.metrics);
+    /// Watches the registry for the session from its `initialize` on, so that a change
+    /// made before the client's first `tools/list` is announced too.
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        context.peer.set_peer_info(request.clone());
+        let result = self.negotiate_initialize(&request)?;
+        let changes = self.0.registry.subscribe();
+        notify::watch_session(changes, context.peer, &self.0.metrics);
+        Ok(result)
     }
 
     fn accepted_subscription_filter(

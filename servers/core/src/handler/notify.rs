@@ -3,8 +3,8 @@
 //!
 //! - A 2025-06-18 / 2025-11-25 session gets it on its own stream (the GET SSE stream, or
 //!   rmcp's cache for it until the client opens one): a task per session, started when
-//!   the client says `notifications/initialized`, watches the registry's version and ends
-//!   with the session.
+//!   the session is initialized (so nothing changed after the client's `initialize` goes
+//!   unannounced), watches the registry's version and ends with the session.
 //! - A 2026-07-28 client opens a `subscriptions/listen` stream (rmcp acknowledges it and
 //!   hands it here, `listen`) and gets it there, tagged with the subscription's id, until
 //!   it cancels the request or the server shuts down.
