@@ -30,15 +30,12 @@ pub const COALESCE: Duration = Duration::from_millis(5);
 /// is quiet (rmcp exposes no future that completes when a session ends).
 const SESSION_CHECK: Duration = Duration::from_secs(2);
 
-/// Waits for the next change and for the burst it starts to settle; `false` when the
-/// registry is gone.
-async fn next_change(changes: &mut watch::Receiver<u64>) -> bool {
-    if changes.changed().await.is_err() {
-        return false;
-    }
+/// After a change was seen, waits for the burst it starts to settle, and marks the burst
+/// seen. Run outside any `select!`: only `changed()` is cancel-safe, so a change seen is
+/// never dropped by another branch winning during the wait.
+async fn settle(changes: &mut watch::Receiver<u64>) {
     tokio::time::sleep(COALESCE).await;
     changes.mark_unchanged();
-    true
 }
 
 /// Sends `notifications/tools/list_changed` to a 2025-xx session after each change, until
@@ -57,8 +54,12 @@ pub fn watch_session(
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                more = next_change(&mut changes) => {
-                    if !more || peer.is_transport_closed() {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    settle(&mut changes).await;
+                    if peer.is_transport_closed() {
                         break;
                     }
                     if let Err(error) = peer.notify_tool_list_changed().await {
@@ -103,10 +104,11 @@ pub async fn listen(
     loop {
         tokio::select! {
             () = subscription.cancelled() => return,
-            more = next_change(&mut changes) => {
-                if !more {
+            changed = changes.changed() => {
+                if changed.is_err() {
                     return;
                 }
+                settle(&mut changes).await;
                 if let Err(error) = sink.notify_tool_list_changed().await {
                     tracing::debug!(%error, "subscription ended before tools/list_changed");
                     return;
