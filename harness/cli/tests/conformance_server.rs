@@ -138,32 +138,8 @@ fn the_aws_tier_passes_the_server_scenarios_2026_07_28_requires() {
 fn with_aws_tier(mode: Mode, endpoint: &str, test: impl FnOnce(&str) + Send + 'static) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     runtime.block_on(async {
-        let root = root();
-        let config = |name: &str| root.join("config").join(name).display().to_string();
-        let args = [
-            "--config",
-            &config("aws_managed_mcp_config.yaml"),
-            "--boundaries",
-            &config("deployment_boundaries.yaml"),
-            "--network",
-            &config("network_isolation.yaml"),
-            "--callers",
-            &config("aws_callers.yaml"),
-            "--audit",
-            "off",
-        ]
-        .map(str::to_owned);
-        let env = [("AWS_ENDPOINT_URL".to_owned(), Some(endpoint.to_owned()))];
         let logs = tempfile::tempdir().expect("a log directory");
-        let server = mcp_slo_engine::spawn::spawn(
-            &mcp_slo_core::spec::ServerKind::Aws,
-            mode,
-            &args,
-            &env,
-            logs.path(),
-        )
-        .await
-        .expect("the AWS tier starts");
+        let server = common::spawn_aws_tier(endpoint, mode, logs.path()).await;
         let url = common::token_proxy(&server.url, AWS_TOKEN).await;
         let outcome = tokio::task::spawn_blocking(move || test(&url)).await;
         server.stop(Duration::from_secs(5)).await;

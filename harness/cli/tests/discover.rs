@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{local_tier, moto, root, services};
+use common::{local_tier, moto, services};
 use mcp_server_core::stack::Mode;
 use serde_json::Value;
 
@@ -149,32 +149,8 @@ fn check_sizes(stdout: &str, json: &Value) {
 /// `test` with its URL and stops it, also when `test` panics.
 fn with_aws_tier(endpoint: &str, test: impl FnOnce(&str)) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    let root = root();
-    let config = |name: &str| root.join("config").join(name).display().to_string();
-    let args = [
-        "--config",
-        &config("aws_managed_mcp_config.yaml"),
-        "--boundaries",
-        &config("deployment_boundaries.yaml"),
-        "--network",
-        &config("network_isolation.yaml"),
-        "--callers",
-        &config("aws_callers.yaml"),
-        "--audit",
-        "off",
-    ]
-    .map(str::to_owned);
-    let env = [("AWS_ENDPOINT_URL".to_owned(), Some(endpoint.to_owned()))];
     let logs = tempfile::tempdir().expect("a log directory");
-    let server = runtime
-        .block_on(mcp_slo_engine::spawn::spawn(
-            &mcp_slo_core::spec::ServerKind::Aws,
-            Mode::Session,
-            &args,
-            &env,
-            logs.path(),
-        ))
-        .expect("the AWS tier starts (cargo build -p mcp-aws-server)");
+    let server = runtime.block_on(common::spawn_aws_tier(endpoint, Mode::Session, logs.path()));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(&server.url)));
     runtime.block_on(server.stop(Duration::from_secs(5)));
     if let Err(failed) = outcome {

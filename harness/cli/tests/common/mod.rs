@@ -287,3 +287,38 @@ pub async fn token_proxy(upstream: &str, token: &str) -> String {
     tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }
+
+/// Starts the AWS tier's binary (it must be built: `cargo build -p mcp-aws-server`) with
+/// the repository's configs and audit off, against the AWS endpoint `aws_endpoint`, in
+/// `mode`, its logs in `logs`.
+pub async fn spawn_aws_tier(
+    aws_endpoint: &str,
+    mode: mcp_slo_core::spec::Mode,
+    logs: &Path,
+) -> mcp_slo_engine::spawn::Spawned {
+    let root = root();
+    let config = |name: &str| root.join("config").join(name).display().to_string();
+    let args = [
+        "--config",
+        &config("aws_managed_mcp_config.yaml"),
+        "--boundaries",
+        &config("deployment_boundaries.yaml"),
+        "--network",
+        &config("network_isolation.yaml"),
+        "--callers",
+        &config("aws_callers.yaml"),
+        "--audit",
+        "off",
+    ]
+    .map(str::to_owned);
+    let env = [("AWS_ENDPOINT_URL".to_owned(), Some(aws_endpoint.to_owned()))];
+    mcp_slo_engine::spawn::spawn(
+        &mcp_slo_core::spec::ServerKind::Aws,
+        mode,
+        &args,
+        &env,
+        logs,
+    )
+    .await
+    .expect("the AWS tier starts (cargo build -p mcp-aws-server)")
+}
