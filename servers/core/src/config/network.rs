@@ -242,7 +242,12 @@ fn listener(
     })
 }
 
-fn admin(issues: &mut Issues, path: &str, raw: Option<RawAdmin>, authenticates: bool) -> AdminAccess {
+fn admin(
+    issues: &mut Issues,
+    path: &str,
+    raw: Option<RawAdmin>,
+    authenticates: bool,
+) -> AdminAccess {
     let Some(raw) = raw else {
         return AdminAccess::default();
     };
