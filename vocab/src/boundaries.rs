@@ -70,7 +70,7 @@ impl Boundaries {
         issues.unknown("", &raw.unknown);
         let Some(b) = raw.boundaries else {
             issues.push("boundaries", "missing");
-            return Err(issues.finish(file, ()).unwrap_err());
+            return Err(issues.fail(file));
         };
         issues.unknown("boundaries", &b.unknown);
         let local = tier(&mut issues, "boundaries.local", b.local);

@@ -101,6 +101,18 @@ impl Issues {
         }
     }
 
+    /// The error of a file given up on: every problem collected. A file given up on with
+    /// none recorded still fails, and says so, rather than passing or panicking.
+    pub fn fail(mut self, file: &Path) -> ConfigError {
+        if self.0.is_empty() {
+            self.push("", "invalid (no problem recorded)");
+        }
+        ConfigError::Invalid {
+            file: file.to_path_buf(),
+            issues: self.0,
+        }
+    }
+
     pub fn finish<T>(self, file: &Path, value: T) -> Result<T, ConfigError> {
         if self.0.is_empty() {
             Ok(value)
@@ -131,4 +143,22 @@ pub fn read_file(file: &Path) -> Result<String, ConfigError> {
 /// Parses a duration written in milliseconds (the seed's `timeout_ms`) or with a unit.
 pub fn positive_ms(value: u64) -> Option<std::time::Duration> {
     (value > 0).then(|| std::time::Duration::from_millis(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_given_up_on_fails_with_its_problems_or_says_none_were_recorded() {
+        let file = Path::new("tier.yaml");
+        let mut issues = Issues::default();
+        issues.push("server", "missing");
+        assert_eq!(
+            issues.fail(file).to_string(),
+            "tier.yaml: 1 problem\n  server: missing"
+        );
+        let none = Issues::default().fail(file).to_string();
+        assert_eq!(none, "tier.yaml: 1 problem\n  : invalid (no problem recorded)");
+    }
 }

@@ -164,7 +164,7 @@ impl NetworkIsolation {
         issues.unknown("", &raw.unknown);
         let Some(net) = raw.network else {
             issues.push("network", "missing");
-            return Err(issues.finish(file, ()).unwrap_err());
+            return Err(issues.fail(file));
         };
         issues.unknown("network", &net.unknown);
         let local = listener(&mut issues, "network.local_server", net.local_server, false);
@@ -177,7 +177,7 @@ impl NetworkIsolation {
                     aws_server,
                 },
             ),
-            _ => Err(issues.finish(file, ()).unwrap_err()),
+            _ => Err(issues.fail(file)),
         }
     }
 }

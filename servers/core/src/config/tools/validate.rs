@@ -85,7 +85,7 @@ pub(super) fn server_config(file: &Path, text: &str) -> Result<ServerConfig, Con
     issues.unknown("", &raw.unknown);
     let Some(server) = raw.server else {
         issues.push("server", "missing");
-        return Err(issues.finish(file, ()).unwrap_err());
+        return Err(issues.fail(file));
     };
     issues.unknown("server", &server.unknown);
     let tier = tier(&mut issues, server.kind.as_deref());
@@ -105,7 +105,7 @@ pub(super) fn server_config(file: &Path, text: &str) -> Result<ServerConfig, Con
                 tools,
             },
         ),
-        None => Err(issues.finish(file, ()).unwrap_err()),
+        None => Err(issues.fail(file)),
     }
 }
 
