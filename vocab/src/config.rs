@@ -159,6 +159,9 @@ mod tests {
             "tier.yaml: 1 problem\n  server: missing"
         );
         let none = Issues::default().fail(file).to_string();
-        assert_eq!(none, "tier.yaml: 1 problem\n  : invalid (no problem recorded)");
+        assert_eq!(
+            none,
+            "tier.yaml: 1 problem\n  : invalid (no problem recorded)"
+        );
     }
 }
