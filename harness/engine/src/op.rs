@@ -10,7 +10,7 @@ use mcp_slo_core::spec::ops::Method;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::client::{Answer, Endpoint, Http, Listing, Session};
+use crate::client::{Answer, Endpoint, Http, Listing, Prepared, Session};
 
 /// A walk stops after this many pages (a server handing out cursors forever).
 pub const MAX_PAGES: u32 = 10_000;
@@ -33,6 +33,36 @@ impl Attempts {
     }
 }
 
+/// An operation made ready ahead of its start ([`prepare_op`]): its first request already
+/// encoded (a paged walk encodes each page as it goes).
+pub struct ReadyOp<'a> {
+    method: &'a Method,
+    args: Value,
+    first: Option<Prepared>,
+}
+
+/// Encodes the op's first request now, so that sending it later costs only the exchange.
+pub fn prepare_op<'a>(
+    endpoint: &Endpoint,
+    session: &mut Session,
+    method: &'a Method,
+    args: Value,
+) -> ReadyOp<'a> {
+    let first = match method {
+        Method::List { .. } => None,
+        _ => {
+            let params = method.params(args.clone(), None);
+            let name = method.header_name(params.as_ref()).map(str::to_owned);
+            Some(endpoint.prepare(session, method.name(), params, name.as_deref()))
+        }
+    };
+    ReadyOp {
+        method,
+        args,
+        first,
+    }
+}
+
 /// Sends `method` once, or as often as the retries allow: a failed attempt (refused for
 /// rate or load, timed out, or lost in transport) is tried again after an exponential
 /// backoff from the base delay (or the server's `Retry-After`, when longer), never past
@@ -45,18 +75,36 @@ pub async fn execute_op(
     args: Value,
     attempts: Attempts,
 ) -> Answer {
+    let op = prepare_op(endpoint, session, method, args);
+    execute_ready(client, endpoint, session, op, attempts).await
+}
+
+/// [`execute_op`] for an op prepared ahead.
+pub async fn execute_ready(
+    client: &Http,
+    endpoint: &Endpoint,
+    session: &mut Session,
+    op: ReadyOp<'_>,
+    attempts: Attempts,
+) -> Answer {
+    let ReadyOp {
+        method,
+        args,
+        mut first,
+    } = op;
     let mut attempt = 1;
-    let mut first = None;
+    let mut first_outcome = None;
     let mut reopened = 0;
     loop {
         let left = attempts.deadline.saturating_duration_since(Instant::now());
         let mut answer = if left.is_zero() {
             Answer::transport("timed out: the deadline passed before the attempt".into())
         } else {
-            once(client, endpoint, session, method, args.clone(), left).await
+            let prepared = first.take();
+            once(client, endpoint, session, (method, &args, prepared), left).await
         };
         reopened += answer.reopened;
-        let first_outcome = *first.get_or_insert(answer.outcome);
+        let outcome = *first_outcome.get_or_insert(answer.outcome);
         let retry = attempts.retries.and_then(|r| {
             (attempt < r.attempts && retryable(answer.outcome)).then(|| {
                 let backoff = r.base.saturating_mul(1 << (attempt - 1).min(16));
@@ -71,7 +119,7 @@ pub async fn execute_op(
                 attempt += 1;
             }
             _ => {
-                answer.first_outcome = first_outcome;
+                answer.first_outcome = outcome;
                 answer.attempts = attempt;
                 answer.reopened = reopened;
                 return answer;
@@ -91,27 +139,22 @@ fn retryable(outcome: CallOutcome) -> bool {
     )
 }
 
-/// One attempt: one request, or a whole walk of a paged list.
+/// One attempt: one request (prepared ahead, or now), or a whole walk of a paged list.
 async fn once(
     client: &Http,
     endpoint: &Endpoint,
     session: &mut Session,
-    method: &Method,
-    args: Value,
+    (method, args, prepared): (&Method, &Value, Option<Prepared>),
     timeout: Duration,
 ) -> Answer {
     let Method::List { kind, walk } = method else {
-        let params = method.params(args, None);
-        let name = method.header_name(params.as_ref()).map(str::to_owned);
+        let prepared = prepared.unwrap_or_else(|| {
+            let params = method.params(args.clone(), None);
+            let name = method.header_name(params.as_ref()).map(str::to_owned);
+            endpoint.prepare(session, method.name(), params, name.as_deref())
+        });
         return endpoint
-            .request(
-                client,
-                session,
-                method.name(),
-                params,
-                name.as_deref(),
-                Some(timeout),
-            )
+            .send(client, session, prepared, Some(timeout))
             .await;
     };
     let deadline = Instant::now() + timeout;

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 
 use crate::client::{Endpoint, Http, Session};
 use crate::mix::Mix;
-use crate::op::{Attempts, execute_op};
+use crate::op::{Attempts, execute_ready, prepare_op};
 use crate::pacer::{Pacer, Ready, Released};
 use crate::schedule::Schedule;
 
@@ -373,35 +373,29 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
         return Ok(());
     };
     let schedule = &shared.schedule;
-    let (intended, released, record, phase) = match &shared.released {
+    // The call, its op picked and its first request encoded before its intended start:
+    // what is timed from there is the exchange.
+    let (slot, released, record, phase) = match &shared.released {
         Some(calls) => {
             let Ok(call) = calls.recv_async().await else {
                 tokio::time::sleep(IDLE).await;
                 return Ok(());
             };
-            // Handed over early so this thread is awake: send at the intended start.
-            while Instant::now() < call.slot.intended {
-                tokio::task::yield_now().await;
-            }
             (
-                call.slot.intended,
+                Some(call.slot.intended),
                 Some(call.released.saturating_duration_since(call.due)),
                 call.slot.record,
                 call.slot.phase,
             )
         }
-        None => {
-            let now = Instant::now();
-            match schedule.closed_active(state.index, now) {
-                Some((phase, true, record)) => (now, None, record, phase),
-                _ => {
-                    tokio::time::sleep(IDLE).await;
-                    return Ok(());
-                }
+        None => match schedule.closed_active(state.index, Instant::now()) {
+            Some((phase, true, record)) => (None, None, record, phase),
+            _ => {
+                tokio::time::sleep(IDLE).await;
+                return Ok(());
             }
-        }
+        },
     };
-    let started = Instant::now();
     let Some(op) = shared
         .mixes
         .get(phase)
@@ -412,20 +406,26 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
     };
     let args = op.args.render(&mut state.source);
     let endpoint = &shared.endpoints[op.endpoint];
+    let session = &mut state.sessions[op.endpoint];
+    let ready = prepare_op(endpoint, session, &op.method, args);
+    let intended = match slot {
+        Some(intended) => {
+            // Handed over early so this thread is awake: send at the intended start.
+            while Instant::now() < intended {
+                tokio::task::yield_now().await;
+            }
+            intended
+        }
+        None => Instant::now(),
+    };
+    let started = Instant::now();
     let attempts = Attempts {
         deadline: intended + shared.timeout,
         retries: shared.retries,
     };
-    let answer = execute_op(
-        &state.http,
-        endpoint,
-        &mut state.sessions[op.endpoint],
-        &op.method,
-        args,
-        attempts,
-    )
-    .await;
-    let ended = Instant::now();
+    let answer = execute_ready(&state.http, endpoint, session, ready, attempts).await;
+    // The answer's last byte, not the classification after it, ends the call.
+    let ended = answer.received.unwrap_or_else(Instant::now);
     let latency_us = ended.saturating_duration_since(intended).as_micros() as u64;
     shared.completed.fetch_add(1, Ordering::Relaxed);
     if answer.outcome != CallOutcome::Ok {

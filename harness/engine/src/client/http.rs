@@ -74,6 +74,9 @@ pub struct Exchange {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// When the answer's last byte was read: where a call's latency ends (what the
+    /// client does with the answer afterwards is not the server's time).
+    pub received: tokio::time::Instant,
 }
 
 impl From<reqwest::Client> for Http {
@@ -154,6 +157,7 @@ impl Http {
                         .await
                         .map_err(|e| format!("reading the answer: {e}"))?
                         .to_bytes();
+                    let received = tokio::time::Instant::now();
                     if !sender.is_closed() {
                         self.checkin(to.authority.as_str(), sender);
                     }
@@ -161,6 +165,7 @@ impl Http {
                         status,
                         headers: parts.headers,
                         body,
+                        received,
                     });
                 }
                 Err(mut e) => match e.take_message() {

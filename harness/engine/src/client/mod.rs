@@ -55,6 +55,27 @@ pub struct Endpoint {
     pub tools: param_headers::ToolHeaders,
 }
 
+/// A request made ready by [`Endpoint::prepare`], sent by [`Endpoint::send`].
+#[derive(Debug)]
+pub struct Prepared {
+    method: String,
+    params: Option<Value>,
+    name: Option<String>,
+    /// Encoded ahead, when the session allowed.
+    encoded: Option<Encoded>,
+}
+
+/// One request's JSON-RPC id, body and headers, for the revision and session they were
+/// encoded for.
+#[derive(Debug)]
+struct Encoded {
+    id: u64,
+    revision: Revision,
+    session: Option<HeaderValue>,
+    body: Vec<u8>,
+    headers: HeaderMap,
+}
+
 /// One worker's conversation with an endpoint: its session (2025 revisions) and the next
 /// JSON-RPC id.
 #[derive(Debug, Default, Clone)]
@@ -197,6 +218,71 @@ impl Endpoint {
         name: Option<&str>,
         timeout: Option<Duration>,
     ) -> Answer {
+        let prepared = self.prepare(session, method, params, name);
+        self.send(client, session, prepared, timeout).await
+    }
+
+    /// A request made ready to send: its body and headers encoded now, when the session
+    /// allows (a 2025 session not yet open is opened, and the request encoded, by
+    /// [`Endpoint::send`]). The load engine prepares each call before its intended start,
+    /// so that what is timed is the exchange and not the encoding.
+    pub fn prepare(
+        &self,
+        session: &mut Session,
+        method: &str,
+        params: Option<Value>,
+        name: Option<&str>,
+    ) -> Prepared {
+        let revision = self.revision();
+        let encoded = (session.open || revision.is_self_contained())
+            .then(|| self.encode(session, revision, method, params.as_ref(), name));
+        Prepared {
+            method: method.to_owned(),
+            params,
+            name: name.map(str::to_owned),
+            encoded,
+        }
+    }
+
+    fn encode(
+        &self,
+        session: &mut Session,
+        revision: Revision,
+        method: &str,
+        params: Option<&Value>,
+        name: Option<&str>,
+    ) -> Encoded {
+        let meta = revision.is_self_contained().then_some(&self.meta);
+        let id = session.next_id();
+        let body = wire::encode(Some(id), method, params, meta);
+        let mut headers = self.request_headers(revision, session, method, name);
+        if revision.is_self_contained() && method == "tools/call" {
+            self.tools.add_headers(&mut headers, params);
+        }
+        Encoded {
+            id,
+            revision,
+            session: session.id.clone(),
+            body,
+            headers,
+        }
+    }
+
+    /// Sends a prepared request (see [`Endpoint::request`]).
+    pub async fn send(
+        &self,
+        client: &Http,
+        session: &mut Session,
+        prepared: Prepared,
+        timeout: Option<Duration>,
+    ) -> Answer {
+        let Prepared {
+            method,
+            params,
+            name,
+            mut encoded,
+        } = prepared;
+        let (method, name) = (method.as_str(), name.as_deref());
         let revision = self.revision();
         let mut reopened = 0;
         let mut resent = false;
@@ -209,13 +295,13 @@ impl Endpoint {
                 answer.reopened = reopened;
                 return answer;
             }
-            let meta = revision.is_self_contained().then_some(&self.meta);
-            let id = session.next_id();
-            let body = wire::encode(Some(id), method, params.as_ref(), meta);
-            let mut headers = self.request_headers(revision, session, method, name);
-            if revision.is_self_contained() && method == "tools/call" {
-                self.tools.add_headers(&mut headers, params.as_ref());
-            }
+            // Encoded ahead for this revision and session, or now.
+            let Encoded {
+                id, body, headers, ..
+            } = match encoded.take() {
+                Some(e) if e.revision == revision && e.session == session.id => e,
+                _ => self.encode(session, revision, method, params.as_ref(), name),
+            };
             let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
             let sent = match self.post(client, headers, body, timeout).await {
                 // A 2025-11-25 event stream the server ended early resumes with a GET.
@@ -234,7 +320,9 @@ impl Endpoint {
                         reopened += 1;
                         continue;
                     }
-                    let answer = wire::classify(x.status, &x.headers, x.body);
+                    let received = x.received;
+                    let mut answer = wire::classify(x.status, &x.headers, x.body);
+                    answer.received = Some(received);
                     if method == "tools/list"
                         && let Some(result) = answer.result()
                     {

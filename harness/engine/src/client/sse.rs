@@ -156,6 +156,7 @@ pub(super) async fn resume(
                     status,
                     headers,
                     body: Bytes::from(event.data),
+                    received: Instant::now(),
                 });
             }
         }

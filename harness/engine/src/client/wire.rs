@@ -40,6 +40,8 @@ pub struct Answer {
     pub reopened: u32,
     /// A list op: pages read, items listed, bytes received.
     pub listing: Option<Listing>,
+    /// When the (last) answer's last byte was read; `None` when none came.
+    pub received: Option<tokio::time::Instant>,
 }
 
 /// What a `*/list` op read.
@@ -69,6 +71,7 @@ impl Answer {
             attempts: 1,
             reopened: 0,
             listing: None,
+            received: None,
         }
     }
 
@@ -269,6 +272,7 @@ pub fn classify(status: u16, headers: &HeaderMap, body: Bytes) -> Answer {
         attempts: 1,
         reopened: 0,
         listing: None,
+        received: None,
     }
 }
 
