@@ -62,11 +62,16 @@ pub struct CalibrateArgs {
     /// side is measured.
     #[arg(long, default_value = "oha")]
     oha: PathBuf,
-    /// Rounds per rate, alternating which tool goes first; the table gives each
-    /// percentile's median over the rounds (one run at a low rate varies by ±150 µs here
-    /// from one run to the next, whichever tool measures).
+    /// Rounds per rate; each tool's calls of every round are pooled before the
+    /// percentiles are taken.
     #[arg(long, default_value_t = 3)]
     rounds: u32,
+    /// Calls per tool at each rate, at least, over all rounds: a low rate's rounds are
+    /// lengthened to reach it. A p99 of 1,800 calls (100/s, 3 rounds of 6 s) rests on its
+    /// 18 slowest, and two samples of the same server differed there by ±90 µs; 6,000
+    /// give it 60.
+    #[arg(long, default_value_t = 6000)]
+    min_calls: u64,
     /// Run the harness and oha at the same time, each at the rate (the server sees twice
     /// it): both then measure the same server at the same moments, so the drift from one
     /// run to the next (±150 µs at 100/s here, larger than the goal) falls out of the
@@ -173,7 +178,7 @@ async fn known_service_times(
             "calibrate",
             "{}",
             Load::Open(200.0, args.connections),
-            args.duration,
+            (WARMUP, args.duration),
         )
         .await?;
         let harness = sample.figures();
@@ -188,7 +193,7 @@ async fn known_service_times(
                     &args.oha,
                     call,
                     Some(200.0),
-                    args.duration,
+                    (Duration::ZERO, args.duration),
                     args.connections,
                 )
                 .await?,
@@ -245,7 +250,7 @@ impl Target {
             negotiation.revision,
             args.rounds.max(1),
             if args.together && with_oha {
-                "rounds, harness and oha at the same time, each at the rate: the server sees twice the rate"
+                "rounds, harness and oha at the same time, each at the rate (the harness 2 calls a round faster, so that the two slide through every relative phase): the server sees twice the rate"
             } else {
                 "alternated rounds"
             }
@@ -291,7 +296,7 @@ async fn fixed_rates(
             &args.tool,
             target.call.clone(),
             *rate,
-            args.duration,
+            round_duration(args, *rate),
         )
         .await?
         .figures();
@@ -320,18 +325,38 @@ async fn rounds(
     i: usize,
     with_oha: bool,
 ) -> Result<(Sample, Sample), anyhow::Error> {
+    // Side by side, the harness runs a hair faster than oha (see `swept_rate`), both
+    // apart the same rate.
+    let harness_rate = if args.together && with_oha {
+        swept_rate(rate, round_duration(args, rate))
+    } else {
+        rate
+    };
+    let duration = round_duration(args, rate);
+    // Side by side, each tool measures only while the other runs steadily.
+    let pad = if args.together && with_oha {
+        PAD
+    } else {
+        Duration::ZERO
+    };
     let run_harness = || {
         harness_run(
             &target.url,
             &args.tool,
             &args.args,
-            Load::Open(rate, args.connections),
-            args.duration,
+            Load::Open(harness_rate, args.connections),
+            (WARMUP + pad, duration),
         )
     };
     let run_oha = || {
         let call = (&target.endpoint, args.tool.as_str(), target.call.clone());
-        oha_run(&args.oha, call, Some(rate), args.duration, args.connections)
+        oha_run(
+            &args.oha,
+            call,
+            Some(rate),
+            (pad, duration),
+            args.connections,
+        )
     };
     let (mut hs, mut os) = (Sample::new(), Sample::new());
     for round in 0..args.rounds.max(1) as usize {
@@ -352,6 +377,36 @@ async fn rounds(
     Ok((hs, os))
 }
 
+/// One round's measured time at `rate`: `--duration`, or longer so that the rounds
+/// together reach `--min-calls`.
+fn round_duration(args: &CalibrateArgs, rate: f64) -> Duration {
+    let calls_per_round = args.min_calls as f64 / f64::from(args.rounds.max(1));
+    let needed = Duration::from_secs_f64((calls_per_round / rate.max(1e-3)).ceil());
+    args.duration.max(needed)
+}
+
+/// Each tool's warm-up before a measured run.
+const WARMUP: Duration = Duration::from_secs(2);
+
+/// Side by side, oha starts its measured run this long before the harness measures and
+/// stops this long after, and only its requests in between are kept: neither tool's
+/// figures then include the other opening its connections or having stopped.
+const PAD: Duration = Duration::from_secs(1);
+
+/// Full turns of the two tools' relative phase in one measured round.
+const SWEEPS: f64 = 2.0;
+
+/// The harness's rate when it runs beside oha at `rate`: `SWEEPS / duration` calls/s
+/// more, so that its calls slide past oha's through every relative phase, `SWEEPS` times
+/// a round. At exactly the same rate the two schedules stay phase-locked for the whole
+/// round, and whichever follows the other by a fraction of a period finds the server warm
+/// from the other's call: measured at 100/s, the same server answered one tool's calls
+/// in 363 µs (p50) and the other's in 455 µs from nothing but that. Sweeping gives both
+/// tools every offset alike (+0.33 % at 100/s over 6 s).
+fn swept_rate(rate: f64, duration: Duration) -> f64 {
+    rate + SWEEPS / duration.as_secs_f64().max(1.0)
+}
+
 /// Table 3: the ceiling, the harness's closed model against oha flat out with as many
 /// connections.
 async fn flat_out(
@@ -366,7 +421,7 @@ async fn flat_out(
         &args.tool,
         &args.args,
         Load::Closed(args.connections),
-        args.duration,
+        (WARMUP, args.duration),
     )
     .await?
     .figures();
@@ -378,9 +433,15 @@ async fn flat_out(
         return Ok(true);
     }
     let call = (&target.endpoint, args.tool.as_str(), target.call.clone());
-    let o = oha_run(&args.oha, call, None, args.duration, args.connections)
-        .await?
-        .figures();
+    let o = oha_run(
+        &args.oha,
+        call,
+        None,
+        (Duration::ZERO, args.duration),
+        args.connections,
+    )
+    .await?
+    .figures();
     out.push_str(&format!(
         "| oha, {} connections | {:.0} |\n",
         args.connections, o.rate

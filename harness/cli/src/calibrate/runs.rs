@@ -119,13 +119,13 @@ pub(super) enum Load {
     Closed(u32),
 }
 
-/// One harness run of `tool`: 2 s warm-up, then `duration` measured.
+/// One harness run of `tool`: `warmup` (not measured), then `duration` measured.
 pub(super) async fn harness_run(
     url: &str,
     tool: &str,
     args: &str,
     load: Load,
-    duration: Duration,
+    (warmup, duration): (Duration, Duration),
 ) -> Result<Sample, anyhow::Error> {
     let (model, each) = match load {
         Load::Open(rate, workers) => (
@@ -135,7 +135,8 @@ pub(super) async fn harness_run(
         Load::Closed(users) => ("closed".to_owned(), format!("users: {users}")),
     };
     let text = format!(
-        "version: mcp-slo/v1\nname: calibrate\ntargets:\n  t: {{ url: \"{url}\", mode: stateless }}\nload:\n  model: {model}\n  phases:\n    - {{ duration: 2s, {each}, record: false }}\n    - {{ duration: {}ms, {each} }}\nmix:\n  - {{ target: t, tool: {tool}, args: {args} }}\n",
+        "version: mcp-slo/v1\nname: calibrate\ntargets:\n  t: {{ url: \"{url}\", mode: stateless }}\nload:\n  model: {model}\n  phases:\n    - {{ duration: {}ms, {each}, record: false }}\n    - {{ duration: {}ms, {each} }}\nmix:\n  - {{ target: t, tool: {tool}, args: {args} }}\n",
+        warmup.as_millis(),
         duration.as_millis()
     );
     let scenario = Scenario::from_yaml(Path::new("calibrate.yaml"), &text)?;
@@ -171,13 +172,16 @@ pub(super) fn oha_version(oha: &Path) -> Option<String> {
 }
 
 /// oha on the same call: `-q RATE --latency-correction` (from the intended start), or flat
-/// out without a rate. A 2 s warm-up run first. Latencies are read from oha's CSV, one line
-/// per request, so that rounds pool exactly as the harness's histograms do.
+/// out without a rate. A 2 s warm-up run first, then `pad + duration + pad`, of which the
+/// requests started in `duration` after the first `pad` are kept (beside the harness: its
+/// connections are open and its rate steady before the harness measures, and it still
+/// runs when the harness stops). Latencies are read from oha's CSV, one line per request,
+/// so that rounds pool exactly as the harness's histograms do.
 pub(super) async fn oha_run(
     oha: &Path,
     (endpoint, tool, args): (&Endpoint, &str, serde_json::Value),
     rate: Option<f64>,
-    duration: Duration,
+    (pad, duration): (Duration, Duration),
     connections: u32,
 ) -> Result<Sample, anyhow::Error> {
     let method = mcp_slo_core::spec::ops::Method::CallTool(tool.to_owned());
@@ -211,7 +215,7 @@ pub(super) async fn oha_run(
         cmd
     };
     let _ = run(2.0).output().await;
-    let out = run(duration.as_secs_f64())
+    let out = run((duration + pad * 2).as_secs_f64())
         .output()
         .await
         .context("running oha")?;
@@ -221,21 +225,31 @@ pub(super) async fn oha_run(
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    oha_sample(&String::from_utf8_lossy(&out.stdout), duration)
+    oha_sample(&String::from_utf8_lossy(&out.stdout), pad, duration)
 }
 
 /// oha's CSV (one line per answered request: start, DNS, dial-up, response delay, request
 /// duration in seconds, bytes, status); the duration is from the intended start under
-/// `--latency-correction`.
-fn oha_sample(csv: &str, duration: Duration) -> Result<Sample, anyhow::Error> {
+/// `--latency-correction`. Requests started before `from` or `duration` after it are left
+/// out.
+fn oha_sample(csv: &str, from: Duration, duration: Duration) -> Result<Sample, anyhow::Error> {
     let mut sample = Sample::new();
     sample.seconds = duration.as_secs_f64();
     let mut failed = 0;
     for (i, line) in csv.lines().enumerate().skip(1) {
         let fields: Vec<&str> = line.split(',').collect();
-        let (Some(took), Some(status)) = (fields.get(4), fields.get(6)) else {
+        let (Some(start), Some(took), Some(status)) =
+            (fields.first(), fields.get(4), fields.get(6))
+        else {
             return Err(anyhow!("oha's CSV line {}: {line:?}", i + 1));
         };
+        let start: f64 = start
+            .parse()
+            .map_err(|e| anyhow!("oha's CSV line {}: {e}", i + 1))?;
+        let start = start - from.as_secs_f64();
+        if !(0.0..duration.as_secs_f64()).contains(&start) {
+            continue;
+        }
         let took: f64 = took
             .parse()
             .map_err(|e| anyhow!("oha's CSV line {}: {e}", i + 1))?;
@@ -280,23 +294,34 @@ mod tests {
     #[test]
     fn ohas_csv_pools_with_the_harness_histograms() {
         let mut pooled = Sample::new();
-        pooled.add(&oha_sample(CSV, Duration::from_secs(1)).unwrap());
-        pooled.add(&oha_sample(CSV, Duration::from_secs(1)).unwrap());
+        let (from, second) = (Duration::ZERO, Duration::from_secs(1));
+        pooled.add(&oha_sample(CSV, from, second).unwrap());
+        pooled.add(&oha_sample(CSV, from, second).unwrap());
         let f = pooled.figures();
         assert_eq!((f.p50 as u64, f.p99 as u64), (500, 700));
         assert!((f.rate - 3.0).abs() < 1e-9, "6 answers in 2 s: {}", f.rate);
     }
 
     #[test]
+    fn only_the_requests_started_in_the_window_are_kept() {
+        // Starts at 0.0002, 0.05 and 0.10 s: a window from 0.04 s for 0.05 s keeps the second.
+        let from = Duration::from_millis(40);
+        let f = oha_sample(CSV, from, Duration::from_millis(50))
+            .unwrap()
+            .figures();
+        assert_eq!((f.p50 as u64, f.p99 as u64), (500, 500));
+    }
+
+    #[test]
     fn a_failed_answer_or_a_torn_line_is_an_error_that_says_where() {
         let failed = CSV.replace("265,200\n0.101251", "265,503\n0.101251");
-        let err = oha_sample(&failed, Duration::from_secs(1)).unwrap_err();
+        let err = oha_sample(&failed, Duration::ZERO, Duration::from_secs(1)).unwrap_err();
         assert_eq!(err.to_string(), "oha's run had 1 answers other than 200");
         let torn = format!("{CSV}0.2,0.1\n");
-        let err = oha_sample(&torn, Duration::from_secs(1)).unwrap_err();
+        let err = oha_sample(&torn, Duration::ZERO, Duration::from_secs(1)).unwrap_err();
         assert_eq!(err.to_string(), "oha's CSV line 5: \"0.2,0.1\"");
         let bad = CSV.replace("0.000500", "half");
-        let err = oha_sample(&bad, Duration::from_secs(1)).unwrap_err();
+        let err = oha_sample(&bad, Duration::ZERO, Duration::from_secs(1)).unwrap_err();
         assert!(err.to_string().starts_with("oha's CSV line 3: "), "{err}");
     }
 }
