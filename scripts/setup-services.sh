@@ -41,6 +41,7 @@ for db in agents production; do
   rows=100000; [ "$db" = production ] && rows=1000
   psql_su -d "$db" -v rows=$rows -f "$here/sql/postgres_fixtures.sql"
 done
+psql_su -d agents -f "$here/sql/postgres_scale.sql"
 
 # --- Redis ----------------------------------------------------------------------------
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then

@@ -111,7 +111,7 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
         refresh_window,
         Some(observe),
     );
-    let registry = Arc::new(ToolRegistry::new(100));
+    let registry = Arc::new(ToolRegistry::new(config.page_size));
     let mut problems = Vec::new();
     for tool in &config.tools {
         let role = tool.security.iam_role.clone().unwrap_or_default();
@@ -182,6 +182,7 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
         auth: Some(Arc::new(auth)),
         resources: None,
         bare: false,
+        background: Vec::new(),
     });
     Ok(AwsServer { tier, credentials })
 }

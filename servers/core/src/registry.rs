@@ -142,6 +142,8 @@ pub struct RegisteredTool {
     pub handler: Arc<dyn ToolHandler>,
     /// Set for a tool added at run time as a preset of a configured one (`admin/`).
     pub preset: Option<Preset>,
+    /// The family that generated it (see [`ToolRegistry::replace_family`]).
+    pub family: Option<String>,
 }
 
 /// A tool that is a configured (`base`) tool with some arguments fixed: its calls run the
@@ -173,7 +175,14 @@ impl RegisteredTool {
             descriptor,
             handler,
             preset: None,
+            family: None,
         }
+    }
+
+    /// The same tool as a member of `family`.
+    pub fn in_family(mut self, family: &str) -> Self {
+        self.family = Some(family.to_owned());
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -209,6 +218,21 @@ pub struct ToolRegistry {
     tools: RwLock<Snapshot>,
     version: watch::Sender<u64>,
     page_size: usize,
+}
+
+/// What [`ToolRegistry::replace_family`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FamilyChange {
+    /// Tools the family has now.
+    pub tools: usize,
+    /// Of them, the same as before.
+    pub unchanged: usize,
+    /// Tools it had before.
+    pub removed: usize,
+    /// Generated names other tools already hold (left out).
+    pub clashes: Vec<String>,
+    /// Whether the listing changed (and the version moved).
+    pub changed: bool,
 }
 
 /// One page of a listing.
@@ -271,6 +295,46 @@ impl ToolRegistry {
         drop(guard);
         self.version.send_modify(|v| *v += 1);
         true
+    }
+
+    /// Puts `tools` in place of every tool `family` has now, as one change (one version,
+    /// one `list_changed`), and none when the family is unchanged. A generated tool whose
+    /// name a tool outside the family holds is left out and named in the result.
+    pub fn replace_family(&self, family: &str, tools: Vec<RegisteredTool>) -> FamilyChange {
+        let mut guard = self.tools.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = BTreeMap::clone(&guard);
+        let before = next.len();
+        next.retain(|_, t| t.family.as_deref() != Some(family));
+        let mut change = FamilyChange {
+            removed: before - next.len(),
+            ..FamilyChange::default()
+        };
+        for tool in tools {
+            let tool = tool.in_family(family);
+            if next.contains_key(tool.name()) {
+                change.clashes.push(tool.name().to_owned());
+                continue;
+            }
+            let name = tool.name().to_owned();
+            let same = guard.get(&name).is_some_and(|old| {
+                old.family.as_deref() == Some(family) && old.descriptor == tool.descriptor
+            });
+            if same {
+                change.unchanged += 1;
+            }
+            next.insert(name, Arc::new(tool));
+            change.tools += 1;
+        }
+        let changed = change.tools != change.unchanged || change.removed != change.unchanged;
+        if changed {
+            *guard = Arc::new(next);
+        }
+        drop(guard);
+        if changed {
+            self.version.send_modify(|v| *v += 1);
+        }
+        change.changed = changed;
+        change
     }
 
     /// The registry's version: how many changes it has seen.
@@ -352,122 +416,4 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<String, RegistryError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::{ParamKind, ParamSpec, ToolOptions, ToolSecurity};
-
-    struct Echo;
-    impl ToolHandler for Echo {
-        fn call<'a>(&'a self, call: ToolCall<'a>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
-            Box::pin(async move { Ok(ToolOutput::json(Value::Object(call.args.clone()))) })
-        }
-    }
-
-    pub(crate) fn tool(name: &str) -> RegisteredTool {
-        let config = ToolConfig {
-            name: name.into(),
-            description: "test tool".into(),
-            category: Category::Database,
-            parameters: vec![ParamSpec {
-                name: "q".into(),
-                kind: ParamKind::String,
-                description: None,
-                default: None,
-                required: true,
-            }],
-            security: ToolSecurity::default(),
-            options: ToolOptions::default(),
-        };
-        RegisteredTool::new(Tier::Local, config, Arc::new(Echo))
-    }
-
-    #[test]
-    fn listing_pages_through_250_tools_without_gaps_or_repeats() {
-        let registry = ToolRegistry::new(100);
-        for i in 0..250 {
-            registry
-                .register(tool(&format!("sql_tool_{i:03}")))
-                .unwrap();
-        }
-        let caller = Caller::anonymous("test");
-        let mut seen = Vec::new();
-        let mut cursor = None;
-        let mut pages = 0;
-        loop {
-            let page = registry.list(cursor.as_deref(), &caller).unwrap();
-            pages += 1;
-            seen.extend(page.tools.iter().map(|t| t.name.to_string()));
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-        assert_eq!(pages, 3);
-        assert_eq!(seen.len(), 250);
-        let mut sorted = seen.clone();
-        sorted.dedup();
-        assert_eq!(sorted.len(), 250);
-    }
-
-    #[test]
-    fn tools_that_mirror_arguments_into_headers_are_known() {
-        let registry = ToolRegistry::new(10);
-        registry.register(tool("plain")).unwrap();
-        let mut marked = tool("marked");
-        let mut schema = (*marked.descriptor.input_schema).clone();
-        schema["properties"]["q"]["x-mcp-header"] = Value::from("Query");
-        marked.descriptor.input_schema = Arc::new(schema);
-        registry.register(marked).unwrap();
-        assert!(!registry.mirrors_params("plain"));
-        assert!(registry.mirrors_params("marked"));
-        assert!(!registry.mirrors_params("unknown"));
-    }
-
-    #[test]
-    fn a_forged_cursor_is_refused() {
-        let registry = ToolRegistry::new(10);
-        let caller = Caller::anonymous("test");
-        assert_eq!(
-            registry.list(Some("not base64!"), &caller).err(),
-            Some(RegistryError::BadCursor)
-        );
-        let forged = URL_SAFE_NO_PAD.encode("v0:x");
-        assert_eq!(
-            registry.list(Some(&forged), &caller).err(),
-            Some(RegistryError::BadCursor)
-        );
-    }
-
-    #[test]
-    fn callers_see_and_get_only_their_tools() {
-        let registry = ToolRegistry::new(10);
-        registry.register(tool("a_tool")).unwrap();
-        registry.register(tool("b_tool")).unwrap();
-        let caller = Caller::with_tools("alice", ["b_tool".to_string()]);
-        let page = registry.list(None, &caller).unwrap();
-        assert_eq!(
-            page.tools
-                .iter()
-                .map(|t| t.name.as_ref())
-                .collect::<Vec<_>>(),
-            vec!["b_tool"]
-        );
-        assert!(registry.get("a_tool", &caller).is_none());
-        assert!(registry.get("b_tool", &caller).is_some());
-    }
-
-    #[test]
-    fn registration_bumps_the_version_and_refuses_duplicates() {
-        let registry = ToolRegistry::new(10);
-        let rx = registry.subscribe();
-        registry.register(tool("a_tool")).unwrap();
-        assert_eq!(*rx.borrow(), 1);
-        assert_eq!(
-            registry.register(tool("a_tool")).err(),
-            Some(RegistryError::Duplicate("a_tool".into()))
-        );
-        assert!(registry.unregister("a_tool"));
-        assert_eq!(*rx.borrow(), 2);
-        assert!(registry.is_empty());
-    }
-}
+mod tests;

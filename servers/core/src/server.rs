@@ -278,6 +278,8 @@ pub struct TierParts {
     pub resources: Option<Arc<dyn crate::resources::ResourceSource>>,
     /// Without the admission stack, audit and spans (cost measurements only).
     pub bare: bool,
+    /// Tasks that run while the tier serves (e.g. loading tool families).
+    pub background: Vec<futures::future::BoxFuture<'static, ()>>,
 }
 
 /// A tier ready to serve: its router and what shutdown needs.
@@ -292,6 +294,7 @@ pub struct TierServer {
     workers: NonZeroUsize,
     audit: crate::audit::AuditSink,
     audit_task: tokio::task::JoinHandle<()>,
+    background: Vec<futures::future::BoxFuture<'static, ()>>,
 }
 
 impl TierServer {
@@ -311,6 +314,7 @@ impl TierServer {
             auth,
             resources,
             bare,
+            background,
         } = parts;
         let admin = network.admin.enabled.then(|| crate::admin::AdminState {
             registry: registry.clone(),
@@ -371,6 +375,7 @@ impl TierServer {
             workers: NonZeroUsize::MIN,
             audit,
             audit_task,
+            background,
         }
     }
 
@@ -403,14 +408,19 @@ impl TierServer {
             workers,
             audit,
             audit_task,
+            background,
             ..
         } = self;
+        let background: Vec<_> = background.into_iter().map(tokio::spawn).collect();
         let drain = Drain {
             admission,
             sessions,
             limit: limits.timeout + Duration::from_secs(1),
         };
         let result = serve(listener, router, connections, drain, workers, shutdown).await;
+        for task in background {
+            task.abort();
+        }
         drop(handler);
         drop(audit);
         // The writer ends when the last sink is gone; give stragglers a moment.

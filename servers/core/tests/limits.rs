@@ -159,6 +159,7 @@ fn tier(limits: TierLimits, gate: Arc<Gate>) -> Router {
         auth: None,
         resources: None,
         bare: false,
+        background: Vec::new(),
     });
     server.router
 }

@@ -4,6 +4,7 @@
 //! an in-process cache, a sandbox of fixture files): see `embedded`.
 
 pub mod embedded;
+pub mod families;
 pub mod readiness;
 pub mod tools;
 mod wiring;
@@ -20,6 +21,7 @@ use mcp_server_core::server::{TierParts, TierServer};
 use mcp_server_core::stack::{Guard, Mode};
 
 use crate::embedded::EmbeddedDir;
+use crate::families::Families;
 use crate::readiness::LocalReadiness;
 use crate::wiring::Wiring;
 
@@ -131,7 +133,7 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
     let (audit, audit_task) = AuditSink::start(if bare { AuditTarget::Off } else { audit })
         .map_err(|e| anyhow::anyhow!("cannot open the audit trail: {e}"))?;
     let metrics = Metrics::new(audit.dropped_counter());
-    let registry = Arc::new(ToolRegistry::new(100));
+    let registry = Arc::new(ToolRegistry::new(config.page_size));
     let pool_size = pool_size.unwrap_or(limits.max_concurrent.get().min(64) as u32);
     let mut problems = Vec::new();
     let embedded = backends.embedded.as_ref().map(EmbeddedDir::new);
@@ -168,9 +170,20 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
             Err(problem) => problems.push(problem),
         }
     }
+    let mut members = Vec::new();
+    for family in &config.families {
+        match (&wiring.readiness.postgres, config.tool(&family.base)) {
+            (Some(pg), Some(base)) => members.push((family.clone(), base.clone(), pg.clone())),
+            _ => problems.push(format!(
+                "tool family {:?} needs Postgres (DATABASE_URL): it reads the tables of the catalog",
+                family.name
+            )),
+        }
+    }
     if !problems.is_empty() {
         anyhow::bail!("cannot build the local tier:\n  {}", problems.join("\n  "));
     }
+    let families = Arc::new(Families::new(registry.clone(), members));
     let Wiring {
         mut readiness,
         redis,
@@ -178,6 +191,12 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
         ..
     } = wiring;
     readiness.cache = redis;
+    let background = if families.is_empty() {
+        Vec::new()
+    } else {
+        readiness.families = Some(families.clone());
+        vec![families.keep_loaded()]
+    };
     let mut allowed_hosts: Vec<String> = Guard::LOOPBACK.iter().map(|h| h.to_string()).collect();
     allowed_hosts.extend(network.allowed_hosts.iter().cloned());
     Ok(TierServer::assemble(TierParts {
@@ -195,5 +214,6 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
         auth: None,
         resources,
         bare,
+        background,
     }))
 }

@@ -19,6 +19,8 @@ pub struct LocalReadiness {
     pub sqlite: Vec<Arc<SqliteQuery>>,
     pub cache: Option<CacheStore>,
     pub files: Option<Arc<FileRead>>,
+    /// Ready once every tool family has loaded.
+    pub families: Option<Arc<crate::families::Families>>,
 }
 
 const PROBE: Duration = Duration::from_secs(1);
@@ -89,6 +91,9 @@ impl Readiness for LocalReadiness {
             }
             if let Some(cache) = &self.cache {
                 checks.push(probe(cache.kind().into(), cache.ping()).await);
+            }
+            if let Some(families) = &self.families {
+                checks.extend(families.checks());
             }
             if let Some(files) = &self.files {
                 let problems = files.problems();

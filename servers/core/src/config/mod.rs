@@ -18,7 +18,9 @@ pub use mcp_slo_vocab::config::{ConfigError, ConfigIssue};
 pub(crate) use mcp_slo_vocab::config::{Issues, Unknown, parse_yaml, read_file};
 pub use mcp_slo_vocab::{Boundaries, Category, ParamKind, Tier, TierLimits};
 pub use network::{AdminAccess, Listener, NetworkIsolation, Transport, VpcEndpoint};
-pub use tools::{ParamSpec, ServerConfig, ToolConfig, ToolOptions, ToolSecurity};
+pub use tools::{
+    FamilyConfig, FamilyKind, ParamSpec, ServerConfig, ToolConfig, ToolOptions, ToolSecurity,
+};
 
 /// The three files a tier starts from, loaded together so that every problem in any of
 /// them is reported at once.

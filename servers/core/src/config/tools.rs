@@ -3,6 +3,7 @@
 //! The typed model is here; the file as written and its validation are in
 //! `tools/validate.rs`.
 
+mod families;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -121,7 +122,37 @@ pub struct ServerConfig {
     pub tier: Tier,
     pub region: Option<String>,
     pub tools: Vec<ToolConfig>,
+    /// Tools per `tools/list` page (`listing.page_size`).
+    pub page_size: usize,
+    /// Tools generated from what the backends hold (`families`).
+    pub families: Vec<FamilyConfig>,
 }
+
+/// A family of generated tools (see `tools/families.rs` for the YAML).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FamilyConfig {
+    /// Its tools are added, replaced and removed together, under this name.
+    pub name: String,
+    pub kind: FamilyKind,
+    /// The configured tool whose implementation, limits and databases every generated
+    /// tool runs through.
+    pub base: String,
+    pub databases: Vec<String>,
+    pub schemas: Vec<String>,
+    /// At most this many tools; the rest are left out, with a warning.
+    pub max_tools: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FamilyKind {
+    /// One read-only lookup by primary key per table (`information_schema`).
+    PostgresTables,
+}
+
+/// Tools per `tools/list` page unless the config says otherwise.
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// The largest page a config may ask for.
+pub const MAX_PAGE_SIZE: usize = 1000;
 
 impl ServerConfig {
     pub fn load(file: &Path) -> Result<Self, ConfigError> {
@@ -174,6 +205,7 @@ mod tests {
     fn the_seed_shape_loads_with_derived_categories() {
         let c = load(GOOD).unwrap();
         assert_eq!(c.tier, Tier::Local);
+        assert_eq!(c.page_size, DEFAULT_PAGE_SIZE);
         let pg = c.tool("postgres_query").unwrap();
         assert_eq!(pg.category, Category::Database);
         let schema = pg.input_schema();
@@ -210,6 +242,10 @@ mod tests {
                 "server.tools[0].security.sandbx: unknown field",
             ),
             (
+                GOOD.replace("  tools:\n", "  listing: { page_size: 0 }\n  tools:\n"),
+                "server.listing.page_size: 0 is not between 1 and 1000",
+            ),
+            (
                 GOOD.replace("\"file_read\"", "\"postgres_query\""),
                 "server.tools[1].name: duplicate tool name \"postgres_query\"",
             ),
@@ -226,6 +262,63 @@ mod tests {
                 vec![expected.to_string()],
                 "for mutation giving {expected}"
             );
+        }
+    }
+
+    #[test]
+    fn families_are_checked_against_their_base_tool() {
+        let with = |family: &str| {
+            let text = GOOD.replace(
+                "        requires_auth: false\n        sandbox: true\n    - name: \"file_read\"",
+                "        requires_auth: false\n        sandbox: true\n        allowed_databases: [\"agents\"]\n    - name: \"file_read\"",
+            );
+            load(&format!("{text}  families:\n    - {family}\n"))
+        };
+        let family = with(r#"{ name: "tables", kind: "postgres_tables", schemas: ["catalog"] }"#)
+            .unwrap()
+            .families
+            .remove(0);
+        assert_eq!(
+            family,
+            FamilyConfig {
+                name: "tables".into(),
+                kind: FamilyKind::PostgresTables,
+                base: "postgres_query".into(),
+                databases: vec!["agents".into()],
+                schemas: vec!["catalog".into()],
+                max_tools: 5000,
+            }
+        );
+        let cases = [
+            (
+                r#"{ name: "t", kind: "mysql_tables" }"#,
+                "server.families[0].kind: \"mysql_tables\" is not a family kind (postgres_tables)",
+            ),
+            (
+                r#"{ name: "t", kind: "postgres_tables", base: "file_read" }"#,
+                "server.families[0].base: \"file_read\" cannot serve a postgres_tables family (postgres_query can)",
+            ),
+            (
+                r#"{ name: "t", kind: "postgres_tables", databases: ["production"] }"#,
+                "server.families[0].databases[0]: \"production\" is not one of postgres_query's allowed databases (agents)",
+            ),
+            (
+                r#"{ name: "t", kind: "postgres_tables", schemas: ["public\"; DROP"] }"#,
+                "server.families[0].schemas[0]: \"public\\\"; DROP\" is not a schema name (1-63 of a-z 0-9 _)",
+            ),
+            (
+                r#"{ name: "t", kind: "postgres_tables", max_tools: 0 }"#,
+                "server.families[0].max_tools: 0 is not between 1 and 100000",
+            ),
+        ];
+        for (family, expected) in cases {
+            let err = with(family).unwrap_err();
+            let messages: Vec<String> = err
+                .issues()
+                .iter()
+                .map(|i| format!("{}: {}", i.path, i.message))
+                .collect();
+            assert_eq!(messages, vec![expected.to_string()], "for {family}");
         }
     }
 

@@ -82,6 +82,45 @@ impl PostgresQuery {
         self.pools.iter()
     }
 
+    /// Every primary-key column of the tables in `schemas` of `database` that this role
+    /// may read, in table and key order: (schema, table, column, type). From the catalog:
+    /// `information_schema.table_constraints` shows a role only the tables it holds more
+    /// than SELECT on, so a read-only role would see none.
+    pub async fn primary_keys(
+        &self,
+        database: &str,
+        schemas: &[String],
+    ) -> Result<Vec<[String; 4]>, String> {
+        const KEYS: &str = "SELECT n.nspname::text, c.relname::text, a.attname::text, \
+            format_type(a.atttypid, NULL) \
+            FROM pg_index i \
+            JOIN pg_class c ON c.oid = i.indrelid \
+            JOIN pg_namespace n ON n.oid = c.relnamespace \
+            JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) ON true \
+            JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum \
+            WHERE i.indisprimary AND n.nspname = ANY($1::text[]) \
+              AND has_table_privilege(c.oid, 'SELECT') \
+            ORDER BY 1, 2, k.ord";
+        let pool = self
+            .pools
+            .get(database)
+            .ok_or_else(|| format!("{database:?} is not an allowed database"))?;
+        let lease = pool
+            .exclusive()
+            .await
+            .map_err(|e| format!("{database}: {e}"))?;
+        let rows = lease.client().query(KEYS, &[&schemas]).await.map_err(|e| {
+            let detail = e
+                .as_db_error()
+                .map_or_else(|| e.to_string(), |d| d.message().to_owned());
+            format!("{database}: reading the primary keys: {detail}")
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| [r.get(0), r.get(1), r.get(2), r.get(3)])
+            .collect())
+    }
+
     async fn run(&self, call: ToolCall<'_>) -> Result<ToolOutput, ToolError> {
         let request = parse_request(call.args, &self.classifier, &self.allowed)?;
         let cacheable = request.classified.read_only && self.cache.is_some();

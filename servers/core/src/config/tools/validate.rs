@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{ParamSpec, ServerConfig, ToolConfig, ToolOptions, ToolSecurity};
+use super::{
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ParamSpec, ServerConfig, ToolConfig, ToolOptions,
+    ToolSecurity,
+};
 use crate::config::{Category, ConfigError, Issues, ParamKind, Tier, Unknown, parse_yaml};
 
 #[derive(Debug, Deserialize)]
@@ -25,6 +28,16 @@ struct RawServer {
     region: Option<String>,
     #[serde(default)]
     tools: Vec<RawTool>,
+    listing: Option<RawListing>,
+    #[serde(default)]
+    families: Vec<super::families::RawFamily>,
+    #[serde(flatten)]
+    unknown: Unknown,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawListing {
+    page_size: Option<u64>,
     #[serde(flatten)]
     unknown: Unknown,
 }
@@ -96,6 +109,8 @@ pub(super) fn server_config(file: &Path, text: &str) -> Result<ServerConfig, Con
         );
     }
     let tools = tools(&mut issues, tier, server.tools);
+    let page_size = page_size(&mut issues, server.listing);
+    let families = super::families::families(&mut issues, tier, &tools, server.families);
     match tier {
         Some(tier) => issues.finish(
             file,
@@ -103,9 +118,30 @@ pub(super) fn server_config(file: &Path, text: &str) -> Result<ServerConfig, Con
                 tier,
                 region: server.region,
                 tools,
+                page_size,
+                families,
             },
         ),
         None => Err(issues.fail(file)),
+    }
+}
+
+/// Tools per `tools/list` page: 1 to [`MAX_PAGE_SIZE`], [`DEFAULT_PAGE_SIZE`] unless said.
+fn page_size(issues: &mut Issues, listing: Option<RawListing>) -> usize {
+    let Some(listing) = listing else {
+        return DEFAULT_PAGE_SIZE;
+    };
+    issues.unknown("server.listing", &listing.unknown);
+    match listing.page_size {
+        None => DEFAULT_PAGE_SIZE,
+        Some(n) if (1..=MAX_PAGE_SIZE as u64).contains(&n) => n as usize,
+        Some(n) => {
+            issues.push(
+                "server.listing.page_size",
+                format!("{n} is not between 1 and {MAX_PAGE_SIZE}"),
+            );
+            DEFAULT_PAGE_SIZE
+        }
     }
 }
 

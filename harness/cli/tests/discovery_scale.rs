@@ -1,0 +1,55 @@
+//! `scenarios/discovery-scale.yaml` as CI runs it: the local tier spawned with a
+//! `postgres_tables` family over the 1,000-table `catalog` schema (1,001 tools), walked in
+//! full, discovered and called under load, and every walk must list every tool.
+
+mod common;
+
+use common::{root, run_scenario, services};
+
+#[test]
+fn a_tier_with_1001_generated_tools_is_walked_discovered_and_called_within_its_objectives() {
+    if !services() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let (code, stderr, result) = run_scenario(
+        &root().join("scenarios/discovery-scale.yaml"),
+        out.path(),
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}\n{:#}", result["verdict"]);
+
+    let walk = &result["tools"]["walk"];
+    let walks = walk["outcomes"]["ok"].as_u64().unwrap_or(0);
+    assert!(walks > 0, "no walk answered: {walk:#}");
+    let listing = &walk["listing"];
+    assert_eq!(listing["calls"].as_u64(), Some(walks), "{listing:#}");
+    assert_eq!(
+        listing["items"].as_u64(),
+        Some(walks * 1001),
+        "every walk lists postgres_query and the 1,000 generated tools: {listing:#}"
+    );
+    assert_eq!(
+        listing["pages"].as_u64(),
+        Some(walks * 11),
+        "100 tools a page (listing.page_size): {listing:#}"
+    );
+
+    // A generated tool runs its lookup through postgres_query, on the real table.
+    let lookup = &result["tools"]["lookup"];
+    assert!(
+        lookup["outcomes"]["ok"].as_u64().unwrap_or(0) > 0,
+        "{lookup:#}"
+    );
+    assert_eq!(
+        lookup["outcomes"]["tool_error"].as_u64().unwrap_or(0),
+        0,
+        "{lookup:#}"
+    );
+    assert!(
+        result["tools"]["discover"]["outcomes"]["ok"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0
+    );
+}
