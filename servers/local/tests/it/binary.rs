@@ -11,14 +11,18 @@ use sqlx::Connection as _;
 use crate::support::{TestServer, database_url, repo_root, require_services, superuser_url};
 
 /// A free loopback port (bound, then released for the server to take).
-fn free_port() -> SocketAddr {
+pub(crate) fn free_port() -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap()
 }
 
 /// `mcp-local-server --mode stateless --audit off` with `args`, on `addr`, answering once
 /// `/healthz` does.
-async fn start(addr: SocketAddr, args: &[&str], database_url: &str) -> (Running, TestServer) {
+pub(crate) async fn start(
+    addr: SocketAddr,
+    args: &[&str],
+    database_url: &str,
+) -> (Running, TestServer) {
     let child = Running(Some(
         Command::new(env!("CARGO_BIN_EXE_mcp-local-server"))
             .current_dir(repo_root())
@@ -53,11 +57,18 @@ async fn start(addr: SocketAddr, args: &[&str], database_url: &str) -> (Running,
 }
 
 /// The server process, killed if the test ends without stopping it.
-struct Running(Option<Child>);
+pub(crate) struct Running(Option<Child>);
 
 impl Running {
+    /// Sends the process a signal (`kill -SIG`).
+    pub(crate) fn signal(&self, signal: &str) {
+        let pid = self.0.as_ref().expect("running").id().to_string();
+        let sent = Command::new("kill").args([signal, &pid]).status().unwrap();
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
     /// SIGTERM, then the exit status and standard error.
-    async fn stop(mut self) -> std::process::Output {
+    pub(crate) async fn stop(mut self) -> std::process::Output {
         let child = self.0.take().expect("running");
         let pid = child.id().to_string();
         let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();

@@ -7,6 +7,7 @@ mod binary;
 mod cache;
 mod direct;
 mod embedded;
+mod families;
 mod files;
 mod foreign_client;
 mod http;
