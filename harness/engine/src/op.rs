@@ -173,18 +173,10 @@ async fn once(
             answer.listing = Some(listing);
             return answer;
         }
-        let result = answer.result().unwrap_or_default();
+        let (items, next) = answer.page(kind.items_field()).unwrap_or_default();
         listing.pages += 1;
         listing.bytes += answer.body.len() as u64;
-        listing.items += result
-            .get(kind.items_field())
-            .and_then(Value::as_array)
-            .map_or(0, |a| a.len() as u64);
-        let next = result
-            .get("nextCursor")
-            .and_then(Value::as_str)
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned);
+        listing.items += items;
         let problem = match &next {
             Some(c) if cursor.as_deref() == Some(c.as_str()) => {
                 Some(format!("the server gave the same cursor twice ({c:?})"))

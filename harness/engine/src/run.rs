@@ -140,6 +140,10 @@ pub async fn run(
     let workers = workers_for(scenario);
     let mut endpoints: Vec<Endpoint> = endpoints.into_values().collect();
     preflight(&mut endpoints).await?;
+    for endpoint in &mut endpoints {
+        // The tools were learned while negotiating; listings under load are only read.
+        endpoint.observe_listings = false;
+    }
     let schedule = Arc::new(Schedule::new(&scenario.load));
     let ready = Arc::new(Ready::default());
     let pacer = match scenario.load.model {

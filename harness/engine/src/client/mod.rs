@@ -53,6 +53,10 @@ pub struct Endpoint {
     meta: Value,
     /// The tools `tools/list` answers showed, and their `Mcp-Param-*` headers.
     pub tools: param_headers::ToolHeaders,
+    /// Whether every `tools/list` answer updates `tools` (true); the load engine turns it
+    /// off, having learned the tools while negotiating, so that a listing under load
+    /// costs the client what reading it costs, not parsing every tool's schema.
+    pub observe_listings: bool,
 }
 
 /// A request made ready by [`Endpoint::prepare`], sent by [`Endpoint::send`].
@@ -142,6 +146,7 @@ impl Endpoint {
                 "io.modelcontextprotocol/clientInfo": client_info(),
             }),
             tools: param_headers::ToolHeaders::default(),
+            observe_listings: true,
         }
     }
 
@@ -324,6 +329,7 @@ impl Endpoint {
                     let mut answer = wire::classify(x.status, &x.headers, x.body);
                     answer.received = Some(received);
                     if method == "tools/list"
+                        && self.observe_listings
                         && let Some(result) = answer.result()
                     {
                         self.tools.observe(&result);

@@ -20,6 +20,51 @@ pub const HEADER_MISMATCH: i64 = -32020;
 pub const MISSING_CLIENT_CAPABILITY: i64 = -32021;
 pub const UNSUPPORTED_VERSION: i64 = -32022;
 
+/// A list page as [`Answer::page`] reads it.
+#[derive(Deserialize)]
+struct PageMessage {
+    result: Option<PageResult>,
+}
+
+#[derive(Deserialize)]
+struct PageResult {
+    #[serde(default)]
+    tools: Count,
+    #[serde(default)]
+    resources: Count,
+    #[serde(default)]
+    prompts: Count,
+    #[serde(rename = "nextCursor")]
+    next_cursor: Option<String>,
+}
+
+/// How many elements an array holds, each skipped unread.
+#[derive(Default)]
+struct Count(u64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Count, D::Error> {
+        struct Counter;
+        impl<'de> serde::de::Visitor<'de> for Counter {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Count, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Count(n))
+            }
+        }
+        d.deserialize_seq(Counter)
+    }
+}
+
 /// A classified answer: how the call ended, and what came back.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -82,6 +127,25 @@ impl Answer {
         }
         let mut v: Value = serde_json::from_slice(message_of(&self.body)?).ok()?;
         v.get_mut("result").map(Value::take)
+    }
+
+    /// A `*/list` page's item count (of `items`: `tools`, `resources`, `prompts`) and its
+    /// `nextCursor`, read without building the page: a walk needs no more, and a page
+    /// of 100 tools parsed into values took the client ~0.5 ms, which a walk's latency
+    /// would carry 11 times for 1,000 tools.
+    pub fn page(&self, items: &str) -> Option<(u64, Option<String>)> {
+        if self.outcome != CallOutcome::Ok {
+            return None;
+        }
+        let message: PageMessage = serde_json::from_slice(message_of(&self.body)?).ok()?;
+        let result = message.result?;
+        let count = match items {
+            "tools" => result.tools,
+            "resources" => result.resources,
+            "prompts" => result.prompts,
+            _ => Count(0),
+        };
+        Some((count.0, result.next_cursor.filter(|c| !c.is_empty())))
     }
 
     /// A tool's `structuredContent`, when the call succeeded.
@@ -343,6 +407,34 @@ mod tests {
         for (status, body, expected) in cases {
             assert_eq!(outcome(status, body), expected, "{status} {body}");
         }
+    }
+
+    #[test]
+    fn a_list_page_is_counted_and_its_cursor_read_without_building_it() {
+        let page = |body: &'static str| {
+            classify(200, &HeaderMap::new(), Bytes::from_static(body.as_bytes())).page("tools")
+        };
+        assert_eq!(
+            page(
+                r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"a","inputSchema":{"type":"object","properties":{"x":{"type":"array"}}}},{"name":"b"}],"nextCursor":"c2"}}"#
+            ),
+            Some((2, Some("c2".to_owned())))
+        );
+        assert_eq!(
+            page(r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[],"nextCursor":""}}"#),
+            Some((0, None)),
+            "an empty cursor ends the walk"
+        );
+        assert_eq!(
+            page(
+                "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"tools\":[{}]}}\n\n"
+            ),
+            Some((1, None))
+        );
+        assert_eq!(
+            page(r#"{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad cursor"}}"#),
+            None
+        );
     }
 
     #[test]
