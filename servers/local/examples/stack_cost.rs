@@ -145,6 +145,7 @@ fn setup(
         pg_pipeline_depth: None,
         workers: std::num::NonZeroUsize::MIN,
         bare,
+        config_file: None,
     })?;
     Ok(Setup {
         label,

@@ -4,15 +4,19 @@
 //! columns (from the catalog), its statement run through the base tool (`postgres_query`): the same SQL
 //! classifier, pools, row cap, limits, audit trail and spans as a hand-written call.
 //!
-//! Families load when the server starts and again on SIGHUP; each load replaces the
-//! family's tools in one registry change, which reaches listening clients as one
-//! `notifications/tools/list_changed` (none when nothing changed).
+//! Families load when the server starts and again on SIGHUP (their declarations read again
+//! from the config file first); each load replaces the family's tools in one registry
+//! change, which reaches listening clients as one `notifications/tools/list_changed`
+//! (none when nothing changed).
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
 
 use futures::future::BoxFuture;
-use mcp_server_core::config::{Category, FamilyConfig, ParamKind, ParamSpec, Tier, ToolConfig};
+use mcp_server_core::config::{
+    Category, FamilyConfig, ParamKind, ParamSpec, ServerConfig, Tier, ToolConfig,
+};
 use mcp_server_core::health::Check;
 use mcp_server_core::registry::{
     RegisteredTool, ToolCall, ToolError, ToolHandler, ToolOutput, ToolRegistry,
@@ -21,10 +25,17 @@ use serde_json::{Map, Value};
 
 use crate::tools::postgres::PostgresQuery;
 
+/// How long after a failed load the families are loaded again.
+const RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The tier's families and what their last load gave.
 pub struct Families {
     registry: Arc<ToolRegistry>,
-    families: Vec<Family>,
+    families: RwLock<Vec<Arc<Family>>>,
+    /// Where the families' base tools run (`None` without Postgres).
+    postgres: Option<Arc<PostgresQuery>>,
+    /// The config file they were declared in: SIGHUP reads their declarations again.
+    file: Option<PathBuf>,
 }
 
 struct Family {
@@ -35,33 +46,107 @@ struct Family {
     loaded: Mutex<Option<Result<usize, String>>>,
 }
 
+/// The families `config` declares, each with its base tool; every one that cannot be
+/// served is a problem.
+fn declared(
+    config: &ServerConfig,
+    postgres: Option<&Arc<PostgresQuery>>,
+) -> Result<Vec<Arc<Family>>, Vec<String>> {
+    let mut families = Vec::new();
+    let mut problems = Vec::new();
+    for family in &config.families {
+        match (postgres, config.tool(&family.base)) {
+            (Some(pg), Some(base)) => families.push(Arc::new(Family {
+                config: family.clone(),
+                base_config: base.clone(),
+                base: pg.clone(),
+                loaded: Mutex::new(None),
+            })),
+            _ => problems.push(format!(
+                "tool family {:?} needs Postgres (DATABASE_URL): it reads the tables of the catalog",
+                family.name
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(families)
+    } else {
+        Err(problems)
+    }
+}
+
 impl Families {
-    /// `families` with the base tool each runs through.
+    /// The families `config` declares (read from `file`, when given), run through
+    /// `postgres`; every family that cannot be served is a problem.
     pub fn new(
         registry: Arc<ToolRegistry>,
-        families: Vec<(FamilyConfig, ToolConfig, Arc<PostgresQuery>)>,
-    ) -> Families {
-        Families {
+        config: &ServerConfig,
+        postgres: Option<Arc<PostgresQuery>>,
+        file: Option<PathBuf>,
+    ) -> Result<Families, Vec<String>> {
+        Ok(Families {
+            families: RwLock::new(declared(config, postgres.as_ref())?),
             registry,
-            families: families
-                .into_iter()
-                .map(|(config, base_config, base)| Family {
-                    config,
-                    base_config,
-                    base,
-                    loaded: Mutex::new(None),
-                })
-                .collect(),
+            postgres,
+            file,
+        })
+    }
+
+    /// Whether there is anything to keep loaded: families, or a file that may declare some.
+    pub fn is_idle(&self) -> bool {
+        self.file.is_none() && self.current().is_empty()
+    }
+
+    fn current(&self) -> Vec<Arc<Family>> {
+        self.families
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Reads the config file's families again; a file that does not load, or declares a
+    /// family that cannot be served, leaves the families as they were. Tools of families
+    /// no longer declared are removed.
+    fn reread(&self) {
+        let Some(file) = &self.file else {
+            return;
+        };
+        let config = match ServerConfig::load(file) {
+            Ok(config) => config,
+            Err(e) => {
+                tracing::warn!(
+                    "SIGHUP: {} not read again, the families stay as they were: {e}",
+                    file.display()
+                );
+                return;
+            }
+        };
+        let families = match declared(&config, self.postgres.as_ref()) {
+            Ok(families) => families,
+            Err(problems) => {
+                tracing::warn!(?problems, "SIGHUP: the families stay as they were");
+                return;
+            }
+        };
+        let old = std::mem::replace(
+            &mut *self.families.write().unwrap_or_else(|p| p.into_inner()),
+            families,
+        );
+        let kept: Vec<String> = self
+            .current()
+            .iter()
+            .map(|f| f.config.name.clone())
+            .collect();
+        for gone in old.iter().filter(|f| !kept.contains(&f.config.name)) {
+            let change = self.registry.replace_family(&gone.config.name, Vec::new());
+            tracing::info!(family = %gone.config.name, removed = change.removed, "tool family no longer declared");
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.families.is_empty()
-    }
-
-    /// Loads every family now.
-    pub async fn load(&self) {
-        for family in &self.families {
+    /// Loads every family now; whether all of them loaded.
+    pub async fn load(&self) -> bool {
+        let mut all = true;
+        for family in self.current() {
             let result = family.generate().await.map(|tools| {
                 let change = self.registry.replace_family(&family.config.name, tools);
                 if !change.clashes.is_empty() {
@@ -71,33 +156,39 @@ impl Families {
                 change.tools
             });
             if let Err(e) = &result {
+                all = false;
                 tracing::warn!(family = %family.config.name, "tool family not loaded: {e}");
             }
             *family.loaded.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
         }
+        all
     }
 
-    /// Loads the families, then again on each SIGHUP, until dropped.
+    /// Loads the families, then again on each SIGHUP, until dropped; a load that failed
+    /// (Postgres down at start) is tried again every [`RETRY`] meanwhile.
     pub fn keep_loaded(self: Arc<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            #[cfg(unix)]
-            let mut hangups =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
-            self.load().await;
-            #[cfg(unix)]
-            while let Some(h) = hangups.as_mut() {
-                if h.recv().await.is_none() {
-                    break;
+            let mut hangups = Hangups::new();
+            let mut loaded = self.load().await;
+            loop {
+                tokio::select! {
+                    more = hangups.next() => {
+                        if !more {
+                            return;
+                        }
+                        tracing::info!("SIGHUP: reloading tool families");
+                        self.reread();
+                    }
+                    _ = tokio::time::sleep(RETRY), if !loaded => {}
                 }
-                tracing::info!("SIGHUP: reloading tool families");
-                self.load().await;
+                loaded = self.load().await;
             }
         })
     }
 
     /// One `/readyz` check per family: ready once it has loaded.
     pub fn checks(&self) -> Vec<Check> {
-        self.families
+        self.current()
             .iter()
             .map(|f| {
                 let loaded = f.loaded.lock().unwrap_or_else(|p| p.into_inner());
@@ -113,6 +204,30 @@ impl Families {
                 }
             })
             .collect()
+    }
+}
+
+/// SIGHUP as it arrives (never, where there are no Unix signals).
+struct Hangups {
+    #[cfg(unix)]
+    signal: Option<tokio::signal::unix::Signal>,
+}
+
+impl Hangups {
+    fn new() -> Hangups {
+        Hangups {
+            #[cfg(unix)]
+            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
+        }
+    }
+
+    /// The next SIGHUP; false when no more can come.
+    async fn next(&mut self) -> bool {
+        #[cfg(unix)]
+        if let Some(signal) = self.signal.as_mut() {
+            return signal.recv().await.is_some();
+        }
+        std::future::pending().await
     }
 }
 

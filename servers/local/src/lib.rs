@@ -84,6 +84,9 @@ pub struct Options {
     pub workers: NonZeroUsize,
     /// Without the admission stack, audit and tool spans: for measuring their cost only.
     pub bare: bool,
+    /// The file `config` was read from: SIGHUP reads its tool families again (and the
+    /// process then keeps running on SIGHUP whether it declares any or not).
+    pub config_file: Option<PathBuf>,
 }
 
 /// A built local tier, ready to serve.
@@ -118,6 +121,7 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
         pg_pipeline_depth,
         workers,
         bare,
+        config_file,
     } = options;
     anyhow::ensure!(
         config.tier == Tier::Local,
@@ -170,20 +174,18 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
             Err(problem) => problems.push(problem),
         }
     }
-    let mut members = Vec::new();
-    for family in &config.families {
-        match (&wiring.readiness.postgres, config.tool(&family.base)) {
-            (Some(pg), Some(base)) => members.push((family.clone(), base.clone(), pg.clone())),
-            _ => problems.push(format!(
-                "tool family {:?} needs Postgres (DATABASE_URL): it reads the tables of the catalog",
-                family.name
-            )),
-        }
-    }
+    let families = Families::new(
+        registry.clone(),
+        &config,
+        wiring.readiness.postgres.clone(),
+        config_file,
+    )
+    .map_err(|p| problems.extend(p))
+    .ok();
     if !problems.is_empty() {
         anyhow::bail!("cannot build the local tier:\n  {}", problems.join("\n  "));
     }
-    let families = Arc::new(Families::new(registry.clone(), members));
+    let families = families.map(Arc::new);
     let Wiring {
         mut readiness,
         redis,
@@ -191,11 +193,12 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
         ..
     } = wiring;
     readiness.cache = redis;
-    let background = if families.is_empty() {
-        Vec::new()
-    } else {
-        readiness.families = Some(families.clone());
-        vec![families.keep_loaded()]
+    let background = match families {
+        Some(families) if !families.is_idle() => {
+            readiness.families = Some(families.clone());
+            vec![families.keep_loaded()]
+        }
+        _ => Vec::new(),
     };
     let mut allowed_hosts: Vec<String> = Guard::LOOPBACK.iter().map(|h| h.to_string()).collect();
     allowed_hosts.extend(network.allowed_hosts.iter().cloned());

@@ -181,6 +181,7 @@ fn options(args: &Args) -> anyhow::Result<Options> {
             None => default_workers(),
         },
         bare: args.bare,
+        config_file: Some(args.config.clone()),
     })
 }
 

@@ -217,6 +217,7 @@ pub fn local_tier(mode: mcp_server_core::stack::Mode) -> String {
             pg_pipeline_depth: None,
             workers: std::num::NonZeroUsize::MIN,
             bare: false,
+            config_file: None,
         })
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

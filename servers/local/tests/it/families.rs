@@ -1,6 +1,6 @@
 //! A `postgres_tables` family over real Postgres, in the binary as users run it: one
 //! lookup per readable table with a primary key, called through `postgres_query`, and the
-//! family following the schema when the process gets SIGHUP.
+//! family following the schema and the config file when the process gets SIGHUP.
 
 use std::time::{Duration, Instant};
 
@@ -154,6 +154,31 @@ async fn a_family_serves_each_readable_table_and_follows_the_schema_on_sighup() 
     until(&server, "after SIGHUP", |n| {
         n.iter().any(|t| t == "agents_gadgets_by_id")
             && !n.iter().any(|t| t == "agents_widgets_by_id")
+    })
+    .await;
+
+    // SIGHUP reads the config file's families again: a broken file changes nothing, a
+    // family no longer declared takes its tools away.
+    let declared = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        declared.replace("kind: \"postgres_tables\"", "kind: \"nope\""),
+    )
+    .unwrap();
+    child.signal("-HUP");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let names = tool_names(&server).await;
+    assert!(
+        names.contains(&"agents_gadgets_by_id".to_owned()),
+        "a file that does not load leaves the families as they were: {names:?}"
+    );
+    let cut = declared
+        .find("  families:")
+        .expect("the config declares families");
+    std::fs::write(&config, &declared[..cut]).unwrap();
+    child.signal("-HUP");
+    until(&server, "after the family left the file", |n| {
+        n == ["postgres_query"]
     })
     .await;
 

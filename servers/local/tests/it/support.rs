@@ -207,6 +207,7 @@ impl Setup {
             pg_pipeline_depth: None,
             workers: std::num::NonZeroUsize::MIN,
             bare: false,
+            config_file: None,
         })
         .expect("server builds");
         let bind = self.bind.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
