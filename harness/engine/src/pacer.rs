@@ -10,8 +10,8 @@
 //!
 //! The hand-over happens [`LEAD`] before the intended start: waking a parked worker
 //! thread costs 50–150 µs on a virtual machine whose idle cores halt, and a worker woken
-//! at the intended start would put that into every latency. The worker then yields until
-//! the intended start and sends the call. Both spins are capped at a sixteenth of the gap
+//! at the intended start would put that into every latency. The worker then picks the
+//! call's op, encodes its request, yields until the intended start and sends it. Both spins are capped at a sixteenth of the gap
 //! between two starts, so together they never take more than an eighth of a core: at a
 //! quarter each (half a core at 2,000 calls/s) they took enough CPU from a server on the
 //! same two cores to double the p99 there, and at high rates the threads are awake anyway.
@@ -39,7 +39,7 @@ pub const SPIN: Duration = Duration::from_micros(80);
 pub const LEAD: Duration = Duration::from_micros(150);
 
 /// How calls are started, for reports.
-pub const DESCRIPTION: &str = "pacer thread (1 ns timer slack, last ≤80 µs spun), calls handed to workers ≤150 µs early through a shared queue, each sent at its intended start";
+pub const DESCRIPTION: &str = "pacer thread (1 ns timer slack, last ≤80 µs spun), calls handed to workers ≤150 µs early through a shared queue, encoded there and sent at their intended start; each ends at its answer's last byte";
 
 /// How long the pacer waits for every worker to be ready before it starts the clock
 /// anyway (the calls then wait for workers, and the lateness shows in the report).
