@@ -53,6 +53,11 @@ impl ConfigError {
             }],
         }
     }
+
+    /// Each problem as `path: message`, in order.
+    pub fn messages(&self) -> Vec<String> {
+        self.issues().iter().map(ToString::to_string).collect()
+    }
 }
 
 /// `file: N problems`, then each problem on its own line.

@@ -385,11 +385,7 @@ fn the_admin_setting_is_off_by_default_and_checked_per_tier() {
         "    admin: {enabled: true}\n",
     )
     .unwrap_err();
-    let messages: Vec<String> = err
-        .issues()
-        .iter()
-        .map(|i| format!("{}: {}", i.path, i.message))
-        .collect();
+    let messages = err.messages();
     assert_eq!(
         messages,
         vec![

@@ -252,11 +252,7 @@ mod tests {
         ];
         for (text, expected) in cases {
             let err = load(&text).unwrap_err();
-            let messages: Vec<String> = err
-                .issues()
-                .iter()
-                .map(|i| format!("{}: {}", i.path, i.message))
-                .collect();
+            let messages = err.messages();
             assert_eq!(
                 messages,
                 vec![expected.to_string()],
@@ -313,11 +309,7 @@ mod tests {
         ];
         for (family, expected) in cases {
             let err = with(family).unwrap_err();
-            let messages: Vec<String> = err
-                .issues()
-                .iter()
-                .map(|i| format!("{}: {}", i.path, i.message))
-                .collect();
+            let messages = err.messages();
             assert_eq!(messages, vec![expected.to_string()], "for {family}");
         }
     }
