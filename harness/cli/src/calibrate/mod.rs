@@ -27,12 +27,11 @@ use mcp_slo_engine::client::Endpoint;
 
 use crate::Outcome;
 
+mod rounds;
 mod runs;
 
-use runs::{
-    Load, Sample, harness_run, oha_run, oha_version, reference_run, reqwest_client, spawn_local,
-    triple,
-};
+use rounds::{Call, Plan, WARMUP};
+use runs::{Load, harness_run, oha_run, oha_version, reqwest_client, spawn_local, triple};
 
 #[derive(Debug, clap::Args)]
 pub struct CalibrateArgs {
@@ -120,7 +119,15 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         oha.as_deref()
             .unwrap_or("oha not found (harness side only)")
     ));
-    let mut all_agree = known_service_times(args, oha.is_some(), &mut out).await?;
+    let plan = Plan {
+        oha: oha.is_some().then(|| args.oha.clone()),
+        rounds: args.rounds.max(1),
+        duration: args.duration,
+        min_calls: args.min_calls,
+        together: args.together,
+        connections: args.connections,
+    };
+    let mut all_agree = known_service_times(args, &plan, &mut out).await?;
     let spawned = match &args.target {
         Some(_) => None,
         None => Some(spawn_local().await?),
@@ -131,14 +138,14 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         .or_else(|| spawned.as_ref().map(|(_, url)| url.clone()))
         .ok_or_else(|| anyhow!("no target"));
     let target = match url {
-        Ok(url) => Target::settle(args, url, spawned.is_some(), oha.is_some(), &mut out).await,
+        Ok(url) => settle(args, &plan, url, spawned.is_some(), &mut out).await,
         Err(e) => Err(e),
     };
     let compared = match target {
         Ok(target) => {
-            let rates = fixed_rates(args, &target, oha.is_some(), &mut out).await;
+            let rates = fixed_rates(args, &plan, &target, &mut out).await;
             match rates {
-                Ok(ok) => flat_out(args, &target, oha.is_some(), &mut out)
+                Ok(ok) => flat_out(args, &plan, &target, &mut out)
                     .await
                     .map(|ceiling_ok| ok && ceiling_ok),
                 Err(e) => Err(e),
@@ -153,61 +160,57 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
     Ok((out, all_agree))
 }
 
-/// Table 1: the calibration server at each known service time, 200 calls/s: the harness's
-/// p50 against the reference exchange's, and the instrument's own start lateness.
+/// The service time's rate in table 1.
+const KNOWN_RATE: f64 = 200.0;
+
+/// Table 1: the calibration server at each known service time: the harness's p50 against
+/// the reference exchange's (measured in the same rounds, side by side with the harness
+/// and oha: the machine's state drifts by more than the goal between runs a minute apart),
+/// and the instrument's own start lateness.
 async fn known_service_times(
     args: &CalibrateArgs,
-    with_oha: bool,
+    plan: &Plan,
     out: &mut String,
 ) -> Result<bool, anyhow::Error> {
-    out.push_str("### Known service time (calibration server, 200 calls/s)\n\n");
+    out.push_str(&format!(
+        "### Known service time (calibration server, {KNOWN_RATE} calls/s; {})\n\n",
+        rounds_described(plan, "oha and the reference exchange", "the reference 2 slower")
+    ));
     out.push_str("| service time | reference exchange p50 (µs) | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | harness p50 − reference | instrument's own: start lateness p50 / p99 (µs) |\n|---|---|---|---|---|---|\n");
     let mut all_agree = true;
     for s in &args.service_times {
         let server = CalibrationServer::start(*s)
             .await
             .context("calibration server")?;
-        let endpoint = Endpoint::new(server.url.clone(), Mode::Stateless, Protocol::Auto);
-        let empty = serde_json::json!({});
-        let truth = reference_run(&endpoint, "calibrate", empty.clone(), 200.0, args.duration)
-            .await?
-            .figures()
-            .p50;
-        let sample = harness_run(
-            &server.url,
-            "calibrate",
-            "{}",
-            Load::Open(200.0, args.connections),
-            (WARMUP, args.duration),
-        )
-        .await?;
-        let harness = sample.figures();
+        let mut endpoint = Endpoint::new(server.url.clone(), Mode::Stateless, Protocol::Auto);
+        endpoint
+            .negotiate(&reqwest_client())
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let call = Call {
+            url: server.url.clone(),
+            endpoint,
+            tool: "calibrate".into(),
+            args_text: "{}".into(),
+            args: serde_json::json!({}),
+        };
+        let pooled = plan.rounds(&call, KNOWN_RATE, 0, true).await?;
+        let truth = pooled
+            .reference
+            .as_ref()
+            .map_or(f64::NAN, |r| r.figures().p50);
+        let harness = pooled.harness.figures();
         // The instrument's own part, from the intended start to the request leaving: the
         // pacer's wake-up and the hand-over to a worker (goal: p50 within 50 µs).
-        let (late_p50, late_p99) = sample.lateness().unwrap_or((f64::NAN, f64::NAN));
+        let (late_p50, late_p99) = pooled.harness.lateness().unwrap_or((f64::NAN, f64::NAN));
         let late_ok = late_p50 <= INSTRUMENT_GOAL_US;
-        let independent = if with_oha {
-            let call = (&endpoint, "calibrate", empty);
-            Some(
-                oha_run(
-                    &args.oha,
-                    call,
-                    Some(200.0),
-                    (Duration::ZERO, args.duration),
-                    args.connections,
-                )
-                .await?,
-            )
-        } else {
-            None
-        };
         let p50_ok = within(harness.p50, truth);
         all_agree &= p50_ok && late_ok;
         out.push_str(&format!(
             "| {} ms | {truth:.0} µs | {} | {} | {:+.0} µs {} | {late_p50:.0} / {late_p99:.0} {} |\n",
             s.as_millis(),
             triple(&harness),
-            independent.map_or("–".to_owned(), |o| triple(&o.figures())),
+            pooled.oha.map_or("–".to_owned(), |o| triple(&o.figures())),
             harness.p50 - truth,
             mark(p50_ok),
             mark(late_ok),
@@ -216,67 +219,75 @@ async fn known_service_times(
     Ok(all_agree)
 }
 
-/// The target of tables 2 and 3, its revision settled, and the call made on it.
-struct Target {
-    url: String,
-    endpoint: Endpoint,
-    call: serde_json::Value,
+/// How a table's rounds ran, for its heading.
+fn rounds_described(plan: &Plan, others: &str, slower: &str) -> String {
+    if plan.side_by_side() {
+        format!(
+            "percentiles over every call of {} rounds, the harness, {others} at the same time, each at the rate (the harness 2 calls a round faster, {slower}, so that they slide through every relative phase)",
+            plan.rounds
+        )
+    } else {
+        format!(
+            "percentiles over every call of {} alternated rounds",
+            plan.rounds
+        )
+    }
 }
 
-impl Target {
-    async fn settle(
-        args: &CalibrateArgs,
-        url: String,
-        spawned: bool,
-        with_oha: bool,
-        out: &mut String,
-    ) -> Result<Target, anyhow::Error> {
-        let call: serde_json::Value =
-            serde_json::from_str(&args.args).context("--args is not JSON")?;
-        let mut endpoint = Endpoint::new(url.clone(), Mode::Stateless, Protocol::Auto);
-        let negotiation = endpoint
-            .negotiate(&reqwest_client())
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        out.push_str(&format!(
-            "\n### {} `{}` at fixed rates ({}; MCP {}; percentiles over every call of {} {})\n\n",
-            if spawned {
-                "Local tier (stateless, limits lifted, audit off)"
-            } else {
-                "Target"
-            },
-            args.tool,
-            url,
-            negotiation.revision,
-            args.rounds.max(1),
-            if args.together && with_oha {
-                "rounds, harness and oha at the same time, each at the rate (the harness 2 calls a round faster, so that the two slide through every relative phase): the server sees twice the rate"
-            } else {
-                "alternated rounds"
-            }
-        ));
-        Ok(Target {
-            url,
-            endpoint,
-            call,
-        })
-    }
+/// The target of tables 2 and 3, its revision settled, and the call made on it.
+async fn settle(
+    args: &CalibrateArgs,
+    plan: &Plan,
+    url: String,
+    spawned: bool,
+    out: &mut String,
+) -> Result<Call, anyhow::Error> {
+    let call: serde_json::Value = serde_json::from_str(&args.args).context("--args is not JSON")?;
+    let mut endpoint = Endpoint::new(url.clone(), Mode::Stateless, Protocol::Auto);
+    let negotiation = endpoint
+        .negotiate(&reqwest_client())
+        .await
+        .map_err(|e| anyhow!("{e}"))?;
+    out.push_str(&format!(
+        "\n### {} `{}` at fixed rates ({}; MCP {}; {}{})\n\n",
+        if spawned {
+            "Local tier (stateless, limits lifted, audit off)"
+        } else {
+            "Target"
+        },
+        args.tool,
+        url,
+        negotiation.revision,
+        rounds_described(plan, "oha", "oha at the rate"),
+        if plan.side_by_side() {
+            ": the server sees twice the rate"
+        } else {
+            ""
+        }
+    ));
+    Ok(Call {
+        url,
+        endpoint,
+        tool: args.tool.clone(),
+        args_text: args.args.clone(),
+        args: call,
+    })
 }
 
 /// Table 2: the target's call at each fixed rate through the harness and oha (pooled over
 /// the rounds), with the reference exchange as a third opinion.
 async fn fixed_rates(
     args: &CalibrateArgs,
-    target: &Target,
-    with_oha: bool,
+    plan: &Plan,
+    target: &Call,
     out: &mut String,
 ) -> Result<bool, anyhow::Error> {
     out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs | reference exchange p50 / p90 / p99 (µs) |\n|---|---|---|---|---|---|\n");
     let mut all_agree = true;
     for (i, rate) in args.rates.iter().enumerate() {
-        let (hs, os) = rounds(args, target, *rate, i, with_oha).await?;
-        let harness = hs.figures();
-        let independent = with_oha.then(|| os.figures());
+        let pooled = plan.rounds(target, *rate, i, false).await?;
+        let harness = pooled.harness.figures();
+        let independent = pooled.oha.map(|o| o.figures());
         let (delta, ok) = match &independent {
             Some(o) => (
                 format!(
@@ -290,13 +301,13 @@ async fn fixed_rates(
             None => ("–".into(), None),
         };
         all_agree &= ok.unwrap_or(true);
-        // A third opinion on the same call at the same rate: the least a client can add.
-        let reference = reference_run(
+        // A third opinion on the same call at the same rate, on its own afterwards: the
+        // least a client can add.
+        let reference = runs::reference_run(
             &target.endpoint,
-            &args.tool,
-            target.call.clone(),
+            (&target.tool, target.args.clone()),
             *rate,
-            round_duration(args, *rate),
+            (Duration::from_secs(1), plan.round_duration(*rate)),
         )
         .await?
         .figures();
@@ -315,111 +326,19 @@ async fn fixed_rates(
     Ok(all_agree)
 }
 
-/// The harness's and oha's samples of every round at `rate` (the `i`th rate): at the same
-/// time, or one after the other alternating which goes first, so drift over the session
-/// favours neither.
-async fn rounds(
-    args: &CalibrateArgs,
-    target: &Target,
-    rate: f64,
-    i: usize,
-    with_oha: bool,
-) -> Result<(Sample, Sample), anyhow::Error> {
-    // Side by side, the harness runs a hair faster than oha (see `swept_rate`), both
-    // apart the same rate.
-    let harness_rate = if args.together && with_oha {
-        swept_rate(rate, round_duration(args, rate))
-    } else {
-        rate
-    };
-    let duration = round_duration(args, rate);
-    // Side by side, each tool measures only while the other runs steadily.
-    let pad = if args.together && with_oha {
-        PAD
-    } else {
-        Duration::ZERO
-    };
-    let run_harness = || {
-        harness_run(
-            &target.url,
-            &args.tool,
-            &args.args,
-            Load::Open(harness_rate, args.connections),
-            (WARMUP + pad, duration),
-        )
-    };
-    let run_oha = || {
-        let call = (&target.endpoint, args.tool.as_str(), target.call.clone());
-        oha_run(
-            &args.oha,
-            call,
-            Some(rate),
-            (pad, duration),
-            args.connections,
-        )
-    };
-    let (mut hs, mut os) = (Sample::new(), Sample::new());
-    for round in 0..args.rounds.max(1) as usize {
-        if !with_oha {
-            hs.add(&run_harness().await?);
-        } else if args.together {
-            let (h, o) = tokio::join!(run_harness(), run_oha());
-            hs.add(&h?);
-            os.add(&o?);
-        } else if (i + round).is_multiple_of(2) {
-            hs.add(&run_harness().await?);
-            os.add(&run_oha().await?);
-        } else {
-            os.add(&run_oha().await?);
-            hs.add(&run_harness().await?);
-        }
-    }
-    Ok((hs, os))
-}
-
-/// One round's measured time at `rate`: `--duration`, or longer so that the rounds
-/// together reach `--min-calls`.
-fn round_duration(args: &CalibrateArgs, rate: f64) -> Duration {
-    let calls_per_round = args.min_calls as f64 / f64::from(args.rounds.max(1));
-    let needed = Duration::from_secs_f64((calls_per_round / rate.max(1e-3)).ceil());
-    args.duration.max(needed)
-}
-
-/// Each tool's warm-up before a measured run.
-const WARMUP: Duration = Duration::from_secs(2);
-
-/// Side by side, oha starts its measured run this long before the harness measures and
-/// stops this long after, and only its requests in between are kept: neither tool's
-/// figures then include the other opening its connections or having stopped.
-const PAD: Duration = Duration::from_secs(1);
-
-/// Full turns of the two tools' relative phase in one measured round.
-const SWEEPS: f64 = 2.0;
-
-/// The harness's rate when it runs beside oha at `rate`: `SWEEPS / duration` calls/s
-/// more, so that its calls slide past oha's through every relative phase, `SWEEPS` times
-/// a round. At exactly the same rate the two schedules stay phase-locked for the whole
-/// round, and whichever follows the other by a fraction of a period finds the server warm
-/// from the other's call: measured at 100/s, the same server answered one tool's calls
-/// in 363 µs (p50) and the other's in 455 µs from nothing but that. Sweeping gives both
-/// tools every offset alike (+0.33 % at 100/s over 6 s).
-fn swept_rate(rate: f64, duration: Duration) -> f64 {
-    rate + SWEEPS / duration.as_secs_f64().max(1.0)
-}
-
 /// Table 3: the ceiling, the harness's closed model against oha flat out with as many
 /// connections.
 async fn flat_out(
     args: &CalibrateArgs,
-    target: &Target,
-    with_oha: bool,
+    plan: &Plan,
+    target: &Call,
     out: &mut String,
 ) -> Result<bool, anyhow::Error> {
     out.push_str("\n### Ceiling (flat out)\n\n| tool | calls/s |\n|---|---|\n");
     let harness = harness_run(
         &target.url,
-        &args.tool,
-        &args.args,
+        &target.tool,
+        &target.args_text,
         Load::Closed(args.connections),
         (WARMUP, args.duration),
     )
@@ -429,12 +348,12 @@ async fn flat_out(
         "| harness, {} users (closed model) | {:.0} |\n",
         args.connections, harness.rate
     ));
-    if !with_oha {
+    let Some(oha) = &plan.oha else {
         return Ok(true);
-    }
-    let call = (&target.endpoint, args.tool.as_str(), target.call.clone());
+    };
+    let call = (&target.endpoint, target.tool.as_str(), target.args.clone());
     let o = oha_run(
-        &args.oha,
+        oha,
         call,
         None,
         (Duration::ZERO, args.duration),

@@ -74,15 +74,15 @@ pub(super) fn reqwest_client() -> mcp_slo_engine::client::Http {
 }
 
 /// The reference exchange (see [`mcp_slo_engine::calibration::reference_client`]) at
-/// `rate` for `duration` after a second's warm-up: the service time and what the machine
-/// takes to carry one call at that rate, with the least a client can add (one blocking
-/// connection: at rates its latency cannot keep up with, calls queue behind each other).
+/// `rate` for `duration` after `warmup` (not measured): the service time and what the
+/// machine takes to carry one call at that rate, with the least a client can add (one
+/// blocking connection: at rates its latency cannot keep up with, calls queue behind each
+/// other).
 pub(super) async fn reference_run(
     endpoint: &Endpoint,
-    tool: &str,
-    args: serde_json::Value,
+    (tool, args): (&str, serde_json::Value),
     rate: f64,
-    duration: Duration,
+    (warmup, duration): (Duration, Duration),
 ) -> Result<Sample, anyhow::Error> {
     let mut endpoint = endpoint.clone();
     if endpoint.revision.is_none() {
@@ -95,7 +95,7 @@ pub(super) async fn reference_run(
     let (headers, body) =
         endpoint.wire_request(method.name(), method.params(args, None), Some(tool));
     let url = endpoint.url.clone();
-    let warm = rate.ceil() as usize;
+    let warm = (rate * warmup.as_secs_f64()).ceil() as usize;
     let calls = warm as u32 + (rate * duration.as_secs_f64()).ceil() as u32;
     let latencies = tokio::task::spawn_blocking(move || {
         mcp_slo_engine::calibration::reference_client(&url, &headers, &body, rate, calls)
