@@ -4,8 +4,8 @@
 //! columns (from the catalog), its statement run through the base tool (`postgres_query`): the same SQL
 //! classifier, pools, row cap, limits, audit trail and spans as a hand-written call.
 //!
-//! Families load when the server starts and again on SIGHUP (their declarations read again
-//! from the config file first); each load replaces the family's tools in one registry
+//! Families load when the server starts and again on SIGHUP or when their config file
+//! changes (`reload`; their declarations read again from the file first); each load replaces the family's tools in one registry
 //! change, which reaches listening clients as one `notifications/tools/list_changed`
 //! (none when nothing changed).
 
@@ -23,6 +23,7 @@ use mcp_server_core::registry::{
 };
 use serde_json::{Map, Value};
 
+use crate::reload::{Reason, Reloads};
 use crate::tools::postgres::PostgresQuery;
 
 /// How long after a failed load the families are loaded again.
@@ -34,7 +35,8 @@ pub struct Families {
     families: RwLock<Vec<Arc<Family>>>,
     /// Where the families' base tools run (`None` without Postgres).
     postgres: Option<Arc<PostgresQuery>>,
-    /// The config file they were declared in: SIGHUP reads their declarations again.
+    /// The config file they were declared in: SIGHUP, or a change of it, reads their
+    /// declarations again.
     file: Option<PathBuf>,
 }
 
@@ -107,7 +109,7 @@ impl Families {
     /// Reads the config file's families again; a file that does not load, or declares a
     /// family that cannot be served, leaves the families as they were. Tools of families
     /// no longer declared are removed.
-    fn reread(&self) {
+    fn reread(&self, reason: Reason) {
         let Some(file) = &self.file else {
             return;
         };
@@ -115,7 +117,8 @@ impl Families {
             Ok(config) => config,
             Err(e) => {
                 tracing::warn!(
-                    "SIGHUP: {} not read again, the families stay as they were: {e}",
+                    "{}: {} not read again, the families stay as they were: {e}",
+                    reason.as_str(),
                     file.display()
                 );
                 return;
@@ -124,7 +127,7 @@ impl Families {
         let families = match declared(&config, self.postgres.as_ref()) {
             Ok(families) => families,
             Err(problems) => {
-                tracing::warn!(?problems, "SIGHUP: the families stay as they were");
+                tracing::warn!(?problems, "{}: the families stay as they were", reason.as_str());
                 return;
             }
         };
@@ -164,20 +167,21 @@ impl Families {
         all
     }
 
-    /// Loads the families, then again on each SIGHUP, until dropped; a load that failed
-    /// (Postgres down at start) is tried again every [`RETRY`] meanwhile.
+    /// Loads the families, then again on each SIGHUP and each change of the config file
+    /// (`reload`), until dropped; a load that failed (Postgres down at start) is tried
+    /// again every [`RETRY`] meanwhile.
     pub fn keep_loaded(self: Arc<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
-            let mut hangups = Hangups::new();
+            let mut reloads = Reloads::new(self.file.as_deref());
             let mut loaded = self.load().await;
             loop {
                 tokio::select! {
-                    more = hangups.next() => {
-                        if !more {
+                    reason = reloads.next() => {
+                        let Some(reason) = reason else {
                             return;
-                        }
-                        tracing::info!("SIGHUP: reloading tool families");
-                        self.reread();
+                        };
+                        tracing::info!("{}: reloading tool families", reason.as_str());
+                        self.reread(reason);
                     }
                     _ = tokio::time::sleep(RETRY), if !loaded => {}
                 }
@@ -204,30 +208,6 @@ impl Families {
                 }
             })
             .collect()
-    }
-}
-
-/// SIGHUP as it arrives (never, where there are no Unix signals).
-struct Hangups {
-    #[cfg(unix)]
-    signal: Option<tokio::signal::unix::Signal>,
-}
-
-impl Hangups {
-    fn new() -> Hangups {
-        Hangups {
-            #[cfg(unix)]
-            signal: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok(),
-        }
-    }
-
-    /// The next SIGHUP; false when no more can come.
-    async fn next(&mut self) -> bool {
-        #[cfg(unix)]
-        if let Some(signal) = self.signal.as_mut() {
-            return signal.recv().await.is_some();
-        }
-        std::future::pending().await
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod embedded;
 pub mod families;
 pub mod readiness;
+pub mod reload;
 pub mod tools;
 mod wiring;
 
@@ -84,8 +85,9 @@ pub struct Options {
     pub workers: NonZeroUsize,
     /// Without the admission stack, audit and tool spans: for measuring their cost only.
     pub bare: bool,
-    /// The file `config` was read from: SIGHUP reads its tool families again (and the
-    /// process then keeps running on SIGHUP whether it declares any or not).
+    /// The file `config` was read from: SIGHUP, or a change of the file, reads its tool
+    /// families again (and the process then keeps running on SIGHUP whether it declares
+    /// any or not).
     pub config_file: Option<PathBuf>,
 }
 
