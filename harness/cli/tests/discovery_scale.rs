@@ -1,6 +1,8 @@
 //! `scenarios/discovery-scale.yaml` as CI runs it: the local tier spawned with a
 //! `postgres_tables` family over the 1,000-table `catalog` schema (1,001 tools), walked in
-//! full, discovered and called under load, and every walk must list every tool.
+//! full, discovered and called under load, and every walk must list every tool; then
+//! 100 clients listen while tools are added and removed through the admin endpoint, and
+//! every change reaches every one of them.
 
 mod common;
 
@@ -52,4 +54,15 @@ fn a_tier_with_1001_generated_tools_is_walked_discovered_and_called_within_its_o
             .unwrap_or(0)
             > 0
     );
+
+    // Every one of the 10 changes reached all 100 listeners (the probe's verdict is in
+    // the exit code; its record says how many were heard).
+    let probe = result["probes"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["probe"] == "list_changed"))
+        .unwrap_or_else(|| panic!("no list_changed probe: {:#}", result["probes"]));
+    let figures = &probe["figures"];
+    assert_eq!(figures["listeners"].as_f64(), Some(100.0), "{probe:#}");
+    assert_eq!(figures["notifications"].as_f64(), Some(1000.0), "{probe:#}");
+    assert_eq!(figures["missed"].as_f64(), Some(0.0), "{probe:#}");
 }

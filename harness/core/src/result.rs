@@ -482,7 +482,7 @@ impl TargetCost {
 /// What one boundary probe measured against what the boundaries declare.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct ProbeResult {
-    /// `rate`, `in_flight`, `concurrency` or `timeout`.
+    /// `rate`, `in_flight`, `concurrency`, `timeout` or `list_changed`.
     pub probe: String,
     pub target: String,
     pub passed: bool,

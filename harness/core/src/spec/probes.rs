@@ -11,8 +11,8 @@ mod validate;
 use std::time::Duration;
 
 pub use raw::{
-    RawCancelCheck, RawConcurrencyProbe, RawInFlightProbe, RawProbeMetrics, RawProbeOp, RawProbes,
-    RawRateProbe, RawTimeoutProbe,
+    RawCancelCheck, RawChangeRequest, RawConcurrencyProbe, RawInFlightProbe, RawListChangedProbe,
+    RawProbeMetrics, RawProbeOp, RawProbes, RawRateProbe, RawTimeoutProbe,
 };
 
 use super::RateScope;
@@ -72,6 +72,76 @@ pub struct TimeoutProbe {
     pub cancelled: Option<CancelCheck>,
 }
 
+/// See [`RawListChangedProbe`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListChangedProbe {
+    pub listeners: u32,
+    pub changes: u32,
+    /// The p99 goal, from a change's request to its notification.
+    pub within: Duration,
+    pub deadline: Duration,
+    pub add: ChangeRequest,
+    pub remove: Option<ChangeRequest>,
+}
+
+impl ListChangedProbe {
+    /// The `n` of change `k` (0-based) and whether it adds: with `remove`, changes
+    /// alternate add, remove of the same `n`; without, each adds a new one.
+    pub fn change(&self, k: u32) -> (u32, bool) {
+        if self.remove.is_some() {
+            (k / 2, k.is_multiple_of(2))
+        } else {
+            (k, true)
+        }
+    }
+}
+
+/// See [`RawChangeRequest`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRequest {
+    pub method: String,
+    pub url: String,
+    pub body: Option<serde_json::Value>,
+}
+
+impl ChangeRequest {
+    /// The URL (absolute, a path resolved against `target`'s origin) and body of change
+    /// number `n`.
+    pub fn render(&self, target: &str, n: u32) -> (String, Option<serde_json::Value>) {
+        let n = n.to_string();
+        let url = self.url.replace("{n}", &n);
+        let url = if url.starts_with('/') {
+            let origin = match target.find("://") {
+                Some(i) => {
+                    let host = i + 3;
+                    let end = target[host..].find('/').map_or(target.len(), |j| host + j);
+                    &target[..end]
+                }
+                None => target,
+            };
+            format!("{origin}{url}")
+        } else {
+            url
+        };
+        (url, self.body.as_ref().map(|b| with_n(b, &n)))
+    }
+}
+
+/// `body` with `{n}` replaced in every string.
+fn with_n(body: &serde_json::Value, n: &str) -> serde_json::Value {
+    use serde_json::Value;
+    match body {
+        Value::String(s) => Value::String(s.replace("{n}", n)),
+        Value::Array(items) => Value::Array(items.iter().map(|v| with_n(v, n)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), with_n(v, n)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probes {
     pub target: String,
@@ -80,6 +150,7 @@ pub struct Probes {
     pub in_flight: Option<InFlightProbe>,
     pub concurrency: Option<ConcurrencyProbe>,
     pub timeout: Option<TimeoutProbe>,
+    pub list_changed: Option<ListChangedProbe>,
     pub metrics: Option<ProbeMetrics>,
 }
 
@@ -98,5 +169,6 @@ impl Probes {
             + usize::from(self.in_flight.is_some())
             + usize::from(self.concurrency.is_some())
             + usize::from(self.timeout.is_some())
+            + usize::from(self.list_changed.is_some())
     }
 }

@@ -86,6 +86,50 @@ fn bad_probes_are_reported_with_their_paths() {
 }
 
 #[test]
+fn the_list_changed_probe_renders_each_change_and_reports_bad_requests_where_they_are() {
+    let s = scenario(
+        "probes:\n  list_changed:\n    add: { url: /admin/tools, body: { name: \"t_{n}\", tags: [\"{n}\", 1] } }\n    remove: { method: delete, url: \"/admin/tools/t_{n}\" }\n",
+        false,
+    )
+    .unwrap();
+    let p = s.probes.unwrap().list_changed.unwrap();
+    assert_eq!((p.listeners, p.changes), (100, 10));
+    assert_eq!(p.within, std::time::Duration::from_millis(100));
+    // Changes alternate: add 0, remove 0, add 1, ...
+    assert_eq!((p.change(0), p.change(1), p.change(2)), ((0, true), (0, false), (1, true)));
+    let (url, body) = p.add.render("http://127.0.0.1:8080/mcp", 7);
+    assert_eq!(url, "http://127.0.0.1:8080/admin/tools");
+    assert_eq!(body, Some(serde_json::json!({"name": "t_7", "tags": ["7", 1]})));
+    let remove = p.remove.unwrap();
+    assert_eq!(remove.method, "DELETE");
+    assert_eq!(
+        remove.render("https://mcp.example.com", 3).0,
+        "https://mcp.example.com/admin/tools/t_3"
+    );
+
+    let issues = problems(
+        "probes:\n  list_changed:\n    listeners: 0\n    within: 2s\n    deadline: 1s\n    add: { method: GET, url: admin/tools }\n",
+        false,
+    );
+    assert_eq!(issues.len(), 4, "{issues:?}");
+    for (i, want) in [
+        "probes.list_changed.listeners: must be between 1 and 1000",
+        "probes.list_changed.deadline: 1s is shorter than `within` (2s)",
+        "probes.list_changed.add.method: \"GET\" is not POST, PUT, PATCH or DELETE",
+        "probes.list_changed.add.url",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(issues[i].starts_with(want), "{i}: {issues:?}");
+    }
+    assert!(
+        issues[3].contains("\"admin/tools\" is neither an http(s) URL nor a path starting with / (at line "),
+        "{issues:?}"
+    );
+}
+
+#[test]
 fn alarms_need_a_load_and_name_real_alarms_and_phases() {
     let file = root().join("config/cloudwatch_alarms.yaml");
     let ok = scenario(

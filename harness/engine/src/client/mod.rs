@@ -15,6 +15,7 @@
 //! about half as fast and caps itself at 16 requests in flight per transport.
 
 pub mod http;
+pub mod listen;
 mod negotiate;
 pub mod oauth;
 pub mod param_headers;

@@ -1,8 +1,9 @@
 //! Server-sent events on the 2025-11-25 session path, and resuming a cut stream: a server
 //! may end a POST's event stream before the response (after an event with an `id:` and a
 //! `retry:`), and the client then waits `retry` ms and GETs the same URL with
-//! `Last-Event-ID` to read the response from the resumed stream (SEP-1699). No other GET
-//! stream is ever opened.
+//! `Last-Event-ID` to read the response from the resumed stream (SEP-1699). The only other
+//! GET stream is a session's notification stream, opened by `listen.rs` for the
+//! list_changed probe.
 
 use std::time::Duration;
 

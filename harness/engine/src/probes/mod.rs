@@ -13,12 +13,15 @@
 //!   scenario names the server's peak gauge (`probes.metrics`), it stays ≤ c.
 //! - timeout: a call outliving the deadline ends at the deadline with a timeout error; an
 //!   optional check call then shows its backend work is gone.
+//! - list_changed: listening clients hear of every change to the tool list, made through
+//!   the request the scenario names, within the goal (p99 from the change's request).
 //!
 //! All of them are judged from the wire (what was admitted, refused, and when); a server's
 //! own gauges are read only when `probes.metrics` names them, so any MCP server can be
 //! probed.
 
 mod hold;
+mod listen;
 mod rate;
 mod timeout;
 
@@ -91,6 +94,11 @@ pub async fn run_probes(
         tokio::time::sleep(probes.pause).await;
         log("probe timeout: running");
         report(timeout::probe(target, endpoint, p).await?, &mut results);
+    }
+    if let Some(p) = &probes.list_changed {
+        tokio::time::sleep(probes.pause).await;
+        log("probe list_changed: running");
+        report(listen::probe(target, endpoint, p).await?, &mut results);
     }
     Ok(results)
 }

@@ -25,6 +25,8 @@ pub struct RawProbes {
     pub concurrency: Option<RawConcurrencyProbe>,
     #[serde(default)]
     pub timeout: Option<RawTimeoutProbe>,
+    #[serde(default)]
+    pub list_changed: Option<RawListChangedProbe>,
     /// The server's Prometheus metrics, when it has them: the probes then also read its own
     /// gauges. Without this they judge from the wire alone (refusals and answer times).
     #[serde(default)]
@@ -154,4 +156,48 @@ pub struct RawCancelCheck {
     /// How long the count may take to reach 0 after the timeout (default `2s`).
     #[serde(default)]
     pub within: Option<Located<String>>,
+}
+
+/// Clients listening for `notifications/tools/list_changed` (a `subscriptions/listen`
+/// stream on 2026-07-28, a session's GET stream on 2025 revisions) while the probe changes
+/// the tool list through the server's own interface: the time from each change to its
+/// notification at every listener.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawListChangedProbe {
+    /// Listening clients, each on its own connection (default 100).
+    #[serde(default)]
+    pub listeners: Option<u32>,
+    /// Changes made, one at a time (default 10): `add`, then `remove` when given, in turn.
+    #[serde(default)]
+    pub changes: Option<u32>,
+    /// The 99th percentile of the time from a change's request to its notification must
+    /// be below this (default `100ms`).
+    #[serde(default)]
+    pub within: Option<Located<String>>,
+    /// A notification not there this long after its change counts as missed (default
+    /// `5s`).
+    #[serde(default)]
+    pub deadline: Option<Located<String>>,
+    /// The request that adds a tool.
+    pub add: RawChangeRequest,
+    /// The request that removes the tool `add` added (the same `{n}`).
+    #[serde(default)]
+    pub remove: Option<RawChangeRequest>,
+}
+
+/// An HTTP request that changes the target's tool list, sent with the target's headers
+/// and credentials. `{n}` in the URL and in the body's strings becomes the change's number
+/// (an add and the remove after it share one).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawChangeRequest {
+    /// `POST`, `PUT`, `PATCH` or `DELETE` (default `POST`).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// An http(s) URL, or a path on the target's origin (e.g. `/admin/tools/probe_{n}`).
+    pub url: Located<String>,
+    /// A JSON body.
+    #[serde(default)]
+    pub body: Option<Value>,
 }

@@ -4,12 +4,12 @@
 use mcp_slo_vocab::TierLimits;
 
 use super::raw::{
-    RawCancelCheck, RawConcurrencyProbe, RawInFlightProbe, RawProbeMetrics, RawProbeOp, RawProbes,
-    RawRateProbe, RawTimeoutProbe,
+    RawCancelCheck, RawChangeRequest, RawConcurrencyProbe, RawInFlightProbe, RawListChangedProbe,
+    RawProbeMetrics, RawProbeOp, RawProbes, RawRateProbe, RawTimeoutProbe,
 };
 use super::{
-    CancelCheck, ConcurrencyProbe, InFlightProbe, ProbeMetrics, ProbeOp, Probes, RateProbe,
-    TimeoutProbe,
+    CancelCheck, ChangeRequest, ConcurrencyProbe, InFlightProbe, ListChangedProbe, ProbeMetrics,
+    ProbeOp, Probes, RateProbe, TimeoutProbe,
 };
 use crate::spec::raw::Located;
 use crate::spec::validate::Validator;
@@ -26,6 +26,12 @@ impl Validator {
         let target = self.probe_target(raw.target.as_ref(), targets)?;
         let pause = self.duration_or("probes.pause", raw.pause.as_ref(), 2.0);
         let limits = boundaries.map(|b| &b.limits);
+        // Given, valid or not (an invalid one has its own problem).
+        let given = raw.rate.is_some()
+            || raw.in_flight.is_some()
+            || raw.concurrency.is_some()
+            || raw.timeout.is_some()
+            || raw.list_changed.is_some();
         let probes = Probes {
             target,
             pause,
@@ -35,12 +41,13 @@ impl Validator {
                 .concurrency
                 .and_then(|r| self.concurrency_probe(r, limits)),
             timeout: raw.timeout.and_then(|r| self.timeout_probe(r, limits)),
+            list_changed: raw.list_changed.and_then(|r| self.list_changed_probe(r)),
             metrics: raw.metrics.map(|m| self.probe_metrics(m)),
         };
-        if probes.count() == 0 {
+        if !given {
             self.push(
                 "probes",
-                "give at least one of rate, in_flight, concurrency, timeout",
+                "give at least one of rate, in_flight, concurrency, timeout, list_changed",
             );
         }
         Some(probes)
@@ -263,6 +270,65 @@ impl Validator {
             op: op?,
             count: c.count,
             within,
+        })
+    }
+
+    fn list_changed_probe(&mut self, r: RawListChangedProbe) -> Option<ListChangedProbe> {
+        let path = "probes.list_changed";
+        let listeners = r.listeners.unwrap_or(100);
+        if !(1..=1000).contains(&listeners) {
+            self.push(&format!("{path}.listeners"), "must be between 1 and 1000");
+        }
+        let changes = r.changes.unwrap_or(10);
+        if !(1..=1000).contains(&changes) {
+            self.push(&format!("{path}.changes"), "must be between 1 and 1000");
+        }
+        let within = self.duration_or(&format!("{path}.within"), r.within.as_ref(), 0.1);
+        let deadline = self.duration_or(&format!("{path}.deadline"), r.deadline.as_ref(), 5.0);
+        if deadline < within {
+            self.push(
+                &format!("{path}.deadline"),
+                format!("{deadline:?} is shorter than `within` ({within:?})"),
+            );
+        }
+        let add = self.change_request(&format!("{path}.add"), r.add);
+        let remove = match r.remove {
+            Some(remove) => Some(self.change_request(&format!("{path}.remove"), remove)?),
+            None => None,
+        };
+        Some(ListChangedProbe {
+            listeners,
+            changes,
+            within,
+            deadline,
+            add: add?,
+            remove,
+        })
+    }
+
+    fn change_request(&mut self, path: &str, r: RawChangeRequest) -> Option<ChangeRequest> {
+        let method = r.method.unwrap_or_else(|| "POST".into()).to_ascii_uppercase();
+        let mut ok = true;
+        if !["POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
+            self.push(
+                &format!("{path}.method"),
+                format!("{method:?} is not POST, PUT, PATCH or DELETE"),
+            );
+            ok = false;
+        }
+        let url = r.url.value();
+        if !(url.starts_with('/') || url.starts_with("http://") || url.starts_with("https://")) {
+            self.at(
+                &format!("{path}.url"),
+                &r.url,
+                format!("{url:?} is neither an http(s) URL nor a path starting with /"),
+            );
+            ok = false;
+        }
+        ok.then(|| ChangeRequest {
+            method,
+            url: url.clone(),
+            body: r.body,
         })
     }
 

@@ -4,6 +4,7 @@
 //! without a server.
 
 mod hold;
+mod listen;
 mod rate;
 mod timeout;
 
@@ -14,6 +15,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 pub use hold::{ConcurrencyRecord, InFlightRecord, judge_concurrency, judge_in_flight};
+pub use listen::{ChangeRecord, ListChangedRecord, judge_list_changed};
 pub use rate::{RatePlan, burst_seconds, judge_rate};
 pub use timeout::{TimeoutRecord, judge_timeout};
 
