@@ -127,7 +127,11 @@ impl Families {
         let families = match declared(&config, self.postgres.as_ref()) {
             Ok(families) => families,
             Err(problems) => {
-                tracing::warn!(?problems, "{}: the families stay as they were", reason.as_str());
+                tracing::warn!(
+                    ?problems,
+                    "{}: the families stay as they were",
+                    reason.as_str()
+                );
                 return;
             }
         };

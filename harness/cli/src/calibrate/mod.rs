@@ -174,7 +174,11 @@ async fn known_service_times(
 ) -> Result<bool, anyhow::Error> {
     out.push_str(&format!(
         "### Known service time (calibration server, {KNOWN_RATE} calls/s; {})\n\n",
-        rounds_described(plan, "oha and the reference exchange", "the reference 2 slower")
+        rounds_described(
+            plan,
+            "oha and the reference exchange",
+            "the reference 2 slower"
+        )
     ));
     out.push_str("| service time | reference exchange p50 (µs) | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | harness p50 − reference | instrument's own: start lateness p50 / p99 (µs) |\n|---|---|---|---|---|---|\n");
     let mut all_agree = true;

@@ -133,11 +133,9 @@ fn with_n(body: &serde_json::Value, n: &str) -> serde_json::Value {
     match body {
         Value::String(s) => Value::String(s.replace("{n}", n)),
         Value::Array(items) => Value::Array(items.iter().map(|v| with_n(v, n)).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), with_n(v, n)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), with_n(v, n))).collect())
+        }
         other => other.clone(),
     }
 }

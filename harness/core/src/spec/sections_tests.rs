@@ -96,10 +96,16 @@ fn the_list_changed_probe_renders_each_change_and_reports_bad_requests_where_the
     assert_eq!((p.listeners, p.changes), (100, 10));
     assert_eq!(p.within, std::time::Duration::from_millis(100));
     // Changes alternate: add 0, remove 0, add 1, ...
-    assert_eq!((p.change(0), p.change(1), p.change(2)), ((0, true), (0, false), (1, true)));
+    assert_eq!(
+        (p.change(0), p.change(1), p.change(2)),
+        ((0, true), (0, false), (1, true))
+    );
     let (url, body) = p.add.render("http://127.0.0.1:8080/mcp", 7);
     assert_eq!(url, "http://127.0.0.1:8080/admin/tools");
-    assert_eq!(body, Some(serde_json::json!({"name": "t_7", "tags": ["7", 1]})));
+    assert_eq!(
+        body,
+        Some(serde_json::json!({"name": "t_7", "tags": ["7", 1]}))
+    );
     let remove = p.remove.unwrap();
     assert_eq!(remove.method, "DELETE");
     assert_eq!(
@@ -124,7 +130,9 @@ fn the_list_changed_probe_renders_each_change_and_reports_bad_requests_where_the
         assert!(issues[i].starts_with(want), "{i}: {issues:?}");
     }
     assert!(
-        issues[3].contains("\"admin/tools\" is neither an http(s) URL nor a path starting with / (at line "),
+        issues[3].contains(
+            "\"admin/tools\" is neither an http(s) URL nor a path starting with / (at line "
+        ),
         "{issues:?}"
     );
 }

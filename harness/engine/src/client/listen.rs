@@ -132,7 +132,9 @@ mod tests {
         assert!(!super::is_list_changed(
             r#"{"jsonrpc":"2.0","method":"notifications/prompts/list_changed"}"#
         ));
-        assert!(!super::is_list_changed(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#));
+        assert!(!super::is_list_changed(
+            r#"{"jsonrpc":"2.0","id":1,"result":{}}"#
+        ));
         assert!(!super::is_list_changed("not json"));
     }
 }

@@ -116,8 +116,7 @@ async fn open_listeners(
                     .await
                     .map_err(|e| e.to_string())?;
                 let opened =
-                    tokio::time::timeout(OPEN_WITHIN, endpoint.listen(&client, &mut session))
-                        .await;
+                    tokio::time::timeout(OPEN_WITHIN, endpoint.listen(&client, &mut session)).await;
                 let listener = match opened {
                     Ok(Ok(listener)) => listener,
                     Ok(Err(why)) => {

@@ -307,7 +307,10 @@ impl Validator {
     }
 
     fn change_request(&mut self, path: &str, r: RawChangeRequest) -> Option<ChangeRequest> {
-        let method = r.method.unwrap_or_else(|| "POST".into()).to_ascii_uppercase();
+        let method = r
+            .method
+            .unwrap_or_else(|| "POST".into())
+            .to_ascii_uppercase();
         let mut ok = true;
         if !["POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
             self.push(

@@ -43,7 +43,11 @@ impl ChangeRecord {
 /// Judges the record: all listeners opened, every change request was accepted, every
 /// accepted change reached every listener by the deadline, and the p99 of those times is
 /// below `within`.
-pub fn judge_list_changed(target: &str, p: &ListChangedProbe, r: &ListChangedRecord) -> ProbeResult {
+pub fn judge_list_changed(
+    target: &str,
+    p: &ListChangedProbe,
+    r: &ListChangedRecord,
+) -> ProbeResult {
     let mut failures = Vec::new();
     if r.opened < p.listeners {
         failures.push(format!(
@@ -184,8 +188,16 @@ mod tests {
         let result = judge_list_changed("local", &probe(), &r);
         assert!(result.passed, "{:?}", result.failures);
         assert_eq!(result.figures["notifications"], 6.0);
-        assert!((result.figures["p99_ms"] - 90.0).abs() < 0.1, "{:?}", result.figures);
-        assert!((result.figures["p50_ms"] - 6.0).abs() < 0.1, "{:?}", result.figures);
+        assert!(
+            (result.figures["p99_ms"] - 90.0).abs() < 0.1,
+            "{:?}",
+            result.figures
+        );
+        assert!(
+            (result.figures["p50_ms"] - 6.0).abs() < 0.1,
+            "{:?}",
+            result.figures
+        );
     }
 
     #[test]
