@@ -72,6 +72,9 @@ mod committed {
             match name.as_str() {
                 "deployment_boundaries.yaml" => drop(super::Boundaries::load(&path).unwrap()),
                 "network_isolation.yaml" => drop(super::NetworkIsolation::load(&path).unwrap()),
+                n if n.ends_with("_network.yaml") => {
+                    drop(super::NetworkIsolation::load(&path).unwrap())
+                }
                 "aws_callers.yaml" => drop(super::Callers::load(&path).unwrap()),
                 // The harness's alarm definitions: mcp-slo-core's alarms tests validate it.
                 "cloudwatch_alarms.yaml" => continue,
