@@ -83,8 +83,15 @@ pub(super) async fn probe(
             delays,
         });
     }
+    // A stream that ended during the probe says why its notifications were missed.
     for task in opened {
-        task.abort();
+        if task.is_finished() {
+            if let Ok(Some(why)) = task.await {
+                record.stream_failure.get_or_insert(why);
+            }
+        } else {
+            task.abort();
+        }
     }
     for session in &sessions {
         endpoint.close(&client, session).await;
@@ -96,13 +103,14 @@ pub(super) async fn probe(
 type Heard = (usize, Instant);
 
 /// Opens the listeners, each reading its stream in a task that reports every
-/// notification; gives the tasks, the sessions to close, why the first that failed did.
+/// notification (and ends with why its stream ended, if it did); gives the tasks, the
+/// sessions to close, why the first that failed to open did.
 async fn open_listeners(
     endpoint: &Endpoint,
     client: &Http,
     p: &ListChangedProbe,
 ) -> (
-    Vec<tokio::task::JoinHandle<()>>,
+    Vec<tokio::task::JoinHandle<Option<String>>>,
     Vec<Session>,
     Option<String>,
     mpsc::UnboundedReceiver<Heard>,
@@ -145,9 +153,15 @@ async fn open_listeners(
                 let tx = tx.clone();
                 tasks.push(tokio::spawn(async move {
                     let far = Instant::now() + Duration::from_secs(86_400);
-                    while let Ok(Some(at)) = listener.next_list_changed(far).await {
-                        if tx.send((i, at)).is_err() {
-                            break;
+                    loop {
+                        match listener.next_list_changed(far).await {
+                            Ok(Some(at)) => {
+                                if tx.send((i, at)).is_err() {
+                                    return None;
+                                }
+                            }
+                            Ok(None) => return None,
+                            Err(why) => return Some(why),
                         }
                     }
                 }));

@@ -17,6 +17,8 @@ pub struct ListChangedRecord {
     /// Why the first listener that could not open its stream could not.
     pub open_failure: Option<String>,
     pub changes: Vec<ChangeRecord>,
+    /// Why the first stream that ended during the probe ended.
+    pub stream_failure: Option<String>,
     /// Notifications beyond one per change and listener (a server may coalesce a burst of
     /// changes, never announce one twice: extras are reported, not failed).
     pub extra: u64,
@@ -101,8 +103,11 @@ pub fn judge_list_changed(
     }
     if missed > 0 {
         failures.push(format!(
-            "list_changed: {missed} notifications did not arrive within {:.0} ms of their change",
-            ms(p.deadline)
+            "list_changed: {missed} notifications did not arrive within {:.0} ms of their change{}",
+            ms(p.deadline),
+            r.stream_failure
+                .as_ref()
+                .map_or(String::new(), |why| format!(" (a stream ended: {why})"))
         ));
     }
     let at = |q: f64| maths::percentile(&delays, q) as f64 / 1e3;
@@ -216,6 +221,7 @@ mod tests {
             opened: 2,
             open_failure: Some("403 Forbidden".into()),
             changes: vec![change(201, &[Some(4), None]), change(409, &[None, None])],
+            stream_failure: Some("the server ended the stream".into()),
             ..Default::default()
         };
         let result = judge_list_changed("local", &probe(), &missed);
@@ -224,7 +230,7 @@ mod tests {
             [
                 "list_changed: 2 of 3 listeners opened a stream: 403 Forbidden",
                 "list_changed: 1 of 2 change requests failed: change 2 answered 409 (no)",
-                "list_changed: 1 notifications did not arrive within 5000 ms of their change",
+                "list_changed: 1 notifications did not arrive within 5000 ms of their change (a stream ended: the server ended the stream)",
             ]
         );
     }
