@@ -2,9 +2,10 @@
 //! load generator, side by side.
 //!
 //! 1. Known service time: an in-process calibration server answers after exactly 0 ms and
-//!    2 ms (`--service-times`); the harness's p50 is compared with the service time plus
-//!    the reference exchange at the same rate (one blocking connection on one OS thread,
-//!    no runtime: the least a client can add).
+//!    2 ms (`--service-times`); the harness's p50 is compared with the reference exchange's
+//!    at the same rate in the same rounds (one blocking connection on one OS thread, no
+//!    runtime: the least a client can add, so the service time plus what the machine
+//!    takes to carry a call).
 //! 2. The same call at fixed rates (`--rates`) through the harness and through `oha -q R
 //!    --latency-correction` (which measures from the intended start, as the harness does),
 //!    both at the same time against the same server (`--together false`: one after the
@@ -71,8 +72,9 @@ pub struct CalibrateArgs {
     /// give it 60.
     #[arg(long, default_value_t = 6000)]
     min_calls: u64,
-    /// Run the harness and oha at the same time, each at the rate (the server sees twice
-    /// it): both then measure the same server at the same moments, so the drift from one
+    /// Run the harness and oha (and, against the calibration server, the reference
+    /// exchange) at the same time, each at the rate (the server sees twice it, or three
+    /// times): all then measure the same server at the same moments, so the drift from one
     /// run to the next (±150 µs at 100/s here, larger than the goal) falls out of the
     /// comparison. `--together false` runs them one after the other, alternating which
     /// goes first.
