@@ -105,25 +105,14 @@ pub struct ChangeRequest {
 }
 
 impl ChangeRequest {
-    /// The URL (absolute, a path resolved against `target`'s origin) and body of change
+    /// The URL (as written: absolute, or a path on the target's origin) and body of change
     /// number `n`.
-    pub fn render(&self, target: &str, n: u32) -> (String, Option<serde_json::Value>) {
+    pub fn render(&self, n: u32) -> (String, Option<serde_json::Value>) {
         let n = n.to_string();
-        let url = self.url.replace("{n}", &n);
-        let url = if url.starts_with('/') {
-            let origin = match target.find("://") {
-                Some(i) => {
-                    let host = i + 3;
-                    let end = target[host..].find('/').map_or(target.len(), |j| host + j);
-                    &target[..end]
-                }
-                None => target,
-            };
-            format!("{origin}{url}")
-        } else {
-            url
-        };
-        (url, self.body.as_ref().map(|b| with_n(b, &n)))
+        (
+            self.url.replace("{n}", &n),
+            self.body.as_ref().map(|b| with_n(b, &n)),
+        )
     }
 }
 

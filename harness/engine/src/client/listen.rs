@@ -78,34 +78,24 @@ impl Endpoint {
     /// The credentials and extra headers every request to this endpoint carries (for a
     /// request to the same server outside MCP, e.g. its admin interface).
     pub fn credentials(&self) -> reqwest::header::HeaderMap {
-        let mut h = self.request_headers(self.revision(), &Session::default(), "", None);
-        for name in [
-            reqwest::header::CONTENT_TYPE.as_str(),
-            ACCEPT.as_str(),
-            "mcp-protocol-version",
-            "mcp-method",
-            "mcp-name",
-        ] {
-            h.remove(name);
-        }
+        let mut h = reqwest::header::HeaderMap::new();
+        self.add_credentials(&mut h);
         h
     }
 }
 
 impl Listener {
     /// When the next `list_changed` notification arrived (when the bytes completing it
-    /// were read); `Ok(None)` when none came by `until`, an error when the stream ended or
-    /// broke.
-    pub async fn next_list_changed(&mut self, until: Instant) -> Result<Option<Instant>, String> {
+    /// were read); an error when the stream ended or broke first.
+    pub async fn next_list_changed(&mut self) -> Result<Instant, String> {
         loop {
             if let Some(at) = self.pending.pop_front() {
-                return Ok(Some(at));
+                return Ok(at);
             }
-            let chunk = match tokio::time::timeout_at(until, self.response.chunk()).await {
-                Err(_) => return Ok(None),
-                Ok(Err(e)) => return Err(super::describe(e)),
-                Ok(Ok(None)) => return Err("the server ended the stream".into()),
-                Ok(Ok(Some(chunk))) => chunk,
+            let chunk = match self.response.chunk().await {
+                Err(e) => return Err(super::describe(e)),
+                Ok(None) => return Err("the server ended the stream".into()),
+                Ok(Some(chunk)) => chunk,
             };
             let at = Instant::now();
             for event in self.parser.push(&chunk) {

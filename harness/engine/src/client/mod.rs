@@ -188,6 +188,13 @@ impl Endpoint {
         } else if let Some(id) = &session.id {
             h.insert("mcp-session-id", id.clone());
         }
+        self.add_credentials(&mut h);
+        h
+    }
+
+    /// The bearer token (static or OAuth) and the extra headers every request carries,
+    /// over whatever `h` holds.
+    fn add_credentials(&self, h: &mut HeaderMap) {
         if let Some(token) = &self.token
             && let Ok(v) = HeaderValue::from_str(&format!("Bearer {token}"))
         {
@@ -199,7 +206,6 @@ impl Endpoint {
         for (k, v) in &self.headers {
             h.insert(k.clone(), v.clone());
         }
-        h
     }
 
     async fn post(

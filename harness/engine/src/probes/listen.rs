@@ -152,15 +152,13 @@ async fn open_listeners(
                 let i = tasks.len();
                 let tx = tx.clone();
                 tasks.push(tokio::spawn(async move {
-                    let far = Instant::now() + Duration::from_secs(86_400);
                     loop {
-                        match listener.next_list_changed(far).await {
-                            Ok(Some(at)) => {
+                        match listener.next_list_changed().await {
+                            Ok(at) => {
                                 if tx.send((i, at)).is_err() {
                                     return None;
                                 }
                             }
-                            Ok(None) => return None,
                             Err(why) => return Some(why),
                         }
                     }
@@ -191,11 +189,15 @@ async fn change(
     request: &ChangeRequest,
     n: u32,
 ) -> (u16, Option<String>) {
-    let (url, body) = request.render(&endpoint.url, n);
+    let (url, body) = request.render(n);
+    let url = match resolve(&endpoint.url, &url) {
+        Ok(url) => url,
+        Err(why) => return (0, Some(why)),
+    };
     let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or_default();
     let mut builder = client
         .reqwest()
-        .request(method, &url)
+        .request(method, url.clone())
         .headers(endpoint.credentials())
         .timeout(Duration::from_secs(10));
     if let Some(body) = body {
@@ -212,5 +214,29 @@ async fn change(
             }
         }
         Err(e) => (0, Some(format!("{url}: {e}"))),
+    }
+}
+
+/// A change request's URL: absolute, or a path on the target's origin.
+fn resolve(target: &str, url: &str) -> Result<reqwest::Url, String> {
+    reqwest::Url::parse(target)
+        .and_then(|base| base.join(url))
+        .map_err(|e| format!("{url} (against {target}): {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_path_is_on_the_targets_origin_and_a_url_stands_as_given() {
+        let at = |url| super::resolve("http://127.0.0.1:8080/mcp", url).map(|u| u.to_string());
+        assert_eq!(
+            at("/admin/tools/t_3").as_deref(),
+            Ok("http://127.0.0.1:8080/admin/tools/t_3")
+        );
+        assert_eq!(
+            at("https://console.example.com/tools").as_deref(),
+            Ok("https://console.example.com/tools")
+        );
+        assert!(super::resolve("not a url", "/admin").is_err());
     }
 }
