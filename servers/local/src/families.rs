@@ -1,229 +1,77 @@
-//! Tool families: hundreds of tools generated from what the databases hold. A
-//! `postgres_tables` family gives each table of its databases and schemas one read-only
-//! lookup by primary key (`agents_orders_by_id`), its parameters typed from the key
-//! columns (from the catalog), its statement run through the base tool (`postgres_query`): the same SQL
-//! classifier, pools, row cap, limits, audit trail and spans as a hand-written call.
-//!
-//! Families load when the server starts and again on SIGHUP or when their config file
-//! changes (`reload`; their declarations read again from the file first); each load replaces the family's tools in one registry
-//! change, which reaches listening clients as one `notifications/tools/list_changed`
-//! (none when nothing changed).
+//! The local tier's tool families: a `postgres_tables` family gives each table of its
+//! databases and schemas one read-only lookup by primary key (`agents_orders_by_id`), its
+//! parameters typed from the key columns (from the catalog), its statement run through the
+//! base tool (`postgres_query`): the same SQL classifier, pools, row cap, limits, audit
+//! trail and spans as a hand-written call. [`mcp_server_core::families`] keeps them loaded
+//! (at start, on SIGHUP and when the config file changes).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use mcp_server_core::config::{
     Category, FamilyConfig, ParamKind, ParamSpec, ServerConfig, Tier, ToolConfig,
 };
-use mcp_server_core::health::Check;
-use mcp_server_core::registry::{
-    RegisteredTool, ToolCall, ToolError, ToolHandler, ToolOutput, ToolRegistry,
-};
+use mcp_server_core::families::{self, Declare, Family};
+use mcp_server_core::registry::{RegisteredTool, ToolCall, ToolError, ToolHandler, ToolOutput};
 use serde_json::{Map, Value};
 
-use crate::reload::{Reason, Reloads};
 use crate::tools::postgres::PostgresQuery;
 
-/// How long after a failed load the families are loaded again.
-const RETRY: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The tier's families and what their last load gave.
-pub struct Families {
-    registry: Arc<ToolRegistry>,
-    families: RwLock<Vec<Arc<Family>>>,
-    /// Where the families' base tools run (`None` without Postgres).
-    postgres: Option<Arc<PostgresQuery>>,
-    /// The config file they were declared in: SIGHUP, or a change of it, reads their
-    /// declarations again.
-    file: Option<PathBuf>,
-}
-
-struct Family {
+/// A `postgres_tables` family with the tool it runs through.
+struct TableFamily {
     config: FamilyConfig,
+    databases: Vec<String>,
+    schemas: Vec<String>,
     base_config: ToolConfig,
     base: Arc<PostgresQuery>,
-    /// Tools after the last load, or why it failed; `None` before the first.
-    loaded: Mutex<Option<Result<usize, String>>>,
 }
 
-/// The families `config` declares, each with its base tool; every one that cannot be
-/// served is a problem.
-fn declared(
-    config: &ServerConfig,
-    postgres: Option<&Arc<PostgresQuery>>,
-) -> Result<Vec<Arc<Family>>, Vec<String>> {
-    let mut families = Vec::new();
-    let mut problems = Vec::new();
-    for family in &config.families {
-        match (postgres, config.tool(&family.base)) {
-            (Some(pg), Some(base)) => families.push(Arc::new(Family {
-                config: family.clone(),
-                base_config: base.clone(),
-                base: pg.clone(),
-                loaded: Mutex::new(None),
-            })),
-            _ => problems.push(format!(
-                "tool family {:?} needs Postgres (DATABASE_URL): it reads the tables of the catalog",
-                family.name
-            )),
+/// How the local tier makes its families: each one needs Postgres (`postgres`), where its
+/// base tool runs.
+pub fn declare(postgres: Option<Arc<PostgresQuery>>) -> Declare {
+    Box::new(move |config: &ServerConfig| {
+        let mut families: Vec<Arc<dyn Family>> = Vec::new();
+        let mut problems = Vec::new();
+        for family in &config.families {
+            match (&postgres, config.tool(&family.base)) {
+                (Some(pg), Some(base)) => families.push(Arc::new(TableFamily {
+                    config: family.clone(),
+                    databases: family.databases.clone(),
+                    schemas: family.schemas.clone(),
+                    base_config: base.clone(),
+                    base: pg.clone(),
+                })),
+                _ => problems.push(format!(
+                    "tool family {:?} needs Postgres (DATABASE_URL): it reads the tables of the catalog",
+                    family.name
+                )),
+            }
         }
-    }
-    if problems.is_empty() {
-        Ok(families)
-    } else {
-        Err(problems)
-    }
+        if problems.is_empty() {
+            Ok(families)
+        } else {
+            Err(problems)
+        }
+    })
 }
 
-impl Families {
-    /// The families `config` declares (read from `file`, when given), run through
-    /// `postgres`; every family that cannot be served is a problem.
-    pub fn new(
-        registry: Arc<ToolRegistry>,
-        config: &ServerConfig,
-        postgres: Option<Arc<PostgresQuery>>,
-        file: Option<PathBuf>,
-    ) -> Result<Families, Vec<String>> {
-        Ok(Families {
-            families: RwLock::new(declared(config, postgres.as_ref())?),
-            registry,
-            postgres,
-            file,
-        })
+impl Family for TableFamily {
+    fn config(&self) -> &FamilyConfig {
+        &self.config
     }
 
-    /// Whether there is anything to keep loaded: families, or a file that may declare some.
-    pub fn is_idle(&self) -> bool {
-        self.file.is_none() && self.current().is_empty()
-    }
-
-    fn current(&self) -> Vec<Arc<Family>> {
-        self.families
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Reads the config file's families again; a file that does not load, or declares a
-    /// family that cannot be served, leaves the families as they were. Tools of families
-    /// no longer declared are removed.
-    fn reread(&self, reason: Reason) {
-        let Some(file) = &self.file else {
-            return;
-        };
-        let config = match ServerConfig::load(file) {
-            Ok(config) => config,
-            Err(e) => {
-                tracing::warn!(
-                    "{}: {} not read again, the families stay as they were: {e}",
-                    reason.as_str(),
-                    file.display()
-                );
-                return;
-            }
-        };
-        let families = match declared(&config, self.postgres.as_ref()) {
-            Ok(families) => families,
-            Err(problems) => {
-                tracing::warn!(
-                    ?problems,
-                    "{}: the families stay as they were",
-                    reason.as_str()
-                );
-                return;
-            }
-        };
-        let old = std::mem::replace(
-            &mut *self.families.write().unwrap_or_else(|p| p.into_inner()),
-            families,
-        );
-        let kept: Vec<String> = self
-            .current()
-            .iter()
-            .map(|f| f.config.name.clone())
-            .collect();
-        for gone in old.iter().filter(|f| !kept.contains(&f.config.name)) {
-            let change = self.registry.replace_family(&gone.config.name, Vec::new());
-            tracing::info!(family = %gone.config.name, removed = change.removed, "tool family no longer declared");
-        }
-    }
-
-    /// Loads every family now; whether all of them loaded.
-    pub async fn load(&self) -> bool {
-        let mut all = true;
-        for family in self.current() {
-            let result = family.generate().await.map(|tools| {
-                let change = self.registry.replace_family(&family.config.name, tools);
-                if !change.clashes.is_empty() {
-                    tracing::warn!(family = %family.config.name, clashes = ?change.clashes, "generated tools left out: other tools hold their names");
-                }
-                tracing::info!(family = %family.config.name, tools = change.tools, changed = change.changed, "tool family loaded");
-                change.tools
-            });
-            if let Err(e) = &result {
-                all = false;
-                tracing::warn!(family = %family.config.name, "tool family not loaded: {e}");
-            }
-            *family.loaded.lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
-        }
-        all
-    }
-
-    /// Loads the families, then again on each SIGHUP and each change of the config file
-    /// (`reload`), until dropped; a load that failed (Postgres down at start) is tried
-    /// again every [`RETRY`] meanwhile.
-    pub fn keep_loaded(self: Arc<Self>) -> BoxFuture<'static, ()> {
-        Box::pin(async move {
-            let mut reloads = Reloads::new(self.file.as_deref());
-            let mut loaded = self.load().await;
-            loop {
-                tokio::select! {
-                    reason = reloads.next() => {
-                        let Some(reason) = reason else {
-                            return;
-                        };
-                        tracing::info!("{}: reloading tool families", reason.as_str());
-                        self.reread(reason);
-                    }
-                    _ = tokio::time::sleep(RETRY), if !loaded => {}
-                }
-                loaded = self.load().await;
-            }
-        })
-    }
-
-    /// One `/readyz` check per family: ready once it has loaded.
-    pub fn checks(&self) -> Vec<Check> {
-        self.current()
-            .iter()
-            .map(|f| {
-                let loaded = f.loaded.lock().unwrap_or_else(|p| p.into_inner());
-                let (ok, detail) = match &*loaded {
-                    Some(Ok(n)) => (true, format!("{n} tools")),
-                    Some(Err(e)) => (false, e.clone()),
-                    None => (false, "loading".to_owned()),
-                };
-                Check {
-                    name: format!("family/{}", f.config.name),
-                    ok,
-                    detail,
-                }
-            })
-            .collect()
+    fn generate(&self) -> BoxFuture<'_, Result<Vec<RegisteredTool>, String>> {
+        Box::pin(self.tables())
     }
 }
 
-impl Family {
+impl TableFamily {
     /// One tool per table with a primary key, in name order, at most `max_tools`.
-    async fn generate(&self) -> Result<Vec<RegisteredTool>, String> {
+    async fn tables(&self) -> Result<Vec<RegisteredTool>, String> {
         let mut tools = Vec::new();
-        for database in &self.config.databases {
-            let keys = self
-                .base
-                .primary_keys(database, &self.config.schemas)
-                .await?;
+        for database in &self.databases {
+            let keys = self.base.primary_keys(database, &self.schemas).await?;
             let mut tables: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
             for [schema, table, column, data_type] in keys {
                 tables
@@ -343,16 +191,7 @@ impl ToolHandler for TableLookup {
 /// `{database}_{table}_by_{key}[_and_{key}...]`, lower case, other characters as `_`;
 /// `None` when longer than a tool name may be.
 fn tool_name(database: &str, table: &str, keys: &[&str]) -> Option<String> {
-    let raw = format!("{database}_{table}_by_{}", keys.join("_and_"));
-    let name: String = raw
-        .chars()
-        .map(|c| match c {
-            'a'..='z' | '0'..='9' | '_' => c,
-            'A'..='Z' => c.to_ascii_lowercase(),
-            _ => '_',
-        })
-        .collect();
-    (name.len() <= 128).then_some(name)
+    families::tool_name(&format!("{database}_{table}_by_{}", keys.join("_and_")))
 }
 
 /// The JSON type a key column takes; `None` for types a lookup does not serve (arrays,

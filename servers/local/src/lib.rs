@@ -6,7 +6,6 @@
 pub mod embedded;
 pub mod families;
 pub mod readiness;
-pub mod reload;
 pub mod tools;
 mod wiring;
 
@@ -16,13 +15,13 @@ use std::sync::Arc;
 
 use mcp_server_core::audit::{AuditSink, AuditTarget};
 use mcp_server_core::config::{Listener, ServerConfig, Tier, TierLimits};
+use mcp_server_core::families::Families;
 use mcp_server_core::metrics::Metrics;
 use mcp_server_core::registry::{RegisteredTool, ToolRegistry};
 use mcp_server_core::server::{TierParts, TierServer};
 use mcp_server_core::stack::{Guard, Mode};
 
 use crate::embedded::EmbeddedDir;
-use crate::families::Families;
 use crate::readiness::LocalReadiness;
 use crate::wiring::Wiring;
 
@@ -179,7 +178,7 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
     let families = Families::new(
         registry.clone(),
         &config,
-        wiring.readiness.postgres.clone(),
+        families::declare(wiring.readiness.postgres.clone()),
         config_file,
     )
     .map_err(|p| problems.extend(p))

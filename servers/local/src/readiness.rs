@@ -20,7 +20,7 @@ pub struct LocalReadiness {
     pub cache: Option<CacheStore>,
     pub files: Option<Arc<FileRead>>,
     /// Ready once every tool family has loaded.
-    pub families: Option<Arc<crate::families::Families>>,
+    pub families: Option<Arc<mcp_server_core::families::Families>>,
 }
 
 const PROBE: Duration = Duration::from_secs(1);

@@ -1,5 +1,5 @@
-//! What makes the tool families load again: SIGHUP, and a change of the config file they
-//! were declared in (its modification time or size, checked every [`CHECK`]: this sees an
+//! What makes a tier's tool families load again: SIGHUP, and a change of the config file
+//! they were declared in (its modification time or size, checked every [`CHECK`]: this sees an
 //! edit in place and an editor's write-and-rename alike, on any file system).
 
 use std::path::{Path, PathBuf};
