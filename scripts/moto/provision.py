@@ -5,7 +5,7 @@ Usage: provision.py --endpoint http://127.0.0.1:5005 [--state-file PATH] [--no-v
 
 What it creates is docker/localstack/seed/world.json (read through seed/world.py), the
 description the LocalStack READY hook reads too: account 123456789012, region
-ap-northeast-1; the roles agent-s3-read, agent-rds-query, agent-lambda-invoke, agent-no-access
+ap-northeast-1; the roles agent-s3-read, agent-s3-browse, agent-rds-query, agent-lambda-invoke, agent-no-access
 (trust: the base identity, here the user below) and agent-echo-exec (trust: Lambda) with the
 file's policies; the bucket mcp-slo-reports with daily.csv, chart.png, big.bin (2 MiB) and
 notes/readme.txt; the functions agent-echo and sleeper (python3.12, seed/lambda/handlers.py;
@@ -373,6 +373,12 @@ def verify(endpoint, base):
     c.expect_denied("agent-s3-read PutObject", lambda: s3_ok.put_object(Bucket=BUCKET, Key="x", Body=b"x"))
     c.expect_denied("agent-s3-read ListObjectsV2", lambda: s3_ok.list_objects_v2(Bucket=BUCKET))
     c.expect_denied("agent-no-access GetObject", lambda: s3_no.get_object(Bucket=BUCKET, Key="daily.csv"))
+    s3_browse = client(endpoint, "s3", creds["agent-s3-browse"])
+    c.expect_ok("agent-s3-browse ListObjectsV2 (the bucket's prefixes)",
+                lambda: " ".join(p["Prefix"] for p in s3_browse.list_objects_v2(
+                    Bucket=BUCKET, Delimiter="/").get("CommonPrefixes", [])))
+    c.expect_denied("agent-s3-browse PutObject",
+                    lambda: s3_browse.put_object(Bucket=BUCKET, Key="x", Body=b"x"))
 
     def missing_key():
         try:
@@ -391,6 +397,9 @@ def verify(endpoint, base):
         r = lam_ok.invoke(FunctionName=FUNCTION, Payload=b'{"ping": 1}')
         return f"status {r['StatusCode']} payload {r['Payload'].read().decode()!r}"
     c.expect_ok("agent-lambda-invoke Invoke agent-echo", invoke)
+    c.expect_ok("agent-lambda-invoke ListFunctions (a GET: server.py's signed_gets)",
+                lambda: " ".join(sorted(f["FunctionName"] for f in lam_ok.list_functions()["Functions"])))
+    c.expect_denied("agent-no-access ListFunctions", lambda: lam_no.list_functions())
     c.expect_denied("agent-no-access Invoke agent-echo",
                     lambda: lam_no.invoke(FunctionName=FUNCTION, Payload=b"{}"))
     c.expect_denied("agent-s3-read Invoke agent-echo",

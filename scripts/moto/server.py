@@ -11,6 +11,12 @@ payload is an object with a numeric `sleep_ms` is answered `sleep_ms` millisecon
 (capped at MAX_SLEEP_MS; a missing or malformed value means no wait). Every other request,
 and the request and answer themselves, pass through unchanged: the payload is echoed.
 
+It also mends one moto bug (`signed_gets`): with IAM enforcement on, moto re-signs a request
+to check its signature, and for a GET it signs the query parameters, or
+when there are none the headers, as the body; every signed GET to a REST-JSON service
+(Lambda ListFunctions, GetFunction) then fails with SignatureDoesNotMatch. The mend signs
+such a request with the empty body its client signed.
+
 moto handles the request first and the wait is added only to a 200 answer, so signature,
 IAM and not-found failures come back at once, as a real function's authorisation failures
 do before it runs. The server is werkzeug's threaded one, as in `moto_server`: one thread
@@ -27,6 +33,7 @@ import sys
 import time
 from urllib.parse import unquote
 
+from moto.iam import access_control
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -111,6 +118,24 @@ class Sleeper:
         return chunks
 
 
+def signed_gets():
+    """Makes moto check a GET's signature against the empty body its client signed (moto 5.2.5 signs the parsed query, or the headers, in its place)."""
+    create = access_control.IAMRequestBase._create_aws_request
+
+    def create_aws_request(self):
+        # A form POST's parameters are its body, already parsed: only GETs are mended.
+        if self._method != "GET" or self._body:
+            return create(self)
+        data = self._data
+        self._data = None
+        try:
+            return create(self)
+        finally:
+            self._data = data
+
+    access_control.IAMRequestBase._create_aws_request = create_aws_request
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind")
@@ -121,6 +146,7 @@ def main(argv=None):
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: sys.exit(0))
 
+    signed_gets()
     app = DomainDispatcherApplication(create_backend_app)
     app.debug = True  # as moto_server: moto's own error pages rather than werkzeug's
     run_simple(args.host, args.port, Sleeper(app), threaded=True,
