@@ -19,10 +19,13 @@ use serde_json::Value;
 /// `config/aws_callers.yaml`.
 const AWS_TOKEN: &str = "dev-agent-console-token";
 
-/// (tier, category, tool) of every tool both tiers serve.
-const TOOLS: [(&str, &str, &str); 7] = [
+/// (tier, category, tool) of every tool both tiers serve; the AWS tier's committed
+/// families add a reader of the bucket's `notes/` and a tool for the function `agent-echo`.
+const TOOLS: [(&str, &str, &str); 9] = [
+    ("aws_managed", "compute", "lambda_agent_echo"),
     ("aws_managed", "compute", "lambda_invoke"),
     ("aws_managed", "database", "rds_query"),
+    ("aws_managed", "storage", "s3_mcp_slo_reports_notes"),
     ("aws_managed", "storage", "s3_read"),
     ("local", "cache", "cache_invalidate"),
     ("local", "database", "mysql_query"),
@@ -231,7 +234,7 @@ fn discover_merges_both_tiers_by_tier_and_category() {
         assert_eq!(json_tools(&json), expected);
         assert_eq!(json["collisions"], serde_json::json!([]));
         assert!(stdout.contains("collisions: none"), "{stdout}");
-        assert_eq!(json["total"]["tools"], 7);
+        assert_eq!(json["total"]["tools"], 9);
         check_sizes(&stdout, &json);
 
         check_boundaries(&json);

@@ -58,6 +58,11 @@ impl BearerAuth {
     pub fn is_empty(&self) -> bool {
         self.callers.is_empty()
     }
+
+    /// The configured principals.
+    pub fn principals(&self) -> Vec<String> {
+        self.callers.iter().map(|c| c.principal.clone()).collect()
+    }
 }
 
 fn failure(message: &str, error: Option<&str>) -> AuthFailure {

@@ -4,9 +4,11 @@
 
 pub mod auth;
 pub mod credentials;
+pub mod families;
 pub mod readiness;
 pub mod tools;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +16,7 @@ use aws_config::BehaviorVersion;
 use aws_config::identity::IdentityCache;
 use mcp_server_core::audit::{AuditSink, AuditTarget};
 use mcp_server_core::config::{Listener, ServerConfig, Tier, TierLimits};
+use mcp_server_core::families::Families;
 use mcp_server_core::metrics::Metrics;
 use mcp_server_core::registry::{RegisteredTool, ToolHandler, ToolRegistry};
 use mcp_server_core::server::{TierParts, TierServer};
@@ -22,6 +25,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::BearerAuth;
 use crate::credentials::RoleCredentials;
+use crate::families::{Base, Bases};
 use crate::readiness::AwsReadiness;
 use crate::tools::lambda_invoke::LambdaInvoke;
 use crate::tools::rds_query::RdsQuery;
@@ -41,6 +45,10 @@ pub struct Options {
     pub refresh_window: Duration,
     /// An AWS endpoint for every service, overriding `AWS_ENDPOINT_URL` (tests).
     pub endpoint_url: Option<String>,
+    /// The file `config` was read from: SIGHUP, or a change of the file, reads its tool
+    /// families again (and the process then keeps running on SIGHUP whether it declares
+    /// any or not).
+    pub config_file: Option<PathBuf>,
 }
 
 pub struct AwsServer {
@@ -61,6 +69,7 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
         role_duration,
         refresh_window,
         endpoint_url,
+        config_file,
     } = options;
     anyhow::ensure!(
         config.tier == Tier::AwsManaged,
@@ -113,6 +122,7 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
     );
     let registry = Arc::new(ToolRegistry::new(config.page_size));
     let mut problems = Vec::new();
+    let mut bases = Bases::default();
     for tool in &config.tools {
         let role = tool.security.iam_role.clone().unwrap_or_default();
         let provider = credentials.provider(&role);
@@ -123,7 +133,14 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
                     .identity_cache(IdentityCache::no_cache())
                     .force_path_style(endpoint_set)
                     .build();
-                Arc::new(S3Read::new(aws_sdk_s3::Client::from_conf(conf), tool))
+                let client = aws_sdk_s3::Client::from_conf(conf);
+                let handler = Arc::new(S3Read::new(client.clone(), tool));
+                bases.s3 = Some(Base {
+                    config: tool.clone(),
+                    handler: handler.clone(),
+                    client,
+                });
+                handler
             }
             "rds_query" => {
                 let conf = aws_sdk_rdsdata::config::Builder::from(&sdk)
@@ -141,10 +158,14 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
                     .credentials_provider(provider)
                     .identity_cache(IdentityCache::no_cache())
                     .build();
-                Arc::new(LambdaInvoke::new(
-                    aws_sdk_lambda::Client::from_conf(conf),
-                    tool,
-                ))
+                let client = aws_sdk_lambda::Client::from_conf(conf);
+                let handler = Arc::new(LambdaInvoke::new(client.clone(), tool));
+                bases.lambda = Some(Base {
+                    config: tool.clone(),
+                    handler: handler.clone(),
+                    client,
+                });
+                handler
             }
             other => {
                 problems.push(format!("tool {other:?} has no implementation in the AWS tier (known: s3_read, rds_query, lambda_invoke)"));
@@ -153,6 +174,16 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
         };
         registry.register(RegisteredTool::new(Tier::AwsManaged, tool.clone(), handler))?;
     }
+    let families = Families::new(
+        registry.clone(),
+        &config,
+        families::declare(Arc::new(bases), auth.principals()),
+        config_file,
+    )
+    .map_err(|p| problems.extend(p))
+    .ok()
+    .map(Arc::new)
+    .filter(|f| !f.is_idle());
     if !problems.is_empty() {
         anyhow::bail!("cannot build the AWS tier:\n  {}", problems.join("\n  "));
     }
@@ -178,11 +209,12 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
             credentials: credentials.clone(),
             roles,
             sts,
+            families: families.clone(),
         }),
         auth: Some(Arc::new(auth)),
         resources: None,
         bare: false,
-        background: Vec::new(),
+        background: families.map(Families::keep_loaded).into_iter().collect(),
     });
     Ok(AwsServer { tier, credentials })
 }

@@ -134,5 +134,6 @@ fn options(args: &Args) -> anyhow::Result<Options> {
         role_duration,
         refresh_window: Duration::from_secs(args.refresh_window_secs),
         endpoint_url: None,
+        config_file: Some(args.config.clone()),
     })
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
+use mcp_server_core::families::Families;
 use mcp_server_core::health::{Check, Readiness};
 
 use crate::credentials::{RoleCredentials, role_name};
@@ -13,6 +14,8 @@ pub struct AwsReadiness {
     pub sts: aws_sdk_sts::Client,
     /// (tool, role ARN)
     pub roles: Vec<(String, String)>,
+    /// Ready once every tool family has loaded.
+    pub families: Option<Arc<Families>>,
 }
 
 impl Readiness for AwsReadiness {
@@ -66,6 +69,9 @@ impl Readiness for AwsReadiness {
                     },
                 };
                 checks.push(check);
+            }
+            if let Some(families) = &self.families {
+                checks.extend(families.checks());
             }
             checks
         })

@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 
 use crate::config::{FamilyConfig, ServerConfig};
 use crate::health::Check;
-use crate::registry::{RegisteredTool, ToolRegistry};
+use crate::registry::{Membership, RegisteredTool, ToolRegistry};
 use crate::reload::{Reason, Reloads};
 
 /// How long after a failed load the families are loaded again.
@@ -134,7 +134,9 @@ impl Families {
             if kept.contains(&gone.name) {
                 continue;
             }
-            let change = self.registry.replace_family(&gone.name, Vec::new());
+            let change = self
+                .registry
+                .replace_family(&Membership::of(gone), Vec::new());
             tracing::info!(family = %gone.name, removed = change.removed, "tool family no longer declared");
         }
     }
@@ -146,7 +148,7 @@ impl Families {
             let config = slot.family.config();
             let name = &config.name;
             let result = slot.family.generate().await.map(|tools| {
-                let change = self.registry.replace_family(name, tools);
+                let change = self.registry.replace_family(&Membership::of(config), tools);
                 if !change.clashes.is_empty() {
                     tracing::warn!(family = %name, clashes = ?change.clashes, "generated tools left out: other tools hold their names");
                 }

@@ -5,7 +5,7 @@
 //! writer. Every change bumps a version that subscribers (the `list_changed` notifier)
 //! watch.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
@@ -143,7 +143,27 @@ pub struct RegisteredTool {
     /// Set for a tool added at run time as a preset of a configured one (`admin/`).
     pub preset: Option<Preset>,
     /// The family that generated it (see [`ToolRegistry::replace_family`]).
-    pub family: Option<String>,
+    pub family: Option<Arc<Membership>>,
+}
+
+/// The family a generated tool belongs to: its tools are replaced together, run through
+/// `base` and are used by whoever may use `base` (or only by `callers`, when given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub family: String,
+    pub base: String,
+    /// Principals: when set, only these see and call the family's tools.
+    pub callers: Option<BTreeSet<String>>,
+}
+
+impl Membership {
+    pub fn of(family: &crate::config::FamilyConfig) -> Self {
+        Membership {
+            family: family.name.clone(),
+            base: family.base.clone(),
+            callers: family.callers.as_ref().map(|c| c.iter().cloned().collect()),
+        }
+    }
 }
 
 /// A tool that is a configured (`base`) tool with some arguments fixed: its calls run the
@@ -180,8 +200,16 @@ impl RegisteredTool {
     }
 
     /// The same tool as a member of `family`.
-    pub fn in_family(mut self, family: &str) -> Self {
-        self.family = Some(family.to_owned());
+    pub fn in_family(mut self, family: &Arc<Membership>) -> Self {
+        if let Some(meta) = self.descriptor.meta.as_mut() {
+            meta.0.insert(
+                "io.mcp-slo/family".into(),
+                Value::from(family.family.as_str()),
+            );
+            meta.0
+                .insert("io.mcp-slo/base".into(), Value::from(family.base.as_str()));
+        }
+        self.family = Some(family.clone());
         self
     }
 
@@ -189,14 +217,30 @@ impl RegisteredTool {
         &self.config.name
     }
 
-    /// Whether `caller` may see and call it: a preset, whoever may use its base (it can do
-    /// no more than the base tool).
+    /// The configured tool it runs through, for a preset or a family's tool.
+    pub fn base(&self) -> Option<&str> {
+        match (&self.preset, &self.family) {
+            (Some(preset), _) => Some(&preset.base),
+            (None, Some(family)) => Some(&family.base),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether `caller` may see and call it: a preset or a family's tool, whoever may use
+    /// its base (it can do no more than the base tool), unless its family names its callers.
     pub fn usable_by(&self, caller: &Caller) -> bool {
-        caller.may_use(self.name())
-            || self
-                .preset
-                .as_ref()
-                .is_some_and(|preset| caller.may_use(&preset.base))
+        let scoped_out = self
+            .family
+            .as_ref()
+            .and_then(|f| f.callers.as_ref())
+            .is_some_and(|callers| {
+                caller
+                    .principal
+                    .as_deref()
+                    .is_none_or(|p| !callers.contains(p))
+            });
+        !scoped_out
+            && (caller.may_use(self.name()) || self.base().is_some_and(|b| caller.may_use(b)))
     }
 
     pub fn category(&self) -> Category {
@@ -300,25 +344,28 @@ impl ToolRegistry {
     /// Puts `tools` in place of every tool `family` has now, as one change (one version,
     /// one `list_changed`), and none when the family is unchanged. A generated tool whose
     /// name a tool outside the family holds is left out and named in the result.
-    pub fn replace_family(&self, family: &str, tools: Vec<RegisteredTool>) -> FamilyChange {
+    pub fn replace_family(&self, family: &Membership, tools: Vec<RegisteredTool>) -> FamilyChange {
+        let member =
+            |t: &RegisteredTool| t.family.as_ref().is_some_and(|f| f.family == family.family);
+        let family = Arc::new(family.clone());
         let mut guard = self.tools.write().unwrap_or_else(|p| p.into_inner());
         let mut next = BTreeMap::clone(&guard);
         let before = next.len();
-        next.retain(|_, t| t.family.as_deref() != Some(family));
+        next.retain(|_, t| !member(t));
         let mut change = FamilyChange {
             removed: before - next.len(),
             ..FamilyChange::default()
         };
         for tool in tools {
-            let tool = tool.in_family(family);
+            let tool = tool.in_family(&family);
             if next.contains_key(tool.name()) {
                 change.clashes.push(tool.name().to_owned());
                 continue;
             }
             let name = tool.name().to_owned();
-            let same = guard.get(&name).is_some_and(|old| {
-                old.family.as_deref() == Some(family) && old.descriptor == tool.descriptor
-            });
+            let same = guard
+                .get(&name)
+                .is_some_and(|old| old.family == tool.family && old.descriptor == tool.descriptor);
             if same {
                 change.unchanged += 1;
             }

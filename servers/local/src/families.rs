@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use mcp_server_core::config::{
-    Category, FamilyConfig, ParamKind, ParamSpec, ServerConfig, Tier, ToolConfig,
+    Category, FamilyConfig, FamilyKind, ParamKind, ParamSpec, ServerConfig, Tier, ToolConfig,
 };
 use mcp_server_core::families::{self, Declare, Family};
 use mcp_server_core::registry::{RegisteredTool, ToolCall, ToolError, ToolHandler, ToolOutput};
@@ -34,11 +34,19 @@ pub fn declare(postgres: Option<Arc<PostgresQuery>>) -> Declare {
         let mut families: Vec<Arc<dyn Family>> = Vec::new();
         let mut problems = Vec::new();
         for family in &config.families {
+            let FamilyKind::PostgresTables { databases, schemas } = &family.kind else {
+                problems.push(format!(
+                    "tool family {:?}: the local tier serves postgres_tables families, not {}",
+                    family.name,
+                    family.kind.as_str()
+                ));
+                continue;
+            };
             match (&postgres, config.tool(&family.base)) {
                 (Some(pg), Some(base)) => families.push(Arc::new(TableFamily {
                     config: family.clone(),
-                    databases: family.databases.clone(),
-                    schemas: family.schemas.clone(),
+                    databases: databases.clone(),
+                    schemas: schemas.clone(),
                     base_config: base.clone(),
                     base: pg.clone(),
                 })),

@@ -1,11 +1,12 @@
-//! `lambda_invoke {function_name, payload}`: a synchronous invoke of an allowed function.
+//! `lambda_invoke {function_name, payload}`: a synchronous invoke of an allowed function
+//! (`allowed_functions`: names, or prefixes ending in `*`).
 //! The payload must be JSON; both directions are capped; a function error is a tool error
 //! carrying the function's own message.
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use futures::future::BoxFuture;
-use mcp_server_core::config::ToolConfig;
+use mcp_server_core::config::{ToolConfig, ToolSecurity};
 use mcp_server_core::registry::{ToolCall, ToolError, ToolHandler, ToolOutput};
 use serde_json::{Value, json};
 
@@ -14,7 +15,7 @@ use super::sdk::{AttemptCounter, deadline, sdk_error};
 pub struct LambdaInvoke {
     client: aws_sdk_lambda::Client,
     role: String,
-    allowed: Vec<String>,
+    security: ToolSecurity,
     max_bytes: usize,
 }
 
@@ -23,25 +24,20 @@ impl LambdaInvoke {
         LambdaInvoke {
             client,
             role: config.security.iam_role.clone().unwrap_or_default(),
-            allowed: config.security.allowed_functions.clone(),
+            security: config.security.clone(),
             // Lambda's own synchronous payload limit is 6 MB; the default here is smaller.
             max_bytes: config.options.max_bytes.unwrap_or(256 * 1024),
         }
-    }
-
-    fn allowed(&self, function: &str) -> bool {
-        let name = function.rsplit(':').next().unwrap_or(function);
-        self.allowed.iter().any(|a| a == function || a == name)
     }
 
     async fn run(&self, call: ToolCall<'_>) -> Result<ToolOutput, ToolError> {
         let function = call
             .str_arg("function_name")
             .ok_or_else(|| ToolError::invalid("missing required argument `function_name`"))?;
-        if !self.allowed(function) {
+        if !self.security.allows_function(function) {
             return Err(ToolError::refused(format!(
                 "function {function:?} is not allowed (allowed: {})",
-                self.allowed.join(", ")
+                self.security.allowed_functions.join(", ")
             )));
         }
         let payload = match call.args.get("payload") {

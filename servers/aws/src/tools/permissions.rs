@@ -2,7 +2,7 @@
 //! server refuses to start when a tool's declared ceiling does not grant the action the
 //! tool itself calls, so the config cannot claim a bound the tool would break.
 
-use mcp_server_core::config::ServerConfig;
+use mcp_server_core::config::{FamilyKind, Functions, ServerConfig};
 
 /// The IAM actions each tool calls (any one of them, as a config may name it).
 fn calls(tool: &str) -> &'static [&'static str] {
@@ -26,9 +26,33 @@ fn covers(granted: &str, action: &str) -> bool {
         })
 }
 
-/// One line per tool whose `max_permissions` does not grant what the tool calls.
+/// The IAM action a family lists its backend with, if it lists one.
+fn lists(family: &FamilyKind) -> Option<&'static str> {
+    match family {
+        FamilyKind::S3Prefixes { prefixes: None, .. } => Some("s3:ListBucket"),
+        FamilyKind::LambdaFunctions(Functions::Prefix(_)) => Some("lambda:ListFunctions"),
+        _ => None,
+    }
+}
+
+/// One line per tool whose `max_permissions` does not grant what the tool calls, and per
+/// family that lists its backend under a base tool whose ceiling does not grant listing.
 pub fn ungranted(config: &ServerConfig) -> Vec<String> {
     let mut out = Vec::new();
+    for (i, family) in config.families.iter().enumerate() {
+        let (Some(action), Some(base)) = (lists(&family.kind), config.tool(&family.base)) else {
+            continue;
+        };
+        let granted = &base.security.max_permissions;
+        if !granted.is_empty() && !granted.iter().any(|g| covers(g, action)) {
+            out.push(format!(
+                "server.families[{i}] ({}): lists with {action}, which {}'s security.max_permissions ({}) does not grant",
+                family.name,
+                base.name,
+                granted.join(", ")
+            ));
+        }
+    }
     for (i, tool) in config.tools.iter().enumerate() {
         let granted = &tool.security.max_permissions;
         let needed = calls(&tool.name);
@@ -75,5 +99,29 @@ mod tests {
         assert!(ungranted(&config).is_empty());
         config.tools[0].security.max_permissions = vec!["*".into()];
         assert!(ungranted(&config).is_empty());
+    }
+
+    #[test]
+    fn a_family_that_lists_needs_its_base_to_grant_listing() {
+        let file =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/aws_managed_mcp_config.yaml");
+        let mut config = ServerConfig::load(&file).unwrap();
+        let at = config
+            .families
+            .iter()
+            .position(|f| matches!(f.kind, FamilyKind::LambdaFunctions(Functions::Prefix(_))))
+            .expect("the committed config lists its functions by prefix");
+        let lambda = config
+            .tools
+            .iter_mut()
+            .find(|t| t.name == "lambda_invoke")
+            .unwrap();
+        lambda.security.max_permissions = vec!["lambda:InvokeFunction".into()];
+        assert_eq!(
+            ungranted(&config),
+            vec![format!(
+                "server.families[{at}] (agent_functions): lists with lambda:ListFunctions, which lambda_invoke's security.max_permissions (lambda:InvokeFunction) does not grant"
+            )]
+        );
     }
 }

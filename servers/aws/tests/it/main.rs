@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 mod credentials;
+mod families;
 mod limits;
 mod resilience;
 mod support;

@@ -68,13 +68,23 @@ pub struct Setup {
     pub endpoint_url: Option<String>,
     /// The seed's `network.aws_server`.
     pub network: Listener,
+    /// Where `config` was read from (families follow it), if anywhere.
+    pub config_file: Option<PathBuf>,
+}
+
+/// The committed config of the AWS tier, families and all.
+pub fn committed_config() -> ServerConfig {
+    ServerConfig::load(&repo_root().join("config/aws_managed_mcp_config.yaml")).unwrap()
 }
 
 impl Setup {
+    /// The committed config's tools without its families (the tests of families add
+    /// them: [`Setup::families`]), so listings hold the seed's three tools.
     pub fn new() -> Self {
+        let mut config = committed_config();
+        config.families.clear();
         Setup {
-            config: ServerConfig::load(&repo_root().join("config/aws_managed_mcp_config.yaml"))
-                .unwrap(),
+            config,
             limits: seed_limits(),
             role_duration: Duration::from_secs(3600),
             refresh_window: Duration::from_secs(300),
@@ -83,7 +93,14 @@ impl Setup {
             network: NetworkIsolation::load(&repo_root().join("config/network_isolation.yaml"))
                 .unwrap()
                 .aws_server,
+            config_file: None,
         }
+    }
+
+    /// With the committed config's tool families.
+    pub fn families(mut self) -> Self {
+        self.config.families = committed_config().families;
+        self
     }
 
     /// Runs `tool` under another role.
@@ -112,6 +129,7 @@ impl Setup {
             role_duration: self.role_duration,
             refresh_window: self.refresh_window,
             endpoint_url: self.endpoint_url,
+            config_file: self.config_file,
         })
         .await
         .expect("AWS tier builds")
@@ -155,6 +173,17 @@ impl Answer {
 }
 
 impl TestServer {
+    /// A server already listening on 127.0.0.1:`port` (a process of its own).
+    pub fn at(port: u16) -> TestServer {
+        TestServer {
+            url: format!("http://127.0.0.1:{port}/mcp"),
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+            stop: None,
+            task: None,
+        }
+    }
+
     pub async fn serve(server: AwsServer) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

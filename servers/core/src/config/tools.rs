@@ -6,6 +6,8 @@
 mod families;
 mod validate;
 
+pub use families::key_prefix;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -134,19 +136,66 @@ pub struct FamilyConfig {
     /// Its tools are added, replaced and removed together, under this name.
     pub name: String,
     pub kind: FamilyKind,
-    /// The configured tool whose implementation, limits and databases every generated
-    /// tool runs through.
+    /// The configured tool whose implementation, limits and permissions every generated
+    /// tool runs through: a family's tool can do no more than its base.
     pub base: String,
-    pub databases: Vec<String>,
-    pub schemas: Vec<String>,
     /// At most this many tools; the rest are left out, with a warning.
     pub max_tools: usize,
+    /// Only these principals see and call the family's tools; `None`: whoever may use
+    /// the base tool.
+    pub callers: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a family generates its tools from.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FamilyKind {
     /// One read-only lookup by primary key per table (`information_schema`).
-    PostgresTables,
+    PostgresTables {
+        databases: Vec<String>,
+        schemas: Vec<String>,
+    },
+    /// One reader per key prefix of a bucket: the prefixes listed, or (`None`) the
+    /// bucket's top-level prefixes as ListObjectsV2 gives them.
+    S3Prefixes {
+        bucket: String,
+        prefixes: Option<Vec<String>>,
+    },
+    /// One tool per Lambda function.
+    LambdaFunctions(Functions),
+}
+
+/// The functions of a `lambda_functions` family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Functions {
+    /// These functions.
+    Listed(Vec<String>),
+    /// The account's functions whose names start with this (ListFunctions), as the base
+    /// tool allows them.
+    Prefix(String),
+}
+
+impl FamilyKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FamilyKind::PostgresTables { .. } => "postgres_tables",
+            FamilyKind::S3Prefixes { .. } => "s3_prefixes",
+            FamilyKind::LambdaFunctions(_) => "lambda_functions",
+        }
+    }
+}
+
+impl ToolSecurity {
+    /// Whether `allowed_functions` lets the tool invoke `function` (a name, or an ARN
+    /// whose last part is the name): an entry is a name, or a prefix ending in `*`.
+    pub fn allows_function(&self, function: &str) -> bool {
+        let name = function.rsplit(':').next().unwrap_or(function);
+        self.allowed_functions
+            .iter()
+            .any(|a| match a.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => a == function || a == name,
+            })
+    }
 }
 
 /// Tools per `tools/list` page unless the config says otherwise.
@@ -258,59 +307,6 @@ mod tests {
                 vec![expected.to_string()],
                 "for mutation giving {expected}"
             );
-        }
-    }
-
-    #[test]
-    fn families_are_checked_against_their_base_tool() {
-        let with = |family: &str| {
-            let text = GOOD.replace(
-                "        requires_auth: false\n        sandbox: true\n    - name: \"file_read\"",
-                "        requires_auth: false\n        sandbox: true\n        allowed_databases: [\"agents\"]\n    - name: \"file_read\"",
-            );
-            load(&format!("{text}  families:\n    - {family}\n"))
-        };
-        let family = with(r#"{ name: "tables", kind: "postgres_tables", schemas: ["catalog"] }"#)
-            .unwrap()
-            .families
-            .remove(0);
-        assert_eq!(
-            family,
-            FamilyConfig {
-                name: "tables".into(),
-                kind: FamilyKind::PostgresTables,
-                base: "postgres_query".into(),
-                databases: vec!["agents".into()],
-                schemas: vec!["catalog".into()],
-                max_tools: 5000,
-            }
-        );
-        let cases = [
-            (
-                r#"{ name: "t", kind: "mysql_tables" }"#,
-                "server.families[0].kind: \"mysql_tables\" is not a family kind (postgres_tables)",
-            ),
-            (
-                r#"{ name: "t", kind: "postgres_tables", base: "file_read" }"#,
-                "server.families[0].base: \"file_read\" cannot serve a postgres_tables family (postgres_query can)",
-            ),
-            (
-                r#"{ name: "t", kind: "postgres_tables", databases: ["production"] }"#,
-                "server.families[0].databases[0]: \"production\" is not one of postgres_query's allowed databases (agents)",
-            ),
-            (
-                r#"{ name: "t", kind: "postgres_tables", schemas: ["public\"; DROP"] }"#,
-                "server.families[0].schemas[0]: \"public\\\"; DROP\" is not a schema name (1-63 of a-z 0-9 _)",
-            ),
-            (
-                r#"{ name: "t", kind: "postgres_tables", max_tools: 0 }"#,
-                "server.families[0].max_tools: 0 is not between 1 and 100000",
-            ),
-        ];
-        for (family, expected) in cases {
-            let err = with(family).unwrap_err();
-            let messages = err.messages();
-            assert_eq!(messages, vec![expected.to_string()], "for {family}");
         }
     }
 

@@ -123,15 +123,20 @@ fn a_family_is_replaced_as_one_change_and_not_at_all_when_unchanged() {
     let registry = ToolRegistry::new(10);
     registry.register(tool("hand_written")).unwrap();
     let generated = |names: &[&str]| names.iter().map(|n| tool(n)).collect::<Vec<_>>();
+    let tables = Membership {
+        family: "tables".into(),
+        base: "postgres_query".into(),
+        callers: None,
+    };
     let version = registry.version();
-    let change = registry.replace_family("tables", generated(&["t_a", "t_b", "hand_written"]));
+    let change = registry.replace_family(&tables, generated(&["t_a", "t_b", "hand_written"]));
     assert_eq!(change.tools, 2);
     assert_eq!(change.clashes, vec!["hand_written".to_owned()]);
     assert!(change.changed);
     assert_eq!(registry.version(), version + 1, "one change, one version");
     assert_eq!(registry.len(), 3);
 
-    let change = registry.replace_family("tables", generated(&["t_a", "t_b"]));
+    let change = registry.replace_family(&tables, generated(&["t_a", "t_b"]));
     assert!(!change.changed, "{change:?}");
     assert_eq!(
         registry.version(),
@@ -139,7 +144,7 @@ fn a_family_is_replaced_as_one_change_and_not_at_all_when_unchanged() {
         "the same family again changes nothing"
     );
 
-    let change = registry.replace_family("tables", generated(&["t_b", "t_c"]));
+    let change = registry.replace_family(&tables, generated(&["t_b", "t_c"]));
     assert_eq!((change.tools, change.unchanged, change.removed), (2, 1, 2));
     assert_eq!(registry.version(), version + 2);
     assert!(!registry.contains("t_a") && registry.contains("t_c"));
@@ -151,6 +156,40 @@ fn a_family_is_replaced_as_one_change_and_not_at_all_when_unchanged() {
         registry
             .get("t_c", &Caller::anonymous("test"))
             .and_then(|t| t.family.clone()),
-        Some("tables".to_owned())
+        Some(Arc::new(tables))
+    );
+}
+
+#[test]
+fn a_familys_tools_are_for_callers_of_its_base_and_a_scoped_one_for_its_callers_only() {
+    let registry = ToolRegistry::new(10);
+    let member = |family: &str, callers: Option<&[&str]>| Membership {
+        family: family.into(),
+        base: "s3_read".into(),
+        callers: callers.map(|c| c.iter().map(|p| (*p).to_owned()).collect()),
+    };
+    registry.replace_family(&member("notes", Some(&["console"])), vec![tool("s3_notes")]);
+    registry.replace_family(&member("open", None), vec![tool("s3_open")]);
+    let names = |caller: &Caller| {
+        let page = registry.list(None, caller).unwrap();
+        page.tools
+            .iter()
+            .map(|t| t.name.to_string())
+            .collect::<Vec<_>>()
+    };
+    let reads = |principal: &str| Caller::with_tools(principal, ["s3_read".to_owned()]);
+    assert_eq!(names(&reads("console")), ["s3_notes", "s3_open"]);
+    assert_eq!(names(&reads("reader")), ["s3_open"]);
+    assert!(registry.get("s3_notes", &reads("reader")).is_none());
+    assert!(registry.get("s3_notes", &reads("console")).is_some());
+    let invokes = Caller::with_tools("console", ["lambda_invoke".to_owned()]);
+    assert!(
+        names(&invokes).is_empty(),
+        "in the scope but not allowed the base"
+    );
+    assert_eq!(
+        names(&Caller::anonymous("127.0.0.1")),
+        ["s3_open"],
+        "an unauthenticated caller is in no scope"
     );
 }

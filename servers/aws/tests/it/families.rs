@@ -1,0 +1,371 @@
+//! The AWS tier's tool families against moto: per-prefix S3 readers and per-function
+//! Lambda tools that run through their base tools, a family scoped to one caller, prefixes
+//! listed from the bucket (and a role that may not list them), and families following
+//! their config file and SIGHUP.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{CONSOLE_TOKEN, READER_TOKEN, Setup, TestServer, repo_root, require_moto};
+
+const NOTES: &str = "s3_mcp_slo_reports_notes";
+const ECHO: &str = "lambda_agent_echo";
+
+/// The tools `token`'s caller is listed (every page).
+async fn names(server: &TestServer, token: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut cursor = Value::Null;
+    loop {
+        let params = match &cursor {
+            Value::Null => json!({}),
+            c => json!({"cursor": c}),
+        };
+        let answer = server
+            .post_as(
+                Some(token),
+                json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": params}),
+            )
+            .await;
+        let result = &answer.body["result"];
+        names.extend(
+            result["tools"]
+                .as_array()
+                .unwrap_or_else(|| panic!("a listing: {}", answer.body))
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned()),
+        );
+        cursor = result["nextCursor"].clone();
+        if cursor.is_null() {
+            return names;
+        }
+    }
+}
+
+/// `/readyz` once it answers 200, or its last answer after 20 s (a server still starting
+/// answers nothing).
+async fn ready(server: &TestServer) -> (u16, String) {
+    let started = Instant::now();
+    loop {
+        let answer = server
+            .http
+            .get(format!("{}/readyz", server.base))
+            .send()
+            .await;
+        let last = match answer {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(e) => (0, e.to_string()),
+        };
+        if last.0 == 200 || started.elapsed() > Duration::from_secs(20) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the console's listing satisfies `done`; the listing.
+async fn until(server: &TestServer, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let started = Instant::now();
+    loop {
+        let now = names(server, CONSOLE_TOKEN).await;
+        if done(&now) {
+            return now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{what}: not after 20 s; tools: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_readers_and_invokers_run_through_their_base_tools() {
+    let _endpoint = require_moto!();
+    let server = Setup::new().families().start().await;
+    let (status, body) = ready(&server).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("family/report_notes") && body.contains("family/agent_functions"),
+        "{body}"
+    );
+    let console = names(&server, CONSOLE_TOKEN).await;
+    assert!(
+        console.contains(&NOTES.to_owned()) && console.contains(&ECHO.to_owned()),
+        "{console:?}"
+    );
+    assert!(
+        !console.contains(&"lambda_sleeper".to_owned()),
+        "sleeper does not start with the family's prefix: {console:?}"
+    );
+
+    // The prefix reader: the key after the prefix, read by s3_read under its role.
+    let read = server.call(NOTES, json!({"key": "readme.txt"})).await;
+    assert!(read.is_ok(), "{}", read.body);
+    assert_eq!(read.structured()["key"], "notes/readme.txt");
+    assert!(
+        read.text().starts_with("Reports bucket for mcp-slo"),
+        "{}",
+        read.text()
+    );
+    for key in ["../daily.csv", "/daily.csv", "a/./b"] {
+        let escape = server.call(NOTES, json!({"key": key})).await;
+        assert!(escape.is_tool_error(), "{key}: {}", escape.body);
+        assert!(
+            escape.text().contains("must be a key under notes/"),
+            "{}",
+            escape.text()
+        );
+    }
+    let bucket = server
+        .call(NOTES, json!({"key": "readme.txt", "bucket": "another"}))
+        .await;
+    assert!(
+        !bucket.is_ok(),
+        "the bucket is the family's, not an argument: {}",
+        bucket.body
+    );
+
+    // The function's tool: the payload only, invoked by lambda_invoke.
+    let echo = server
+        .call(ECHO, json!({"payload": "{\"order\": 42}"}))
+        .await;
+    assert!(echo.is_ok(), "{}", echo.body);
+    assert_eq!(echo.structured()["function"], "agent-echo");
+    assert_eq!(echo.structured()["result"], json!({"order": 42}));
+
+    // A family's tools are for whoever may use its base: the reader reads, never invokes.
+    let reader = names(&server, READER_TOKEN).await;
+    assert!(reader.contains(&NOTES.to_owned()), "{reader:?}");
+    assert!(!reader.contains(&ECHO.to_owned()), "{reader:?}");
+    let refused = server
+        .call_as(READER_TOKEN, ECHO, json!({"payload": "{}"}))
+        .await;
+    assert!(!refused.is_ok(), "{}", refused.body);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_family_scoped_to_one_caller_is_listed_and_called_by_it_alone() {
+    let _endpoint = require_moto!();
+    let mut setup = Setup::new().families();
+    for family in &mut setup.config.families {
+        family.callers = Some(vec!["console".into()]);
+    }
+    let server = setup.start().await;
+    assert_eq!(ready(&server).await.0, 200);
+    let console = names(&server, CONSOLE_TOKEN).await;
+    assert!(console.contains(&NOTES.to_owned()), "{console:?}");
+    let reader = names(&server, READER_TOKEN).await;
+    assert_eq!(reader, ["s3_read"], "the reader's view");
+    let refused = server
+        .call_as(READER_TOKEN, NOTES, json!({"key": "readme.txt"}))
+        .await;
+    assert!(!refused.is_ok(), "{}", refused.body);
+    let read = server.call(NOTES, json!({"key": "readme.txt"})).await;
+    assert!(read.is_ok(), "{}", read.body);
+    server.stop().await;
+}
+
+/// The committed families with `report_notes` listing the bucket's prefixes.
+fn listing_prefixes(setup: &mut Setup) {
+    for family in &mut setup.config.families {
+        if let mcp_server_core::config::FamilyKind::S3Prefixes { prefixes, .. } = &mut family.kind {
+            *prefixes = None;
+        }
+    }
+    for tool in &mut setup.config.tools {
+        if tool.name == "s3_read" {
+            tool.security.max_permissions = vec!["s3:GetObject".into(), "s3:ListBucket".into()];
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefixes_are_listed_from_the_bucket_under_a_role_that_may_list_it() {
+    let _endpoint = require_moto!();
+    let mut setup = Setup::new().families().role("s3_read", "agent-s3-browse");
+    listing_prefixes(&mut setup);
+    let server = setup.start().await;
+    let (status, body) = ready(&server).await;
+    assert_eq!(status, 200, "{body}");
+    let console = names(&server, CONSOLE_TOKEN).await;
+    let readers: Vec<&String> = console.iter().filter(|n| n.starts_with("s3_mcp")).collect();
+    assert_eq!(readers, [NOTES], "the bucket's one prefix, notes/");
+    server.stop().await;
+
+    // agent-s3-read may read but not list: the family does not load and /readyz says why.
+    let mut setup = Setup::new().families();
+    listing_prefixes(&mut setup);
+    let server = setup.start().await;
+    let (status, body) = ready(&server).await;
+    assert_eq!(status, 503, "{body}");
+    let checks: Value = serde_json::from_str(&body).expect("readyz answers JSON");
+    let family = checks["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["name"] == "family/report_notes")
+        .unwrap_or_else(|| panic!("{body}"))
+        .clone();
+    assert_eq!(family["ok"], false, "{family}");
+    let detail = family["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("agent-s3-read") && detail.contains("s3:ListBucket"),
+        "{detail}"
+    );
+    server.stop().await;
+}
+
+/// The committed config with its families replaced by `families` (YAML list items).
+fn config_with(families: &str) -> String {
+    let text =
+        std::fs::read_to_string(repo_root().join("config/aws_managed_mcp_config.yaml")).unwrap();
+    let at = text
+        .find("  families:\n")
+        .expect("the committed config has families");
+    format!("{}  families:\n{families}", &text[..at])
+}
+
+const SLEEPER_ONLY: &str =
+    "    - { name: \"agent_functions\", kind: \"lambda_functions\", functions: [\"sleeper\"] }\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn families_follow_their_config_file() {
+    let _endpoint = require_moto!();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("aws.yaml");
+    std::fs::write(&file, config_with(&committed_families())).unwrap();
+    let mut setup = Setup::new().families();
+    setup.config_file = Some(file.clone());
+    let server = setup.start().await;
+    assert_eq!(ready(&server).await.0, 200);
+    until(&server, "the committed families", |t| {
+        t.contains(&NOTES.to_owned()) && t.contains(&ECHO.to_owned())
+    })
+    .await;
+    // One family changes its functions, the other is no longer declared.
+    std::fs::write(&file, config_with(SLEEPER_ONLY)).unwrap();
+    let now = until(&server, "after the edit", |t| {
+        !t.contains(&NOTES.to_owned()) && t.contains(&"lambda_sleeper".to_owned())
+    })
+    .await;
+    assert!(!now.contains(&ECHO.to_owned()), "{now:?}");
+    // A file that does not load leaves the families as they were.
+    std::fs::write(&file, "server: [not, a, config]\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(names(&server, CONSOLE_TOKEN).await, now);
+    server.stop().await;
+}
+
+/// The committed config's families, as written there.
+fn committed_families() -> String {
+    let text =
+        std::fs::read_to_string(repo_root().join("config/aws_managed_mcp_config.yaml")).unwrap();
+    let at = text
+        .find("  families:\n")
+        .expect("the committed config has families");
+    text[at + "  families:\n".len()..].to_owned()
+}
+
+/// The binary, started the way users start it: SIGHUP reads its config file's families
+/// again and the process goes on serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_reloads_its_families_on_sighup_and_keeps_serving() {
+    let endpoint = require_moto!();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("aws.yaml");
+    std::fs::write(&file, config_with(&committed_families())).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = |name: &str| repo_root().join("config").join(name);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-aws-server"))
+        .arg("--config")
+        .arg(&file)
+        .arg("--boundaries")
+        .arg(config("deployment_boundaries.yaml"))
+        .arg("--network")
+        .arg(config("network_isolation.yaml"))
+        .arg("--callers")
+        .arg(Path::new("/nonexistent/callers.yaml"))
+        .args(["--audit", "off", "--mode", "stateless"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("MCP_AWS_CALLER_TOKENS", format!("console={CONSOLE_TOKEN}"))
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let server = TestServer::at(port);
+    let (status, body) = ready(&server).await;
+    assert_eq!(status, 200, "{body}");
+    until(&server, "the committed families", |t| {
+        t.contains(&ECHO.to_owned())
+    })
+    .await;
+    // The file is edited with its size and modification time kept, so that only the signal
+    // can make the server read it again.
+    let before = std::fs::metadata(&file).unwrap();
+    let mut edited = config_with(SLEEPER_ONLY);
+    assert!(edited.len() < before.len() as usize);
+    edited.push('#');
+    while edited.len() < before.len() as usize {
+        edited.push('#');
+    }
+    std::fs::write(&file, edited).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&file)
+        .unwrap()
+        .set_modified(before.modified().unwrap())
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(
+        names(&server, CONSOLE_TOKEN)
+            .await
+            .contains(&ECHO.to_owned()),
+        "the edit went unnoticed without the signal"
+    );
+    let sent = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    until(&server, "after SIGHUP", |t| {
+        t.contains(&"lambda_sleeper".to_owned()) && !t.contains(&ECHO.to_owned())
+    })
+    .await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the process ended on SIGHUP"
+    );
+    let sleeper = server
+        .call("lambda_sleeper", json!({"payload": "{\"sleep_ms\": 0}"}))
+        .await;
+    assert!(sleeper.is_ok(), "{}", sleeper.body);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}:\n{stderr}",
+        output.status
+    );
+    assert!(
+        stderr.contains("SIGHUP: reloading tool families"),
+        "no reload on SIGHUP in the log:\n{stderr}"
+    );
+}
