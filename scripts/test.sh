@@ -34,6 +34,8 @@ bash "$here/foreign/install.sh"
 # An OAuth authorization server nobody here wrote (Authlib on Flask, from PyPI), for
 # harness/cli/tests/oauth/authlib.rs.
 bash "$here/oauth/install.sh"
+# An OTLP receiver nobody here wrote (rotel, from PyPI), for the servers' telemetry tests.
+bash "$here/otel/install-rotel.sh"
 # docker-compose.yml, checked by a real Compose implementation (no engine needed).
 bash "$here/check-compose.sh"
 export MCP_SLO_REQUIRE_SERVICES=1

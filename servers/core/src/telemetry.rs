@@ -3,7 +3,9 @@
 //! over OTLP/HTTP only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; otherwise no exporter is
 //! built and spans cost only what `tracing` costs.
 
+use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
 use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::Span;
 use tracing::level_filters::LevelFilter;
@@ -141,6 +143,65 @@ pub fn record_error(span: &Span, kind: &str, message: &str) {
     span.record("error.type", kind);
 }
 
+/// The W3C trace context a request carried (`traceparent`, `tracestate`): in its HTTP
+/// headers, or in its `_meta` (SEP-414; the `_meta` wins when both are given). The tool
+/// span continues that trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceParent {
+    pub traceparent: String,
+    pub tracestate: Option<String>,
+}
+
+impl TraceParent {
+    pub fn from_headers(headers: &http::HeaderMap) -> Option<TraceParent> {
+        let get = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Some(TraceParent {
+            traceparent: get("traceparent")?,
+            tracestate: get("tracestate"),
+        })
+    }
+
+    pub fn from_meta(meta: &rmcp::model::MetaObject) -> Option<TraceParent> {
+        Some(TraceParent {
+            traceparent: meta.get_traceparent()?.to_owned(),
+            tracestate: meta.get_tracestate().map(str::to_owned),
+        })
+    }
+}
+
+impl Extractor for TraceParent {
+    fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            "traceparent" => Some(&self.traceparent),
+            "tracestate" => self.tracestate.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        let mut keys = vec!["traceparent"];
+        if self.tracestate.is_some() {
+            keys.push("tracestate");
+        }
+        keys
+    }
+}
+
+/// Makes `span` a child of the remote span `parent` names; a malformed `traceparent`
+/// leaves it the root of a trace of its own, as W3C Trace Context says.
+pub fn continue_trace(span: &Span, parent: &TraceParent) {
+    let context = TraceContextPropagator::new().extract(parent);
+    if context.span().span_context().is_valid() {
+        // Fails only for a span no layer records (no exporter): nothing to continue then.
+        let _ = span.set_parent(context);
+    }
+}
+
 /// The span's trace id when it is exported, for the audit record.
 pub fn trace_id(span: &Span) -> Option<String> {
     let context = span.context();
@@ -189,6 +250,32 @@ mod tests {
         assert_eq!(
             hint(Some("info,tokio_postgres=debug")),
             Some(LevelFilter::DEBUG)
+        );
+    }
+
+    #[test]
+    fn trace_context_comes_from_headers_or_meta() {
+        const PARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(TraceParent::from_headers(&headers), None);
+        headers.insert("traceparent", http::HeaderValue::from_static(PARENT));
+        headers.insert("tracestate", http::HeaderValue::from_static("vendor=1"));
+        let parent = TraceParent::from_headers(&headers).unwrap();
+        assert_eq!(parent.traceparent, PARENT);
+        assert_eq!(parent.keys(), ["traceparent", "tracestate"]);
+        let mut meta = rmcp::model::MetaObject::new();
+        meta.set_traceparent(PARENT);
+        assert_eq!(
+            TraceParent::from_meta(&meta),
+            Some(TraceParent {
+                traceparent: PARENT.into(),
+                tracestate: None
+            })
+        );
+        let context = TraceContextPropagator::new().extract(&parent);
+        assert_eq!(
+            context.span().span_context().trace_id().to_string(),
+            "0af7651916cd43dd8448eb211c80319c"
         );
     }
 }

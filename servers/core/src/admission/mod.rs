@@ -382,7 +382,8 @@ impl Admission {
             },
             Message::Other(_) => Seen::Other,
         };
-        let admitted = Admitted::new(received, received_at, caller, guard.clone());
+        let admitted =
+            Admitted::new(received, received_at, caller, guard.clone()).traced(&parts.headers);
         Ok((
             AdmittedRequest {
                 parts,

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use crate::caller::Caller;
 use crate::metrics::Metrics;
+use crate::telemetry::TraceParent;
 use call::ParsedCall;
 
 /// Set on every admitted request; read by the handler.
@@ -26,6 +27,8 @@ pub struct Admitted {
     pub received: Instant,
     pub received_at: SystemTime,
     pub caller: Caller,
+    /// The trace context of the request's headers, if it carried one.
+    pub trace: Option<Arc<TraceParent>>,
     _inflight: Option<Arc<InflightGuard>>,
 }
 
@@ -41,8 +44,15 @@ impl Admitted {
             received,
             received_at,
             caller,
+            trace: None,
             _inflight: inflight,
         }
+    }
+
+    /// The same request, continuing the trace its headers name (if any).
+    pub(crate) fn traced(mut self, headers: &HeaderMap) -> Self {
+        self.trace = TraceParent::from_headers(headers).map(Arc::new);
+        self
     }
 
     /// What a handler sees when a request did not pass through the stack (in-process use).
@@ -51,6 +61,7 @@ impl Admitted {
             received: Instant::now(),
             received_at: SystemTime::now(),
             caller,
+            trace: None,
             _inflight: None,
         }
     }

@@ -34,7 +34,7 @@ use crate::registry::{
     CallReport, RegisteredTool, ToolCall, ToolError, ToolErrorKind, ToolOutput, ToolRegistry,
 };
 use crate::resources::ResourceSource;
-use crate::telemetry;
+use crate::telemetry::{self, TraceParent};
 
 mod info;
 pub mod notify;
@@ -120,8 +120,14 @@ impl McpHandler {
         admitted: &Admitted,
         id: &RequestId,
     ) -> Result<CallToolResponse, ErrorData> {
+        // The request's `_meta` names the trace to continue, else its headers.
+        let from_meta = request
+            .meta
+            .as_ref()
+            .and_then(|m| TraceParent::from_meta(m));
+        let trace = from_meta.as_ref().or(admitted.trace.as_deref());
         let args = request.arguments.unwrap_or_default();
-        self.execute(&request.name, args, admitted, id_text(id))
+        self.execute(&request.name, args, admitted, id_text(id), trace)
             .await
             .map(CallToolResponse::from)
     }
@@ -159,6 +165,7 @@ impl McpHandler {
         args: Map<String, Value>,
         admitted: &Admitted,
         request_id: String,
+        trace: Option<&TraceParent>,
     ) -> Result<CallToolResult, ErrorData> {
         let inner = &self.0;
         let caller = &admitted.caller;
@@ -217,6 +224,9 @@ impl McpHandler {
         } else {
             tracing::Span::none()
         };
+        if let Some(parent) = trace {
+            telemetry::continue_trace(&span, parent);
+        }
         let report = CallReport::default();
         let outcome = tokio::time::timeout_at(
             deadline,
@@ -456,8 +466,13 @@ impl ServerHandler for McpHandler {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.call(request, &admitted_from(&context), &context.id)
-            .await
+        let admitted = admitted_from(&context);
+        // rmcp hands the request's `_meta` over in the context.
+        let mut request = request;
+        if request.meta.is_none() && !context.meta.0.0.is_empty() {
+            request.meta = Some(context.meta);
+        }
+        self.call(request, &admitted, &context.id).await
     }
 
     async fn list_resources(

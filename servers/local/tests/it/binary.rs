@@ -23,14 +23,30 @@ pub(crate) async fn start(
     args: &[&str],
     database_url: &str,
 ) -> (Running, TestServer) {
+    start_with(addr, args, &[("DATABASE_URL", database_url)]).await
+}
+
+/// [`start`] with the environment `env` (an `--audit` in `args` replaces `--audit off`).
+pub(crate) async fn start_with(
+    addr: SocketAddr,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Running, TestServer) {
+    let audit: &[&str] = if args.contains(&"--audit") {
+        &[]
+    } else {
+        &["--audit", "off"]
+    };
     let child = Running(Some(
         Command::new(env!("CARGO_BIN_EXE_mcp-local-server"))
             .current_dir(repo_root())
-            .args(["--mode", "stateless", "--audit", "off"])
+            .args(["--mode", "stateless"])
+            .args(audit)
             .args(args)
             .args(["--listen", &addr.to_string()])
-            .env("DATABASE_URL", database_url)
+            .env("DATABASE_URL", database_url())
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

@@ -17,5 +17,6 @@ mod pg;
 mod resources;
 mod sql;
 mod support;
+mod telemetry;
 mod tools;
 mod transport;
