@@ -39,16 +39,7 @@ impl S3Read {
             .u64_arg("max_bytes")
             .map_or(self.max_bytes, |m| (m as usize).min(self.max_bytes))
             .max(1);
-        // Ask for one byte more than we keep, to know whether the object was cut.
-        let range = match call.str_arg("range") {
-            Some(r) if r.starts_with("bytes=") => r.to_owned(),
-            Some(r) => {
-                return Err(ToolError::invalid(format!(
-                    "`range` must look like bytes=START-END, got {r:?}"
-                )));
-            }
-            None => format!("bytes=0-{max_bytes}"),
-        };
+        let range = bounded_range(call.str_arg("range"), max_bytes).map_err(ToolError::invalid)?;
         call.report.role(&self.role);
         let attempts = AttemptCounter::default();
         let what = format!("s3://{bucket}/{key}");
@@ -76,13 +67,17 @@ impl S3Read {
             .and_then(|r| r.rsplit('/').next())
             .and_then(|t| t.parse::<u64>().ok())
             .or(object.content_length().map(|l| l as u64));
-        let mut bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(|e| ToolError::backend(format!("reading {what}: {e}")))?
-            .into_bytes()
-            .to_vec();
+        // The range already asks for no more than one byte past `max_bytes`; reading stops
+        // there too, whatever the store sends.
+        let mut body = object.body;
+        let mut bytes = Vec::new();
+        while bytes.len() <= max_bytes {
+            match body.try_next().await {
+                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                Ok(None) => break,
+                Err(e) => return Err(ToolError::backend(format!("reading {what}: {e}"))),
+            }
+        }
         let truncated = bytes.len() > max_bytes;
         bytes.truncate(max_bytes);
         let textual = content_type.starts_with("text/")
@@ -119,5 +114,82 @@ impl S3Read {
 impl ToolHandler for S3Read {
     fn call<'a>(&'a self, call: ToolCall<'a>) -> BoxFuture<'a, Result<ToolOutput, ToolError>> {
         Box::pin(self.run(call))
+    }
+}
+
+/// The `Range` to fetch: the caller's (`bytes=START-END`, `bytes=START-`, `bytes=-SUFFIX`),
+/// cut to `max_bytes` plus one byte (to know whether the object was cut), so what is
+/// downloaded is bounded, not only what is returned; `bytes=0-max_bytes` without one.
+fn bounded_range(range: Option<&str>, max_bytes: usize) -> Result<String, String> {
+    let max = max_bytes as u64;
+    let Some(range) = range else {
+        return Ok(format!("bytes=0-{max}"));
+    };
+    let bad = || {
+        format!(
+            "`range` must look like bytes=START-END, bytes=START- or bytes=-LAST, got {range:?}"
+        )
+    };
+    let spec = range.strip_prefix("bytes=").ok_or_else(bad)?;
+    let (start, end) = spec.split_once('-').ok_or_else(bad)?;
+    let number = |s: &str| s.trim().parse::<u64>().map_err(|_| bad());
+    match (start.trim(), end.trim()) {
+        ("", last) => {
+            let last = number(last)?;
+            if last > max {
+                return Err(format!(
+                    "`range` {range:?} asks for the last {last} bytes; at most {max} may be read"
+                ));
+            }
+            Ok(format!("bytes=-{last}"))
+        }
+        (start, "") => {
+            let start = number(start)?;
+            Ok(format!("bytes={start}-{}", start.saturating_add(max)))
+        }
+        (start, end) => {
+            let (start, end) = (number(start)?, number(end)?);
+            if end < start {
+                return Err(bad());
+            }
+            Ok(format!(
+                "bytes={start}-{}",
+                end.min(start.saturating_add(max))
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bounded_range;
+
+    #[test]
+    fn a_range_is_cut_to_what_may_be_read() {
+        assert_eq!(bounded_range(None, 100).as_deref(), Ok("bytes=0-100"));
+        assert_eq!(
+            bounded_range(Some("bytes=0-2097151"), 100).as_deref(),
+            Ok("bytes=0-100")
+        );
+        assert_eq!(
+            bounded_range(Some("bytes=10-20"), 100).as_deref(),
+            Ok("bytes=10-20")
+        );
+        assert_eq!(
+            bounded_range(Some("bytes=1000-"), 100).as_deref(),
+            Ok("bytes=1000-1100")
+        );
+        assert_eq!(
+            bounded_range(Some("bytes=-50"), 100).as_deref(),
+            Ok("bytes=-50")
+        );
+        assert!(
+            bounded_range(Some("bytes=-500"), 100)
+                .unwrap_err()
+                .contains("at most 100")
+        );
+        for bad in ["0-10", "bytes=a-b", "bytes=10-5", "bytes=0-1,5-9", "bytes"] {
+            assert!(bounded_range(Some(bad), 100).is_err(), "{bad}");
+        }
     }
 }

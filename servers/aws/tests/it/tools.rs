@@ -37,6 +37,29 @@ async fn s3_read_returns_text_binary_and_clear_errors() {
     assert!(big.is_ok(), "{}", big.body);
     assert_eq!(big.structured()["returned_bytes"], 1000);
     assert_eq!(big.structured()["truncated"], true);
+    // A caller's range is cut to max_bytes (plus the byte that shows the cut) before it is
+    // fetched: the 2 MiB object's bytes 100.. are byte i = i mod 256.
+    let from = server
+        .call(
+            "s3_read",
+            json!({"bucket": "mcp-slo-reports", "key": "big.bin", "range": "bytes=100-", "max_bytes": 16}),
+        )
+        .await;
+    assert!(from.is_ok(), "{}", from.body);
+    assert_eq!(from.structured()["returned_bytes"], 16);
+    assert_eq!(from.structured()["truncated"], true);
+    let content = from.structured()["content"].as_str().unwrap_or_default();
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, content)
+        .expect("base64 content");
+    assert_eq!(bytes, (100u8..116).collect::<Vec<_>>());
+    let tail = server
+        .call(
+            "s3_read",
+            json!({"bucket": "mcp-slo-reports", "key": "big.bin", "range": "bytes=-2000000", "max_bytes": 1000}),
+        )
+        .await;
+    assert!(tail.is_tool_error(), "{}", tail.body);
+    assert!(tail.text().contains("at most 1000"), "{}", tail.text());
     let missing = server
         .call(
             "s3_read",
