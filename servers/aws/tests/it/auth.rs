@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::{CONSOLE_TOKEN, READER_TOKEN, Setup, require_moto};
+use crate::support::{CONSOLE_TOKEN, READER_TOKEN, Setup, repo_root, require_moto, spawn_binary};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_authenticated_callers_get_in_and_each_sees_only_its_tools() {
@@ -184,5 +184,76 @@ async fn configured_host_names_are_the_only_ones_answered() {
             .await
             .unwrap();
         assert_eq!(answer.status(), status, "Host: {host}");
+    }
+}
+
+/// The binary's standard error at `RUST_LOG=debug` and its audit trail, after calls that
+/// succeed, fail authentication, are forbidden and reach AWS under assumed roles, hold no
+/// bearer token and not the base secret key. (The assumed roles' keys are moto's to make and
+/// unknown here: they are not looked for.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_or_aws_secret_reaches_the_logs_or_the_audit_trail() {
+    let endpoint = require_moto!();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let config = repo_root().join("config/aws_managed_mcp_config.yaml");
+    let log = dir.path().join("stderr.log");
+    let audit_arg = audit.display().to_string();
+    let (child, server) = spawn_binary(&endpoint, &config, &audit_arg, "debug", &log);
+    let (status, body) = server.ready().await;
+    assert_eq!(status, 200, "{body}");
+    const WRONG: &str = "wrong-token-that-must-not-be-logged";
+    let calls = [
+        (
+            CONSOLE_TOKEN,
+            "s3_read",
+            json!({"bucket": "mcp-slo-reports", "key": "daily.csv"}),
+        ),
+        (
+            CONSOLE_TOKEN,
+            "lambda_invoke",
+            json!({"function_name": "agent-echo", "payload": "{}"}),
+        ),
+        (
+            CONSOLE_TOKEN,
+            "s3_read",
+            json!({"bucket": "mcp-slo-reports", "key": "nope.txt"}),
+        ),
+        (
+            READER_TOKEN,
+            "lambda_invoke",
+            json!({"function_name": "agent-echo", "payload": "{}"}),
+        ),
+        (
+            WRONG,
+            "s3_read",
+            json!({"bucket": "mcp-slo-reports", "key": "daily.csv"}),
+        ),
+    ];
+    for (token, tool, arguments) in calls {
+        server.call_as(token, tool, arguments).await;
+    }
+    assert!(child.stop().await.success());
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    let trail = std::fs::read_to_string(&audit).unwrap();
+    assert!(
+        trail.lines().count() >= 4,
+        "every admitted call is audited:\n{trail}"
+    );
+    assert!(stderr.contains("DEBUG"), "the log ran at debug:\n{stderr}");
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default();
+    assert!(
+        secret.len() >= 8,
+        "setup-moto.sh exports the base secret key"
+    );
+    let secrets = [
+        ("the console's token", CONSOLE_TOKEN),
+        ("the reader's token", READER_TOKEN),
+        ("a wrong token", WRONG),
+        ("the base secret key", secret.as_str()),
+    ];
+    for (what, value) in secrets {
+        assert!(!stderr.contains(value), "{what} in the log");
+        assert!(!trail.contains(value), "{what} in the audit trail");
     }
 }

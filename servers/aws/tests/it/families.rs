@@ -3,13 +3,13 @@
 //! listed from the bucket (and a role that may not list them), and families following
 //! their config file and SIGHUP.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{CONSOLE_TOKEN, READER_TOKEN, Setup, TestServer, repo_root, require_moto};
+use crate::support::{
+    CONSOLE_TOKEN, READER_TOKEN, Setup, TestServer, repo_root, require_moto, spawn_binary,
+};
 
 const NOTES: &str = "s3_mcp_slo_reports_notes";
 const ECHO: &str = "lambda_agent_echo";
@@ -44,27 +44,6 @@ async fn names(server: &TestServer, token: &str) -> Vec<String> {
     }
 }
 
-/// `/readyz` once it answers 200, or its last answer after 20 s (a server still starting
-/// answers nothing).
-async fn ready(server: &TestServer) -> (u16, String) {
-    let started = Instant::now();
-    loop {
-        let answer = server
-            .http
-            .get(format!("{}/readyz", server.base))
-            .send()
-            .await;
-        let last = match answer {
-            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
-            Err(e) => (0, e.to_string()),
-        };
-        if last.0 == 200 || started.elapsed() > Duration::from_secs(20) {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Waits until the console's listing satisfies `done`; the listing.
 async fn until(server: &TestServer, what: &str, done: impl Fn(&[String]) -> bool) -> Vec<String> {
     let started = Instant::now();
@@ -85,7 +64,7 @@ async fn until(server: &TestServer, what: &str, done: impl Fn(&[String]) -> bool
 async fn generated_readers_and_invokers_run_through_their_base_tools() {
     let _endpoint = require_moto!();
     let server = Setup::new().families().start().await;
-    let (status, body) = ready(&server).await;
+    let (status, body) = server.ready().await;
     assert_eq!(status, 200, "{body}");
     assert!(
         body.contains("family/report_notes") && body.contains("family/agent_functions"),
@@ -155,7 +134,7 @@ async fn a_family_scoped_to_one_caller_is_listed_and_called_by_it_alone() {
         family.callers = Some(vec!["console".into()]);
     }
     let server = setup.start().await;
-    assert_eq!(ready(&server).await.0, 200);
+    assert_eq!(server.ready().await.0, 200);
     let console = names(&server, CONSOLE_TOKEN).await;
     assert!(console.contains(&NOTES.to_owned()), "{console:?}");
     let reader = names(&server, READER_TOKEN).await;
@@ -189,7 +168,7 @@ async fn prefixes_are_listed_from_the_bucket_under_a_role_that_may_list_it() {
     let mut setup = Setup::new().families().role("s3_read", "agent-s3-browse");
     listing_prefixes(&mut setup);
     let server = setup.start().await;
-    let (status, body) = ready(&server).await;
+    let (status, body) = server.ready().await;
     assert_eq!(status, 200, "{body}");
     let console = names(&server, CONSOLE_TOKEN).await;
     let readers: Vec<&String> = console.iter().filter(|n| n.starts_with("s3_mcp")).collect();
@@ -200,7 +179,7 @@ async fn prefixes_are_listed_from_the_bucket_under_a_role_that_may_list_it() {
     let mut setup = Setup::new().families();
     listing_prefixes(&mut setup);
     let server = setup.start().await;
-    let (status, body) = ready(&server).await;
+    let (status, body) = server.ready().await;
     assert_eq!(status, 503, "{body}");
     let checks: Value = serde_json::from_str(&body).expect("readyz answers JSON");
     let family = checks["checks"]
@@ -241,7 +220,7 @@ async fn families_follow_their_config_file() {
     let mut setup = Setup::new().families();
     setup.config_file = Some(file.clone());
     let server = setup.start().await;
-    assert_eq!(ready(&server).await.0, 200);
+    assert_eq!(server.ready().await.0, 200);
     until(&server, "the committed families", |t| {
         t.contains(&NOTES.to_owned()) && t.contains(&ECHO.to_owned())
     })
@@ -278,32 +257,9 @@ async fn the_binary_reloads_its_families_on_sighup_and_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("aws.yaml");
     std::fs::write(&file, config_with(&committed_families())).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = |name: &str| repo_root().join("config").join(name);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-aws-server"))
-        .arg("--config")
-        .arg(&file)
-        .arg("--boundaries")
-        .arg(config("deployment_boundaries.yaml"))
-        .arg("--network")
-        .arg(config("network_isolation.yaml"))
-        .arg("--callers")
-        .arg(Path::new("/nonexistent/callers.yaml"))
-        .args(["--audit", "off", "--mode", "stateless"])
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("MCP_AWS_CALLER_TOKENS", format!("console={CONSOLE_TOKEN}"))
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let server = TestServer::at(port);
-    let (status, body) = ready(&server).await;
+    let stderr = dir.path().join("stderr.log");
+    let (mut child, server) = spawn_binary(&endpoint, &file, "off", "info", &stderr);
+    let (status, body) = server.ready().await;
     assert_eq!(status, 200, "{body}");
     until(&server, "the committed families", |t| {
         t.contains(&ECHO.to_owned())
@@ -332,40 +288,21 @@ async fn the_binary_reloads_its_families_on_sighup_and_keeps_serving() {
             .contains(&ECHO.to_owned()),
         "the edit went unnoticed without the signal"
     );
-    let sent = Command::new("kill")
-        .args(["-HUP", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    child.signal("-HUP");
     until(&server, "after SIGHUP", |t| {
         t.contains(&"lambda_sleeper".to_owned()) && !t.contains(&ECHO.to_owned())
     })
     .await;
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the process ended on SIGHUP"
-    );
+    assert!(child.is_running(), "the process ended on SIGHUP");
     let sleeper = server
         .call("lambda_sleeper", json!({"payload": "{\"sleep_ms\": 0}"}))
         .await;
     assert!(sleeper.is_ok(), "{}", sleeper.body);
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let status = child.stop().await;
+    let log = std::fs::read_to_string(&stderr).unwrap_or_default();
+    assert!(status.success(), "exit {status:?}:\n{log}");
     assert!(
-        output.status.success(),
-        "exit {:?}:\n{stderr}",
-        output.status
-    );
-    assert!(
-        stderr.contains("SIGHUP: reloading tool families"),
-        "no reload on SIGHUP in the log:\n{stderr}"
+        log.contains("SIGHUP: reloading tool families"),
+        "no reload on SIGHUP in the log:\n{log}"
     );
 }

@@ -140,6 +140,89 @@ impl Setup {
     }
 }
 
+/// The `mcp-aws-server` binary, started the way users start it, stateless on a free
+/// loopback port, with `config`, the repository's boundaries and network, the console and
+/// reader callers (`MCP_AWS_CALLER_TOKENS`), `--audit audit` and `RUST_LOG=log`; its
+/// standard error written to `stderr` (a file: a pipe nobody reads would fill and stall
+/// it). Not yet answering: wait for `/readyz`.
+pub fn spawn_binary(
+    endpoint: &str,
+    config: &Path,
+    audit: &str,
+    log: &str,
+    stderr: &Path,
+) -> (Running, TestServer) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let file = |name: &str| repo_root().join("config").join(name);
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-aws-server"))
+        .arg("--config")
+        .arg(config)
+        .arg("--boundaries")
+        .arg(file("deployment_boundaries.yaml"))
+        .arg("--network")
+        .arg(file("network_isolation.yaml"))
+        .arg("--callers")
+        .arg("/nonexistent/callers.yaml")
+        .args(["--audit", audit, "--mode", "stateless"])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env(
+            "MCP_AWS_CALLER_TOKENS",
+            format!("console={CONSOLE_TOKEN},reader={READER_TOKEN}:s3_read"),
+        )
+        .env("RUST_LOG", log)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(stderr).expect("a file for standard error"))
+        .spawn()
+        .expect("the binary starts");
+    (Running(Some(child)), TestServer::at(port))
+}
+
+/// A server process, killed if the test ends without stopping it.
+pub struct Running(Option<std::process::Child>);
+
+impl Running {
+    /// Sends the process a signal (`kill -SIG`).
+    pub fn signal(&self, signal: &str) {
+        let pid = self.0.as_ref().expect("running").id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill {signal} {pid}");
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.0
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// SIGTERM, then its exit status.
+    pub async fn stop(mut self) -> std::process::ExitStatus {
+        self.signal("-TERM");
+        let mut child = self.0.take().expect("running");
+        tokio::task::spawn_blocking(move || child.wait())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 pub struct TestServer {
     pub url: String,
     pub base: String,
@@ -181,6 +264,23 @@ impl TestServer {
             http: reqwest::Client::new(),
             stop: None,
             task: None,
+        }
+    }
+
+    /// `/readyz` once it answers 200, or its last answer after 20 s (a server still
+    /// starting answers nothing).
+    pub async fn ready(&self) -> (u16, String) {
+        let started = std::time::Instant::now();
+        loop {
+            let answer = self.http.get(format!("{}/readyz", self.base)).send().await;
+            let last = match answer {
+                Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+                Err(e) => (0, e.to_string()),
+            };
+            if last.0 == 200 || started.elapsed() > Duration::from_secs(20) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
