@@ -151,19 +151,9 @@ impl Family for PrefixFamily {
             };
             prefixes.sort();
             prefixes.dedup();
-            let mut tools = Vec::new();
-            for prefix in prefixes {
-                if tools.len() == self.config.max_tools {
-                    tracing::warn!(family = %self.config.name, max_tools = self.config.max_tools, "more prefixes than max_tools: the rest are left out");
-                    break;
-                }
-                match self.reader(base, &prefix) {
-                    Some(tool) => tools.push(tool),
-                    None => {
-                        tracing::warn!(family = %self.config.name, prefix, "prefix left out: not a usable key prefix or tool name");
-                    }
-                }
-            }
+            let tools = families::capped(&self.config, "prefix", prefixes, |prefix| {
+                self.reader(base, prefix)
+            });
             Ok(tools)
         })
     }
@@ -266,14 +256,7 @@ impl ToolHandler for PrefixRead {
             let mut args: Map<String, Value> = call.args.clone();
             args.insert("bucket".into(), self.bucket.clone());
             args.insert("key".into(), Value::String(format!("{}{key}", self.prefix)));
-            self.base
-                .call(ToolCall {
-                    args: &args,
-                    deadline: call.deadline,
-                    caller: call.caller,
-                    report: call.report,
-                })
-                .await
+            self.base.call(call.with_args(&args)).await
         })
     }
 }
@@ -300,23 +283,18 @@ impl Family for FunctionFamily {
             };
             functions.sort();
             functions.dedup_by(|a, b| a.0 == b.0);
-            let mut tools = Vec::new();
-            for (function, description) in functions {
-                if !base.config.security.allows_function(&function) {
+            // A function the base does not allow gets no tool: a family's tools can do no
+            // more than its base.
+            functions.retain(|(function, _)| {
+                let allowed = base.config.security.allows_function(function);
+                if !allowed {
                     tracing::warn!(family = %self.config.name, function, "function left out: lambda_invoke does not allow it (security.allowed_functions)");
-                    continue;
                 }
-                if tools.len() == self.config.max_tools {
-                    tracing::warn!(family = %self.config.name, max_tools = self.config.max_tools, "more functions than max_tools: the rest are left out");
-                    break;
-                }
-                match self.invoker(base, &function, description.as_deref()) {
-                    Some(tool) => tools.push(tool),
-                    None => {
-                        tracing::warn!(family = %self.config.name, function, "function left out: its name makes no tool name");
-                    }
-                }
-            }
+                allowed
+            });
+            let tools = families::capped(&self.config, "function", functions, |(f, d)| {
+                self.invoker(base, f, d.as_deref())
+            });
             Ok(tools)
         })
     }
@@ -409,14 +387,7 @@ impl ToolHandler for FunctionInvoke {
         Box::pin(async move {
             let mut args: Map<String, Value> = call.args.clone();
             args.insert("function_name".into(), self.function.clone());
-            self.base
-                .call(ToolCall {
-                    args: &args,
-                    deadline: call.deadline,
-                    caller: call.caller,
-                    report: call.report,
-                })
-                .await
+            self.base.call(call.with_args(&args)).await
         })
     }
 }

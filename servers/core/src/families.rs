@@ -208,6 +208,31 @@ impl Families {
     }
 }
 
+/// The tools `make` gives `items`, in order, at most the family's `max_tools`: an item it
+/// makes none of (`what`, e.g. "prefix") is left out, and so are those past the cap, each
+/// with a warning.
+pub fn capped<T: std::fmt::Debug>(
+    family: &FamilyConfig,
+    what: &str,
+    items: impl IntoIterator<Item = T>,
+    mut make: impl FnMut(&T) -> Option<RegisteredTool>,
+) -> Vec<RegisteredTool> {
+    let mut tools = Vec::new();
+    for item in items {
+        if tools.len() == family.max_tools {
+            tracing::warn!(family = %family.name, max_tools = family.max_tools, "more of them than max_tools: the rest are left out ({what}s from {item:?} on)");
+            break;
+        }
+        match make(&item) {
+            Some(tool) => tools.push(tool),
+            None => {
+                tracing::warn!(family = %family.name, "{what} {item:?} left out: it makes no usable tool");
+            }
+        }
+    }
+    tools
+}
+
 /// A generated tool's name from `raw` (`agents_orders_by_id`, `s3_reports_notes`): lower
 /// case, every character but `a-z 0-9 _` as `_`; `None` when longer than a tool name may be.
 pub fn tool_name(raw: &str) -> Option<String> {

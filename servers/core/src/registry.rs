@@ -57,6 +57,17 @@ impl ToolCall<'_> {
         self.args.get(name).and_then(Value::as_u64)
     }
 
+    /// The same call with other arguments: how a generated tool hands its call to its
+    /// base tool.
+    pub fn with_args<'b>(&'b self, args: &'b Map<String, Value>) -> ToolCall<'b> {
+        ToolCall {
+            args,
+            deadline: self.deadline,
+            caller: self.caller,
+            report: self.report,
+        }
+    }
+
     /// Time left before the deadline.
     pub fn remaining(&self) -> std::time::Duration {
         self.deadline.saturating_duration_since(Instant::now())

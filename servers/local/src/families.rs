@@ -18,6 +18,9 @@ use serde_json::{Map, Value};
 
 use crate::tools::postgres::PostgresQuery;
 
+/// A table's primary key: its (column, type)s, in key order.
+type Key = Vec<(String, String)>;
+
 /// A `postgres_tables` family with the tool it runs through.
 struct TableFamily {
     config: FamilyConfig,
@@ -77,27 +80,22 @@ impl Family for TableFamily {
 impl TableFamily {
     /// One tool per table with a primary key, in name order, at most `max_tools`.
     async fn tables(&self) -> Result<Vec<RegisteredTool>, String> {
-        let mut tools = Vec::new();
+        let mut tables: BTreeMap<(&str, String, String), Key> = BTreeMap::new();
         for database in &self.databases {
             let keys = self.base.primary_keys(database, &self.schemas).await?;
-            let mut tables: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
             for [schema, table, column, data_type] in keys {
                 tables
-                    .entry((schema, table))
+                    .entry((database, schema, table))
                     .or_default()
                     .push((column, data_type));
             }
-            for ((schema, table), columns) in tables {
-                if tools.len() == self.config.max_tools {
-                    tracing::warn!(family = %self.config.name, max_tools = self.config.max_tools, "more tables than max_tools: the rest are left out");
-                    return Ok(tools);
-                }
-                if let Some(tool) = self.lookup(database, &schema, &table, &columns) {
-                    tools.push(tool);
-                }
-            }
         }
-        Ok(tools)
+        Ok(families::capped(
+            &self.config,
+            "table",
+            tables,
+            |((database, schema, table), columns)| self.lookup(database, schema, table, columns),
+        ))
     }
 
     /// The lookup tool of one table; `None` when its name or a key type cannot be served.
@@ -184,14 +182,7 @@ impl ToolHandler for TableLookup {
             args.insert("query".into(), Value::String(self.query.clone()));
             args.insert("params".into(), Value::Array(params));
             args.insert("database".into(), Value::String(self.database.clone()));
-            self.base
-                .call(ToolCall {
-                    args: &args,
-                    deadline: call.deadline,
-                    caller: call.caller,
-                    report: call.report,
-                })
-                .await
+            self.base.call(call.with_args(&args)).await
         })
     }
 }
