@@ -45,6 +45,8 @@ mkdir -p "$MCP_SLO_ARTIFACTS"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked --no-fail-fast
+# Each fuzz target for 20 s from its seeds (fuzz/): a crash fails the run.
+bash "$here/fuzz.sh" 20
 # The container path needs a Docker engine: run where one answers, said where none does.
 if docker info >/dev/null 2>&1; then
   cargo test --locked -p mcp-slo-backends --test containers -- --ignored
