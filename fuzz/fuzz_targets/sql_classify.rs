@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
                 | (Statement::Update(_), StatementClass::Update)
                 | (Statement::Delete(_), StatementClass::Delete)
         );
-        assert!(matches, "{sql:?} classified {classified:?} but parses as {statements:?}");
+        assert!(
+            matches,
+            "{sql:?} classified {classified:?} but parses as {statements:?}"
+        );
         assert!(
             !classified.read_only || classified.class == StatementClass::Select,
             "{sql:?}: only a SELECT may be read-only ({classified:?})"
