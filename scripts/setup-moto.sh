@@ -121,6 +121,17 @@ if pid=$(plain_pid) && is_moto; then
   stop_pid "$pid"
   rm -f "$PIDFILE" "$KEYFILE"
 fi
+# What a running server was started and provisioned from: its wrapper, the provisioner and
+# the world file. A server of ours started from other versions (an older clone's) is
+# replaced, so the world it holds is the one these tests expect.
+STAMPFILE=$STATE/moto-$PORT.stamp
+stamp=$(cat "$here/moto/server.py" "$here/moto/provision.py" "$here/../docker/localstack/seed/world.json" \
+          "$here/../docker/localstack/seed/world.py" | sha256sum | cut -d' ' -f1)
+if pid=$(our_pid) && is_moto && [ "$(cat "$STAMPFILE" 2>/dev/null)" != "$stamp" ]; then
+  log "replacing moto (pid $pid): it was started from other versions of server.py, provision.py or world.json"
+  stop_pid "$pid"
+  rm -f "$PIDFILE" "$KEYFILE"
+fi
 if is_moto; then
   log "moto already answers on $ENDPOINT"
 elif port_busy; then
@@ -132,6 +143,7 @@ else
   # running server.py (setsid execs it: no fork in a non-interactive shell).
   setsid "$VENV/bin/python" "$here/moto/server.py" -H 127.0.0.1 -p "$PORT" </dev/null >>"$LOGFILE" 2>&1 9>&- &
   echo $! >"$PIDFILE"
+  echo "$stamp" >"$STAMPFILE"
   rm -f "$KEYFILE"  # a new server knows no keys
   up=0
   for _ in $(seq 1 100); do
