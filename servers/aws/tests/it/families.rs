@@ -198,14 +198,24 @@ async fn prefixes_are_listed_from_the_bucket_under_a_role_that_may_list_it() {
     server.stop().await;
 }
 
-/// The committed config with its families replaced by `families` (YAML list items).
-fn config_with(families: &str) -> String {
+/// The committed config's text before its families, and its families (YAML list items).
+fn committed_split() -> (String, String) {
     let text =
         std::fs::read_to_string(repo_root().join("config/aws_managed_mcp_config.yaml")).unwrap();
-    let at = text
-        .find("  families:\n")
+    let (head, families) = text
+        .split_once("  families:\n")
         .expect("the committed config has families");
-    format!("{}  families:\n{families}", &text[..at])
+    (head.to_owned(), families.to_owned())
+}
+
+/// The committed config with its families replaced by `families` (YAML list items).
+fn config_with(families: &str) -> String {
+    format!("{}  families:\n{families}", committed_split().0)
+}
+
+/// The committed config's families, as written there.
+fn committed_families() -> String {
+    committed_split().1
 }
 
 const SLEEPER_ONLY: &str =
@@ -237,16 +247,6 @@ async fn families_follow_their_config_file() {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(names(&server, CONSOLE_TOKEN).await, now);
     server.stop().await;
-}
-
-/// The committed config's families, as written there.
-fn committed_families() -> String {
-    let text =
-        std::fs::read_to_string(repo_root().join("config/aws_managed_mcp_config.yaml")).unwrap();
-    let at = text
-        .find("  families:\n")
-        .expect("the committed config has families");
-    text[at + "  families:\n".len()..].to_owned()
 }
 
 /// The binary, started the way users start it: SIGHUP reads its config file's families
