@@ -38,16 +38,19 @@ pub struct Base<H, C> {
     pub client: C,
 }
 
+type S3Base = Base<S3Read, aws_sdk_s3::Client>;
+type LambdaBase = Base<LambdaInvoke, aws_sdk_lambda::Client>;
+
 /// The tier's tools that families can be based on.
 #[derive(Default)]
 pub struct Bases {
-    pub s3: Option<Base<S3Read, aws_sdk_s3::Client>>,
-    pub lambda: Option<Base<LambdaInvoke, aws_sdk_lambda::Client>>,
+    pub s3: Option<Arc<S3Base>>,
+    pub lambda: Option<Arc<LambdaBase>>,
 }
 
 /// How the AWS tier makes its families from a config: on its base tools, scoped only to
 /// `principals` (the configured callers).
-pub fn declare(bases: Arc<Bases>, principals: Vec<String>) -> Declare {
+pub fn declare(bases: Bases, principals: Vec<String>) -> Declare {
     Box::new(move |config: &ServerConfig| {
         let mut out: Vec<Arc<dyn Family>> = Vec::new();
         let mut problems = Vec::new();
@@ -68,19 +71,19 @@ pub fn declare(bases: Arc<Bases>, principals: Vec<String>) -> Declare {
             };
             match &family.kind {
                 FamilyKind::S3Prefixes { bucket, prefixes } => match &bases.s3 {
-                    Some(_) => out.push(Arc::new(PrefixFamily {
+                    Some(base) => out.push(Arc::new(PrefixFamily {
                         config: family.clone(),
                         bucket: bucket.clone(),
                         prefixes: prefixes.clone(),
-                        bases: bases.clone(),
+                        base: base.clone(),
                     })),
                     None => problems.push(missing("s3_read")),
                 },
                 FamilyKind::LambdaFunctions(functions) => match &bases.lambda {
-                    Some(_) => out.push(Arc::new(FunctionFamily {
+                    Some(base) => out.push(Arc::new(FunctionFamily {
                         config: family.clone(),
                         functions: functions.clone(),
-                        bases: bases.clone(),
+                        base: base.clone(),
                     })),
                     None => problems.push(missing("lambda_invoke")),
                 },
@@ -132,7 +135,7 @@ struct PrefixFamily {
     bucket: String,
     /// `None`: the bucket's top-level prefixes.
     prefixes: Option<Vec<String>>,
-    bases: Arc<Bases>,
+    base: Arc<S3Base>,
 }
 
 impl Family for PrefixFamily {
@@ -142,9 +145,7 @@ impl Family for PrefixFamily {
 
     fn generate(&self) -> BoxFuture<'_, Result<Vec<RegisteredTool>, String>> {
         Box::pin(async move {
-            let Some(base) = &self.bases.s3 else {
-                return Err("s3_read is not served".to_owned());
-            };
+            let base = &*self.base;
             let mut prefixes = match &self.prefixes {
                 Some(prefixes) => prefixes.clone(),
                 None => self.bucket_prefixes(base).await?,
@@ -161,10 +162,7 @@ impl Family for PrefixFamily {
 
 impl PrefixFamily {
     /// The bucket's top-level prefixes (ListObjectsV2 with delimiter `/`, every page).
-    async fn bucket_prefixes(
-        &self,
-        base: &Base<S3Read, aws_sdk_s3::Client>,
-    ) -> Result<Vec<String>, String> {
+    async fn bucket_prefixes(&self, base: &S3Base) -> Result<Vec<String>, String> {
         let role = base.config.security.iam_role.clone().unwrap_or_default();
         let what = format!("s3://{}", self.bucket);
         let mut prefixes = Vec::new();
@@ -191,11 +189,7 @@ impl PrefixFamily {
     }
 
     /// The reader of one prefix; `None` when the prefix or its name cannot be served.
-    fn reader(
-        &self,
-        base: &Base<S3Read, aws_sdk_s3::Client>,
-        prefix: &str,
-    ) -> Option<RegisteredTool> {
+    fn reader(&self, base: &S3Base, prefix: &str) -> Option<RegisteredTool> {
         key_prefix(prefix).ok()?;
         let raw = format!("s3_{}_{}", self.bucket, prefix);
         let name = families::tool_name(raw.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()))?;
@@ -264,7 +258,7 @@ impl ToolHandler for PrefixRead {
 struct FunctionFamily {
     config: FamilyConfig,
     functions: Functions,
-    bases: Arc<Bases>,
+    base: Arc<LambdaBase>,
 }
 
 impl Family for FunctionFamily {
@@ -274,9 +268,7 @@ impl Family for FunctionFamily {
 
     fn generate(&self) -> BoxFuture<'_, Result<Vec<RegisteredTool>, String>> {
         Box::pin(async move {
-            let Some(base) = &self.bases.lambda else {
-                return Err("lambda_invoke is not served".to_owned());
-            };
+            let base = &*self.base;
             let mut functions: Vec<(String, Option<String>)> = match &self.functions {
                 Functions::Listed(names) => names.iter().map(|n| (n.clone(), None)).collect(),
                 Functions::Prefix(prefix) => self.account_functions(base, prefix).await?,
@@ -305,7 +297,7 @@ impl FunctionFamily {
     /// with their descriptions.
     async fn account_functions(
         &self,
-        base: &Base<LambdaInvoke, aws_sdk_lambda::Client>,
+        base: &LambdaBase,
         prefix: &str,
     ) -> Result<Vec<(String, Option<String>)>, String> {
         let role = base.config.security.iam_role.clone().unwrap_or_default();
@@ -341,7 +333,7 @@ impl FunctionFamily {
     /// The tool of one function; `None` when its name makes no tool name.
     fn invoker(
         &self,
-        base: &Base<LambdaInvoke, aws_sdk_lambda::Client>,
+        base: &LambdaBase,
         function: &str,
         description: Option<&str>,
     ) -> Option<RegisteredTool> {

@@ -135,11 +135,11 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
                     .build();
                 let client = aws_sdk_s3::Client::from_conf(conf);
                 let handler = Arc::new(S3Read::new(client.clone(), tool));
-                bases.s3 = Some(Base {
+                bases.s3 = Some(Arc::new(Base {
                     config: tool.clone(),
                     handler: handler.clone(),
                     client,
-                });
+                }));
                 handler
             }
             "rds_query" => {
@@ -160,11 +160,11 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
                     .build();
                 let client = aws_sdk_lambda::Client::from_conf(conf);
                 let handler = Arc::new(LambdaInvoke::new(client.clone(), tool));
-                bases.lambda = Some(Base {
+                bases.lambda = Some(Arc::new(Base {
                     config: tool.clone(),
                     handler: handler.clone(),
                     client,
-                });
+                }));
                 handler
             }
             other => {
@@ -177,7 +177,7 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
     let families = Families::new(
         registry.clone(),
         &config,
-        families::declare(Arc::new(bases), auth.principals()),
+        families::declare(bases, auth.principals()),
         config_file,
     )
     .map_err(|p| problems.extend(p))
