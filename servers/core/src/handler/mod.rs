@@ -224,7 +224,7 @@ impl McpHandler {
         } else {
             tracing::Span::none()
         };
-        if let Some(parent) = trace {
+        if let Some(parent) = trace.filter(|_| inner.spans) {
             telemetry::continue_trace(&span, parent);
         }
         let report = CallReport::default();
