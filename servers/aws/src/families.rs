@@ -24,6 +24,7 @@ use mcp_server_core::registry::{RegisteredTool, ToolCall, ToolError, ToolHandler
 use serde_json::{Map, Value};
 
 use crate::tools::lambda_invoke::LambdaInvoke;
+use crate::tools::permissions::listing_ungranted;
 use crate::tools::s3_read::S3Read;
 use crate::tools::sdk::sdk_error;
 
@@ -54,7 +55,14 @@ pub fn declare(bases: Bases, principals: Vec<String>) -> Declare {
     Box::new(move |config: &ServerConfig| {
         let mut out: Vec<Arc<dyn Family>> = Vec::new();
         let mut problems = Vec::new();
-        for family in &config.families {
+        for (i, family) in config.families.iter().enumerate() {
+            // On reload too: the tools stay as the tier started with them.
+            let base = match &family.kind {
+                FamilyKind::S3Prefixes { .. } => bases.s3.as_ref().map(|b| &b.config),
+                FamilyKind::LambdaFunctions(_) => bases.lambda.as_ref().map(|b| &b.config),
+                FamilyKind::PostgresTables { .. } => None,
+            };
+            problems.extend(base.and_then(|b| listing_ungranted(i, family, b)));
             for principal in family.callers.iter().flatten() {
                 if !principals.contains(principal) {
                     problems.push(format!(

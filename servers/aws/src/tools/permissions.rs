@@ -2,7 +2,7 @@
 //! server refuses to start when a tool's declared ceiling does not grant the action the
 //! tool itself calls, so the config cannot claim a bound the tool would break.
 
-use mcp_server_core::config::{FamilyKind, Functions, ServerConfig};
+use mcp_server_core::config::{FamilyConfig, FamilyKind, Functions, ServerConfig, ToolConfig};
 
 /// The IAM actions each tool calls (any one of them, as a config may name it).
 fn calls(tool: &str) -> &'static [&'static str] {
@@ -35,22 +35,28 @@ fn lists(family: &FamilyKind) -> Option<&'static str> {
     }
 }
 
+/// Why `family` (the `i`th) may not list its backend under `base`, if its base's
+/// `max_permissions` does not grant the listing action; checked at start and on reload.
+pub fn listing_ungranted(i: usize, family: &FamilyConfig, base: &ToolConfig) -> Option<String> {
+    let action = lists(&family.kind)?;
+    let granted = &base.security.max_permissions;
+    (!granted.is_empty() && !granted.iter().any(|g| covers(g, action))).then(|| {
+        format!(
+            "server.families[{i}] ({}): lists with {action}, which {}'s security.max_permissions ({}) does not grant",
+            family.name,
+            base.name,
+            granted.join(", ")
+        )
+    })
+}
+
 /// One line per tool whose `max_permissions` does not grant what the tool calls, and per
 /// family that lists its backend under a base tool whose ceiling does not grant listing.
 pub fn ungranted(config: &ServerConfig) -> Vec<String> {
     let mut out = Vec::new();
     for (i, family) in config.families.iter().enumerate() {
-        let (Some(action), Some(base)) = (lists(&family.kind), config.tool(&family.base)) else {
-            continue;
-        };
-        let granted = &base.security.max_permissions;
-        if !granted.is_empty() && !granted.iter().any(|g| covers(g, action)) {
-            out.push(format!(
-                "server.families[{i}] ({}): lists with {action}, which {}'s security.max_permissions ({}) does not grant",
-                family.name,
-                base.name,
-                granted.join(", ")
-            ));
+        if let Some(base) = config.tool(&family.base) {
+            out.extend(listing_ungranted(i, family, base));
         }
     }
     for (i, tool) in config.tools.iter().enumerate() {
