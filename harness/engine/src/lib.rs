@@ -9,6 +9,7 @@ mod mix;
 pub mod op;
 pub mod pacer;
 pub mod probes;
+mod progress;
 pub mod run;
 pub mod sampler;
 pub mod schedule;

@@ -23,6 +23,7 @@ use crate::client::{Endpoint, Http, Session};
 use crate::mix::Mix;
 use crate::op::{Attempts, execute_ready, prepare_op};
 use crate::pacer::{Pacer, Ready, Released};
+pub use crate::progress::{Progress, ProgressFn};
 use crate::schedule::Schedule;
 
 /// A late start: more than this after its intended time (every worker was busy, or the
@@ -56,20 +57,6 @@ struct WorkerState {
     sessions: Vec<Session>,
     source: SeededSource,
     rng: fastrand::Rng,
-}
-
-/// Receives progress about once a second.
-pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
-
-/// Live figures for a progress display.
-#[derive(Debug, Clone, Default)]
-pub struct Progress {
-    pub elapsed: Duration,
-    pub total: Duration,
-    pub offered: u64,
-    pub completed: u64,
-    pub failed: u64,
-    pub last_second_p99_us: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
