@@ -44,7 +44,17 @@ for target in "${targets[@]}"; do
   else
     status=1
     echo "[fuzz] $target: FAILED" >&2
-    tail -n 40 "$log" >&2
+    # What failed (the panic and where) and the input itself, so that a CI log alone
+    # reproduces it: decode the base64 into a file and run it as the line below says.
+    grep -m1 -A1 "panicked at" "$log" >&2 || true
+    grep -m1 "ERROR: libFuzzer" "$log" >&2 || true
+    inputs=$(grep -o "artifacts/$target/[a-z]*-[0-9a-f]*" "$log" | sort -u || true)
+    for input in $inputs; do
+      echo "[fuzz] input $input (base64): $(base64 -w0 "$input")" >&2
+      echo "[fuzz] reproduce: (cd fuzz && cargo fuzz run --sanitizer none $target $input)" >&2
+    done
+    # No input: the build or the fuzzer itself failed; its last words say why.
+    [ -n "$inputs" ] || tail -n 40 "$log" >&2
   fi
 done
 exit $status

@@ -85,6 +85,27 @@ fn bad_probes_are_reported_with_their_paths() {
     );
 }
 
+/// Found by fuzzing (fuzz/seeds/scenario/regression-rate-multiple-1.yaml): a multiple of 1
+/// made the default window infinite and its conversion to a duration panicked.
+#[test]
+fn a_rate_probe_multiple_out_of_range_is_a_problem_at_its_line_not_a_panic() {
+    for multiple in ["1", "0", "-3", "0.5", "21", "1e308"] {
+        let issues = problems(
+            &format!("probes:\n  rate: {{ op: {{ tool: q }}, multiple: {multiple} }}\n"),
+            false,
+        );
+        assert!(
+            issues.iter().any(|i| i.starts_with("probes.rate.multiple: ")
+                && i.contains("must be above 1 and at most 20 (at line 6 column")),
+            "{multiple}: {issues:?}"
+        );
+        assert!(
+            !issues.iter().any(|i| i.starts_with("probes.rate.window")),
+            "{multiple}: no window problem follows from a bad multiple: {issues:?}"
+        );
+    }
+}
+
 #[test]
 fn the_list_changed_probe_renders_each_change_and_reports_bad_requests_where_they_are() {
     let s = scenario(

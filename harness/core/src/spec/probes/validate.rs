@@ -110,13 +110,15 @@ impl Validator {
             },
         };
         let multiple = r.multiple.as_ref().map_or(3.0, |m| *m.value());
-        if !(multiple > 1.0 && multiple <= 20.0) {
-            self.push(
+        let valid_multiple = multiple > 1.0 && multiple <= 20.0;
+        if let Some(m) = r.multiple.as_ref().filter(|_| !valid_multiple) {
+            self.at(
                 &format!("{path}.multiple"),
+                m,
                 format!("{multiple} must be above 1 and at most 20"),
             );
         }
-        let window = self.rate_window(path, r.window.as_ref(), multiple);
+        let window = self.rate_window(path, r.window.as_ref(), valid_multiple.then_some(multiple));
         let callers = r.callers.unwrap_or(2);
         if !(1..=250).contains(&callers) {
             self.push(&format!("{path}.callers"), "must be between 1 and 250");
@@ -139,14 +141,18 @@ impl Validator {
         &mut self,
         path: &str,
         window: Option<&Located<String>>,
-        multiple: f64,
+        multiple: Option<f64>,
     ) -> std::time::Duration {
         // The burst (one second of the rate) is spent in 1 / (multiple - 1) seconds,
-        // which are not judged; at least two seconds after that are.
+        // which are not judged; at least two seconds after that are. An invalid multiple
+        // (reported already) leaves the default window and no check.
+        let Some(multiple) = multiple else {
+            return self.duration_or(&format!("{path}.window"), window, 5.0);
+        };
         let unjudged = (1.0 / (multiple - 1.0) - 1e-9).ceil().max(1.0);
         let default_window = (unjudged + 4.0).max(5.0);
         let window = self.duration_or(&format!("{path}.window"), window, default_window);
-        if multiple > 1.0 && window.as_secs_f64() < unjudged + 2.0 {
+        if window.as_secs_f64() < unjudged + 2.0 {
             self.push(
                 &format!("{path}.window"),
                 format!(
