@@ -11,7 +11,9 @@ use mcp_slo_core::result::{
     BuildProfile, Finding, FindingSeverity, TargetCost, TargetInfo, Verdict,
 };
 use mcp_slo_core::spec::Scenario;
+use mcp_slo_engine::faults::{Proxies, Stage, inject};
 use mcp_slo_engine::probes::{ProbeLog, run_probes};
+use mcp_slo_engine::run::run_observed;
 use mcp_slo_engine::sampler::Sampler;
 
 use crate::Outcome;
@@ -129,6 +131,11 @@ async fn run_with_targets(
     publish: Option<&Publish>,
     started: &mut Started,
 ) -> Outcome {
+    // Before the targets: a target may reach its backend through one of them.
+    let proxies = match Proxies::start(&scenario.proxies).await {
+        Ok(p) => p,
+        Err(e) => return Outcome::Infrastructure(anyhow!("{e}")),
+    };
     let (endpoints, mut infos) = match start_targets(scenario, out, &[], started).await {
         Ok(t) => t,
         Err(outcome) => return outcome,
@@ -164,7 +171,28 @@ async fn run_with_targets(
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let engine = mcp_slo_engine::run::run(scenario, endpoints.clone(), Some(reporter)).await;
+        let (origin_tx, origin_rx) = tokio::sync::oneshot::channel();
+        let load = run_observed(scenario, endpoints.clone(), Some(reporter), Some(origin_tx));
+        let dir = scenario_dir(scenario);
+        let faults = async {
+            let Ok(origin) = origin_rx.await else {
+                return Vec::new();
+            };
+            let stage = Stage {
+                dir: &dir,
+                proxies: &proxies,
+                spawned: &mut started.spawned,
+            };
+            inject(&scenario.faults, origin, stage, &|line| {
+                eprintln!("  {line}")
+            })
+            .await
+        };
+        let (engine, windows) = tokio::join!(load, faults);
+        let engine = engine.map(|mut e| {
+            e.faults = windows;
+            e
+        });
         display.finish();
         match engine {
             Ok(e) => e,
@@ -292,4 +320,12 @@ fn costs(
         &cost::calls_by_label(&engine.measurements.recorder),
     );
     cost::divide(&split, &measured)
+}
+
+/// Where a scenario's fault commands run: the directory of its file.
+fn scenario_dir(scenario: &Scenario) -> PathBuf {
+    match scenario.file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
 }

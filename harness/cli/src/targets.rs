@@ -81,7 +81,7 @@ pub async fn start_targets(
                 let profile = mcp_slo_engine::build_info::build_profile(url).await;
                 (url.clone(), false, Vec::new(), profile)
             }
-            (SpecEndpoint::Spawn { server, args }, None) => {
+            (SpecEndpoint::Spawn { server, args, env }, None) => {
                 let infra = |e: String| Outcome::Infrastructure(anyhow!("target {name}: {e}"));
                 let decisions = mcp_slo_backends::decide(
                     Service::needed_by(server),
@@ -105,7 +105,13 @@ pub async fn start_targets(
                     .chain(&plan.args)
                     .cloned()
                     .collect();
-                match spawn(server, target.mode, &args, &plan.env, out).await {
+                let mut env_vars = plan.env.clone();
+                for (key, value) in env {
+                    let value = crate::target_headers::expand(value, &|v| std::env::var(v).ok())
+                        .map_err(|var| infra(format!("spawn.env.{key}: ${{{var}}} is not set")))?;
+                    env_vars.push((key.clone(), Some(value)));
+                }
+                match spawn(server, target.mode, &args, &env_vars, out).await {
                     Ok(s) => {
                         let (url, profile) = (s.url.clone(), s.build_profile);
                         started.spawned.push((name.clone(), s));

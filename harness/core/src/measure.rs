@@ -19,15 +19,18 @@ pub enum CallOutcome {
     RateLimited,
     Overloaded,
     TimedOut,
-    /// No valid answer: connection refused or reset, client timeout, unparseable body.
+    /// No valid answer: connection refused or reset, unparseable body, a 5xx without a
+    /// JSON-RPC body.
     TransportError,
     /// 2026-07-28: the server answered `resultType: input_required` (it needs input the
     /// harness does not give, or shed the request with a `requestState` to retry).
     InputRequired,
+    /// No answer before the client's own timeout: the call hung.
+    Unanswered,
 }
 
 impl CallOutcome {
-    pub const ALL: [CallOutcome; 8] = [
+    pub const ALL: [CallOutcome; 9] = [
         CallOutcome::Ok,
         CallOutcome::ToolError,
         CallOutcome::JsonRpcError,
@@ -36,6 +39,7 @@ impl CallOutcome {
         CallOutcome::TimedOut,
         CallOutcome::TransportError,
         CallOutcome::InputRequired,
+        CallOutcome::Unanswered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +52,7 @@ impl CallOutcome {
             CallOutcome::TimedOut => "timed_out",
             CallOutcome::TransportError => "transport_error",
             CallOutcome::InputRequired => "input_required",
+            CallOutcome::Unanswered => "unanswered",
         }
     }
 
@@ -70,6 +75,9 @@ pub struct Outcomes {
     pub transport_error: u64,
     #[serde(default)]
     pub input_required: u64,
+    /// No answer before the client's timeout.
+    #[serde(default)]
+    pub unanswered: u64,
 }
 
 impl Outcomes {
@@ -86,7 +94,8 @@ impl Outcomes {
             4 => &mut self.overloaded,
             5 => &mut self.timed_out,
             6 => &mut self.transport_error,
-            _ => &mut self.input_required,
+            7 => &mut self.input_required,
+            _ => &mut self.unanswered,
         }
     }
 
@@ -419,6 +428,20 @@ pub struct Measurements {
     pub recorded_seconds: f64,
 }
 
+/// When a fault was in force, in ms from the start of the load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct FaultWindow {
+    pub name: String,
+    /// `run`, `break`, `delay` or `restart`.
+    pub kind: String,
+    pub started_ms: u64,
+    /// `None`: it never ended (its command failed, or the run ended first).
+    pub ended_ms: Option<u64>,
+    /// Why it could not be injected or ended (a command's status and last output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
 /// What a run recorded, handed by the engine to be judged.
 #[derive(Debug, Clone)]
 pub struct RunRecord {
@@ -430,6 +453,8 @@ pub struct RunRecord {
     pub offered_rate: f64,
     /// How the calls were paced (open model), for the report's instrument line.
     pub pacer: &'static str,
+    /// The scenario's faults as they happened.
+    pub faults: Vec<FaultWindow>,
 }
 
 impl RunRecord {
@@ -447,6 +472,7 @@ impl RunRecord {
             offered_calls: 0,
             offered_rate: 0.0,
             pacer: "",
+            faults: Vec::new(),
         }
     }
 }

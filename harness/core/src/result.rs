@@ -44,6 +44,9 @@ pub struct RunResult {
     /// CloudWatch-style alarms evaluated over the run.
     #[serde(default)]
     pub alarms: Option<AlarmsReport>,
+    /// The scenario's faults as they happened (ms from the start of the load).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<crate::measure::FaultWindow>,
 }
 
 /// Every alarm's datapoints and state timeline, and the burn-rate alerts.
@@ -379,6 +382,9 @@ pub enum JudgedKind {
     Alarm,
     BurnRate,
     Baseline,
+    Recovery,
+    Answered,
+    CleanErrors,
 }
 
 impl JudgedKind {
@@ -393,6 +399,9 @@ impl JudgedKind {
             JudgedKind::Alarm => "alarm",
             JudgedKind::BurnRate => "burn_rate",
             JudgedKind::Baseline => "baseline",
+            JudgedKind::Recovery => "recovery",
+            JudgedKind::Answered => "answered",
+            JudgedKind::CleanErrors => "clean_errors",
         }
     }
 }

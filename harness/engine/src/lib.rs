@@ -5,6 +5,7 @@ pub mod build_info;
 pub mod calibration;
 pub mod client;
 pub mod cloudwatch;
+pub mod faults;
 mod mix;
 pub mod op;
 pub mod pacer;

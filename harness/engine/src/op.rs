@@ -136,6 +136,7 @@ fn retryable(outcome: CallOutcome) -> bool {
             | CallOutcome::Overloaded
             | CallOutcome::TimedOut
             | CallOutcome::TransportError
+            | CallOutcome::Unanswered
     )
 }
 

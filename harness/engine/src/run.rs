@@ -25,6 +25,7 @@ use crate::op::{Attempts, execute_ready, prepare_op};
 use crate::pacer::{Pacer, Ready, Released};
 pub use crate::progress::{Progress, ProgressFn};
 use crate::schedule::Schedule;
+pub use crate::schedule::workers_for;
 
 /// A late start: more than this after its intended time (every worker was busy, or the
 /// machine could not run the pacer or a worker in time).
@@ -67,24 +68,6 @@ pub enum EngineError {
     Goose(String),
 }
 
-/// Number of workers: closed model, the most users of any phase; open model, enough for
-/// 100 ms of latency at the peak rate (at least 8), capped by `max_users`.
-pub fn workers_for(scenario: &Scenario) -> u32 {
-    let load = &scenario.load;
-    match load.model {
-        LoadModel::Closed => load
-            .phases
-            .iter()
-            .filter_map(|p| p.users)
-            .max()
-            .unwrap_or(1),
-        LoadModel::Open => {
-            let peak = load.peak_rate().unwrap_or(1.0);
-            ((peak * 0.1).ceil() as u32).max(8).min(load.max_users)
-        }
-    }
-}
-
 /// Settles every endpoint's revision that is not settled yet (see
 /// [`Endpoint::negotiate`]) and checks each answers before any load is sent.
 pub async fn preflight(endpoints: &mut [Endpoint]) -> Result<(), EngineError> {
@@ -116,6 +99,16 @@ pub async fn run(
     scenario: &Scenario,
     endpoints: BTreeMap<String, Endpoint>,
     progress: Option<ProgressFn>,
+) -> Result<RunRecord, EngineError> {
+    run_observed(scenario, endpoints, progress, None).await
+}
+
+/// [`run`], telling `origin` when the load's clock starts (what faults are timed from).
+pub async fn run_observed(
+    scenario: &Scenario,
+    endpoints: BTreeMap<String, Endpoint>,
+    progress: Option<ProgressFn>,
+    origin: Option<tokio::sync::oneshot::Sender<Instant>>,
 ) -> Result<RunRecord, EngineError> {
     let names: Vec<String> = endpoints.keys().cloned().collect();
     let mixes = scenario
@@ -163,7 +156,11 @@ pub async fn run(
     });
     let started_at = SystemTime::now();
     let ticker = progress.map(|report| tokio::spawn(report_progress(shared.clone(), report)));
+    let watcher = origin.map(|tx| shared.schedule.tell_start(tx));
     let result = run_attacks(shared.clone(), workers, scenario.load.threads()).await;
+    if let Some(w) = watcher {
+        w.abort();
+    }
     if let Some(p) = pacer {
         p.stop();
     }
@@ -199,6 +196,7 @@ pub async fn run(
         offered_calls,
         offered_rate: shared.schedule.offered_rate(),
         pacer: crate::pacer::DESCRIPTION,
+        faults: Vec::new(),
     })
 }
 

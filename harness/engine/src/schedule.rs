@@ -3,11 +3,12 @@
 //! shows up in the percentiles (no coordinated omission, as in wrk2 and oha). Closed model:
 //! how many workers are active at each moment.
 
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use mcp_slo_core::spec::{Load, LoadModel};
+use mcp_slo_core::spec::faults::FaultAction;
+use mcp_slo_core::spec::{Load, LoadModel, Scenario};
 use tokio::time::Instant;
 
 #[derive(Debug, Clone)]
@@ -36,6 +37,38 @@ pub struct Schedule {
     total_slots: u64,
     total: Duration,
     start: OnceLock<Instant>,
+}
+
+/// Number of workers: closed model, the most users of any phase; open model, enough for
+/// 100 ms of latency at the peak rate (at least 8), plus the longest delay a fault adds,
+/// capped by `max_users`.
+pub fn workers_for(scenario: &Scenario) -> u32 {
+    let load = &scenario.load;
+    match load.model {
+        LoadModel::Closed => load
+            .phases
+            .iter()
+            .filter_map(|p| p.users)
+            .max()
+            .unwrap_or(1),
+        LoadModel::Open => {
+            let peak = load.peak_rate().unwrap_or(1.0);
+            // A delay fault holds every call it slows for its `by`: enough workers for
+            // that too, or the calls due meanwhile would wait for a worker and then
+            // arrive all at once when it ends (a burst the scenario never offered).
+            let held = scenario
+                .faults
+                .iter()
+                .filter_map(|f| match f.action {
+                    FaultAction::Delay { by, .. } => Some(by.as_secs_f64()),
+                    _ => None,
+                })
+                .fold(0.1, f64::max);
+            ((peak * (held + 0.1)).ceil() as u32)
+                .max(8)
+                .min(load.max_users)
+        }
+    }
 }
 
 impl Schedule {
@@ -75,6 +108,24 @@ impl Schedule {
     /// Starts the clock (the first caller wins).
     pub fn start(&self) -> Instant {
         *self.start.get_or_init(Instant::now)
+    }
+
+    /// Tells `tx` when the clock starts: the pacer (open model) or the first worker
+    /// (closed) starts it, within 2 ms of which this hears of it.
+    pub fn tell_start(
+        self: &Arc<Self>,
+        tx: tokio::sync::oneshot::Sender<Instant>,
+    ) -> tokio::task::JoinHandle<()> {
+        let schedule = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Some(start) = schedule.start.get() {
+                    let _ = tx.send(*start);
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
     }
 
     pub fn total(&self) -> Duration {

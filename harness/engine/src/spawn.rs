@@ -47,6 +47,7 @@ pub struct Spawned {
     pub build_profile: Option<BuildProfile>,
     child: Child,
     log: PathBuf,
+    launch: Launch,
 }
 
 fn names(server: &ServerKind) -> (&'static str, &'static str, &'static str) {
@@ -93,6 +94,50 @@ fn free_port() -> std::io::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// How a spawned server was started, to start it again the same way.
+struct Launch {
+    binary: PathBuf,
+    port: u16,
+    mode: Mode,
+    args: Vec<String>,
+    env: Vec<(String, Option<String>)>,
+}
+
+impl Launch {
+    /// Starts the process, its output appended to `log`.
+    fn start(&self, log: &Path) -> Result<Child, SpawnError> {
+        let failed = |source| SpawnError::Start {
+            binary: self.binary.clone(),
+            source,
+        };
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(failed)?;
+        let err_file = log_file.try_clone().map_err(failed)?;
+        let mut command = Command::new(&self.binary);
+        for (key, value) in &self.env {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+        command
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--mode")
+            .arg(self.mode.as_str())
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log_file))
+            .stderr(Stdio::from(err_file))
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(failed)
+    }
+}
+
 /// Starts a server, waits until `/readyz` says its backends answer and asks it for its
 /// build profile. `env` sets (`Some`) or removes (`None`) variables of the harness's
 /// environment for it.
@@ -109,36 +154,15 @@ pub async fn spawn(
         source,
     })?;
     let log = log_dir.join(format!("{}-{port}.log", names(server).0));
-    let log_file = std::fs::File::create(&log).map_err(|source| SpawnError::Start {
+    let _ = std::fs::remove_file(&log);
+    let launch = Launch {
         binary: binary.clone(),
-        source,
-    })?;
-    let err_file = log_file.try_clone().map_err(|source| SpawnError::Start {
-        binary: binary.clone(),
-        source,
-    })?;
-    let mut command = Command::new(&binary);
-    for (key, value) in env {
-        match value {
-            Some(value) => command.env(key, value),
-            None => command.env_remove(key),
-        };
-    }
-    let child = command
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("--mode")
-        .arg(mode.as_str())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(log_file))
-        .stderr(Stdio::from(err_file))
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|source| SpawnError::Start {
-            binary: binary.clone(),
-            source,
-        })?;
+        port,
+        mode,
+        args: args.to_vec(),
+        env: env.to_vec(),
+    };
+    let child = launch.start(&log)?;
     let pid = child.id().unwrap_or(0);
     let mut spawned = Spawned {
         url: format!("http://127.0.0.1:{port}/mcp"),
@@ -147,11 +171,15 @@ pub async fn spawn(
         build_profile: None,
         child,
         log,
+        launch,
     };
-    spawned.wait_ready(port, Duration::from_secs(20)).await?;
+    spawned.wait_ready(port, READY).await?;
     spawned.build_profile = crate::build_info::build_profile(&spawned.url).await;
     Ok(spawned)
 }
+
+/// How long a server may take to become ready.
+const READY: Duration = Duration::from_secs(20);
 
 impl Spawned {
     fn tail(&self) -> String {
@@ -190,6 +218,16 @@ impl Spawned {
             secs: limit.as_secs(),
             detail,
         })
+    }
+
+    /// A crash and a restart: SIGKILL, `down` of nothing listening, then the same server
+    /// started again on the same address (its log continues), ready once `/readyz` says so.
+    pub async fn restart(&mut self, down: Duration) -> Result<(), SpawnError> {
+        let _ = self.child.kill().await;
+        tokio::time::sleep(down).await;
+        self.child = self.launch.start(&self.log)?;
+        self.pid = self.child.id().unwrap_or(0);
+        self.wait_ready(self.launch.port, READY).await
     }
 
     /// SIGTERM, then up to `grace` for the graceful shutdown, then SIGKILL.

@@ -150,3 +150,12 @@ pub fn instrument_line(i: &mcp_slo_core::result::InstrumentInfo) -> String {
 pub(crate) fn fmt_us(us: u64) -> String {
     mcp_slo_core::units::fmt_duration(std::time::Duration::from_micros(us))
 }
+
+/// A fault's start or end as seconds from the start of the load; `never` when it did not
+/// end.
+pub(crate) fn fault_time(ms: Option<u64>) -> String {
+    match ms {
+        Some(ms) => format!("{:.3} s", ms as f64 / 1000.0),
+        None => "never".to_owned(),
+    }
+}

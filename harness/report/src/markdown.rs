@@ -31,6 +31,23 @@ pub fn summary_markdown(r: &RunResult) -> String {
         let _ = writeln!(out, "> ⚠️ {}\n", crate::EMBEDDED_NOTE);
     }
     objectives(&mut out, r);
+    if !r.faults.is_empty() {
+        let _ = writeln!(out, "### Faults\n");
+        let _ = writeln!(out, "| fault | kind | started | ended | error |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for f in &r.faults {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                cell(&f.name),
+                f.kind,
+                crate::fault_time(Some(f.started_ms)),
+                crate::fault_time(f.ended_ms),
+                cell(f.error.as_deref().unwrap_or(""))
+            );
+        }
+        out.push('\n');
+    }
     if !r.load.phases.is_empty() {
         tools(&mut out, r);
     }

@@ -226,6 +226,7 @@ fn run_result() -> RunResult {
         harness: HarnessInfo { version: "0.1.0".to_owned(), cores: 2, build_profile: Some(BuildProfile::Release) },
         probes: Vec::new(),
         alarms: None,
+        faults: vec![],
     }
 }
 

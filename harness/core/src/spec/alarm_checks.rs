@@ -38,7 +38,8 @@ pub struct RawMustFire {
     pub alarm: Located<String>,
     /// It must reach ALARM within this long after the start of `after` (or of the run).
     pub within: Located<String>,
-    /// A phase name; the clock starts when that phase starts (default: the run's start).
+    /// A phase or a fault; the clock starts when that phase starts or that fault is due
+    /// (default: the start of the load).
     #[serde(default)]
     pub after: Option<Located<String>>,
     /// It must also return to OK before the run ends (default true).
@@ -185,7 +186,11 @@ impl super::validate::Validator {
                 self.at(
                     &format!("{path}.after"),
                     after,
-                    format!("{:?} is not a phase ({})", after.value(), phases.join(", ")),
+                    format!(
+                        "{:?} is not a phase or a fault ({})",
+                        after.value(),
+                        phases.join(", ")
+                    ),
                 );
             }
             let within = self.located(&format!("{path}.within"), &m.within, |t| parse_duration(t));

@@ -4,6 +4,7 @@
 
 pub mod alarm_checks;
 pub mod args;
+pub mod faults;
 pub mod ops;
 pub mod probes;
 pub mod raw;
@@ -36,6 +37,8 @@ pub enum Endpoint {
     Spawn {
         server: ServerKind,
         args: Vec<String>,
+        /// Variables set for the server (`${VAR}` taken from the harness's environment).
+        env: Vec<(String, String)>,
     },
 }
 
@@ -228,6 +231,23 @@ pub enum ObjectiveKind {
     Throughput {
         above: f64,
     },
+    /// From the end of `fault` to the start of the first second whose success ratio met
+    /// `slice_target`, at most `within_ms`.
+    Recovery {
+        fault: String,
+        within_ms: u64,
+        slice_target: f64,
+    },
+    /// No call hung past the client's timeout or was lost (outside the `except` faults).
+    Answered {
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        except: Vec<String>,
+    },
+    /// No call failed without a clean answer (outside the `except` faults).
+    CleanErrors {
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        except: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -251,6 +271,8 @@ pub struct Scenario {
     pub probes: Option<probes::Probes>,
     pub alarms: Option<alarm_checks::AlarmChecks>,
     pub baseline: Option<Baseline>,
+    pub faults: Vec<faults::Fault>,
+    pub proxies: Vec<faults::Proxy>,
 }
 
 /// The stored result a run is compared with, and the tolerances.

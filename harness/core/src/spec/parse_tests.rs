@@ -14,7 +14,7 @@ fn unknown_fields_are_parse_errors_naming_field_and_line() {
         (
             "top level",
             &[("targets:\n", "owner: sre\ntargets:\n")],
-            "error: line 4 column 1: unknown field `owner`, expected one of version, name, description, targets, boundaries, load, mix, slo, probes, alarms, baseline",
+            "error: line 4 column 1: unknown field `owner`, expected one of version, name, description, targets, boundaries, load, mix, slo, faults, proxies, probes, alarms, baseline",
         ),
         (
             "in a phase",

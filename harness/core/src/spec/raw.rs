@@ -62,6 +62,12 @@ pub struct RawScenario {
     /// Service level objectives; each is a pass/fail line of the verdict.
     #[serde(default)]
     pub slo: Vec<RawObjective>,
+    /// What is made to go wrong during the load, and when.
+    #[serde(default)]
+    pub faults: Vec<super::faults::RawFault>,
+    /// TCP proxies the harness runs in front of backends, for delay faults.
+    #[serde(default)]
+    pub proxies: BTreeMap<String, super::faults::RawProxy>,
     /// Checks that the target holds its deployment boundaries, run after the load.
     #[serde(default)]
     pub probes: Option<super::probes::RawProbes>,
@@ -150,6 +156,10 @@ pub struct RawSpawn {
     /// Extra arguments for the server; `--listen` is chosen by the harness.
     #[serde(default)]
     pub args: Vec<String>,
+    /// Environment variables for the server, over the harness's own (values may hold
+    /// `${VAR}`), e.g. a `DATABASE_URL` through one of the scenario's proxies.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -266,6 +276,38 @@ pub struct RawObjective {
     pub availability: Option<RawAvailability>,
     #[serde(default)]
     pub throughput: Option<RawThroughput>,
+    /// How soon calls succeed again after a fault ends.
+    #[serde(default)]
+    pub recovery: Option<RawRecovery>,
+    /// Every call got an answer: none hung past the client's timeout, none was lost.
+    #[serde(default)]
+    pub answered: Option<RawExcept>,
+    /// Every failed call failed cleanly: a tool error or a JSON-RPC answer (overload, rate,
+    /// timeout), never a reset connection or a 5xx without a JSON-RPC body.
+    #[serde(default)]
+    pub clean_errors: Option<RawExcept>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecovery {
+    /// A fault's name (under `faults:`).
+    pub fault: Located<String>,
+    /// The first whole second at `slice_target` must start within this after the fault
+    /// ended, e.g. `5s`.
+    pub within: Located<String>,
+    /// A second is back when at least this share of its calls succeeded (default `99%`).
+    #[serde(default)]
+    pub slice_target: Option<Located<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExcept {
+    /// Faults whose windows are left out (e.g. a restarted target refuses connections
+    /// while it is down).
+    #[serde(default)]
+    pub except: Vec<Located<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -95,8 +95,10 @@ fn a_rate_probe_multiple_out_of_range_is_a_problem_at_its_line_not_a_panic() {
             false,
         );
         assert!(
-            issues.iter().any(|i| i.starts_with("probes.rate.multiple: ")
-                && i.contains("must be above 1 and at most 20 (at line 6 column")),
+            issues
+                .iter()
+                .any(|i| i.starts_with("probes.rate.multiple: ")
+                    && i.contains("must be above 1 and at most 20 (at line 7 column")),
             "{multiple}: {issues:?}"
         );
         assert!(
@@ -189,9 +191,8 @@ fn alarms_need_a_load_and_name_real_alarms_and_phases() {
         "{issues:?}"
     );
     assert!(
-        issues
-            .iter()
-            .any(|i| i.starts_with("alarms.must_fire[0].after: \"nope\" is not a phase (steady)")),
+        issues.iter().any(|i| i
+            .starts_with("alarms.must_fire[0].after: \"nope\" is not a phase or a fault (steady)")),
         "{issues:?}"
     );
     let issues = problems(

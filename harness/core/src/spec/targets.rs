@@ -79,6 +79,7 @@ impl Validator {
                 server.map(|server| Endpoint::Spawn {
                     server,
                     args: spawn.args.clone(),
+                    env: spawn.env.clone().into_iter().collect(),
                 })
             }
             // Filled in from the other target once all are read.

@@ -109,6 +109,7 @@ fn the_fixture_is_valid_and_fully_typed() {
                 "--config".into(),
                 "config/local_mcp_server_config.yaml".into()
             ],
+            env: vec![],
         }
     );
     assert_eq!(s.targets["local"].mode, Mode::Session);
@@ -486,12 +487,16 @@ const CASES: &[Case] = &[
             "      below: 0.1%\n",
             "      below: 0.1%\n    throughput:\n      above: 1/s\n",
         )],
-        issues: &["slo[1]: give exactly one of latency, error_rate, availability, throughput"],
+        issues: &[
+            "slo[1]: give exactly one of latency, error_rate, availability, throughput, recovery, answered, clean_errors",
+        ],
     },
     Case {
         name: "objective with no kind",
         mutations: &[("    throughput:\n      above: 20/s\n", "")],
-        issues: &["slo[3]: give exactly one of latency, error_rate, availability, throughput"],
+        issues: &[
+            "slo[3]: give exactly one of latency, error_rate, availability, throughput, recovery, answered, clean_errors",
+        ],
     },
     Case {
         name: "objective for a tool the mix does not call",

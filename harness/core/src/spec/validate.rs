@@ -117,9 +117,24 @@ impl Validator {
                 "alarms are evaluated over a load; this scenario has none",
             );
         }
-        let alarms = raw
-            .alarms
-            .and_then(|a| self.alarm_checks(file, a, &phase_names));
+        let proxies = self.proxies(raw.proxies);
+        if !raw.faults.is_empty() && !has_load {
+            self.push(
+                "faults",
+                "faults happen during a load; this scenario has none",
+            );
+        }
+        let faults = match &load {
+            Some(l) => self.faults(raw.faults, l.total(), &targets, &proxies),
+            None => Vec::new(),
+        };
+        let fault_names: Vec<&str> = faults.iter().map(|f| f.name.as_str()).collect();
+        let starts: Vec<String> = phase_names
+            .iter()
+            .cloned()
+            .chain(fault_names.iter().map(|f| f.to_string()))
+            .collect();
+        let alarms = raw.alarms.and_then(|a| self.alarm_checks(file, a, &starts));
         if raw.baseline.is_some() && !has_load {
             self.push(
                 "baseline",
@@ -131,7 +146,7 @@ impl Validator {
             .slo
             .into_iter()
             .enumerate()
-            .filter_map(|(i, o)| self.objective(&format!("slo[{i}]"), o, &tools))
+            .filter_map(|(i, o)| self.objective(&format!("slo[{i}]"), o, &tools, &fault_names))
             .collect();
         Some(Scenario {
             file: file.to_path_buf(),
@@ -145,6 +160,8 @@ impl Validator {
             probes,
             alarms,
             baseline,
+            faults,
+            proxies,
         })
     }
 

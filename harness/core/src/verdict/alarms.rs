@@ -146,7 +146,7 @@ fn must_fire(
             .map(|tr| tr.t_s)
     });
     let since = after.map_or("the start".to_owned(), |p| {
-        format!("phase {p} starts ({from:.0} s)")
+        format!("{p} starts ({from:.0} s)")
     });
     let mut problems = Vec::new();
     match fired_at {
@@ -234,12 +234,16 @@ fn burn_objectives(
 }
 
 /// Seconds from the run's start to the start of `phase`.
-fn phase_start(scenario: &Scenario, phase: &str) -> f64 {
+/// When a phase starts, or a fault is due, in seconds from the start of the load.
+fn phase_start(scenario: &Scenario, name: &str) -> f64 {
+    if let Some(f) = scenario.faults.iter().find(|f| f.name == name) {
+        return f.at.as_secs_f64();
+    }
     scenario
         .load
         .phases
         .iter()
-        .take_while(|p| p.name != phase)
+        .take_while(|p| p.name != name)
         .map(|p| p.duration.as_secs_f64())
         .sum()
 }

@@ -85,6 +85,7 @@ pub fn step_scenario(scenario: &Scenario, rate: f64, hold: Duration) -> Scenario
     };
     step.probes = None;
     step.alarms = None;
+    step.faults = Vec::new();
     step
 }
 

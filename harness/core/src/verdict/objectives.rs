@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::faults::{FaultJudged, FaultRecord};
 use crate::maths::{self, availability_slices, error_rate, per_second};
 use crate::measure::{Measurements, ToolMeasure};
 use crate::result::{JudgedKind, ObjectiveResult};
@@ -29,8 +30,18 @@ struct Judged {
 }
 
 /// Judges one objective: over all tools or its own tool's calls; with no calls, it fails
-/// and says so.
+/// and says so. A fault objective sees no faults here: use [`evaluate_in`].
 pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
+    evaluate_in(objective, m, FaultRecord::default())
+}
+
+/// [`evaluate`] with the run's faults, as they happened.
+pub fn evaluate_in(
+    objective: &Objective,
+    m: &Measurements,
+    faults: FaultRecord,
+) -> ObjectiveResult {
+    let tool = objective.tool.as_deref();
     let measure = match &objective.tool {
         Some(tool) => m.recorder.per_tool.get(tool).cloned().unwrap_or_default(),
         None => m.recorder.overall(),
@@ -50,6 +61,24 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
             slice_ms,
             slice_target,
         } => availability(m, *above, *slice_ms, *slice_target),
+        ObjectiveKind::Recovery {
+            fault,
+            within_ms,
+            slice_target,
+        } => {
+            let judged =
+                super::faults::recovery(m, tool, faults, (fault, *within_ms, *slice_target));
+            return fault_line(objective, judged);
+        }
+        ObjectiveKind::Answered { except } => {
+            return fault_line(objective, super::faults::answered(m, tool, faults, except));
+        }
+        ObjectiveKind::CleanErrors { except } => {
+            return fault_line(
+                objective,
+                super::faults::clean_errors(m, tool, faults, except),
+            );
+        }
         ObjectiveKind::Throughput { above } => {
             let rate = per_second(measure.outcomes.ok, m.recorded_seconds);
             Judged {
@@ -72,6 +101,20 @@ pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
         measured_value: judged.measured_value,
         passed: judged.passed && calls > 0,
         detail: (calls == 0).then(|| "no calls were recorded".to_owned()),
+    }
+}
+
+fn fault_line(objective: &Objective, j: FaultJudged) -> ObjectiveResult {
+    ObjectiveResult {
+        name: objective.name.clone(),
+        tool: objective.tool.clone(),
+        kind: j.kind,
+        target: j.target,
+        measured: j.measured,
+        target_value: j.target_value,
+        measured_value: j.measured_value,
+        passed: j.passed,
+        detail: j.detail,
     }
 }
 

@@ -25,10 +25,15 @@ pub struct Context {
 pub fn judge_run(scenario: &Scenario, run: &RunRecord, cx: Context) -> RunResult {
     let m = &run.measurements;
     let overall = m.recorder.overall();
+    let faults = super::faults::FaultRecord {
+        windows: &run.faults,
+        offered_calls: (scenario.load.model == crate::spec::LoadModel::Open)
+            .then_some(run.offered_calls),
+    };
     let mut objectives: Vec<ObjectiveResult> = scenario
         .objectives
         .iter()
-        .map(|o| super::objectives::evaluate(o, m))
+        .map(|o| super::objectives::evaluate_in(o, m, faults))
         .collect();
     objectives.extend(cx.probes.iter().map(super::probes::line));
     let alarms = super::alarms::evaluate(scenario, m).map(|(report, lines)| {
@@ -92,6 +97,7 @@ pub fn judge_run(scenario: &Scenario, run: &RunRecord, cx: Context) -> RunResult
         probes: cx.probes,
         alarms,
         harness: cx.harness,
+        faults: run.faults.clone(),
     }
 }
 
@@ -147,6 +153,7 @@ mod tests {
             offered_calls: 1000,
             offered_rate: 100.0,
             pacer: "test pacer",
+            faults: Vec::new(),
         }
     }
 

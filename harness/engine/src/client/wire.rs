@@ -98,10 +98,11 @@ pub struct Listing {
 }
 
 impl Answer {
-    /// An answer that never reached the server (or never came back).
+    /// An answer that never reached the server (or never came back): unanswered when the
+    /// client's own timeout ended the wait, a transport error otherwise.
     pub fn transport(message: String) -> Answer {
         let outcome = if message.contains("timed out") {
-            CallOutcome::TimedOut
+            CallOutcome::Unanswered
         } else {
             CallOutcome::TransportError
         };

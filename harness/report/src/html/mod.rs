@@ -195,7 +195,26 @@ fn objectives(out: &mut String, r: &RunResult) {
             esc(o.detail.as_deref().unwrap_or(""))
         );
     }
-    out.push_str("</tbody>\n</table>\n</section>\n");
+    out.push_str("</tbody>\n</table>\n");
+    if !r.faults.is_empty() {
+        out.push_str(
+            "<h3>Faults</h3>\n<table>\n<thead><tr><th>Fault</th><th>Kind</th><th>Started</th>\
+             <th>Ended</th><th>Error</th></tr></thead>\n<tbody>\n",
+        );
+        for f in &r.faults {
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&f.name),
+                esc(&f.kind),
+                crate::fault_time(Some(f.started_ms)),
+                crate::fault_time(f.ended_ms),
+                esc(f.error.as_deref().unwrap_or(""))
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+    out.push_str("</section>\n");
 }
 
 /// Section 8: what each server spent, and what the harness noticed.

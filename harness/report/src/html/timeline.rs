@@ -88,7 +88,7 @@ fn add_unrecorded(chart: &mut Chart<'_>, buckets: &[Bucket]) {
 
 /// The colour of each outcome, in [`CallOutcome::ALL`] order.
 const OUTCOME_COLORS: [Color; CallOutcome::ALL.len()] =
-    [GREEN, ORANGE, PURPLE, CYAN, PINK, RED, BROWN, OLIVE];
+    [GREEN, ORANGE, PURPLE, CYAN, PINK, RED, BROWN, OLIVE, DARK];
 
 /// Section 4: offered calls per second against the outcomes of the calls answered.
 pub(super) fn rate_section(out: &mut String, r: &RunResult) {

@@ -276,6 +276,7 @@ fn empty_result() -> RunResult {
         },
         probes: Vec::new(),
         alarms: None,
+        faults: vec![],
     }
 }
 

@@ -1,10 +1,14 @@
-//! The `slo:` section: each objective is one of latency, error rate, availability or
-//! throughput, over every call or one tool's.
+//! The `slo:` section: each objective is one of latency, error rate, availability,
+//! throughput, recovery after a fault, every call answered, or errors answered cleanly, over
+//! every call or one tool's.
 
 use std::time::Duration;
 
 use super::Validator;
-use crate::spec::raw::{RawAvailability, RawBelowPercent, RawLatency, RawObjective, RawThroughput};
+use crate::spec::raw::{
+    Located, RawAvailability, RawBelowPercent, RawExcept, RawLatency, RawObjective, RawRecovery,
+    RawThroughput,
+};
 use crate::spec::{Objective, ObjectiveKind};
 use crate::units::{parse_duration, parse_percent, parse_rate};
 
@@ -17,6 +21,7 @@ impl Validator {
         path: &str,
         o: RawObjective,
         tools: &[String],
+        faults: &[&str],
     ) -> Option<Objective> {
         if let Some(tool) = &o.tool
             && !tools.contains(tool)
@@ -31,6 +36,9 @@ impl Validator {
             o.error_rate.is_some(),
             o.availability.is_some(),
             o.throughput.is_some(),
+            o.recovery.is_some(),
+            o.answered.is_some(),
+            o.clean_errors.is_some(),
         ]
         .iter()
         .filter(|x| **x)
@@ -38,7 +46,7 @@ impl Validator {
         if given != 1 {
             self.push(
                 path,
-                "give exactly one of latency, error_rate, availability, throughput",
+                "give exactly one of latency, error_rate, availability, throughput, recovery, answered, clean_errors",
             );
             return None;
         }
@@ -48,6 +56,20 @@ impl Validator {
             self.error_rate(path, e)?
         } else if let Some(a) = o.availability {
             self.availability(path, a)?
+        } else if let Some(r) = o.recovery {
+            self.recovery(path, r, faults)?
+        } else if let Some(a) = o.answered {
+            let except = self.except(&format!("{path}.answered"), a, faults);
+            (
+                ObjectiveKind::Answered { except },
+                "every call answered".to_owned(),
+            )
+        } else if let Some(c) = o.clean_errors {
+            let except = self.except(&format!("{path}.clean_errors"), c, faults);
+            (
+                ObjectiveKind::CleanErrors { except },
+                "errors answered cleanly".to_owned(),
+            )
         } else {
             self.throughput(path, o.throughput?)?
         };
@@ -156,5 +178,42 @@ impl Validator {
             ObjectiveKind::Throughput { above },
             format!("throughput > {}", t.above.value()),
         ))
+    }
+
+    fn recovery(&mut self, path: &str, r: RawRecovery, faults: &[&str]) -> Option<Judged> {
+        self.known_fault(&format!("{path}.recovery.fault"), &r.fault, faults);
+        let within = self.located(&format!("{path}.recovery.within"), &r.within, |t| {
+            parse_duration(t)
+        });
+        let slice_target = self.percent_or(
+            &format!("{path}.recovery.slice_target"),
+            r.slice_target.as_ref(),
+            0.99,
+        );
+        Some((
+            ObjectiveKind::Recovery {
+                fault: r.fault.value().clone(),
+                within_ms: within?.as_millis() as u64,
+                slice_target,
+            },
+            format!("recovery after {} < {}", r.fault.value(), r.within.value()),
+        ))
+    }
+
+    fn except(&mut self, path: &str, e: RawExcept, faults: &[&str]) -> Vec<String> {
+        for (i, name) in e.except.iter().enumerate() {
+            self.known_fault(&format!("{path}.except[{i}]"), name, faults);
+        }
+        e.except.into_iter().map(|n| n.value().clone()).collect()
+    }
+
+    fn known_fault(&mut self, path: &str, name: &Located<String>, faults: &[&str]) {
+        if !faults.contains(&name.value().as_str()) {
+            self.at(
+                path,
+                name,
+                format!("{:?} is not a fault (under faults:)", name.value()),
+            );
+        }
     }
 }

@@ -75,7 +75,7 @@ fn an_alarm_that_must_fire_is_timed_from_its_phase_and_must_clear_when_asked() {
     assert_eq!(ok.measured, "ALARM 6 s after, cleared at 54 s");
     assert_eq!(
         ok.target,
-        "ALARM within 10 s of phase fault starts (30 s), then OK"
+        "ALARM within 10 s of fault starts (30 s), then OK"
     );
     assert_eq!((ok.target_value, ok.measured_value), (10.0, 6.0));
 
@@ -83,7 +83,7 @@ fn an_alarm_that_must_fire_is_timed_from_its_phase_and_must_clear_when_asked() {
     assert!(!late.passed);
     assert_eq!(
         late.detail.as_deref(),
-        Some("reached ALARM 6 s after phase fault starts (30 s), later than 5 s")
+        Some("reached ALARM 6 s after fault starts (30 s), later than 5 s")
     );
 
     let stuck = timeline(vec![
