@@ -95,6 +95,8 @@ pub enum Rejection {
     Overloaded,
     RateLimited,
     Unauthenticated,
+    /// Refused before authentication: the peer failed it too often.
+    AuthLocked,
     TimedOut,
 }
 
@@ -110,6 +112,7 @@ impl Rejection {
             Rejection::Overloaded => "overloaded",
             Rejection::RateLimited => "rate_limited",
             Rejection::Unauthenticated => "unauthenticated",
+            Rejection::AuthLocked => "auth_locked",
             Rejection::TimedOut => "timed_out",
         }
     }

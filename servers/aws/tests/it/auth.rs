@@ -257,3 +257,69 @@ async fn no_token_or_aws_secret_reaches_the_logs_or_the_audit_trail() {
         assert!(!trail.contains(value), "{what} in the audit trail");
     }
 }
+
+/// Guessing tokens is bounded: a peer address that fails authentication 20 times within a
+/// minute is refused every request (429 with Retry-After), a valid token included, before
+/// its token is looked at; another address is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_keeps_failing_authentication_is_refused_until_its_minute_ends() {
+    let _endpoint = require_moto!();
+    let server = Setup::new().start().await;
+    let from = |ip: &str| {
+        reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap()
+    };
+    let post = |client: reqwest::Client, token: &'static str| {
+        let url = server.url.clone();
+        async move {
+            let r = client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2025-11-25")
+                .header("authorization", format!("Bearer {token}"))
+                .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string())
+                .send()
+                .await
+                .expect("request sent");
+            let status = r.status().as_u16();
+            let retry_after = r
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+            let body: serde_json::Value = r.json().await.unwrap_or_default();
+            (status, retry_after, body)
+        }
+    };
+    let guesser = from("127.0.0.7");
+    for i in 0..20 {
+        let (status, _, _) = post(guesser.clone(), "a-guessed-token-0123456789").await;
+        assert_eq!(status, 401, "guess {i}");
+    }
+    for token in ["a-guessed-token-0123456789", CONSOLE_TOKEN] {
+        let (status, retry_after, body) = post(guesser.clone(), token).await;
+        assert_eq!(status, 429, "{body}");
+        assert!(
+            retry_after.is_some_and(|s| (1..=60).contains(&s)),
+            "{retry_after:?}"
+        );
+        assert_eq!(body["error"]["data"]["kind"], "auth_locked", "{body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("too many failed authentications from this address (20 a minute)"),
+            "{message}"
+        );
+    }
+    let (status, _, body) = post(from("127.0.0.8"), CONSOLE_TOKEN).await;
+    assert_eq!(status, 200, "another address is not locked out: {body}");
+    let (_, metrics) = server.get("/metrics").await;
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("auth_locked") && l.trim_end().ends_with(" 2")),
+        "{metrics}"
+    );
+    server.stop().await;
+}

@@ -36,6 +36,12 @@ pub enum AdmissionError {
     /// Over the in-flight cap: 503 at once, `Retry-After: 1`.
     #[error("server overloaded: {cap} requests already in flight")]
     Overloaded { cap: NonZeroUsize, id: Value },
+    /// The peer failed authentication too often: 429 with `Retry-After` until its window
+    /// ends, whatever it sends.
+    #[error(
+        "too many failed authentications from this address ({failures} a minute): retry in {wait_s} s"
+    )]
+    AuthLocked { wait_s: u64, failures: u32 },
     /// Over the global or the caller's rate limit: 429 with `Retry-After`.
     #[error("rate limited: over {per_second} tool calls per second; retry in {wait_ms} ms")]
     RateLimited {
@@ -50,6 +56,7 @@ impl AdmissionError {
     pub fn rejection(&self) -> Rejection {
         match self {
             AdmissionError::Unauthenticated(_) => Rejection::Unauthenticated,
+            AdmissionError::AuthLocked { .. } => Rejection::AuthLocked,
             AdmissionError::ContentType => Rejection::ContentType,
             AdmissionError::Body(BodyError::TooLarge { .. }) => Rejection::BodyTooLarge,
             AdmissionError::Body(BodyError::Unreadable(_))
@@ -70,6 +77,11 @@ impl AdmissionError {
                 let mut response = error(StatusCode::UNAUTHORIZED, code::UNAUTHORIZED);
                 response.www_authenticate = Some(failure.www_authenticate);
                 response
+            }
+            AdmissionError::AuthLocked { wait_s, .. } => {
+                error(StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED)
+                    .with_data("retryAfterMs", (wait_s * 1000).into())
+                    .retry_after(wait_s)
             }
             AdmissionError::ContentType => {
                 error(StatusCode::UNSUPPORTED_MEDIA_TYPE, code::INVALID_REQUEST)

@@ -21,6 +21,11 @@ pub(super) struct Peek<'a> {
     pub(super) id: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub(super) params: Option<&'a RawValue>,
+    /// A response's (to a request the server sent): only whether there is one.
+    #[serde(borrow, default)]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    error: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize, Default)]
@@ -66,6 +71,21 @@ pub(super) enum Message<'a> {
 }
 
 impl Message<'_> {
+    /// Refuses what is no JSON-RPC message at all: a request or notification has a
+    /// method, a response (to a request the server sent) a result or an error.
+    pub(super) fn is_message(&self) -> Result<(), AdmissionError> {
+        match self {
+            Message::Other(p) if p.method.is_none() && p.result.is_none() && p.error.is_none() => {
+                Err(AdmissionError::Malformed {
+                    code: code::INVALID_REQUEST,
+                    message: "not a JSON-RPC request, notification or response: no method (nor a result or an error)".to_owned(),
+                    id: self.id(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub(super) fn is_request(&self) -> bool {
         match self {
             Message::Call(_) => true,
@@ -102,6 +122,18 @@ impl Message<'_> {
             id => id.to_string(),
         }
     }
+}
+
+/// JSON is UTF-8 (RFC 8259), and a peek skips what it does not read without checking it:
+/// a body that is not is refused (-32700) before it is read.
+pub(super) fn utf8(body: &[u8]) -> Result<(), AdmissionError> {
+    std::str::from_utf8(body)
+        .map(drop)
+        .map_err(|e| AdmissionError::Malformed {
+            code: code::PARSE_ERROR,
+            message: format!("the body is not UTF-8: {e}"),
+            id: Value::Null,
+        })
 }
 
 /// A peek at a POSTed message, or why it is none: not JSON (-32700), or a batch, which

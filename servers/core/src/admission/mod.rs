@@ -12,6 +12,9 @@
 //!   `rate_limit_per_second` and one keyed per caller at `rate_limit_per_caller_per_second`
 //!   (the principal when authenticated, else the peer address). Over either: 429 with
 //!   `Retry-After`.
+//! - failed authentication (a tier with callers): a peer address that failed
+//!   [`auth_failures::FAILURES_PER_WINDOW`] times within [`auth_failures::WINDOW`] is refused
+//!   every request, checked before its token is, with 429 until the window ends.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -44,11 +47,12 @@ use crate::caller::Caller;
 use crate::config::{Tier, TierLimits};
 use crate::metrics::Metrics;
 
+pub mod auth_failures;
 mod error;
 mod message;
 
 pub use error::AdmissionError;
-use message::{Message, ToolCallPeek, call_shape, peek, undeserializable};
+use message::{Message, ToolCallPeek, call_shape, peek, undeserializable, utf8};
 
 /// Identifies callers (the AWS tier's bearer tokens); without one, callers are anonymous
 /// and keyed by peer address.
@@ -87,6 +91,7 @@ pub struct Admission {
     metrics: Arc<Metrics>,
     audit: AuditSink,
     auth: Option<Arc<dyn Authenticator>>,
+    auth_failures: auth_failures::AuthFailures,
     /// The last peer address and its caller id (see `peer_name`).
     last_peer: Mutex<Option<(IpAddr, Arc<str>)>>,
 }
@@ -114,6 +119,7 @@ impl Admission {
             metrics,
             audit,
             auth,
+            auth_failures: auth_failures::AuthFailures::default(),
             last_peer: Mutex::new(None),
         }
     }
@@ -127,14 +133,31 @@ impl Admission {
         self.limits.max_inflight_requests.get() - self.inflight.available_permits()
     }
 
-    fn caller(&self, request: &Request) -> Result<Caller, AuthFailure> {
+    fn caller(&self, request: &Request) -> Result<Caller, AdmissionError> {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| peer.ip());
         if let Some(auth) = &self.auth {
-            return auth.authenticate(request.headers());
+            if let Some(ip) = peer
+                && let Err(wait) = self.auth_failures.check(ip)
+            {
+                return Err(AdmissionError::AuthLocked {
+                    wait_s: wait.as_secs_f64().ceil() as u64,
+                    failures: self.auth_failures.limit(),
+                });
+            }
+            return auth.authenticate(request.headers()).map_err(|failure| {
+                if let Some(ip) = peer {
+                    self.auth_failures.failed(ip);
+                }
+                AdmissionError::Unauthenticated(failure)
+            });
         }
-        let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
+        let Some(ip) = peer else {
             return Ok(Caller::anonymous("in-process"));
         };
-        Ok(Caller::anonymous(self.peer_name(peer.ip())))
+        Ok(Caller::anonymous(self.peer_name(ip)))
     }
 
     /// The peer address as a caller id. The last one is kept, since calls mostly come
@@ -303,9 +326,7 @@ impl Admission {
     ) -> Result<(AdmittedRequest, Option<Arc<InflightGuard>>), AdmissionError> {
         let received = Instant::now();
         let received_at = SystemTime::now();
-        let caller = self
-            .caller(&request)
-            .map_err(AdmissionError::Unauthenticated)?;
+        let caller = self.caller(&request)?;
         let post = request.method() == Method::POST;
         if post && !is_json(request.headers()) {
             return Err(AdmissionError::ContentType);
@@ -326,6 +347,7 @@ impl Admission {
                 None,
             ));
         }
+        utf8(&body)?;
         // A call in the common shape is parsed here, once, for the service behind; anything
         // else is only peeked at and left to the service behind to parse.
         let common = parse_calls.then(|| common_call(&body)).flatten();
@@ -333,6 +355,7 @@ impl Admission {
             Some(call) => Message::Call(call),
             None => Message::Other(peek(&body)?),
         };
+        message.is_message()?;
         let is_request = message.is_request();
         let is_tool_call = message.is_tool_call();
         if is_tool_call

@@ -142,6 +142,35 @@ async fn malformed_requests_get_errors_that_say_what_and_where() {
             .unwrap()
             .contains("batches are not supported")
     );
+    // Found by fuzzing the admission stack: a message with neither a method nor a result
+    // or an error is no JSON-RPC message; it is refused at admission, with its id.
+    let no_method = server
+        .post(json!({"jsonrpc": "2.0", "id": 1, "@method": "tools/call", "params": {"name": "q"}}))
+        .await;
+    assert_eq!(no_method.status, 400);
+    assert_eq!(no_method.error_code(), Some(-32600), "{}", no_method.body);
+    assert_eq!(no_method.body["id"], 1);
+    assert_eq!(
+        no_method.body["error"]["message"],
+        "not a JSON-RPC request, notification or response: no method (nor a result or an error)"
+    );
+    // Also found by fuzzing: bytes that are not UTF-8 inside a field the stack skips.
+    let not_utf8 = server
+        .post_raw(
+            b"{\"jsonrpc\":\"2\xff.0\",\"method\":\"notifications/initialized\"}".to_vec(),
+            &json_ct,
+        )
+        .await;
+    assert_eq!(not_utf8.status, 400);
+    assert_eq!(not_utf8.error_code(), Some(-32700), "{}", not_utf8.body);
+    assert!(
+        not_utf8.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the body is not UTF-8: invalid utf-8 sequence of 1 bytes from index 13"),
+        "{}",
+        not_utf8.body
+    );
     let unknown = server.call("no_such_tool", json!({})).await;
     assert_eq!(unknown.error_code(), Some(-32602));
     assert_eq!(
