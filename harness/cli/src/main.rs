@@ -12,6 +12,7 @@ mod discover;
 mod progress;
 mod publish;
 mod run;
+mod server_metrics;
 mod target_headers;
 mod target_oauth;
 mod targets;

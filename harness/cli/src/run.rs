@@ -157,6 +157,8 @@ async fn run_with_targets(
             }
         })
     });
+    let mut pages = Vec::new();
+    crate::server_metrics::read(scenario, &endpoints, &mut pages, false).await;
     let engine = if scenario.has_load() {
         let (display, reporter) = Display::new(scenario.load.total(), plain);
         eprintln!(
@@ -206,6 +208,9 @@ async fn run_with_targets(
     } else {
         RunRecord::empty(std::time::SystemTime::now())
     };
+    let mut engine = engine;
+    crate::server_metrics::read(scenario, &endpoints, &mut pages, true).await;
+    engine.metrics_pages = pages;
     // Cost is the load's alone: probes run after sampling stops.
     if let Some(task) = sampling {
         task.abort();

@@ -7,6 +7,7 @@ pub mod compare;
 pub mod feasibility;
 pub mod maths;
 pub mod measure;
+pub mod prometheus;
 pub mod result;
 pub mod spec;
 pub mod stats;

@@ -22,6 +22,49 @@ pub fn percentile(h: &Histogram<u64>, p: f64) -> u64 {
     }
 }
 
+/// The `q` quantile (0–1) of a Prometheus histogram's cumulative buckets `(le, count)`,
+/// as Prometheus' `histogram_quantile` estimates it: linear within the bucket the rank
+/// falls in (from 0 for the first), and the highest finite bound when it falls in `+Inf`.
+/// `None` without observations.
+pub fn bucket_quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let (mut lower, mut below) = (0.0, 0.0);
+    for &(le, count) in buckets {
+        if count >= rank {
+            if le.is_infinite() {
+                return Some(lower);
+            }
+            let inside = count - below;
+            let share = if inside > 0.0 {
+                (rank - below) / inside
+            } else {
+                1.0
+            };
+            return Some(lower + (le - lower) * share);
+        }
+        (lower, below) = (le, count);
+    }
+    Some(lower)
+}
+
+/// Cumulative buckets `after` minus `before` (both by `le`): what was observed in between.
+pub fn bucket_increase(before: &[(f64, f64)], after: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    after
+        .iter()
+        .map(|&(le, count)| {
+            let earlier = before
+                .iter()
+                .find(|(l, _)| l.to_bits() == le.to_bits())
+                .map_or(0.0, |(_, c)| *c);
+            (le, (count - earlier).max(0.0))
+        })
+        .collect()
+}
+
 /// The largest value of a histogram, 0 when it is empty.
 pub fn max(h: &Histogram<u64>) -> u64 {
     if h.is_empty() { 0 } else { h.max() }

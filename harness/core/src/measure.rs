@@ -442,6 +442,18 @@ pub struct FaultWindow {
     pub error: Option<String>,
 }
 
+/// A server's metrics page read before and after the load, for the `server_metric`
+/// objectives naming its target and URL (as written: `beside` or a URL).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricsPage {
+    pub target: String,
+    pub url: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Why a read failed.
+    pub error: Option<String>,
+}
+
 /// What a run recorded, handed by the engine to be judged.
 #[derive(Debug, Clone)]
 pub struct RunRecord {
@@ -455,6 +467,8 @@ pub struct RunRecord {
     pub pacer: &'static str,
     /// The scenario's faults as they happened.
     pub faults: Vec<FaultWindow>,
+    /// Servers' metrics pages, for `server_metric` objectives.
+    pub metrics_pages: Vec<MetricsPage>,
 }
 
 impl RunRecord {
@@ -473,6 +487,7 @@ impl RunRecord {
             offered_rate: 0.0,
             pacer: "",
             faults: Vec::new(),
+            metrics_pages: Vec::new(),
         }
     }
 }

@@ -385,6 +385,7 @@ pub enum JudgedKind {
     Recovery,
     Answered,
     CleanErrors,
+    ServerMetric,
 }
 
 impl JudgedKind {
@@ -402,6 +403,7 @@ impl JudgedKind {
             JudgedKind::Recovery => "recovery",
             JudgedKind::Answered => "answered",
             JudgedKind::CleanErrors => "clean_errors",
+            JudgedKind::ServerMetric => "server_metric",
         }
     }
 }

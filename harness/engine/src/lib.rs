@@ -6,6 +6,7 @@ pub mod calibration;
 pub mod client;
 pub mod cloudwatch;
 pub mod faults;
+pub mod metrics_page;
 mod mix;
 pub mod op;
 pub mod pacer;

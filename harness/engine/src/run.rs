@@ -197,6 +197,7 @@ pub async fn run_observed(
         offered_rate: shared.schedule.offered_rate(),
         pacer: crate::pacer::DESCRIPTION,
         faults: Vec::new(),
+        metrics_pages: Vec::new(),
     })
 }
 

@@ -248,6 +248,24 @@ pub enum ObjectiveKind {
         #[serde(skip_serializing_if = "Vec::is_empty")]
         except: Vec<String>,
     },
+    /// A figure from a target's metrics page: a histogram's percentile over what it
+    /// observed during the load, or a value after it.
+    ServerMetric(ServerMetric),
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServerMetric {
+    pub target: String,
+    /// `beside` or a URL.
+    pub url: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// A histogram's percentile (0-100); `None`: the value after the load.
+    pub percentile: Option<f64>,
+    pub below: Option<f64>,
+    pub above: Option<f64>,
+    pub min_count: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

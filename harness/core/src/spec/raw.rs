@@ -286,6 +286,39 @@ pub struct RawObjective {
     /// timeout), never a reset connection or a 5xx without a JSON-RPC body.
     #[serde(default)]
     pub clean_errors: Option<RawExcept>,
+    /// A figure from the target's own metrics page (Prometheus text), read before and
+    /// after the load.
+    #[serde(default)]
+    pub server_metric: Option<RawServerMetric>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServerMetric {
+    /// The target whose page is read (default: the only target).
+    #[serde(default)]
+    pub target: Option<Located<String>>,
+    /// A URL, or `beside` (the default): `/metrics` next to the target's `/mcp`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A histogram's name (without `_bucket`), or a gauge's or counter's.
+    pub name: Located<String>,
+    /// Only the series carrying these labels (summed).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// A histogram: this percentile of what it observed during the load, e.g. 99.
+    #[serde(default)]
+    pub p: Option<Located<f64>>,
+    /// The percentile (or the value after the load) must be below this: a number in the
+    /// metric's unit, or a duration for a metric in seconds (`200ms`).
+    #[serde(default)]
+    pub below: Option<Located<String>>,
+    /// ... or above this.
+    #[serde(default)]
+    pub above: Option<Located<String>>,
+    /// A histogram: at least this many observations during the load (default 1).
+    #[serde(default)]
+    pub min_count: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -146,7 +146,9 @@ impl Validator {
             .slo
             .into_iter()
             .enumerate()
-            .filter_map(|(i, o)| self.objective(&format!("slo[{i}]"), o, &tools, &fault_names))
+            .filter_map(|(i, o)| {
+                self.objective(&format!("slo[{i}]"), o, &tools, &fault_names, &target_names)
+            })
             .collect();
         Some(Scenario {
             file: file.to_path_buf(),

@@ -7,30 +7,10 @@
 //! is measured to the second, and leaving a fault out (`except`) leaves out every second
 //! its window touches plus the next one (calls sent during it that ended just after).
 
+use super::line::{Line, RunFacts};
 use crate::maths::ratio;
 use crate::measure::{CallOutcome, FaultWindow, Measurements, Outcomes};
 use crate::result::JudgedKind;
-
-/// The faults as they happened and the calls the schedule offered (open model), beside the
-/// measurements.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct FaultRecord<'a> {
-    pub windows: &'a [FaultWindow],
-    /// Open model: the calls the recorded phases offered (a closed load offers what it
-    /// completes, so nothing can be lost between the two).
-    pub offered_calls: Option<u64>,
-}
-
-/// What a fault objective judged (the fields of a verdict line).
-pub struct FaultJudged {
-    pub kind: JudgedKind,
-    pub target: String,
-    pub measured: String,
-    pub target_value: f64,
-    pub measured_value: f64,
-    pub passed: bool,
-    pub detail: Option<String>,
-}
 
 /// One second's outcomes, of every call or of one tool's.
 fn second_outcomes(m: &Measurements, s: usize, tool: Option<&str>) -> Outcomes {
@@ -109,14 +89,14 @@ fn during_faults(m: &Measurements, windows: &[FaultWindow], tool: Option<&str>) 
 pub fn recovery(
     m: &Measurements,
     tool: Option<&str>,
-    faults: FaultRecord,
+    faults: RunFacts,
     (fault, within_ms, slice_target): (&str, u64, f64),
-) -> FaultJudged {
+) -> Line {
     let target = format!(
         "back at >= {:.2}% within {within_ms}ms",
         slice_target * 100.0
     );
-    let failed = |measured: String, detail: String| FaultJudged {
+    let failed = |measured: String, detail: String| Line {
         kind: JudgedKind::Recovery,
         target: target.clone(),
         measured,
@@ -149,7 +129,7 @@ pub fn recovery(
     match back {
         Some((s, o)) => {
             let after_ms = (s as u64 * 1000).saturating_sub(ended_ms);
-            FaultJudged {
+            Line {
                 kind: JudgedKind::Recovery,
                 target,
                 measured: format!(
@@ -178,12 +158,7 @@ pub fn recovery(
 
 /// Every call got an answer: none hung past the client's timeout (outside `except`), and
 /// every call the schedule offered was recorded.
-pub fn answered(
-    m: &Measurements,
-    tool: Option<&str>,
-    faults: FaultRecord,
-    except: &[String],
-) -> FaultJudged {
+pub fn answered(m: &Measurements, tool: Option<&str>, faults: RunFacts, except: &[String]) -> Line {
     let judged = sum(m, &judged_seconds(m, faults.windows, except), tool);
     let unanswered = judged.unanswered;
     let recorded = m.recorder.overall().outcomes.total();
@@ -191,7 +166,7 @@ pub fn answered(
         (None, Some(offered)) => offered.saturating_sub(recorded),
         _ => 0,
     };
-    FaultJudged {
+    Line {
         kind: JudgedKind::Answered,
         target: "0 unanswered, 0 lost".into(),
         measured: format!(
@@ -211,12 +186,12 @@ pub fn answered(
 pub fn clean_errors(
     m: &Measurements,
     tool: Option<&str>,
-    faults: FaultRecord,
+    faults: RunFacts,
     except: &[String],
-) -> FaultJudged {
+) -> Line {
     let judged = sum(m, &judged_seconds(m, faults.windows, except), tool);
     let unclean = judged.transport_error;
-    FaultJudged {
+    Line {
         kind: JudgedKind::CleanErrors,
         target: "0 failures without a clean answer".into(),
         measured: format!(

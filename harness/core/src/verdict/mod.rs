@@ -11,8 +11,11 @@ pub mod baseline;
 pub mod calibration;
 pub mod capacity;
 pub mod faults;
+mod line;
 pub mod objectives;
 pub mod probes;
 mod run;
+pub mod server_metric;
 
+pub use line::RunFacts;
 pub use run::{Context, add_line, judge_run, verdict_of};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::faults::{FaultJudged, FaultRecord};
+use super::line::{Line, RunFacts};
 use crate::maths::{self, availability_slices, error_rate, per_second};
 use crate::measure::{Measurements, ToolMeasure};
 use crate::result::{JudgedKind, ObjectiveResult};
@@ -32,15 +32,11 @@ struct Judged {
 /// Judges one objective: over all tools or its own tool's calls; with no calls, it fails
 /// and says so. A fault objective sees no faults here: use [`evaluate_in`].
 pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
-    evaluate_in(objective, m, FaultRecord::default())
+    evaluate_in(objective, m, RunFacts::default())
 }
 
 /// [`evaluate`] with the run's faults, as they happened.
-pub fn evaluate_in(
-    objective: &Objective,
-    m: &Measurements,
-    faults: FaultRecord,
-) -> ObjectiveResult {
+pub fn evaluate_in(objective: &Objective, m: &Measurements, faults: RunFacts) -> ObjectiveResult {
     let tool = objective.tool.as_deref();
     let measure = match &objective.tool {
         Some(tool) => m.recorder.per_tool.get(tool).cloned().unwrap_or_default(),
@@ -68,13 +64,16 @@ pub fn evaluate_in(
         } => {
             let judged =
                 super::faults::recovery(m, tool, faults, (fault, *within_ms, *slice_target));
-            return fault_line(objective, judged);
+            return judged_line(objective, judged);
+        }
+        ObjectiveKind::ServerMetric(metric) => {
+            return judged_line(objective, super::server_metric::judge(metric, faults));
         }
         ObjectiveKind::Answered { except } => {
-            return fault_line(objective, super::faults::answered(m, tool, faults, except));
+            return judged_line(objective, super::faults::answered(m, tool, faults, except));
         }
         ObjectiveKind::CleanErrors { except } => {
-            return fault_line(
+            return judged_line(
                 objective,
                 super::faults::clean_errors(m, tool, faults, except),
             );
@@ -104,7 +103,7 @@ pub fn evaluate_in(
     }
 }
 
-fn fault_line(objective: &Objective, j: FaultJudged) -> ObjectiveResult {
+fn judged_line(objective: &Objective, j: Line) -> ObjectiveResult {
     ObjectiveResult {
         name: objective.name.clone(),
         tool: objective.tool.clone(),

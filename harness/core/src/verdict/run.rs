@@ -25,10 +25,11 @@ pub struct Context {
 pub fn judge_run(scenario: &Scenario, run: &RunRecord, cx: Context) -> RunResult {
     let m = &run.measurements;
     let overall = m.recorder.overall();
-    let faults = super::faults::FaultRecord {
+    let faults = super::RunFacts {
         windows: &run.faults,
         offered_calls: (scenario.load.model == crate::spec::LoadModel::Open)
             .then_some(run.offered_calls),
+        metrics: &run.metrics_pages,
     };
     let mut objectives: Vec<ObjectiveResult> = scenario
         .objectives
@@ -154,6 +155,7 @@ mod tests {
             offered_rate: 100.0,
             pacer: "test pacer",
             faults: Vec::new(),
+            metrics_pages: Vec::new(),
         }
     }
 

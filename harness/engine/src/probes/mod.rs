@@ -211,15 +211,6 @@ async fn collect(handles: Vec<tokio::task::JoinHandle<ProbeCall>>) -> Vec<ProbeC
     calls
 }
 
-/// The metrics page a scenario declared (`beside`: `/metrics` next to `…/mcp`).
-fn metrics_url(metrics: &ProbeMetrics, endpoint: &Endpoint) -> Option<String> {
-    if metrics.url == "beside" {
-        let base = endpoint.url.strip_suffix("/mcp")?;
-        return Some(format!("{base}/metrics"));
-    }
-    Some(metrics.url.clone())
-}
-
 /// One unlabelled gauge or counter from the server's metrics, when the scenario declared
 /// both the page and the gauge; `None` otherwise (the probes then judge from the wire).
 async fn read_metric(
@@ -230,16 +221,8 @@ async fn read_metric(
 ) -> Option<f64> {
     let metrics = metrics?;
     let name = name(metrics)?;
-    let url = metrics_url(metrics, endpoint)?;
-    let text = client
-        .get(url)
-        .timeout(Duration::from_secs(2))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
+    let url = crate::metrics_page::page_url(&metrics.url, &endpoint.url)?;
+    let text = crate::metrics_page::read_page(client, &url).await.ok()?;
     text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
         l.strip_prefix(name.as_str())?
             .strip_prefix(' ')?

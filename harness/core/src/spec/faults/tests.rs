@@ -155,3 +155,45 @@ fn faults_need_a_load() {
         "{issues:?}"
     );
 }
+
+#[test]
+fn a_server_metric_is_read_with_its_defaults_and_its_problems_reported() {
+    let s = scenario(
+        "slo:\n  - { server_metric: { target: local, name: mcp_sts_assume_role_duration_seconds, labels: { outcome: ok }, p: 99, below: 200ms, min_count: 2 } }\n  - { server_metric: { target: remote, url: \"http://127.0.0.1:9/m\", name: g, above: \"0.5\" } }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ObjectiveKind::ServerMetric(m) = &s.objectives[0].kind else {
+        panic!("a server metric");
+    };
+    assert_eq!(
+        (m.url.as_str(), m.percentile, m.below, m.above, m.min_count),
+        ("beside", Some(99.0), Some(0.2), None, 2)
+    );
+    assert_eq!(m.labels["outcome"], "ok");
+    assert_eq!(
+        s.objectives[0].name,
+        "server mcp_sts_assume_role_duration_seconds p99 < 200ms"
+    );
+    let ObjectiveKind::ServerMetric(g) = &s.objectives[1].kind else {
+        panic!("a server metric");
+    };
+    assert_eq!((g.above, g.percentile, g.min_count), (Some(0.5), None, 1));
+    let issues = problems(
+        "slo:\n  - { server_metric: { name: m, below: 1s } }\n  - { tool: q, server_metric: { target: nowhere, name: m, p: 100, below: fast, min_count: 3 } }\n  - { server_metric: { target: local, name: m } }\n",
+    );
+    let expect = [
+        "slo[0].server_metric.target: missing: the scenario has more than one target",
+        "slo[1].tool: a server_metric reads the server's page, not one tool's calls",
+        "slo[1].server_metric.target: \"nowhere\" is not a target (at line",
+        "slo[1].server_metric.p: 100 must be between 0 and 100 (exclusive) (at line",
+        "slo[1].server_metric.below: \"fast\" is neither a number nor a duration (at line",
+        "slo[2].server_metric: give below, above or both",
+    ];
+    for e in expect {
+        assert!(
+            issues.iter().any(|i| i.starts_with(e)),
+            "missing {e:?} in {issues:#?}"
+        );
+    }
+    assert_eq!(issues.len(), expect.len(), "{issues:#?}");
+}

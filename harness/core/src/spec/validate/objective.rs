@@ -1,15 +1,15 @@
 //! The `slo:` section: each objective is one of latency, error rate, availability,
-//! throughput, recovery after a fault, every call answered, or errors answered cleanly, over
-//! every call or one tool's.
+//! throughput, recovery after a fault, every call answered, errors answered cleanly (over
+//! every call or one tool's), or a figure from a target's own metrics page.
 
 use std::time::Duration;
 
 use super::Validator;
 use crate::spec::raw::{
     Located, RawAvailability, RawBelowPercent, RawExcept, RawLatency, RawObjective, RawRecovery,
-    RawThroughput,
+    RawServerMetric, RawThroughput,
 };
-use crate::spec::{Objective, ObjectiveKind};
+use crate::spec::{Objective, ObjectiveKind, ServerMetric};
 use crate::units::{parse_duration, parse_percent, parse_rate};
 
 /// An objective's kind and the name it gets when the scenario gives none.
@@ -22,6 +22,7 @@ impl Validator {
         o: RawObjective,
         tools: &[String],
         faults: &[&str],
+        targets: &[String],
     ) -> Option<Objective> {
         if let Some(tool) = &o.tool
             && !tools.contains(tool)
@@ -39,6 +40,7 @@ impl Validator {
             o.recovery.is_some(),
             o.answered.is_some(),
             o.clean_errors.is_some(),
+            o.server_metric.is_some(),
         ]
         .iter()
         .filter(|x| **x)
@@ -46,7 +48,7 @@ impl Validator {
         if given != 1 {
             self.push(
                 path,
-                "give exactly one of latency, error_rate, availability, throughput, recovery, answered, clean_errors",
+                "give exactly one of latency, error_rate, availability, throughput, recovery, answered, clean_errors, server_metric",
             );
             return None;
         }
@@ -64,6 +66,14 @@ impl Validator {
                 ObjectiveKind::Answered { except },
                 "every call answered".to_owned(),
             )
+        } else if let Some(sm) = o.server_metric {
+            if o.tool.is_some() {
+                self.push(
+                    &format!("{path}.tool"),
+                    "a server_metric reads the server's page, not one tool's calls",
+                );
+            }
+            self.server_metric(&format!("{path}.server_metric"), sm, targets)?
         } else if let Some(c) = o.clean_errors {
             let except = self.except(&format!("{path}.clean_errors"), c, faults);
             (
@@ -215,5 +225,85 @@ impl Validator {
                 format!("{:?} is not a fault (under faults:)", name.value()),
             );
         }
+    }
+
+    fn server_metric(
+        &mut self,
+        path: &str,
+        m: RawServerMetric,
+        targets: &[String],
+    ) -> Option<Judged> {
+        let target = match (&m.target, targets) {
+            (Some(t), _) => {
+                if !targets.contains(t.value()) {
+                    self.at(
+                        &format!("{path}.target"),
+                        t,
+                        format!("{:?} is not a target", t.value()),
+                    );
+                }
+                t.value().clone()
+            }
+            (None, [only]) => only.clone(),
+            (None, _) => {
+                self.push(
+                    &format!("{path}.target"),
+                    "missing: the scenario has more than one target",
+                );
+                return None;
+            }
+        };
+        let percentile = m.p.as_ref().map(|p| {
+            let v = *p.value();
+            if !(v > 0.0 && v < 100.0) {
+                self.at(
+                    &format!("{path}.p"),
+                    p,
+                    format!("{v} must be between 0 and 100 (exclusive)"),
+                );
+            }
+            v
+        });
+        let bound = |v: &mut Self, key: &str, b: &Option<Located<String>>| {
+            b.as_ref().and_then(|b| {
+                v.located(&format!("{path}.{key}"), b, |t| {
+                    parse_duration(t).map(|d| d.as_secs_f64()).or_else(|_| {
+                        t.trim()
+                            .parse::<f64>()
+                            .map_err(|_| format!("{t:?} is neither a number nor a duration"))
+                    })
+                })
+            })
+        };
+        let below = bound(self, "below", &m.below);
+        let above = bound(self, "above", &m.above);
+        if m.below.is_none() && m.above.is_none() {
+            self.push(path, "give below, above or both");
+        }
+        if m.min_count.is_some() && percentile.is_none() {
+            self.push(
+                &format!("{path}.min_count"),
+                "counts a histogram's observations: give p too",
+            );
+        }
+        let name = m.name.value().trim().to_owned();
+        let stat = percentile.map_or_else(|| name.clone(), |p| format!("{name} p{p}"));
+        let bounds: Vec<String> = [("<", &m.below), (">", &m.above)]
+            .iter()
+            .filter_map(|(op, b)| b.as_ref().map(|b| format!("{op} {}", b.value())))
+            .collect();
+        Some((
+            ObjectiveKind::ServerMetric(ServerMetric {
+                target,
+                url: m.url.unwrap_or_else(|| "beside".to_owned()),
+                name,
+                labels: m.labels,
+                percentile,
+                below,
+                above,
+                min_count: m.min_count.unwrap_or(1),
+            }),
+            format!("server {stat} {}", bounds.join(" and ")),
+        ))
     }
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::measure::Recorder;
+use crate::verdict::RunFacts;
 
 /// A 10 s run at 100 calls/s: `bad` seconds have the given outcome for `n` of their calls.
 fn run(bad: &[(usize, CallOutcome, u64)]) -> Measurements {
@@ -45,9 +46,10 @@ fn recovery_is_the_time_from_the_fault_end_to_the_first_second_back() {
         (5, CallOutcome::ToolError, 5),
     ]);
     let windows = [window("pg", 3200, Some(4400))];
-    let faults = FaultRecord {
+    let faults = RunFacts {
         windows: &windows,
         offered_calls: Some(1000),
+        ..RunFacts::default()
     };
     let r = recovery(&m, None, faults, ("pg", 2000, 0.99));
     assert_eq!(r.measured_value, 1600.0, "{}", r.measured);
@@ -74,9 +76,10 @@ fn recovery_fails_when_the_fault_never_ended_never_ran_or_calls_never_came_back(
     let mut never = window("pg", 7000, None);
     never.error = Some("exit status 1: pg_ctlcluster: not found".into());
     let windows = [never, window("redis", 7000, Some(7500))];
-    let faults = FaultRecord {
+    let faults = RunFacts {
         windows: &windows,
         offered_calls: None,
+        ..RunFacts::default()
     };
     let r = recovery(&m, None, faults, ("pg", 5000, 0.99));
     assert!(!r.passed);
@@ -96,9 +99,10 @@ fn recovery_fails_when_the_fault_never_ended_never_ran_or_calls_never_came_back(
     let r = recovery(
         &m,
         None,
-        FaultRecord {
+        RunFacts {
             windows: &late,
             offered_calls: None,
+            ..RunFacts::default()
         },
         ("late", 5000, 0.99),
     );
@@ -115,9 +119,10 @@ fn answered_counts_hung_and_lost_calls_and_leaves_out_excepted_faults() {
         (4, CallOutcome::TransportError, 7),
     ]);
     let windows = [window("crash", 3900, Some(4200))];
-    let faults = FaultRecord {
+    let faults = RunFacts {
         windows: &windows,
         offered_calls: Some(1000),
+        ..RunFacts::default()
     };
     let a = answered(&m, None, faults, &[]);
     assert!(!a.passed);
@@ -127,9 +132,10 @@ fn answered_counts_hung_and_lost_calls_and_leaves_out_excepted_faults() {
     assert!(a.passed, "{}", a.measured);
     assert_eq!(a.measured, "0 unanswered of 700 calls, 0 lost");
     // Offered calls with no recorded answer are lost, whatever was left out.
-    let lossy = FaultRecord {
+    let lossy = RunFacts {
         windows: &windows,
         offered_calls: Some(1004),
+        ..RunFacts::default()
     };
     let a = answered(&m, None, lossy, &["crash".to_owned()]);
     assert_eq!((a.passed, a.measured_value), (false, 4.0));
@@ -143,7 +149,7 @@ fn clean_errors_fail_on_transport_errors_only() {
         (2, CallOutcome::RateLimited, 5),
         (2, CallOutcome::TimedOut, 5),
     ]);
-    let none = FaultRecord::default();
+    let none = RunFacts::default();
     let c = clean_errors(&clean, None, none, &[]);
     assert!(c.passed, "{}", c.measured);
     assert_eq!(

@@ -1,0 +1,27 @@
+//! What an objective judged that needs more than the measurements (faults, a server's own
+//! metrics): the fields of its verdict line.
+
+use crate::measure::{FaultWindow, MetricsPage};
+use crate::result::JudgedKind;
+
+/// What a run recorded beside its measurements, for the objectives that judge it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunFacts<'a> {
+    /// The faults as they happened.
+    pub windows: &'a [FaultWindow],
+    /// Open model: the calls the recorded phases offered (a closed load offers what it
+    /// completes, so nothing can be lost between the two).
+    pub offered_calls: Option<u64>,
+    /// Servers' metrics pages read before and after the load.
+    pub metrics: &'a [MetricsPage],
+}
+
+pub struct Line {
+    pub kind: JudgedKind,
+    pub target: String,
+    pub measured: String,
+    pub target_value: f64,
+    pub measured_value: f64,
+    pub passed: bool,
+    pub detail: Option<String>,
+}
