@@ -139,23 +139,27 @@ pub(super) fn utf8(body: &[u8]) -> Result<(), AdmissionError> {
 /// A peek at a POSTed message, or why it is none: not JSON (-32700), or a batch, which
 /// MCP no longer has (-32600).
 pub(super) fn peek(body: &[u8]) -> Result<Peek<'_>, AdmissionError> {
-    serde_json::from_slice(body).map_err(|e| {
-        let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-        let message = if batch {
-            "JSON-RPC batches are not supported (removed in MCP 2025-06-18): send one message per POST".to_owned()
-        } else {
-            format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())
-        };
-        let code = if batch || e.is_data() {
+    // An array is a batch whatever it holds (read as a peek, its items would be taken for
+    // the fields: `["tools/call"]` as a method).
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(AdmissionError::Malformed {
+            code: code::INVALID_REQUEST,
+            message: "JSON-RPC batches are not supported (removed in MCP 2025-06-18): send one message per POST".to_owned(),
+            id: Value::Null,
+        });
+    }
+    serde_json::from_slice(body).map_err(|e| AdmissionError::Malformed {
+        code: if e.is_data() {
             code::INVALID_REQUEST
         } else {
             code::PARSE_ERROR
-        };
-        AdmissionError::Malformed {
-            code,
-            message,
-            id: Value::Null,
-        }
+        },
+        message: format!(
+            "invalid JSON at line {} column {}: {e}",
+            e.line(),
+            e.column()
+        ),
+        id: Value::Null,
     })
 }
 

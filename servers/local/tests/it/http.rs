@@ -154,6 +154,18 @@ async fn malformed_requests_get_errors_that_say_what_and_where() {
         no_method.body["error"]["message"],
         "not a JSON-RPC request, notification or response: no method (nor a result or an error)"
     );
+    // Found by fuzzing too: an array of one string was read as a message with that method.
+    let one_item = server
+        .post_raw(b"[\"tools/call\"]".to_vec(), &json_ct)
+        .await;
+    assert_eq!(one_item.status, 400);
+    assert_eq!(one_item.error_code(), Some(-32600), "{}", one_item.body);
+    assert!(
+        one_item.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("batches are not supported")
+    );
     // Also found by fuzzing: bytes that are not UTF-8 inside a field the stack skips.
     let not_utf8 = server
         .post_raw(
