@@ -1,10 +1,14 @@
 //! A POSTed body through the admission stack (the tower layer every request passes, with
 //! its JSON-RPC framing, body cap and call-shape checks): never a panic; what it lets
-//! through is one JSON message with a method (a request or notification) or with a result
+//! through is one JSON object with a method (a request or notification) or with a result
 //! or an error (a response); what it refuses gets a 4xx or 5xx answer whose body is a
-//! JSON-RPC error with an integer code. (The `jsonrpc` version and the rest of a message
-//! are the service behind's to judge.)
+//! JSON-RPC error with an integer code. (The `jsonrpc` version, numbers out of range and
+//! the rest of a message are the service behind's to judge: its refusals are answered as
+//! JSON-RPC too, as servers/local/tests/it/http.rs checks.)
 #![no_main]
+
+#[path = "common/mod.rs"]
+mod common;
 
 use std::convert::Infallible;
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -12,6 +16,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::body::Body;
+use common::runtime;
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
 use mcp_server_core::admission::{Admission, AdmissionLayer};
@@ -24,16 +29,6 @@ use tower::{Layer, Service, ServiceExt};
 
 /// Bodies over this are refused (413) before they are parsed.
 const BODY_CAP: usize = 64 * 1024;
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-    })
-}
 
 fn admission() -> Arc<Admission> {
     static ADMISSION: OnceLock<Arc<Admission>> = OnceLock::new();
@@ -86,15 +81,25 @@ fuzz_target!(|data: &[u8]| {
                 .expect("a body in memory")
                 .to_bytes();
             if status == http::StatusCode::OK && &body[..] == b"admitted" {
-                let message: Value = serde_json::from_slice(data)
-                    .unwrap_or_else(|e| panic!("admitted a body that is not JSON: {e}"));
-                // A request or notification (a method), or a response (to a request the
-                // server sent) with a result or an error.
+                // One JSON object (its values read raw: their range and the rest of the
+                // message are the service behind's to judge) with a method (a request or
+                // notification), or a result or an error (a response to the server).
+                let message: serde_json::Map<String, Value> = serde_json::from_slice::<
+                    std::collections::BTreeMap<String, Box<serde_json::value::RawValue>>,
+                >(data)
+                .unwrap_or_else(|e| panic!("admitted a body that is no JSON object: {e}"))
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v.get().to_owned())))
+                .collect();
+                let method_is_string = message
+                    .get("method")
+                    .and_then(Value::as_str)
+                    .is_some_and(|raw| raw.starts_with('"'));
                 assert!(
-                    message["method"].is_string()
-                        || message.get("result").is_some()
-                        || message.get("error").is_some(),
-                    "admitted {message}"
+                    method_is_string
+                        || message.contains_key("result")
+                        || message.contains_key("error"),
+                    "admitted {message:?}"
                 );
                 assert!(data.len() <= BODY_CAP);
                 continue;

@@ -5,9 +5,13 @@
 //! beside the root holds a marker that no read may ever return.
 #![no_main]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use common::runtime;
 use libfuzzer_sys::fuzz_target;
 use mcp_local_server::tools::file_read::FileRead;
 use mcp_server_core::caller::Caller;
@@ -16,16 +20,6 @@ use mcp_server_core::registry::{CallReport, ToolCall, ToolHandler};
 use serde_json::{Map, Value, json};
 
 const MARKER: &str = "OUTSIDE-THE-ALLOWED-PATHS-4b1d";
-
-fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-    })
-}
 
 /// The scratch data root: `data/reports` (allowed) with its files and escaping symlinks,
 /// and `secret.txt` beside `data/`.
@@ -51,7 +45,8 @@ fn data_root() -> PathBuf {
 fn file_read() -> &'static FileRead {
     static TOOL: OnceLock<FileRead> = OnceLock::new();
     TOOL.get_or_init(|| {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/local_mcp_server_config.yaml");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/local_mcp_server_config.yaml");
         let text = std::fs::read_to_string(&path).expect("the committed local config");
         let config = ServerConfig::from_yaml(&path, &text).expect("it loads");
         let tool = config.tool("file_read").expect("it declares file_read");
