@@ -1,5 +1,5 @@
-//! What an objective judged that needs more than the measurements (faults, a server's own
-//! metrics): the fields of its verdict line.
+//! What an objective judged (the fields of its verdict line besides its name and tool),
+//! and what a run recorded beside its measurements for the objectives that need it.
 
 use crate::measure::{FaultWindow, MetricsPage};
 use crate::result::JudgedKind;
@@ -16,6 +16,7 @@ pub struct RunFacts<'a> {
     pub metrics: &'a [MetricsPage],
 }
 
+/// What an objective judged: the target and measured value, as text and numbers.
 pub struct Line {
     pub kind: JudgedKind,
     pub target: String,

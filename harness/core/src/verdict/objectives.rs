@@ -19,16 +19,6 @@ fn pct(x: f64) -> String {
     }
 }
 
-/// What an objective's kind judged: the target and measured value, as text and numbers.
-struct Judged {
-    kind: JudgedKind,
-    target: String,
-    measured: String,
-    target_value: f64,
-    measured_value: f64,
-    passed: bool,
-}
-
 /// Judges one objective: over all tools or its own tool's calls; with no calls, it fails
 /// and says so. A fault objective sees no faults here: use [`evaluate_in`].
 pub fn evaluate(objective: &Objective, m: &Measurements) -> ObjectiveResult {
@@ -80,7 +70,8 @@ pub fn evaluate_in(objective: &Objective, m: &Measurements, faults: RunFacts) ->
         }
         ObjectiveKind::Throughput { above } => {
             let rate = per_second(measure.outcomes.ok, m.recorded_seconds);
-            Judged {
+            Line {
+                detail: None,
                 kind: JudgedKind::Throughput,
                 target: format!("> {above:.1}/s"),
                 measured: format!("{rate:.1}/s successful"),
@@ -90,17 +81,12 @@ pub fn evaluate_in(objective: &Objective, m: &Measurements, faults: RunFacts) ->
             }
         }
     };
-    ObjectiveResult {
-        name: objective.name.clone(),
-        tool: objective.tool.clone(),
-        kind: judged.kind,
-        target: judged.target,
-        measured: judged.measured,
-        target_value: judged.target_value,
-        measured_value: judged.measured_value,
-        passed: judged.passed && calls > 0,
-        detail: (calls == 0).then(|| "no calls were recorded".to_owned()),
+    let mut judged = judged;
+    if calls == 0 {
+        judged.passed = false;
+        judged.detail = Some("no calls were recorded".to_owned());
     }
+    judged_line(objective, judged)
 }
 
 fn judged_line(objective: &Objective, j: Line) -> ObjectiveResult {
@@ -117,10 +103,11 @@ fn judged_line(objective: &Objective, j: Line) -> ObjectiveResult {
     }
 }
 
-fn latency(measure: &ToolMeasure, percentile: f64, below_us: u64) -> Judged {
+fn latency(measure: &ToolMeasure, percentile: f64, below_us: u64) -> Line {
     let value = maths::percentile(&measure.latency, percentile);
     let us = |v: u64| fmt_duration(Duration::from_micros(v));
-    Judged {
+    Line {
+        detail: None,
         kind: JudgedKind::Latency,
         target: format!("p{percentile} < {}", us(below_us)),
         measured: format!("p{percentile} = {}", us(value)),
@@ -132,14 +119,15 @@ fn latency(measure: &ToolMeasure, percentile: f64, below_us: u64) -> Judged {
 
 /// The error rate of every call, or of first attempts only (`first_attempt`: what callers
 /// saw before retries).
-fn errors(measure: &ToolMeasure, below: f64, first_attempt: bool) -> Judged {
+fn errors(measure: &ToolMeasure, below: f64, first_attempt: bool) -> Line {
     let judged = if first_attempt {
         &measure.first_outcomes
     } else {
         &measure.outcomes
     };
     let rate = error_rate(judged);
-    Judged {
+    Line {
+        detail: None,
         kind: JudgedKind::ErrorRate,
         target: format!("< {}", pct(below)),
         measured: format!(
@@ -162,10 +150,11 @@ fn errors(measure: &ToolMeasure, below: f64, first_attempt: bool) -> Judged {
 }
 
 /// The share of time slices whose success ratio met `slice_target` (all tools together).
-fn availability(m: &Measurements, above: f64, slice_ms: u64, slice_target: f64) -> Judged {
+fn availability(m: &Measurements, above: f64, slice_ms: u64, slice_target: f64) -> Line {
     let (good, total) = availability_slices(m, (slice_ms / 1000) as usize, slice_target);
     let value = maths::ratio(good, total);
-    Judged {
+    Line {
+        detail: None,
         kind: JudgedKind::Availability,
         target: format!(
             "> {} of {}s slices at >= {} success",
