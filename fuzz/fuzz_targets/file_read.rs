@@ -1,8 +1,9 @@
-//! `file_read`'s path confinement on any path: never a panic, and no path it accepts
-//! resolves outside its allowed directories, symlinks included. The committed config's
-//! `file_read` is served from a scratch data root whose allowed directory holds a file, a
-//! nested file and symlinks leading out (relative, absolute, through a directory); a file
-//! beside the root holds a marker that no read may ever return.
+//! `file_read`'s path confinement on any path: never a panic, and no read returns the file
+//! placed outside the allowed directories, symlinks included. The committed config's
+//! `file_read` is served from a scratch data root (under the temp directory, one per fuzzing
+//! process, left for the next run) whose allowed directory holds a file, a nested file and
+//! symlinks leading out to that file (relative, absolute, through a directory); the file
+//! holds a marker that no read may ever return.
 #![no_main]
 
 #[path = "common/mod.rs"]

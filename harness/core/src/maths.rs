@@ -52,7 +52,13 @@ pub fn bucket_quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
 }
 
 /// Cumulative buckets `after` minus `before` (both by `le`): what was observed in between.
+/// Counts that went down mean the server restarted in between: then, as Prometheus'
+/// `increase` does, all of `after` was observed since.
 pub fn bucket_increase(before: &[(f64, f64)], after: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let total = |b: &[(f64, f64)]| b.last().map_or(0.0, |l| l.1);
+    if total(after) < total(before) {
+        return after.to_vec();
+    }
     after
         .iter()
         .map(|&(le, count)| {

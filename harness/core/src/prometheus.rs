@@ -176,5 +176,7 @@ not a sample line
             None
         );
         assert_eq!(bucket_quantile(&[], 0.99), None);
+        // The server restarted in between (its counts went down): all of `after` is new.
+        assert_eq!(bucket_increase(&after, &before), before);
     }
 }

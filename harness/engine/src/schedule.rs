@@ -63,7 +63,7 @@ pub fn workers_for(scenario: &Scenario) -> u32 {
                     FaultAction::Delay { by, .. } => Some(by.as_secs_f64()),
                     _ => None,
                 })
-                .fold(0.1, f64::max);
+                .fold(0.0, f64::max);
             ((peak * (held + 0.1)).ceil() as u32)
                 .max(8)
                 .min(load.max_users)

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::raw::Located;
-use super::{Endpoint, Target};
+use super::{Endpoint, Load, Target};
 use crate::units::parse_duration;
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -34,7 +34,8 @@ pub struct RawFault {
     /// time down.
     #[serde(default, rename = "for")]
     pub lasting: Option<Located<String>>,
-    /// Latency added to every read and write on one of the scenario's proxies.
+    /// Latency added to what a proxy's backend sends back (each answer chunk is held for
+    /// `by`), on one of the scenario's proxies.
     #[serde(default)]
     pub delay: Option<RawDelay>,
     /// A spawned target, killed (SIGKILL) and started again on its address after `for`.
@@ -47,7 +48,7 @@ pub struct RawFault {
 pub struct RawDelay {
     /// A name under `proxies:`.
     pub proxy: Located<String>,
-    /// Added to each chunk passed in either direction, e.g. `200ms`.
+    /// How long each chunk the backend sends back is held, e.g. `200ms`.
     pub by: Located<String>,
 }
 
@@ -139,7 +140,19 @@ impl super::validate::Validator {
                         "another proxy listens there",
                     );
                 }
+                if to == listen {
+                    self.at(&format!("{path}.to"), &p.to, "is the proxy's own address");
+                }
                 proxies.push(Proxy { name, listen, to });
+            }
+        }
+        // A proxy passing to a proxy would pass to itself, or round a loop.
+        for p in &proxies {
+            if proxies.iter().any(|q| q.listen == p.to && q.name != p.name) {
+                self.push(
+                    &format!("proxies.{}.to", p.name),
+                    "is another proxy's address: point it at the backend",
+                );
             }
         }
         proxies
@@ -148,7 +161,7 @@ impl super::validate::Validator {
     pub(super) fn faults(
         &mut self,
         raw: Vec<RawFault>,
-        load_total: Duration,
+        load: &Load,
         targets: &BTreeMap<String, Target>,
         proxies: &[Proxy],
     ) -> Vec<Fault> {
@@ -172,7 +185,11 @@ impl super::validate::Validator {
                     &f.name,
                     "another fault has this name",
                 );
+            } else if load.phases.iter().any(|p| p.name == name) {
+                // An alarm's `after` names either.
+                self.at(&format!("{path}.name"), &f.name, "a phase has this name");
             }
+            let load_total = load.total();
             let at = self.located(&format!("{path}.at"), &f.at, |t| parse_duration(t));
             if let Some(at) = at
                 && at >= load_total
@@ -193,6 +210,22 @@ impl super::validate::Validator {
             });
             let action = self.fault_action(&path, f, lasting, targets, proxies);
             if let (Some(at), Some(action)) = (at, action) {
+                let lasting = match &action {
+                    FaultAction::Run { .. } => Duration::ZERO,
+                    FaultAction::Break { lasting, .. } | FaultAction::Delay { lasting, .. } => {
+                        *lasting
+                    }
+                    FaultAction::Restart { down, .. } => *down,
+                };
+                if at < load_total && at + lasting >= load_total {
+                    self.push(
+                        &format!("{path}.for"),
+                        format!(
+                            "the fault would end after the load ({}s): nothing would show the recovery",
+                            load_total.as_secs_f64()
+                        ),
+                    );
+                }
                 faults.push(Fault { name, at, action });
             }
         }

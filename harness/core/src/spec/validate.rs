@@ -125,7 +125,7 @@ impl Validator {
             );
         }
         let faults = match &load {
-            Some(l) => self.faults(raw.faults, l.total(), &targets, &proxies),
+            Some(l) => self.faults(raw.faults, l, &targets, &proxies),
             None => Vec::new(),
         };
         let fault_names: Vec<&str> = faults.iter().map(|f| f.name.as_str()).collect();

@@ -233,7 +233,6 @@ fn burn_objectives(
         .collect()
 }
 
-/// Seconds from the run's start to the start of `phase`.
 /// When a phase starts, or a fault is due, in seconds from the start of the load.
 fn phase_start(scenario: &Scenario, name: &str) -> f64 {
     if let Some(f) = scenario.faults.iter().find(|f| f.name == name) {

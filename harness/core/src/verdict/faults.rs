@@ -4,8 +4,10 @@
 //! clean answer: a tool error or a JSON-RPC error, never a reset connection or a bare 5xx).
 //!
 //! Calls are placed in the second they ended in (the timeline's resolution), so recovery
-//! is measured to the second, and leaving a fault out (`except`) leaves out every second
-//! its window touches plus the next one (calls sent during it that ended just after).
+//! is measured to the second. `answered` and `clean_errors` judge every call, those that
+//! ended after the last phase too; leaving a fault out (`except`) leaves out every second
+//! from its start to the client's timeout after its end (calls sent during it may end up
+//! to that much later).
 
 use super::line::{Line, RunFacts};
 use crate::maths::ratio;
@@ -27,17 +29,22 @@ fn second_outcomes(m: &Measurements, s: usize, tool: Option<&str>) -> Outcomes {
     }
 }
 
-/// The recorded seconds, without those the `except` faults touch (and the second after).
-fn judged_seconds(m: &Measurements, windows: &[FaultWindow], except: &[String]) -> Vec<usize> {
-    let (start, end) = m.recorded_window;
-    let end = end.min(m.recorder.seconds.len());
+/// The seconds from the first recorded one to the last with calls, without those the
+/// `except` faults reach (from their start to the client's timeout after their end).
+fn judged_seconds(m: &Measurements, facts: RunFacts, except: &[String]) -> Vec<usize> {
+    let start = m.recorded_window.0;
+    let end = m.recorder.seconds.len();
+    let reach = facts.call_timeout.as_secs() as usize + 1;
     let left_out = |s: usize| {
-        windows
+        facts
+            .windows
             .iter()
             .filter(|w| except.contains(&w.name))
             .any(|w| {
                 let first = (w.started_ms / 1000) as usize;
-                let last = w.ended_ms.map_or(usize::MAX, |e| (e / 1000) as usize + 1);
+                let last = w
+                    .ended_ms
+                    .map_or(usize::MAX, |e| (e / 1000) as usize + reach);
                 (first..=last).contains(&s)
             })
     };
@@ -159,7 +166,7 @@ pub fn recovery(
 /// Every call got an answer: none hung past the client's timeout (outside `except`), and
 /// every call the schedule offered was recorded.
 pub fn answered(m: &Measurements, tool: Option<&str>, faults: RunFacts, except: &[String]) -> Line {
-    let judged = sum(m, &judged_seconds(m, faults.windows, except), tool);
+    let judged = sum(m, &judged_seconds(m, faults, except), tool);
     let unanswered = judged.unanswered;
     let recorded = m.recorder.overall().outcomes.total();
     let lost = match (tool, faults.offered_calls) {
@@ -189,7 +196,7 @@ pub fn clean_errors(
     faults: RunFacts,
     except: &[String],
 ) -> Line {
-    let judged = sum(m, &judged_seconds(m, faults.windows, except), tool);
+    let judged = sum(m, &judged_seconds(m, faults, except), tool);
     let unclean = judged.transport_error;
     Line {
         kind: JudgedKind::CleanErrors,

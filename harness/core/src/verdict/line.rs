@@ -14,6 +14,8 @@ pub struct RunFacts<'a> {
     pub offered_calls: Option<u64>,
     /// Servers' metrics pages read before and after the load.
     pub metrics: &'a [MetricsPage],
+    /// The client's timeout per call (how long after a fault a call it hung may end).
+    pub call_timeout: std::time::Duration,
 }
 
 /// What an objective judged: the target and measured value, as text and numbers.

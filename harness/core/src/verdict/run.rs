@@ -30,6 +30,7 @@ pub fn judge_run(scenario: &Scenario, run: &RunRecord, cx: Context) -> RunResult
         offered_calls: (scenario.load.model == crate::spec::LoadModel::Open)
             .then_some(run.offered_calls),
         metrics: &run.metrics_pages,
+        call_timeout: scenario.load.timeout,
     };
     let mut objectives: Vec<ObjectiveResult> = scenario
         .objectives

@@ -223,11 +223,10 @@ async fn read_metric(
     let name = name(metrics)?;
     let url = crate::metrics_page::page_url(&metrics.url, &endpoint.url)?;
     let text = crate::metrics_page::read_page(client, &url).await.ok()?;
-    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
-        l.strip_prefix(name.as_str())?
-            .strip_prefix(' ')?
-            .trim()
-            .parse()
-            .ok()
-    })
+    // Unlabelled: the series without labels (summing every series of the name would
+    // mistake a labelled family for the gauge).
+    mcp_slo_core::prometheus::parse(&text)
+        .into_iter()
+        .find(|s| &s.name == name && s.labels.is_empty())
+        .map(|s| s.value)
 }

@@ -1,7 +1,11 @@
 //! Failed authentication, limited per peer address: a peer that has failed `limit` times
 //! within a window is refused every request (a valid token too) until the window ends, so
-//! that guessing tokens runs at `limit` guesses per window at most. Fixed windows per peer,
-//! on tokio's clock; the table forgets peers whose window has passed once it grows large.
+//! that guessing tokens runs at `limit` guesses per window at most (plus the guesses
+//! already in flight when the limit is reached: the check and the count are not one step).
+//! Fixed windows per peer, on tokio's clock; an IPv6 peer counts by its /64 (one host
+//! holds a whole /64). The table forgets peers whose window has passed, at most once a
+//! window, once it holds [`PRUNE_AT`]; at [`MAX_PEERS`] new peers are not counted. Callers
+//! behind one address (a NAT, a load balancer) share its count.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -15,13 +19,33 @@ pub const FAILURES_PER_WINDOW: u32 = 20;
 /// The window.
 pub const WINDOW: Duration = Duration::from_secs(60);
 /// Peers kept before those whose window has passed are dropped.
-const PRUNE_AT: usize = 10_000;
+pub const PRUNE_AT: usize = 10_000;
+/// Peers kept at most.
+pub const MAX_PEERS: usize = 100_000;
 
 #[derive(Debug)]
 pub struct AuthFailures {
     limit: u32,
     window: Duration,
-    peers: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    peers: Mutex<Peers>,
+}
+
+#[derive(Debug, Default)]
+struct Peers {
+    counts: HashMap<IpAddr, (Instant, u32)>,
+    pruned: Option<Instant>,
+}
+
+/// The address a peer is counted under: itself, or an IPv6 address's /64.
+fn key(peer: IpAddr) -> IpAddr {
+    match peer {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+        v4 => v4,
+    }
 }
 
 impl Default for AuthFailures {
@@ -35,7 +59,7 @@ impl AuthFailures {
         AuthFailures {
             limit,
             window,
-            peers: Mutex::new(HashMap::new()),
+            peers: Mutex::new(Peers::default()),
         }
     }
 
@@ -45,7 +69,7 @@ impl AuthFailures {
         let Ok(peers) = self.peers.lock() else {
             return Ok(());
         };
-        match peers.get(&peer) {
+        match peers.counts.get(&key(peer)) {
             Some((since, failed)) if *failed >= self.limit => {
                 let until = *since + self.window;
                 if until > now {
@@ -64,11 +88,16 @@ impl AuthFailures {
         let Ok(mut peers) = self.peers.lock() else {
             return;
         };
-        if peers.len() >= PRUNE_AT {
-            let window = self.window;
-            peers.retain(|_, (since, _)| *since + window > now);
+        let window = self.window;
+        if peers.counts.len() >= PRUNE_AT && peers.pruned.is_none_or(|p| p + window <= now) {
+            peers.counts.retain(|_, (since, _)| *since + window > now);
+            peers.pruned = Some(now);
         }
-        let entry = peers.entry(peer).or_insert((now, 0));
+        let peer = key(peer);
+        if peers.counts.len() >= MAX_PEERS && !peers.counts.contains_key(&peer) {
+            return;
+        }
+        let entry = peers.counts.entry(peer).or_insert((now, 0));
         if entry.0 + self.window <= now {
             *entry = (now, 0);
         }
@@ -100,5 +129,17 @@ mod tests {
         assert_eq!(f.check(attacker), Ok(()), "the window has passed");
         f.failed(attacker);
         assert_eq!(f.check(attacker), Ok(()), "a new window counts from one");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_ipv6_host_counts_by_its_64_and_a_mapped_ipv4_as_itself() {
+        let f = AuthFailures::new(2, Duration::from_secs(60));
+        f.failed("2001:db8::1".parse().unwrap());
+        f.failed("2001:db8::ffff:2".parse().unwrap());
+        assert!(f.check("2001:db8::3".parse().unwrap()).is_err());
+        assert_eq!(f.check("2001:db8:0:1::1".parse().unwrap()), Ok(()));
+        f.failed("::ffff:127.0.0.5".parse().unwrap());
+        f.failed("127.0.0.5".parse().unwrap());
+        assert!(f.check("127.0.0.5".parse().unwrap()).is_err());
     }
 }

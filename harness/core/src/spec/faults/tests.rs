@@ -142,6 +142,26 @@ fn bad_faults_are_reported_where_they_are_written() {
 }
 
 #[test]
+fn a_proxy_loop_a_fault_named_like_a_phase_and_one_ending_after_the_load_are_refused() {
+    let issues = problems(
+        "proxies:\n  self: { listen: \"127.0.0.1:15001\", to: \"127.0.0.1:15001\" }\n  a: { listen: \"127.0.0.1:15002\", to: \"127.0.0.1:15003\" }\n  b: { listen: \"127.0.0.1:15003\", to: \"127.0.0.1:5432\" }\nfaults:\n  - { name: steady, at: 1s, run: [x] }\n  - { name: late, at: 25s, for: 5s, delay: { proxy: b, by: 1s } }\n",
+    );
+    let expect = [
+        "proxies.self.to: is the proxy's own address (at line",
+        "proxies.a.to: is another proxy's address: point it at the backend",
+        "faults[0].name: a phase has this name (at line",
+        "faults[1].for: the fault would end after the load (30s): nothing would show the recovery",
+    ];
+    for e in expect {
+        assert!(
+            issues.iter().any(|i| i.starts_with(e)),
+            "missing {e:?} in {issues:#?}"
+        );
+    }
+    assert_eq!(issues.len(), expect.len(), "{issues:#?}");
+}
+
+#[test]
 fn faults_need_a_load() {
     let text = "version: mcp-slo/v1\nname: t\ntargets:\n  local: { url: \"http://127.0.0.1:1/mcp\" }\nprobes:\n  rate: { op: { tool: q }, expect: 10/s }\nfaults:\n  - { name: a, at: 1s, run: [x] }\n";
     let Err(SpecError::Invalid { issues, .. }) = Scenario::from_yaml(Path::new("t.yaml"), text)

@@ -270,7 +270,9 @@ impl Validator {
                     parse_duration(t).map(|d| d.as_secs_f64()).or_else(|_| {
                         t.trim()
                             .parse::<f64>()
-                            .map_err(|_| format!("{t:?} is neither a number nor a duration"))
+                            .ok()
+                            .filter(|v| v.is_finite())
+                            .ok_or_else(|| format!("{t:?} is neither a number nor a duration"))
                     })
                 })
             })
