@@ -19,6 +19,17 @@ fn problems(extra: &str) -> Vec<String> {
     }
 }
 
+/// Every expected problem is among `issues` (each by its start), and nothing else is.
+fn assert_problems(issues: &[String], expect: &[&str]) {
+    for e in expect {
+        assert!(
+            issues.iter().any(|i| i.starts_with(e)),
+            "missing {e:?} in {issues:#?}"
+        );
+    }
+    assert_eq!(issues.len(), expect.len(), "{issues:#?}");
+}
+
 const FAULTS: &str = "proxies:\n  pg: { listen: \"127.0.0.1:15432\", to: \"127.0.0.1:5432\" }\nfaults:\n  - { name: restart, at: 5s, run: [bash, restart.sh] }\n  - { name: down, at: 10s, run: [sh, stop.sh], for: 3s, then: [sh, start.sh] }\n  - { name: slow, at: 15s, for: 2s, delay: { proxy: pg, by: 250ms } }\n  - { name: crash, at: 20s, restart: local }\n";
 
 #[test]
@@ -132,13 +143,7 @@ fn bad_faults_are_reported_where_they_are_written() {
         "slo[1].answered.except[0]: \"yy\" is not a fault (under faults:)",
         "alarms.must_fire[0].after: \"nothing\" is not a phase or a fault (steady, ",
     ];
-    for e in expect {
-        assert!(
-            issues.iter().any(|i| i.starts_with(e)),
-            "missing {e:?} in {issues:#?}"
-        );
-    }
-    assert_eq!(issues.len(), expect.len(), "{issues:#?}");
+    assert_problems(&issues, &expect);
 }
 
 #[test]
@@ -152,13 +157,7 @@ fn a_proxy_loop_a_fault_named_like_a_phase_and_one_ending_after_the_load_are_ref
         "faults[0].name: a phase has this name (at line",
         "faults[1].for: the fault would end after the load (30s): nothing would show the recovery",
     ];
-    for e in expect {
-        assert!(
-            issues.iter().any(|i| i.starts_with(e)),
-            "missing {e:?} in {issues:#?}"
-        );
-    }
-    assert_eq!(issues.len(), expect.len(), "{issues:#?}");
+    assert_problems(&issues, &expect);
 }
 
 #[test]
@@ -209,11 +208,5 @@ fn a_server_metric_is_read_with_its_defaults_and_its_problems_reported() {
         "slo[1].server_metric.below: \"fast\" is neither a number nor a duration (at line",
         "slo[2].server_metric: give below, above or both",
     ];
-    for e in expect {
-        assert!(
-            issues.iter().any(|i| i.starts_with(e)),
-            "missing {e:?} in {issues:#?}"
-        );
-    }
-    assert_eq!(issues.len(), expect.len(), "{issues:#?}");
+    assert_problems(&issues, &expect);
 }
