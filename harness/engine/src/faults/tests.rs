@@ -22,10 +22,11 @@ async fn faults_run_in_order_from_the_scenario_directory_and_record_their_window
     let free = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
     let listen = free.local_addr().expect("addr");
     drop(free);
+    // Nothing connects through it here: only its delay is set and removed.
     let proxies = Proxies::start(&[Proxy {
         name: "db".into(),
         listen,
-        to: listen,
+        to: "127.0.0.1:9".parse().expect("an address"),
     }])
     .await
     .expect("proxy");
