@@ -7,6 +7,9 @@ use std::time::{Duration, SystemTime};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+mod beside;
+pub use beside::{FaultWindow, MetricsPage};
+
 /// How one call ended, classified from the response body (not the status code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -426,32 +429,6 @@ pub struct Measurements {
     /// Length of the recorded phases, stretched to the end of their last call when calls
     /// were still finishing after the last phase ended (rates are calls / this).
     pub recorded_seconds: f64,
-}
-
-/// When a fault was in force, in ms from the start of the load.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct FaultWindow {
-    pub name: String,
-    /// `run`, `break`, `delay` or `restart`.
-    pub kind: String,
-    pub started_ms: u64,
-    /// `None`: it never ended (its command failed, or the run ended first).
-    pub ended_ms: Option<u64>,
-    /// Why it could not be injected or ended (a command's status and last output).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// A server's metrics page read before and after the load, for the `server_metric`
-/// objectives naming its target and URL (as written: `beside` or a URL).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MetricsPage {
-    pub target: String,
-    pub url: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
-    /// Why a read failed.
-    pub error: Option<String>,
 }
 
 /// What a run recorded, handed by the engine to be judged.
