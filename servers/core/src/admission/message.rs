@@ -21,11 +21,17 @@ pub(super) struct Peek<'a> {
     pub(super) id: Option<&'a RawValue>,
     #[serde(borrow, default)]
     pub(super) params: Option<&'a RawValue>,
-    /// A response's (to a request the server sent): only whether there is one.
-    #[serde(borrow, default)]
-    result: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    error: Option<&'a RawValue>,
+    /// A response's (to a request the server sent): only whether there is one, `null`
+    /// included (an `Option` would take `"result": null` for no result at all).
+    #[serde(default, deserialize_with = "present")]
+    result: bool,
+    #[serde(default, deserialize_with = "present")]
+    error: bool,
+}
+
+/// True for any value the field holds, `null` too (it is skipped without being built).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    serde::de::IgnoredAny::deserialize(d).map(|_| true)
 }
 
 #[derive(Deserialize, Default)]
@@ -75,7 +81,7 @@ impl Message<'_> {
     /// method, a response (to a request the server sent) a result or an error.
     pub(super) fn is_message(&self) -> Result<(), AdmissionError> {
         match self {
-            Message::Other(p) if p.method.is_none() && p.result.is_none() && p.error.is_none() => {
+            Message::Other(p) if p.method.is_none() && !p.result && !p.error => {
                 Err(AdmissionError::Malformed {
                     code: code::INVALID_REQUEST,
                     message: "not a JSON-RPC request, notification or response: no method (nor a result or an error)".to_owned(),

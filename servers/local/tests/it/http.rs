@@ -154,6 +154,22 @@ async fn malformed_requests_get_errors_that_say_what_and_where() {
         no_method.body["error"]["message"],
         "not a JSON-RPC request, notification or response: no method (nor a result or an error)"
     );
+    // A response whose result is null is a response (the peek once took it for no result
+    // and refused it as no message): it is answered as one with an empty result is.
+    let null_result = server
+        .post(json!({"jsonrpc": "2.0", "id": "r1", "result": null}))
+        .await;
+    let empty_result = server
+        .post(json!({"jsonrpc": "2.0", "id": "r1", "result": {}}))
+        .await;
+    assert_eq!(
+        (null_result.status, &null_result.body),
+        (empty_result.status, &empty_result.body)
+    );
+    assert_ne!(
+        null_result.body["error"]["message"],
+        "not a JSON-RPC request, notification or response: no method (nor a result or an error)"
+    );
     // Found by fuzzing too: an array of one string was read as a message with that method.
     let one_item = server
         .post_raw(b"[\"tools/call\"]".to_vec(), &json_ct)
