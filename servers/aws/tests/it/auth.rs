@@ -199,7 +199,7 @@ async fn no_token_or_aws_secret_reaches_the_logs_or_the_audit_trail() {
     let config = repo_root().join("config/aws_managed_mcp_config.yaml");
     let log = dir.path().join("stderr.log");
     let audit_arg = audit.display().to_string();
-    let (child, server) = spawn_binary(&endpoint, &config, &audit_arg, "debug", &log);
+    let (child, server) = spawn_binary(&endpoint, &config, (&audit_arg, "debug"), &[], &log);
     let (status, body) = server.ready().await;
     assert_eq!(status, 200, "{body}");
     const WRONG: &str = "wrong-token-that-must-not-be-logged";

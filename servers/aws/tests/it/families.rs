@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use mcp_server_core::config::ServerConfig;
 use serde_json::{Value, json};
 
 use crate::support::{
@@ -246,6 +247,28 @@ async fn families_follow_their_config_file() {
     std::fs::write(&file, "server: [not, a, config]\n").unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(names(&server, CONSOLE_TOKEN).await, now);
+    // A family that lists the bucket, in a file that loads because it grants s3_read
+    // s3:ListBucket: the tier's tools stay as it started them (s3:GetObject only), so the
+    // reload refuses the family and changes nothing.
+    let (head, _) = committed_split();
+    let granting = head.replace(
+        "max_permissions: \"s3:GetObject\"",
+        "max_permissions: \"s3:GetObject, s3:ListBucket\"",
+    );
+    assert_ne!(granting, head, "the committed s3_read grants s3:GetObject");
+    let listing = format!(
+        "{granting}  families:\n    - {{ name: \"all_reports\", kind: \"s3_prefixes\", bucket: \"mcp-slo-reports\" }}\n"
+    );
+    std::fs::write(&file, &listing).unwrap();
+    ServerConfig::load(&file).expect("the file itself loads");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(names(&server, CONSOLE_TOKEN).await, now);
+    // The reloads go on: the committed families come back.
+    std::fs::write(&file, config_with(&committed_families())).unwrap();
+    until(&server, "the committed families again", |t| {
+        t.contains(&NOTES.to_owned()) && t.contains(&ECHO.to_owned())
+    })
+    .await;
     server.stop().await;
 }
 
@@ -258,7 +281,7 @@ async fn the_binary_reloads_its_families_on_sighup_and_keeps_serving() {
     let file = dir.path().join("aws.yaml");
     std::fs::write(&file, config_with(&committed_families())).unwrap();
     let stderr = dir.path().join("stderr.log");
-    let (mut child, server) = spawn_binary(&endpoint, &file, "off", "info", &stderr);
+    let (mut child, server) = spawn_binary(&endpoint, &file, ("off", "info"), &[], &stderr);
     let (status, body) = server.ready().await;
     assert_eq!(status, 200, "{body}");
     until(&server, "the committed families", |t| {

@@ -7,6 +7,9 @@ mod auth;
 mod credentials;
 mod families;
 mod limits;
+#[path = "../../../test-support/otel.rs"]
+mod otel;
 mod resilience;
 mod support;
+mod telemetry;
 mod tools;

@@ -142,14 +142,14 @@ impl Setup {
 
 /// The `mcp-aws-server` binary, started the way users start it, stateless on a free
 /// loopback port, with `config`, the repository's boundaries and network, the console and
-/// reader callers (`MCP_AWS_CALLER_TOKENS`), `--audit audit` and `RUST_LOG=log`; its
+/// reader callers (`MCP_AWS_CALLER_TOKENS`), `--audit audit`, `RUST_LOG=log` and `env`; its
 /// standard error written to `stderr` (a file: a pipe nobody reads would fill and stall
 /// it). Not yet answering: wait for `/readyz`.
 pub fn spawn_binary(
     endpoint: &str,
     config: &Path,
-    audit: &str,
-    log: &str,
+    (audit, log): (&str, &str),
+    env: &[(&str, &str)],
     stderr: &Path,
 ) -> (Running, TestServer) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -175,6 +175,7 @@ pub fn spawn_binary(
             format!("console={CONSOLE_TOKEN},reader={READER_TOKEN}:s3_read"),
         )
         .env("RUST_LOG", log)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(stderr).expect("a file for standard error"))
         .spawn()
@@ -301,13 +302,26 @@ impl TestServer {
     }
 
     pub async fn post_as(&self, token: Option<&str>, body: Value) -> Answer {
+        self.post_with(token, body, &[("mcp-protocol-version", "2025-11-25")])
+            .await
+    }
+
+    /// A POST with `headers` besides the content type and `Accept` (and the token's).
+    pub async fn post_with(
+        &self,
+        token: Option<&str>,
+        body: Value,
+        headers: &[(&str, &str)],
+    ) -> Answer {
         let mut request = self
             .http
             .post(&self.url)
             .header("content-type", "application/json")
             .header("accept", "application/json, text/event-stream")
-            .header("mcp-protocol-version", "2025-11-25")
             .body(body.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(t) = token {
             request = request.header("authorization", format!("Bearer {t}"));
         }

@@ -13,6 +13,8 @@ mod foreign_client;
 mod http;
 mod limits;
 mod list_changed;
+#[path = "../../../test-support/otel.rs"]
+mod otel;
 mod pg;
 mod resources;
 mod sql;
