@@ -156,6 +156,11 @@ pub async fn capacity(path: &Path, args: &CapacityArgs) -> Outcome {
     if let Err(e) = std::fs::create_dir_all(&out) {
         return Outcome::Infrastructure(anyhow!("cannot create {}: {e}", out.display()));
     }
+    // Before the targets: a target may reach its backend through one of them.
+    let proxies = match mcp_slo_engine::faults::Proxies::start(&scenario.proxies).await {
+        Ok(p) => p,
+        Err(e) => return Outcome::Infrastructure(anyhow!("{e}")),
+    };
     let mut started = Started::new(args.backends);
     let extra = if args.lifted {
         vec!["--lift-limits".to_owned()]
@@ -184,6 +189,7 @@ pub async fn capacity(path: &Path, args: &CapacityArgs) -> Outcome {
     )
     .await;
     started.stop().await;
+    drop(proxies);
     let steps = match steps {
         Ok(s) => s,
         Err(e) => return Outcome::Infrastructure(e),

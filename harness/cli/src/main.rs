@@ -12,7 +12,9 @@ mod discover;
 mod progress;
 mod publish;
 mod run;
+mod sampling;
 mod server_metrics;
+mod soak;
 mod target_headers;
 mod target_oauth;
 mod targets;
@@ -101,6 +103,14 @@ enum Command {
         #[command(flatten)]
         args: capacity::CapacityArgs,
     },
+    /// Hold a scenario's load at one rate for minutes (default: 80% of the capacity in
+    /// --capacity) and judge its objectives and the server processes' growth in memory
+    /// and open descriptors after the warm-up.
+    Soak {
+        scenario: PathBuf,
+        #[command(flatten)]
+        args: soak::SoakArgs,
+    },
     /// Measure the harness against the truth (a server with a known service time) and
     /// against an independent load generator (oha, latency from the intended start) on
     /// the same call at fixed rates, and compare their ceilings; exit 1 when a figure
@@ -148,6 +158,13 @@ fn main() -> ExitCode {
                 Err(e) => Outcome::Infrastructure(e.into()),
             }
         }
+        Command::Soak { scenario, args } => match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(soak::soak(&scenario, &args)),
+            Err(e) => Outcome::Infrastructure(e.into()),
+        },
         Command::Calibrate { args } => match tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

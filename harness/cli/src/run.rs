@@ -1,26 +1,23 @@
 //! `validate` and `run`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
 use mcp_slo_backends::Choice;
 use mcp_slo_core::feasibility;
 use mcp_slo_core::measure::RunRecord;
-use mcp_slo_core::result::{
-    BuildProfile, Finding, FindingSeverity, TargetCost, TargetInfo, Verdict,
-};
+use mcp_slo_core::result::{Finding, FindingSeverity, Verdict};
 use mcp_slo_core::spec::Scenario;
 use mcp_slo_engine::faults::{Proxies, Stage, inject};
 use mcp_slo_engine::probes::{ProbeLog, run_probes};
 use mcp_slo_engine::run::run_observed;
-use mcp_slo_engine::sampler::Sampler;
 
 use crate::Outcome;
 use crate::assemble::assemble;
-use crate::cost::{self, Measured};
 use crate::progress::Display;
 use crate::publish::{Publish, publish_run};
+use crate::sampling::Sampling;
 use crate::targets::{Started, start_targets};
 
 fn print_findings(findings: &[Finding]) {
@@ -30,7 +27,7 @@ fn print_findings(findings: &[Finding]) {
 }
 
 /// Loads and checks a scenario; infeasible objectives are input errors.
-fn load(path: &Path) -> Result<(Scenario, Vec<Finding>), anyhow::Error> {
+pub fn load(path: &Path) -> Result<(Scenario, Vec<Finding>), anyhow::Error> {
     let scenario = Scenario::load(path)?;
     let findings = feasibility::check(&scenario);
     let errors: Vec<&Finding> = findings
@@ -105,13 +102,33 @@ pub async fn run(
             path.display()
         ));
     }
-    let out = out.unwrap_or_else(|| default_out(&scenario));
+    run_loaded(
+        &scenario,
+        findings,
+        out,
+        (target_pid, plain),
+        backends,
+        publish,
+    )
+    .await
+}
+
+/// Runs a scenario already loaded and checked (`run`'s, or one `soak` made).
+pub async fn run_loaded(
+    scenario: &Scenario,
+    findings: Vec<Finding>,
+    out: Option<PathBuf>,
+    (target_pid, plain): (Option<u32>, bool),
+    backends: Choice,
+    publish: Option<Publish>,
+) -> Outcome {
+    let out = out.unwrap_or_else(|| default_out(scenario));
     if let Err(e) = std::fs::create_dir_all(&out) {
         return Outcome::Infrastructure(anyhow!("cannot create {}: {e}", out.display()));
     }
     let mut started = Started::new(backends);
     let result = run_with_targets(
-        &scenario,
+        scenario,
         findings,
         &out,
         (target_pid, plain),
@@ -140,23 +157,7 @@ async fn run_with_targets(
         Ok(t) => t,
         Err(outcome) => return outcome,
     };
-    let sampled = sampled_processes(scenario, started, target_pid, &infos);
-    let samplers: Vec<Sampler> = sampled
-        .iter()
-        .map(|(_, _, pid)| Sampler::new(*pid))
-        .collect();
-    let samplers = Arc::new(Mutex::new(samplers));
-    let sampling = (!sampled.is_empty()).then(|| {
-        let samplers = samplers.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Sampler::INTERVAL);
-            loop {
-                tick.tick().await;
-                let mut samplers = samplers.lock().unwrap_or_else(|p| p.into_inner());
-                samplers.iter_mut().for_each(Sampler::tick);
-            }
-        })
-    });
+    let mut sampling = Sampling::start(scenario, started, target_pid, &infos);
     let mut pages = Vec::new();
     crate::server_metrics::read(scenario, &endpoints, &mut pages, false).await;
     let engine = if scenario.has_load() {
@@ -178,32 +179,28 @@ async fn run_with_targets(
         let dir = scenario_dir(scenario);
         let faults = async {
             let Ok(origin) = origin_rx.await else {
-                return Vec::new();
+                return (Vec::new(), None);
             };
             let stage = Stage {
                 dir: &dir,
                 proxies: &proxies,
                 spawned: &mut started.spawned,
             };
-            inject(&scenario.faults, origin, stage, &|line| {
+            let windows = inject(&scenario.faults, origin, stage, &|line| {
                 eprintln!("  {line}")
             })
-            .await
+            .await;
+            (windows, Some(origin.into_std()))
         };
-        let (engine, windows) = tokio::join!(load, faults);
-        let engine = engine.map(|mut e| {
-            e.faults = windows;
-            e
-        });
+        let (engine, (windows, origin)) = tokio::join!(load, faults);
         display.finish();
         match engine {
-            Ok(e) => e,
-            Err(e) => {
-                if let Some(task) = sampling {
-                    task.abort();
-                }
-                return Outcome::Infrastructure(e.into());
+            Ok(mut e) => {
+                e.faults = windows;
+                e.footprints = sampling.footprints(origin);
+                e
             }
+            Err(e) => return Outcome::Infrastructure(e.into()),
         }
     } else {
         RunRecord::empty(std::time::SystemTime::now())
@@ -212,9 +209,7 @@ async fn run_with_targets(
     crate::server_metrics::read(scenario, &endpoints, &mut pages, true).await;
     engine.metrics_pages = pages;
     // Cost is the load's alone: probes run after sampling stops.
-    if let Some(task) = sampling {
-        task.abort();
-    }
+    sampling.stop();
     let probe_results = match &scenario.probes {
         Some(probes) => {
             let Some(endpoint) = endpoints.get(&probes.target) else {
@@ -232,7 +227,7 @@ async fn run_with_targets(
         }
         None => Vec::new(),
     };
-    let (costs, cost_findings) = costs(scenario, &engine, &sampled, &samplers);
+    let (costs, cost_findings) = sampling.costs(scenario, &engine);
     let findings = findings.into_iter().chain(cost_findings).collect();
     crate::target_oauth::count_fetches(&mut infos, &endpoints);
     let mut result = assemble(scenario, &engine, infos, findings, costs, probe_results);
@@ -265,66 +260,6 @@ async fn run_with_targets(
         Verdict::Pass => Outcome::Pass,
         Verdict::Fail => Outcome::Fail,
     }
-}
-
-/// The processes whose cost a run samples: every spawned target, and `--target-pid` (placed
-/// on the scenario's one target given by URL, if it has exactly one) unless it is one of
-/// them. Each with its target and build profile.
-type SampledProcess = (Option<String>, Option<BuildProfile>, u32);
-
-fn sampled_processes(
-    scenario: &Scenario,
-    started: &Started,
-    target_pid: Option<u32>,
-    infos: &[TargetInfo],
-) -> Vec<SampledProcess> {
-    let mut sampled: Vec<SampledProcess> = started
-        .spawned
-        .iter()
-        .map(|(name, s)| (Some(name.clone()), s.build_profile, s.pid))
-        .collect();
-    if let Some(pid) = target_pid
-        && !sampled.iter().any(|(_, _, p)| *p == pid)
-    {
-        let servers = cost::servers(scenario);
-        let by_url: Vec<&TargetInfo> = infos
-            .iter()
-            .filter(|i| !i.spawned && servers.contains(&i.name))
-            .collect();
-        match by_url.as_slice() {
-            [only] => sampled.push((Some(only.name.clone()), only.build_profile, pid)),
-            _ => sampled.push((None, None, pid)),
-        }
-    }
-    sampled
-}
-
-/// Each sampled process's cost over its own target's calls, and the findings that explain
-/// what could not be divided.
-fn costs(
-    scenario: &Scenario,
-    engine: &RunRecord,
-    sampled: &[SampledProcess],
-    samplers: &Mutex<Vec<Sampler>>,
-) -> (Vec<TargetCost>, Vec<Finding>) {
-    let samplers = samplers.lock().unwrap_or_else(|p| p.into_inner());
-    let measured: Vec<Measured> = sampled
-        .iter()
-        .zip(samplers.iter())
-        .filter_map(|((target, build_profile, _), sampler)| {
-            Some(Measured {
-                target: target.clone(),
-                build_profile: *build_profile,
-                usage: sampler.usage()?,
-            })
-        })
-        .collect();
-    let split = cost::split_calls(
-        &cost::servers(scenario),
-        &cost::label_targets(scenario),
-        &cost::calls_by_label(&engine.measurements.recorder),
-    );
-    cost::divide(&split, &measured)
 }
 
 /// Where a scenario's fault commands run: the directory of its file.

@@ -3,16 +3,23 @@
 //! tier, all under load. Every objective must pass (recovery within 5 s of each fault,
 //! every call answered, every failure clean but during the crash, both alarms fired and
 //! cleared), and the result must say when each fault was in force and what it did.
+//! `scenarios/faults-aws.yaml` cuts the AWS tier off from its emulator for longer than its
+//! role sessions last, so its credentials expire while it is cut off.
 //!
 //! Its own test binary: it stops services other tests use, and test binaries run one at a
-//! time.
+//! time. Its tests run one at a time too (each judges timing on a 2-core machine).
 
 mod common;
 
-use common::{run_scenario, services};
+use std::sync::Mutex;
+
+use common::{moto, run_scenario, services};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 #[test]
 fn the_local_fault_scenario_recovers_from_every_fault_with_clean_answers() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     if !services() {
         return;
     }
@@ -89,5 +96,48 @@ fn the_local_fault_scenario_recovers_from_every_fault_with_clean_answers() {
         assert!(detail.contains(harm), "{}: {detail}", lines[i]["name"]);
     }
     // The slow backend slowed calls: the latency alarm fired (a passed must_fire line).
+    assert!(lines.iter().all(|o| o["passed"] == true), "{lines:#?}");
+}
+
+#[test]
+fn the_aws_tier_answers_cleanly_while_cut_off_and_recovers_with_new_credentials() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    if moto().is_none() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let (code, stderr, result) = run_scenario(
+        std::path::Path::new("scenarios/faults-aws.yaml"),
+        out.path(),
+        &[("MCP_SLO_AWS_TOKEN", "dev-agent-console-token")],
+    );
+    assert_eq!(code, 0, "{stderr}\n{:#}", result["objectives"]);
+    let fault = &result["faults"][0];
+    assert_eq!(
+        (fault["name"].as_str(), fault["kind"].as_str()),
+        (Some("emulator_down"), Some("cut"))
+    );
+    let (started, ended) = (
+        fault["started_ms"].as_u64().unwrap(),
+        fault["ended_ms"].as_u64().unwrap(),
+    );
+    assert!((25_000..25_500).contains(&started), "{fault}");
+    assert!(ended - started >= 25_000, "{fault}");
+    let lines = result["objectives"].as_array().unwrap();
+    let kinds: Vec<&str> = lines.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "recovery",
+            "answered",
+            "clean_errors",
+            "server_metric",
+            "alarm"
+        ]
+    );
+    // Calls failed while the emulator was unreachable, as tool errors.
+    let detail = lines[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("tool_error"), "{detail}");
+    assert!(!detail.contains("transport_error"), "{detail}");
     assert!(lines.iter().all(|o| o["passed"] == true), "{lines:#?}");
 }

@@ -93,6 +93,17 @@ pub fn mean(values: impl IntoIterator<Item = f64>) -> f64 {
     if n == 0 { 0.0 } else { sum / n as f64 }
 }
 
+/// The median of `values` (the mean of the middle two for an even count; 0 for none).
+pub fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
 /// The relative change from `base` to `current` ((current − base) / base); infinite when
 /// something came from nothing, 0 when both are 0.
 pub fn relative_change(base: f64, current: f64) -> f64 {

@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 mod beside;
-pub use beside::{FaultWindow, MetricsPage};
+pub use beside::{FaultWindow, Footprint, FootprintSample, MetricsPage, Resource};
 
 /// How one call ended, classified from the response body (not the status code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -446,6 +446,8 @@ pub struct RunRecord {
     pub faults: Vec<FaultWindow>,
     /// Servers' metrics pages, for `server_metric` objectives.
     pub metrics_pages: Vec<MetricsPage>,
+    /// The sampled server processes' footprints, for `growth` objectives.
+    pub footprints: Vec<Footprint>,
 }
 
 impl RunRecord {
@@ -465,6 +467,7 @@ impl RunRecord {
             pacer: "",
             faults: Vec::new(),
             metrics_pages: Vec::new(),
+            footprints: Vec::new(),
         }
     }
 }

@@ -52,6 +52,9 @@ pub struct RunResult {
     /// The scenario's faults as they happened (ms from the start of the load).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<crate::measure::FaultWindow>,
+    /// The sampled server processes' resident memory and open descriptors once a second.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub footprints: Vec<crate::measure::Footprint>,
 }
 
 /// Every alarm's datapoints and state timeline, and the burn-rate alerts.
@@ -273,6 +276,7 @@ pub enum JudgedKind {
     Answered,
     CleanErrors,
     ServerMetric,
+    Growth,
 }
 
 impl JudgedKind {
@@ -291,6 +295,7 @@ impl JudgedKind {
             JudgedKind::Answered => "answered",
             JudgedKind::CleanErrors => "clean_errors",
             JudgedKind::ServerMetric => "server_metric",
+            JudgedKind::Growth => "growth",
         }
     }
 }

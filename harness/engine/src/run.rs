@@ -198,6 +198,7 @@ pub async fn run_observed(
         pacer: crate::pacer::DESCRIPTION,
         faults: Vec::new(),
         metrics_pages: Vec::new(),
+        footprints: Vec::new(),
     })
 }
 

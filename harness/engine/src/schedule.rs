@@ -40,8 +40,8 @@ pub struct Schedule {
 }
 
 /// Number of workers: closed model, the most users of any phase; open model, enough for
-/// 100 ms of latency at the peak rate (at least 8), plus the longest delay a fault adds,
-/// capped by `max_users`.
+/// 100 ms of latency at the peak rate (at least 8), plus the longest delay a fault adds
+/// (a cut: the client's timeout), capped by `max_users`.
 pub fn workers_for(scenario: &Scenario) -> u32 {
     let load = &scenario.load;
     match load.model {
@@ -61,6 +61,9 @@ pub fn workers_for(scenario: &Scenario) -> u32 {
                 .iter()
                 .filter_map(|f| match f.action {
                     FaultAction::Delay { by, .. } => Some(by.as_secs_f64()),
+                    // A server whose backend is cut off may keep trying (and its caller
+                    // waiting) up to the client's timeout.
+                    FaultAction::Cut { .. } => Some(load.timeout.as_secs_f64()),
                     _ => None,
                 })
                 .fold(0.0, f64::max);

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use mcp_slo_core::result::BuildProfile;
@@ -42,6 +44,8 @@ pub enum SpawnError {
 pub struct Spawned {
     pub url: String,
     pub pid: u32,
+    /// `pid`, for a sampler that follows the target across restarts.
+    pid_cell: Arc<AtomicU32>,
     pub binary: PathBuf,
     /// As the server states it once ready (`None`: it did not say).
     pub build_profile: Option<BuildProfile>,
@@ -167,6 +171,7 @@ pub async fn spawn(
     let mut spawned = Spawned {
         url: format!("http://127.0.0.1:{port}/mcp"),
         pid,
+        pid_cell: Arc::new(AtomicU32::new(pid)),
         binary,
         build_profile: None,
         child,
@@ -227,7 +232,13 @@ impl Spawned {
         tokio::time::sleep(down).await;
         self.child = self.launch.start(&self.log)?;
         self.pid = self.child.id().unwrap_or(0);
+        self.pid_cell.store(self.pid, Ordering::Relaxed);
         self.wait_ready(self.launch.port, READY).await
+    }
+
+    /// Its process, now and after any restart.
+    pub fn pid_source(&self) -> crate::sampler::Pid {
+        crate::sampler::Pid::Following(self.pid_cell.clone())
     }
 
     /// SIGTERM, then up to `grace` for the graceful shutdown, then SIGKILL.

@@ -104,3 +104,45 @@ pub fn builds_line(r: &RunResult) -> String {
 pub fn harness_debug(r: &RunResult) -> bool {
     r.harness.build_profile == Some(BuildProfile::Debug)
 }
+
+/// The heading row of [`footprint_rows`].
+pub const FOOTPRINT_COLUMNS: [&str; 4] = [
+    "Process",
+    "Samples",
+    "RSS first → last (peak)",
+    "Descriptors first → last (peak)",
+];
+
+/// What each sampled process held over the load: one row each, as text, for
+/// `summary.md` and `report.html` alike.
+pub fn footprint_rows(r: &RunResult) -> Vec<[String; 4]> {
+    r.footprints
+        .iter()
+        .filter_map(|f| {
+            let (first, last) = (f.samples.first()?, f.samples.last()?);
+            let peak_rss = f.samples.iter().map(|s| s.rss_bytes).max()?;
+            let peak_fds = f.samples.iter().map(|s| s.fds).max()?;
+            let pids = f
+                .pids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(" → ");
+            Some([
+                format!("{} (pid {pids})", f.target.as_deref().unwrap_or("server")),
+                format!(
+                    "{} over {:.0} s",
+                    f.samples.len(),
+                    (last.at_ms - first.at_ms) as f64 / 1000.0
+                ),
+                format!(
+                    "{:.1} → {:.1} MiB ({:.1})",
+                    mib(first.rss_bytes),
+                    mib(last.rss_bytes),
+                    mib(peak_rss)
+                ),
+                format!("{} → {} ({peak_fds})", first.fds, last.fds),
+            ])
+        })
+        .collect()
+}

@@ -70,6 +70,17 @@ pub fn summary_markdown(r: &RunResult) -> String {
         }
         out.push('\n');
     }
+    let footprints = cost::footprint_rows(r);
+    if !footprints.is_empty() {
+        let _ = writeln!(out, "**Server footprint** (once a second over the load):\n");
+        let _ = writeln!(out, "| {} |", cost::FOOTPRINT_COLUMNS.join(" | "));
+        let _ = writeln!(out, "|---|---|---|---|");
+        for row in &footprints {
+            let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+        out.push('\n');
+    }
     let _ = writeln!(
         out,
         "<sub>{} · started {} · mcp-slo {} on {} cores · {}</sub>",

@@ -227,6 +227,7 @@ fn run_result() -> RunResult {
         probes: Vec::new(),
         alarms: None,
         faults: vec![],
+        footprints: vec![],
     }
 }
 

@@ -103,6 +103,7 @@ pub(crate) fn run(seconds: &[(u64, u64)]) -> RunResult {
         probes: Vec::new(),
         alarms: None,
         faults: vec![],
+        footprints: vec![],
     }
 }
 

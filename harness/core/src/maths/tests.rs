@@ -138,3 +138,10 @@ fn timeline_buckets_average_rates_and_keep_the_worst_tail() {
     assert_eq!(second.p50_ms, 4.0, "a second without calls does not count");
     assert_eq!(second.offered, 10.0);
 }
+
+#[test]
+fn medians_of_odd_even_and_no_values() {
+    assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+    assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+    assert_eq!(median(&[]), 0.0);
+}

@@ -1,7 +1,7 @@
 //! The `faults:` and `proxies:` sections: what is made to go wrong during the load, and when.
 //! A fault runs a command (a restart, or a stop and later a start), adds latency on a TCP
-//! proxy the harness runs in front of a backend, or kills a spawned target and starts it
-//! again. Its window (from its start to its end) is what the `recovery` objective measures
+//! proxy the harness runs in front of a backend, cuts a proxy (the backend unreachable),
+//! or kills a spawned target and starts it again. Its window (from its start to its end) is what the `recovery` objective measures
 //! from and what `answered` / `clean_errors` may leave out.
 
 use std::collections::BTreeMap;
@@ -30,14 +30,18 @@ pub struct RawFault {
     /// The command that ends the fault, run `for` after `run` finished.
     #[serde(default)]
     pub then: Option<Vec<String>>,
-    /// How long the fault lasts: until `then`, the added latency, or a restarted target's
-    /// time down.
+    /// How long the fault lasts: until `then`, the added latency, the cut, or a restarted
+    /// target's time down.
     #[serde(default, rename = "for")]
     pub lasting: Option<Located<String>>,
     /// Latency added to what a proxy's backend sends back (each answer chunk is held for
     /// `by`), on one of the scenario's proxies.
     #[serde(default)]
     pub delay: Option<RawDelay>,
+    /// A proxy under `proxies:` cut for `for`: its open connections are closed and new
+    /// ones refused, as when the backend behind it is down; then it passes again.
+    #[serde(default)]
+    pub cut: Option<Located<String>>,
     /// A spawned target, killed (SIGKILL) and started again on its address after `for`.
     #[serde(default)]
     pub restart: Option<Located<String>>,
@@ -87,6 +91,8 @@ pub enum FaultAction {
         by: Duration,
         lasting: Duration,
     },
+    /// A proxy that passes nothing for `lasting`: the backend behind it is unreachable.
+    Cut { proxy: String, lasting: Duration },
     /// A spawned target killed and, after `down`, started again on its address.
     Restart { target: String, down: Duration },
 }
@@ -97,6 +103,7 @@ impl FaultAction {
             FaultAction::Run { .. } => "run",
             FaultAction::Break { .. } => "break",
             FaultAction::Delay { .. } => "delay",
+            FaultAction::Cut { .. } => "cut",
             FaultAction::Restart { .. } => "restart",
         }
     }
@@ -212,9 +219,9 @@ impl super::validate::Validator {
             if let (Some(at), Some(action)) = (at, action) {
                 let lasting = match &action {
                     FaultAction::Run { .. } => Duration::ZERO,
-                    FaultAction::Break { lasting, .. } | FaultAction::Delay { lasting, .. } => {
-                        *lasting
-                    }
+                    FaultAction::Break { lasting, .. }
+                    | FaultAction::Delay { lasting, .. }
+                    | FaultAction::Cut { lasting, .. } => *lasting,
                     FaultAction::Restart { down, .. } => *down,
                 };
                 if at < load_total && at + lasting >= load_total {
@@ -240,9 +247,14 @@ impl super::validate::Validator {
         targets: &BTreeMap<String, Target>,
         proxies: &[Proxy],
     ) -> Option<FaultAction> {
-        let given = [f.run.is_some(), f.delay.is_some(), f.restart.is_some()];
+        let given = [
+            f.run.is_some(),
+            f.delay.is_some(),
+            f.cut.is_some(),
+            f.restart.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() != 1 {
-            self.push(path, "give exactly one of run, delay, restart");
+            self.push(path, "give exactly one of run, delay, cut, restart");
             return None;
         }
         if f.then.is_some() && f.run.is_none() {
@@ -274,14 +286,19 @@ impl super::validate::Validator {
                 }),
             };
         }
+        if let Some(proxy) = f.cut {
+            self.known_proxy(&format!("{path}.cut"), &proxy, proxies);
+            let Some((_, lasting)) = lasting else {
+                needs_for(self, "how long the proxy stays cut");
+                return None;
+            };
+            return Some(FaultAction::Cut {
+                proxy: proxy.value().clone(),
+                lasting: lasting?,
+            });
+        }
         if let Some(d) = f.delay {
-            if !proxies.iter().any(|p| &p.name == d.proxy.value()) {
-                self.at(
-                    &format!("{path}.delay.proxy"),
-                    &d.proxy,
-                    format!("{:?} is not under proxies", d.proxy.value()),
-                );
-            }
+            self.known_proxy(&format!("{path}.delay.proxy"), &d.proxy, proxies);
             let by = self.located(&format!("{path}.delay.by"), &d.by, |t| {
                 parse_duration(t).and_then(|by| {
                     if by.is_zero() || by > MAX_DELAY {
@@ -330,6 +347,16 @@ impl super::validate::Validator {
             target: target.value().clone(),
             down,
         })
+    }
+
+    fn known_proxy(&mut self, path: &str, name: &Located<String>, proxies: &[Proxy]) {
+        if !proxies.iter().any(|p| &p.name == name.value()) {
+            self.at(
+                path,
+                name,
+                format!("{:?} is not under proxies", name.value()),
+            );
+        }
     }
 
     fn command(&mut self, path: &str, command: Vec<String>) -> Option<Vec<String>> {

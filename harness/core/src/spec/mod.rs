@@ -189,6 +189,16 @@ impl Load {
         self.threads.unwrap_or_else(default_threads)
     }
 
+    /// Where the first recorded phase starts (the warm-up's length); the whole load when
+    /// nothing is recorded.
+    pub fn warmup(&self) -> Duration {
+        self.phases
+            .iter()
+            .take_while(|p| !p.record)
+            .map(|p| p.duration)
+            .sum()
+    }
+
     pub fn total(&self) -> Duration {
         self.phases.iter().map(|p| p.duration).sum()
     }
@@ -251,6 +261,21 @@ pub enum ObjectiveKind {
     /// A figure from a target's metrics page: a histogram's percentile over what it
     /// observed during the load, or a value after it.
     ServerMetric(ServerMetric),
+    /// A sampled server process's resident memory or open descriptors, from the start of
+    /// the judged window to its end.
+    Growth(Growth),
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Growth {
+    pub resource: crate::measure::Resource,
+    /// The largest growth allowed, as a fraction (0.05 for 5 %).
+    pub below: f64,
+    /// `None`: every sampled process.
+    pub target: Option<String>,
+    /// The judged window starts this long after the start of the load; `None`: where
+    /// the run's first recorded phase starts (after its warm-up).
+    pub after_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

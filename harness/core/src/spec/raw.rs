@@ -290,6 +290,27 @@ pub struct RawObjective {
     /// after the load.
     #[serde(default)]
     pub server_metric: Option<RawServerMetric>,
+    /// How much a sampled server process's resident memory or open descriptors grew from
+    /// the start of the judged window to its end (a soak's leak check).
+    #[serde(default)]
+    pub growth: Option<RawGrowth>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGrowth {
+    /// `rss` (resident memory) or `fds` (open file descriptors).
+    pub of: Located<String>,
+    /// The growth must stay at or below this, e.g. `5%`: the median of the last tenth of
+    /// the judged window against the median of its first tenth.
+    pub below: Located<String>,
+    /// A target whose process is sampled (default: every sampled process).
+    #[serde(default)]
+    pub target: Option<Located<String>>,
+    /// The judged window starts this long after the start of the load (default: where the
+    /// first recorded phase starts, after the warm-up).
+    #[serde(default)]
+    pub after: Option<Located<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

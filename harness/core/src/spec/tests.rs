@@ -488,14 +488,14 @@ const CASES: &[Case] = &[
             "      below: 0.1%\n    throughput:\n      above: 1/s\n",
         )],
         issues: &[
-            "slo[1]: give exactly one of latency, error_rate, availability, throughput, recovery, answered, clean_errors, server_metric",
+            "slo[1]: give exactly one of latency, error_rate, availability, throughput, recovery, answered, clean_errors, server_metric, growth",
         ],
     },
     Case {
         name: "objective with no kind",
         mutations: &[("    throughput:\n      above: 20/s\n", "")],
         issues: &[
-            "slo[3]: give exactly one of latency, error_rate, availability, throughput, recovery, answered, clean_errors, server_metric",
+            "slo[3]: give exactly one of latency, error_rate, availability, throughput, recovery, answered, clean_errors, server_metric, growth",
         ],
     },
     Case {

@@ -3,15 +3,16 @@
 //! judged hold) until one misses an objective, then bisection until the highest passing
 //! and lowest failing rates are within the precision ([`Search`]); each step judged by
 //! [`judge_step`]; the summary adds the knee of the latency curve (Kneedle) and a Universal
-//! Scalability Law fit of the steps ([`summarize`]). The engine runs the steps.
+//! Scalability Law fit of the steps ([`summarize`]). The engine runs the steps. A soak
+//! holds a fraction of the capacity found for minutes ([`soak_scenario`]).
 
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::maths;
-use crate::measure::Measurements;
-use crate::spec::{Load, LoadModel, Phase, Scenario};
+use crate::measure::{Measurements, Resource};
+use crate::spec::{Growth, Load, LoadModel, Objective, ObjectiveKind, Phase, Scenario};
 use crate::stats::{UslFit, knee, littles_law_concurrency, usl_fit, usl_predict};
 
 /// One judged step.
@@ -86,7 +87,57 @@ pub fn step_scenario(scenario: &Scenario, rate: f64, hold: Duration) -> Scenario
     step.probes = None;
     step.alarms = None;
     step.faults = Vec::new();
+    // What judges time (a fault's recovery, a process's growth) has nothing to judge in a
+    // step of a few seconds without faults.
+    step.objectives.retain(|o| {
+        !matches!(
+            o.kind,
+            ObjectiveKind::Recovery { .. } | ObjectiveKind::Growth(_)
+        )
+    });
     step
+}
+
+/// The growth a soak allows when its scenario names none: resident memory +5 %, open
+/// descriptors +10 %.
+pub const SOAK_GROWTH: [(Resource, f64); 2] = [(Resource::Rss, 0.05), (Resource::Fds, 0.10)];
+
+/// The scenario of a soak: `warmup` then `hold` at one rate (typically 80 % of the
+/// capacity a search found), judged by the scenario's objectives and by the growth of the
+/// sampled server processes after the warm-up ([`SOAK_GROWTH`] unless the scenario has
+/// growth objectives of its own; one without `after` is judged from the end of the
+/// soak's warm-up). Probes, alarms and faults belong to other runs.
+pub fn soak_scenario(scenario: &Scenario, rate: f64, warmup: Duration, hold: Duration) -> Scenario {
+    let mut soak = step_scenario(scenario, rate, hold);
+    soak.name = format!("{}-soak", scenario.name);
+    soak.load.phases[0].name = "warmup".to_owned();
+    soak.load.phases[0].rate = Some(rate);
+    soak.load.phases[0].duration = warmup;
+    soak.load.phases[1].name = "soak".to_owned();
+    soak.objectives = scenario
+        .objectives
+        .iter()
+        .filter(|o| !matches!(o.kind, ObjectiveKind::Recovery { .. }))
+        .cloned()
+        .collect();
+    if !soak
+        .objectives
+        .iter()
+        .any(|o| matches!(o.kind, ObjectiveKind::Growth(_)))
+    {
+        soak.objectives
+            .extend(SOAK_GROWTH.iter().map(|&(resource, below)| Objective {
+                name: format!("{} growth <= {:.0}%", resource.as_str(), below * 100.0),
+                tool: None,
+                kind: ObjectiveKind::Growth(Growth {
+                    resource,
+                    below,
+                    target: None,
+                    after_ms: None,
+                }),
+            }));
+    }
+    soak
 }
 
 /// Judges one step's measurements against every objective of the scenario.

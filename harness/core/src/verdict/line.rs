@@ -1,7 +1,7 @@
 //! What an objective judged (the fields of its verdict line besides its name and tool),
 //! and what a run recorded beside its measurements for the objectives that need it.
 
-use crate::measure::{FaultWindow, MetricsPage};
+use crate::measure::{FaultWindow, Footprint, MetricsPage};
 use crate::result::JudgedKind;
 
 /// What a run recorded beside its measurements, for the objectives that judge it.
@@ -16,6 +16,10 @@ pub struct RunFacts<'a> {
     pub metrics: &'a [MetricsPage],
     /// The client's timeout per call (how long after a fault a call it hung may end).
     pub call_timeout: std::time::Duration,
+    /// The sampled server processes' footprints.
+    pub footprints: &'a [Footprint],
+    /// Where the first recorded phase starts, from the start of the load.
+    pub warmup: std::time::Duration,
 }
 
 /// What an objective judged: the target and measured value, as text and numbers.

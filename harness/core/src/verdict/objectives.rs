@@ -59,6 +59,9 @@ pub fn evaluate_in(objective: &Objective, m: &Measurements, faults: RunFacts) ->
         ObjectiveKind::ServerMetric(metric) => {
             return judged_line(objective, super::server_metric::judge(metric, faults));
         }
+        ObjectiveKind::Growth(growth) => {
+            return judged_line(objective, super::growth::judge(growth, faults));
+        }
         ObjectiveKind::Answered { except } => {
             return judged_line(objective, super::faults::answered(m, tool, faults, except));
         }

@@ -31,6 +31,8 @@ pub fn judge_run(scenario: &Scenario, run: &RunRecord, cx: Context) -> RunResult
             .then_some(run.offered_calls),
         metrics: &run.metrics_pages,
         call_timeout: scenario.load.timeout,
+        footprints: &run.footprints,
+        warmup: scenario.load.warmup(),
     };
     let mut objectives: Vec<ObjectiveResult> = scenario
         .objectives
@@ -100,6 +102,7 @@ pub fn judge_run(scenario: &Scenario, run: &RunRecord, cx: Context) -> RunResult
         alarms,
         harness: cx.harness,
         faults: run.faults.clone(),
+        footprints: run.footprints.clone(),
     }
 }
 
@@ -157,6 +160,7 @@ mod tests {
             pacer: "test pacer",
             faults: Vec::new(),
             metrics_pages: Vec::new(),
+            footprints: Vec::new(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Faults injected during a run, at their times from the start of the load: commands (a
-//! restart, or a stop and later a start), latency on a proxy, a spawned target killed and
-//! started again. Each fault's window (from its start to its end, in ms from the start of
+//! restart, or a stop and later a start), latency on a proxy, a proxy cut, a spawned
+//! target killed and started again. Each fault's window (from its start to its end, in ms from the start of
 //! the load) is recorded for the `recovery`, `answered` and `clean_errors` objectives.
 //!
 //! Faults run one at a time in order of `at`: one that is due while another is in force
@@ -109,6 +109,12 @@ async fn act(
             proxies.set_delay(proxy, Duration::ZERO)?;
             Ok(Instant::now())
         }
+        FaultAction::Cut { proxy, lasting } => {
+            proxies.set_cut(proxy, true)?;
+            tokio::time::sleep(*lasting).await;
+            proxies.set_cut(proxy, false)?;
+            Ok(Instant::now())
+        }
         FaultAction::Restart { target, down } => {
             let (_, s) = spawned
                 .iter_mut()
@@ -122,6 +128,12 @@ async fn act(
 
 /// Runs a command from `dir`; an error names it, its exit status and its last output.
 async fn run(command: &[String], dir: &Path) -> Result<(), String> {
+    run_within(command, dir, COMMAND_LIMIT).await
+}
+
+/// Runs a command in a process group of its own; if it still runs after `limit`, the whole
+/// group is killed (what the command started too, not only the command).
+async fn run_within(command: &[String], dir: &Path, limit: Duration) -> Result<(), String> {
     let shown = command.join(" ");
     let (program, args) = command
         .split_first()
@@ -132,13 +144,25 @@ async fn run(command: &[String], dir: &Path) -> Result<(), String> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("`{shown}` could not start: {e}"))?;
-    let output = tokio::time::timeout(COMMAND_LIMIT, child.wait_with_output())
-        .await
-        .map_err(|_| format!("`{shown}` still ran after {}s", COMMAND_LIMIT.as_secs()))?
-        .map_err(|e| format!("`{shown}`: {e}"))?;
+    let group = child
+        .id()
+        .and_then(|id| rustix::process::Pid::from_raw(id as i32));
+    let output = match tokio::time::timeout(limit, child.wait_with_output()).await {
+        Ok(done) => done.map_err(|e| format!("`{shown}`: {e}"))?,
+        Err(_) => {
+            if let Some(group) = group {
+                let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+            }
+            return Err(format!(
+                "`{shown}` still ran after {}s (killed with what it started)",
+                limit.as_secs_f64()
+            ));
+        }
+    };
     if output.status.success() {
         return Ok(());
     }

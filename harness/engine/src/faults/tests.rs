@@ -65,6 +65,14 @@ async fn faults_run_in_order_from_the_scenario_directory_and_record_their_window
             },
         ),
         fault(
+            "unreachable",
+            800,
+            FaultAction::Cut {
+                proxy: "db".into(),
+                lasting: Duration::from_millis(100),
+            },
+        ),
+        fault(
             "absent",
             750,
             FaultAction::Restart {
@@ -87,7 +95,10 @@ async fn faults_run_in_order_from_the_scenario_directory_and_record_their_window
     )
     .await;
     let names: Vec<&str> = windows.iter().map(|w| w.name.as_str()).collect();
-    assert_eq!(names, ["restart", "mend", "slow", "broken", "absent"]);
+    assert_eq!(
+        names,
+        ["restart", "mend", "slow", "broken", "absent", "unreachable"]
+    );
     let restart = &windows[0];
     let ended = restart.ended_ms.expect("the restart ended");
     assert!(ended >= restart.started_ms + 100, "{restart:?}");
@@ -117,9 +128,48 @@ async fn faults_run_in_order_from_the_scenario_directory_and_record_their_window
         windows[4].error.as_deref(),
         Some("target local was not spawned by the harness")
     );
+    let cut = &windows[5];
+    assert!(
+        cut.error.is_none() && cut.ended_ms.expect("cut ended") >= cut.started_ms + 100,
+        "{cut:?}"
+    );
     let heard = heard.lock().expect("log");
     assert!(
         heard.iter().any(|l| l.starts_with("fault broken failed: ")),
         "{heard:?}"
     );
+}
+
+#[tokio::test]
+async fn a_command_past_its_limit_is_killed_with_what_it_started() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let error = run_within(
+        &sh("sleep 60 & echo $! > child; wait"),
+        dir.path(),
+        Duration::from_millis(500),
+    )
+    .await
+    .expect_err("past its limit");
+    assert!(error.contains("still ran after 0.5s"), "{error}");
+    let child: i32 = std::fs::read_to_string(dir.path().join("child"))
+        .expect("the command wrote its child's pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    // Killed with its group: gone (or a zombie until its reaper looks) within a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+        let running = state
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'));
+        if !running {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command's child {child} outlived it: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -256,6 +256,27 @@ fn cost_and_findings(out: &mut String, r: &RunResult) {
         }
         out.push_str("</tbody>\n</table>\n");
     }
+    let footprints = cost::footprint_rows(r);
+    if !footprints.is_empty() {
+        out.push_str("<h3>Footprint</h3>\n");
+        note(
+            out,
+            "Each sampled server process once a second over the load.",
+        );
+        out.push_str("<table>\n<thead><tr>");
+        for c in cost::FOOTPRINT_COLUMNS {
+            let _ = write!(out, "<th>{}</th>", esc(c));
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for row in &footprints {
+            out.push_str("<tr>");
+            for c in row {
+                let _ = write!(out, "<td>{}</td>", esc(c));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
     out.push_str("<h3>Findings</h3>\n");
     if r.findings.is_empty() {
         note(out, "No findings.");

@@ -277,6 +277,7 @@ fn empty_result() -> RunResult {
         probes: Vec::new(),
         alarms: None,
         faults: vec![],
+        footprints: vec![],
     }
 }
 

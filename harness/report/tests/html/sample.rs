@@ -222,6 +222,7 @@ pub fn rich_result() -> RunResult {
         probes: vec![rate_probe(), in_flight_probe()],
         alarms: Some(alarms()),
         faults: vec![],
+        footprints: vec![],
     }
 }
 

@@ -30,7 +30,7 @@ fn assert_problems(issues: &[String], expect: &[&str]) {
     assert_eq!(issues.len(), expect.len(), "{issues:#?}");
 }
 
-const FAULTS: &str = "proxies:\n  pg: { listen: \"127.0.0.1:15432\", to: \"127.0.0.1:5432\" }\nfaults:\n  - { name: restart, at: 5s, run: [bash, restart.sh] }\n  - { name: down, at: 10s, run: [sh, stop.sh], for: 3s, then: [sh, start.sh] }\n  - { name: slow, at: 15s, for: 2s, delay: { proxy: pg, by: 250ms } }\n  - { name: crash, at: 20s, restart: local }\n";
+const FAULTS: &str = "proxies:\n  pg: { listen: \"127.0.0.1:15432\", to: \"127.0.0.1:5432\" }\nfaults:\n  - { name: restart, at: 5s, run: [bash, restart.sh] }\n  - { name: down, at: 10s, run: [sh, stop.sh], for: 3s, then: [sh, start.sh] }\n  - { name: slow, at: 15s, for: 2s, delay: { proxy: pg, by: 250ms } }\n  - { name: crash, at: 20s, restart: local }\n  - { name: unreachable, at: 24s, for: 3s, cut: pg }\n";
 
 #[test]
 fn every_kind_of_fault_its_proxy_and_the_spawn_env_are_read() {
@@ -98,6 +98,14 @@ fn every_kind_of_fault_its_proxy_and_the_spawn_env_are_read() {
                     down: Duration::ZERO
                 }
             ),
+            (
+                "unreachable",
+                Duration::from_secs(24),
+                &FaultAction::Cut {
+                    proxy: "pg".into(),
+                    lasting: Duration::from_secs(3)
+                }
+            ),
         ]
     );
     let kinds: Vec<&ObjectiveKind> = s.objectives.iter().map(|o| &o.kind).collect();
@@ -121,12 +129,12 @@ fn every_kind_of_fault_its_proxy_and_the_spawn_env_are_read() {
 #[test]
 fn bad_faults_are_reported_where_they_are_written() {
     let issues = problems(
-        "proxies:\n  pg: { listen: \"127.0.0.1:15432\", to: \"127.0.0.1:5432\" }\n  far: { listen: \"10.0.0.1:15432\", to: \"127.0.0.1:5432\" }\n  bad: { listen: \"127.0.0.1:1\", to: nowhere }\nfaults:\n  - { name: a, at: 5s, run: [x], delay: { proxy: pg, by: 1s } }\n  - { name: b, at: 40s, run: [x] }\n  - { name: c, at: 1s, run: [x], for: 2s }\n  - { name: d, at: 1s, run: [x], then: [y] }\n  - { name: e, at: 1s, restart: remote }\n  - { name: f, at: 1s, restart: nobody }\n  - { name: f, at: 2s, for: 1s, delay: { proxy: none, by: 0ms } }\n  - { name: \"g h\", at: 1s, run: [\"\"] }\n  - { name: i, at: 1s, delay: { proxy: pg, by: 1s } }\n  - { name: j, at: 1s, run: [x], then: [y], for: 2s, restart: local }\nslo:\n  - { recovery: { fault: zz, within: 5s } }\n  - { answered: { except: [yy] } }\nalarms:\n  file: ../../config/cloudwatch_alarms.yaml\n  must_fire: [{ alarm: high_error_rate, after: nothing, within: 5s }]\n",
+        "proxies:\n  pg: { listen: \"127.0.0.1:15432\", to: \"127.0.0.1:5432\" }\n  far: { listen: \"10.0.0.1:15432\", to: \"127.0.0.1:5432\" }\n  bad: { listen: \"127.0.0.1:1\", to: nowhere }\nfaults:\n  - { name: a, at: 5s, run: [x], delay: { proxy: pg, by: 1s } }\n  - { name: b, at: 40s, run: [x] }\n  - { name: c, at: 1s, run: [x], for: 2s }\n  - { name: d, at: 1s, run: [x], then: [y] }\n  - { name: e, at: 1s, restart: remote }\n  - { name: f, at: 1s, restart: nobody }\n  - { name: f, at: 2s, for: 1s, delay: { proxy: none, by: 0ms } }\n  - { name: \"g h\", at: 1s, run: [\"\"] }\n  - { name: i, at: 1s, delay: { proxy: pg, by: 1s } }\n  - { name: j, at: 1s, run: [x], then: [y], for: 2s, restart: local }\n  - { name: k, at: 1s, cut: pg }\n  - { name: l, at: 1s, for: 1s, cut: none }\nslo:\n  - { recovery: { fault: zz, within: 5s } }\n  - { answered: { except: [yy] } }\nalarms:\n  file: ../../config/cloudwatch_alarms.yaml\n  must_fire: [{ alarm: high_error_rate, after: nothing, within: 5s }]\n",
     );
     let expect = [
         "proxies.far.listen: \"10.0.0.1:15432\" must be a loopback address (at line 17",
         "proxies.bad.to: \"nowhere\" is not an address",
-        "faults[0]: give exactly one of run, delay, restart",
+        "faults[0]: give exactly one of run, delay, cut, restart",
         "faults[1].at: starts after the load ends (30s) (at line 21",
         "faults[2].for: a run fault lasts while its command runs; give then to end it later (at line 22",
         "faults[3].for: missing: how long after run its then comes",
@@ -138,7 +146,9 @@ fn bad_faults_are_reported_where_they_are_written() {
         "faults[7].name: \"g h\" must be non-empty",
         "faults[7].run: needs a program",
         "faults[8].for: missing: how long the latency is added",
-        "faults[9]: give exactly one of run, delay, restart",
+        "faults[9]: give exactly one of run, delay, cut, restart",
+        "faults[10].for: missing: how long the proxy stays cut",
+        "faults[11].cut: \"none\" is not under proxies",
         "slo[0].recovery.fault: \"zz\" is not a fault (under faults:)",
         "slo[1].answered.except[0]: \"yy\" is not a fault (under faults:)",
         "alarms.must_fire[0].after: \"nothing\" is not a phase or a fault (steady, ",

@@ -1,15 +1,17 @@
 //! The `slo:` section: each objective is one of latency, error rate, availability,
 //! throughput, recovery after a fault, every call answered, errors answered cleanly (over
-//! every call or one tool's), or a figure from a target's own metrics page.
+//! every call or one tool's), a figure from a target's own metrics page, or a server
+//! process's growth in memory or descriptors.
 
 use std::time::Duration;
 
 use super::Validator;
+use crate::measure::Resource;
 use crate::spec::raw::{
-    Located, RawAvailability, RawBelowPercent, RawExcept, RawLatency, RawObjective, RawRecovery,
-    RawServerMetric, RawThroughput,
+    Located, RawAvailability, RawBelowPercent, RawExcept, RawGrowth, RawLatency, RawObjective,
+    RawRecovery, RawServerMetric, RawThroughput,
 };
-use crate::spec::{Objective, ObjectiveKind, ServerMetric};
+use crate::spec::{Growth, Objective, ObjectiveKind, ServerMetric};
 use crate::units::{parse_duration, parse_percent, parse_rate};
 
 /// An objective's kind and the name it gets when the scenario gives none.
@@ -41,6 +43,7 @@ impl Validator {
             o.answered.is_some(),
             o.clean_errors.is_some(),
             o.server_metric.is_some(),
+            o.growth.is_some(),
         ]
         .iter()
         .filter(|x| **x)
@@ -48,7 +51,7 @@ impl Validator {
         if given != 1 {
             self.push(
                 path,
-                "give exactly one of latency, error_rate, availability, throughput, recovery, answered, clean_errors, server_metric",
+                "give exactly one of latency, error_rate, availability, throughput, recovery, answered, clean_errors, server_metric, growth",
             );
             return None;
         }
@@ -74,6 +77,14 @@ impl Validator {
                 );
             }
             self.server_metric(&format!("{path}.server_metric"), sm, targets)?
+        } else if let Some(g) = o.growth {
+            if o.tool.is_some() {
+                self.push(
+                    &format!("{path}.tool"),
+                    "growth judges a server process, not one tool's calls",
+                );
+            }
+            self.growth(&format!("{path}.growth"), g, targets)?
         } else if let Some(c) = o.clean_errors {
             let except = self.except(&format!("{path}.clean_errors"), c, faults);
             (
@@ -207,6 +218,45 @@ impl Validator {
                 slice_target,
             },
             format!("recovery after {} < {}", r.fault.value(), r.within.value()),
+        ))
+    }
+
+    fn growth(&mut self, path: &str, g: RawGrowth, targets: &[String]) -> Option<Judged> {
+        let resource = match g.of.value().as_str() {
+            "rss" => Some(Resource::Rss),
+            "fds" => Some(Resource::Fds),
+            other => {
+                self.at(
+                    &format!("{path}.of"),
+                    &g.of,
+                    format!("{other:?} is not rss or fds"),
+                );
+                None
+            }
+        };
+        let below = self.located(&format!("{path}.below"), &g.below, |t| parse_percent(t));
+        if let Some(t) = &g.target
+            && !targets.contains(t.value())
+        {
+            self.at(
+                &format!("{path}.target"),
+                t,
+                format!("{:?} is not a target", t.value()),
+            );
+        }
+        let after = match &g.after {
+            Some(a) => Some(self.located(&format!("{path}.after"), a, |t| parse_duration(t))?),
+            None => None,
+        };
+        let resource = resource?;
+        Some((
+            ObjectiveKind::Growth(Growth {
+                resource,
+                below: below?,
+                target: g.target.map(|t| t.value().clone()),
+                after_ms: after.map(|a| a.as_millis() as u64),
+            }),
+            format!("{} growth <= {}", resource.as_str(), g.below.value()),
         ))
     }
 

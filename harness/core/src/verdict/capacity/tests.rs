@@ -64,6 +64,88 @@ fn a_step_is_an_open_model_warm_up_then_a_judged_hold_without_probes() {
     assert_eq!(s.objectives, scenario().objectives);
 }
 
+#[test]
+fn a_soak_holds_one_rate_after_its_warm_up_and_judges_growth_too() {
+    let base = scenario();
+    let s = soak_scenario(
+        &base,
+        120.0,
+        Duration::from_secs(60),
+        Duration::from_secs(600),
+    );
+    assert_eq!(s.name, "cap-soak");
+    let phases: Vec<(&str, f64, Duration, bool)> = s
+        .load
+        .phases
+        .iter()
+        .map(|p| (p.name.as_str(), p.rate.unwrap_or(0.0), p.duration, p.record))
+        .collect();
+    assert_eq!(
+        phases,
+        vec![
+            ("warmup", 120.0, Duration::from_secs(60), false),
+            ("soak", 120.0, Duration::from_secs(600), true)
+        ]
+    );
+    assert!(s.probes.is_none() && s.alarms.is_none() && s.faults.is_empty());
+    // The scenario's own objectives, then the default growth limits after the warm-up.
+    assert_eq!(s.objectives[..2], base.objectives[..]);
+    let growth: Vec<(Resource, f64, Option<u64>)> = s.objectives[2..]
+        .iter()
+        .map(|o| match &o.kind {
+            ObjectiveKind::Growth(g) => (g.resource, g.below, g.after_ms),
+            other => panic!("not growth: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        growth,
+        vec![(Resource::Rss, 0.05, None), (Resource::Fds, 0.10, None)]
+    );
+    // A capacity step leaves growth out: a few seconds have nothing to show.
+    assert_eq!(
+        step_scenario(&s, 80.0, Duration::from_secs(6)).objectives,
+        base.objectives
+    );
+}
+
+#[test]
+fn a_soak_keeps_the_growth_objectives_a_scenario_names() {
+    let text = "version: mcp-slo/v1\nname: own\ntargets:\n  t: { url: \"http://127.0.0.1:9/mcp\", mode: stateless }\nload:\n  model: open\n  phases:\n    - { name: w, duration: 5s, rate: 10/s, record: false }\n    - { name: m, duration: 30s, rate: 10/s }\nmix:\n  - { target: t, tool: echo, args: {} }\nslo:\n  - { growth: { of: rss, below: 2% } }\n  - { growth: { of: fds, below: 1%, target: t, after: 90s } }\n";
+    let own = Scenario::from_yaml(Path::new("own.yaml"), text).expect("valid scenario");
+    let after: Vec<Option<u64>> = own
+        .objectives
+        .iter()
+        .map(|o| match &o.kind {
+            ObjectiveKind::Growth(g) => g.after_ms,
+            other => panic!("not growth: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        after,
+        [None, Some(90_000)],
+        "after: the warm-up's end unless given"
+    );
+    let s = soak_scenario(
+        &own,
+        50.0,
+        Duration::from_secs(60),
+        Duration::from_secs(300),
+    );
+    let kept: Vec<(f64, Option<u64>, Option<&str>)> = s
+        .objectives
+        .iter()
+        .map(|o| match &o.kind {
+            ObjectiveKind::Growth(g) => (g.below, g.after_ms, g.target.as_deref()),
+            other => panic!("not growth: {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [(0.02, None, None), (0.01, Some(90_000), Some("t"))],
+        "kept as written, no defaults added"
+    );
+}
+
 /// 100 calls over 2 s, each `latency_ms`, `failed` of them tool errors.
 fn measured(latency_ms: u64, failed: u64) -> Measurements {
     let mut r = Recorder::default();
