@@ -373,6 +373,8 @@ impl Scenario {
 #[cfg(test)]
 mod committed_tests;
 #[cfg(test)]
+mod mutation_tests;
+#[cfg(test)]
 mod oauth_tests;
 #[cfg(test)]
 mod parse_tests;
