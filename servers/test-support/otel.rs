@@ -151,3 +151,20 @@ pub fn meta_with_trace(traceparent: &str) -> serde_json::Value {
         "traceparent": traceparent,
     })
 }
+
+/// Asserts that the audit trail at `audit` (JSON lines) holds a record for each request id
+/// naming the given trace.
+pub fn assert_audit_traces(audit: &Path, expected: &[(&str, &str)]) {
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(audit)
+        .expect("the audit trail")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an audit record is JSON"))
+        .collect();
+    for (id, trace) in expected {
+        let record = records
+            .iter()
+            .find(|r| r["requestId"] == *id)
+            .unwrap_or_else(|| panic!("no audit record of {id}: {records:?}"));
+        assert_eq!(record["traceId"], *trace, "{record}");
+    }
+}

@@ -4,9 +4,9 @@
 //! status and the MCP semantic-convention attributes, and the audit record names the same
 //! trace. Calls reach moto under each tool's assumed role.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::otel::{Collector, meta_with_trace};
+use crate::otel::{Collector, assert_audit_traces, meta_with_trace};
 use crate::support::{CONSOLE_TOKEN, repo_root, require_moto, spawn_binary};
 
 const TRACE_HEADER: &str = "5bf92f3577b34da6a3ce929d0e0e4737";
@@ -116,23 +116,15 @@ async fn a_collector_receives_the_aws_tiers_spans_continuing_the_callers_trace()
     assert_eq!(error.attribute("error.type"), Some("tool_error"));
 
     // The audit record of each call names its span's trace.
-    let records: Vec<Value> = std::fs::read_to_string(&audit)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    for (id, trace) in [
-        ("by-header", TRACE_HEADER),
-        ("by-meta", TRACE_META),
-        (
-            error.attribute("jsonrpc.request.id").unwrap_or_default(),
-            error.trace_id.as_str(),
-        ),
-    ] {
-        let record = records
-            .iter()
-            .find(|r| r["requestId"] == id)
-            .unwrap_or_else(|| panic!("no audit record of {id}: {records:?}"));
-        assert_eq!(record["traceId"], trace, "{record}");
-    }
+    assert_audit_traces(
+        &audit,
+        &[
+            ("by-header", TRACE_HEADER),
+            ("by-meta", TRACE_META),
+            (
+                error.attribute("jsonrpc.request.id").unwrap_or_default(),
+                error.trace_id.as_str(),
+            ),
+        ],
+    );
 }
