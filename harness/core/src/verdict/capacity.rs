@@ -87,15 +87,17 @@ pub fn step_scenario(scenario: &Scenario, rate: f64, hold: Duration) -> Scenario
     step.probes = None;
     step.alarms = None;
     step.faults = Vec::new();
-    // What judges time (a fault's recovery, a process's growth) has nothing to judge in a
-    // step of a few seconds without faults.
-    step.objectives.retain(|o| {
-        !matches!(
-            o.kind,
-            ObjectiveKind::Recovery { .. } | ObjectiveKind::Growth(_)
-        )
-    });
+    step.objectives.retain(judged_in_steps);
     step
+}
+
+/// Whether a step judges `o`: what judges time (a fault's recovery, a process's growth)
+/// has nothing to judge in a step of a few seconds without faults.
+fn judged_in_steps(o: &Objective) -> bool {
+    !matches!(
+        o.kind,
+        ObjectiveKind::Recovery { .. } | ObjectiveKind::Growth(_)
+    )
 }
 
 /// The growth a soak allows when its scenario names none: resident memory +5 %, open
@@ -140,13 +142,14 @@ pub fn soak_scenario(scenario: &Scenario, rate: f64, warmup: Duration, hold: Dur
     soak
 }
 
-/// Judges one step's measurements against every objective of the scenario.
+/// Judges one step's measurements against every objective of the scenario a step judges.
 pub fn judge_step(scenario: &Scenario, offered: f64, m: &Measurements) -> Step {
     let overall = m.recorder.overall();
     let summary = maths::summary(&overall, m.recorded_seconds);
     let failed: Vec<String> = scenario
         .objectives
         .iter()
+        .filter(|o| judged_in_steps(o))
         .map(|o| super::objectives::evaluate(o, m))
         .filter(|r| !r.passed)
         .map(|r| format!("{}: {}", r.name, r.measured))

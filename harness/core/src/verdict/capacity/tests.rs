@@ -101,11 +101,14 @@ fn a_soak_holds_one_rate_after_its_warm_up_and_judges_growth_too() {
         growth,
         vec![(Resource::Rss, 0.05, None), (Resource::Fds, 0.10, None)]
     );
-    // A capacity step leaves growth out: a few seconds have nothing to show.
+    // A capacity step leaves growth out: a few seconds have nothing to show, and a step
+    // samples no process.
     assert_eq!(
         step_scenario(&s, 80.0, Duration::from_secs(6)).objectives,
         base.objectives
     );
+    let step = judge_step(&s, 80.0, &measured(2, 0));
+    assert!(step.passed, "{:?}", step.failed_objectives);
 }
 
 #[test]
