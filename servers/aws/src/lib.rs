@@ -120,7 +120,8 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
         refresh_window,
         Some(observe),
     );
-    let registry = Arc::new(ToolRegistry::new(config.page_size));
+    let registry =
+        Arc::new(ToolRegistry::new(config.page_size).with_listing_ttl(config.listing_ttl));
     let mut problems = Vec::new();
     let mut bases = Bases::default();
     for tool in &config.tools {

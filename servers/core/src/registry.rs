@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -273,6 +274,7 @@ pub struct ToolRegistry {
     tools: RwLock<Snapshot>,
     version: watch::Sender<u64>,
     page_size: usize,
+    listing_ttl: Duration,
 }
 
 /// What [`ToolRegistry::replace_family`] did.
@@ -294,6 +296,8 @@ pub struct FamilyChange {
 pub struct Page {
     pub tools: Vec<McpTool>,
     pub next_cursor: Option<String>,
+    /// How long the page may be reused unless a list_changed notification says otherwise.
+    pub ttl: Duration,
 }
 
 impl ToolRegistry {
@@ -302,7 +306,14 @@ impl ToolRegistry {
             tools: RwLock::new(Arc::default()),
             version: watch::Sender::new(0),
             page_size: page_size.max(1),
+            listing_ttl: crate::config::DEFAULT_LISTING_TTL,
         }
+    }
+
+    /// Listing pages carry `ttl` as their cache hint (`ttlMs`).
+    pub fn with_listing_ttl(mut self, ttl: Duration) -> Self {
+        self.listing_ttl = ttl;
+        self
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -453,6 +464,7 @@ impl ToolRegistry {
             } else {
                 None
             },
+            ttl: self.listing_ttl,
         })
     }
 }

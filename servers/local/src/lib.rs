@@ -138,7 +138,8 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
     let (audit, audit_task) = AuditSink::start(if bare { AuditTarget::Off } else { audit })
         .map_err(|e| anyhow::anyhow!("cannot open the audit trail: {e}"))?;
     let metrics = Metrics::new(audit.dropped_counter());
-    let registry = Arc::new(ToolRegistry::new(config.page_size));
+    let registry =
+        Arc::new(ToolRegistry::new(config.page_size).with_listing_ttl(config.listing_ttl));
     let pool_size = pool_size.unwrap_or(limits.max_concurrent.get().min(64) as u32);
     let mut problems = Vec::new();
     let embedded = backends.embedded.as_ref().map(EmbeddedDir::new);

@@ -19,8 +19,8 @@ pub(crate) use mcp_slo_vocab::config::{Issues, Unknown, parse_yaml, read_file};
 pub use mcp_slo_vocab::{Boundaries, Category, ParamKind, Tier, TierLimits};
 pub use network::{AdminAccess, Listener, NetworkIsolation, Transport, VpcEndpoint};
 pub use tools::{
-    FamilyConfig, FamilyKind, Functions, MAX_PAGE_SIZE, ParamSpec, ServerConfig, ToolConfig,
-    ToolOptions, ToolSecurity, key_prefix,
+    DEFAULT_LISTING_TTL, FamilyConfig, FamilyKind, Functions, MAX_PAGE_SIZE, ParamSpec,
+    ServerConfig, ToolConfig, ToolOptions, ToolSecurity, key_prefix,
 };
 
 /// The three files a tier starts from, loaded together so that every problem in any of

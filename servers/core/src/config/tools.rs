@@ -126,6 +126,8 @@ pub struct ServerConfig {
     pub tools: Vec<ToolConfig>,
     /// Tools per `tools/list` page (`listing.page_size`).
     pub page_size: usize,
+    /// How long a listing page may be reused unless the list changes (`listing.ttl_ms`).
+    pub listing_ttl: std::time::Duration,
     /// Tools generated from what the backends hold (`families`).
     pub families: Vec<FamilyConfig>,
 }
@@ -200,6 +202,9 @@ impl ToolSecurity {
 
 /// Tools per `tools/list` page unless the config says otherwise.
 pub const DEFAULT_PAGE_SIZE: usize = 100;
+/// How long a client may reuse a listing page unless the list changes (`ttlMs`), when the
+/// config does not say: list_changed announces a change sooner.
+pub const DEFAULT_LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// The largest page a config may ask for.
 pub const MAX_PAGE_SIZE: usize = 1000;
 
@@ -255,6 +260,16 @@ mod tests {
         let c = load(GOOD).unwrap();
         assert_eq!(c.tier, Tier::Local);
         assert_eq!(c.page_size, DEFAULT_PAGE_SIZE);
+        assert_eq!(c.listing_ttl, DEFAULT_LISTING_TTL);
+        let listed = load(&GOOD.replace(
+            "  tools:\n",
+            "  listing: { page_size: 20, ttl_ms: 1500 }\n  tools:\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            (listed.page_size, listed.listing_ttl),
+            (20, std::time::Duration::from_millis(1500))
+        );
         let pg = c.tool("postgres_query").unwrap();
         assert_eq!(pg.category, Category::Database);
         let schema = pg.input_schema();
@@ -293,6 +308,10 @@ mod tests {
             (
                 GOOD.replace("  tools:\n", "  listing: { page_size: 0 }\n  tools:\n"),
                 "server.listing.page_size: 0 is not between 1 and 1000",
+            ),
+            (
+                GOOD.replace("  tools:\n", "  listing: { ttl_ms: 86400001 }\n  tools:\n"),
+                "server.listing.ttl_ms: 86400001 is more than a day (86400000)",
             ),
             (
                 GOOD.replace("\"file_read\"", "\"postgres_query\""),

@@ -145,6 +145,10 @@ impl McpHandler {
             .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
         let mut result = ListToolsResult::with_all_items(page.tools);
         result.next_cursor = page.next_cursor;
+        // Reusable for `ttl` (a change is announced by list_changed), by this caller only:
+        // what a caller is listed depends on who it is.
+        result.ttl_ms = Some(page.ttl.as_millis() as u64);
+        result.cache_scope = Some(rmcp::model::CacheScope::Private);
         Ok(result)
     }
 

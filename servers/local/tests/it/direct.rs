@@ -233,7 +233,9 @@ async fn direct_tool_lists_answer_exactly_as_rmcp_does() {
                 .collect();
             assert!(names.contains(&"postgres_query"), "{names:?}");
             assert_eq!(direct.2["result"]["resultType"], "complete", "{}", direct.2);
-            assert!(direct.2["result"]["ttlMs"].is_u64(), "{}", direct.2);
+            // Reusable for the config's listing.ttl_ms (default 60 s), by this caller only.
+            assert_eq!(direct.2["result"]["ttlMs"], 60_000, "{}", direct.2);
+            assert_eq!(direct.2["result"]["cacheScope"], "private", "{}", direct.2);
         }
     }
     assert_eq!(compared, 9);

@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{
-    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ParamSpec, ServerConfig, ToolConfig, ToolOptions,
-    ToolSecurity,
+    DEFAULT_LISTING_TTL, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ParamSpec, ServerConfig, ToolConfig,
+    ToolOptions, ToolSecurity,
 };
 use crate::config::{Category, ConfigError, Issues, ParamKind, Tier, Unknown, parse_yaml};
 
@@ -38,6 +38,7 @@ struct RawServer {
 #[derive(Debug, Deserialize)]
 struct RawListing {
     page_size: Option<u64>,
+    ttl_ms: Option<u64>,
     #[serde(flatten)]
     unknown: Unknown,
 }
@@ -109,7 +110,7 @@ pub(super) fn server_config(file: &Path, text: &str) -> Result<ServerConfig, Con
         );
     }
     let tools = tools(&mut issues, tier, server.tools);
-    let page_size = page_size(&mut issues, server.listing);
+    let (page_size, listing_ttl) = listing(&mut issues, server.listing);
     let families = super::families::families(&mut issues, tier, &tools, server.families);
     match tier {
         Some(tier) => issues.finish(
@@ -119,6 +120,7 @@ pub(super) fn server_config(file: &Path, text: &str) -> Result<ServerConfig, Con
                 region: server.region,
                 tools,
                 page_size,
+                listing_ttl,
                 families,
             },
         ),
@@ -126,13 +128,15 @@ pub(super) fn server_config(file: &Path, text: &str) -> Result<ServerConfig, Con
     }
 }
 
-/// Tools per `tools/list` page: 1 to [`MAX_PAGE_SIZE`], [`DEFAULT_PAGE_SIZE`] unless said.
-fn page_size(issues: &mut Issues, listing: Option<RawListing>) -> usize {
+/// Tools per `tools/list` page: 1 to [`MAX_PAGE_SIZE`], [`DEFAULT_PAGE_SIZE`] unless said;
+/// and how long a page may be reused (`ttl_ms`, at most a day), [`DEFAULT_LISTING_TTL`]
+/// unless said.
+fn listing(issues: &mut Issues, listing: Option<RawListing>) -> (usize, Duration) {
     let Some(listing) = listing else {
-        return DEFAULT_PAGE_SIZE;
+        return (DEFAULT_PAGE_SIZE, DEFAULT_LISTING_TTL);
     };
     issues.unknown("server.listing", &listing.unknown);
-    match listing.page_size {
+    let page_size = match listing.page_size {
         None => DEFAULT_PAGE_SIZE,
         Some(n) if (1..=MAX_PAGE_SIZE as u64).contains(&n) => n as usize,
         Some(n) => {
@@ -142,8 +146,23 @@ fn page_size(issues: &mut Issues, listing: Option<RawListing>) -> usize {
             );
             DEFAULT_PAGE_SIZE
         }
-    }
+    };
+    let ttl = match listing.ttl_ms {
+        None => DEFAULT_LISTING_TTL,
+        Some(ms) if ms <= MAX_LISTING_TTL_MS => Duration::from_millis(ms),
+        Some(ms) => {
+            issues.push(
+                "server.listing.ttl_ms",
+                format!("{ms} is more than a day ({MAX_LISTING_TTL_MS})"),
+            );
+            DEFAULT_LISTING_TTL
+        }
+    };
+    (page_size, ttl)
 }
+
+/// The longest `listing.ttl_ms`: a day.
+const MAX_LISTING_TTL_MS: u64 = 86_400_000;
 
 fn tier(issues: &mut Issues, kind: Option<&str>) -> Option<Tier> {
     match kind {
