@@ -37,6 +37,7 @@ use crate::resources::ResourceSource;
 use crate::telemetry::{self, TraceParent};
 
 mod info;
+mod listing;
 pub mod notify;
 mod resource_reads;
 
@@ -130,35 +131,6 @@ impl McpHandler {
         self.execute(&request.name, args, admitted, id_text(id), trace)
             .await
             .map(CallToolResponse::from)
-    }
-
-    /// A `tools/list` page as rmcp's handler answers it; also used by the direct path.
-    pub fn list(
-        &self,
-        cursor: Option<&str>,
-        caller: &Caller,
-    ) -> Result<ListToolsResult, ErrorData> {
-        let page = self
-            .0
-            .registry
-            .list(cursor, caller)
-            .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
-        let mut result = ListToolsResult::with_all_items(page.tools);
-        result.next_cursor = page.next_cursor;
-        // Reusable for `ttl` (a change is announced by list_changed), by this caller only:
-        // what a caller is listed depends on who it is.
-        result.ttl_ms = Some(page.ttl.as_millis() as u64);
-        result.cache_scope = Some(rmcp::model::CacheScope::Private);
-        Ok(result)
-    }
-
-    /// What `server/discover` answers (rmcp's default discovery from the server's
-    /// configuration); also used by the direct path, so both give the same answer.
-    pub fn discovery(&self) -> DiscoverResult {
-        DiscoverResult::from_server_info(
-            self.supported_protocol_versions().into_owned(),
-            self.0.info.clone(),
-        )
     }
 
     /// Runs one tool call under the concurrency cap and deadline. Shared by the MCP path
