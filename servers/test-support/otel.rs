@@ -152,6 +152,18 @@ pub fn meta_with_trace(traceparent: &str) -> serde_json::Value {
     })
 }
 
+/// The one ERROR span among `received`, asserted to be a tool error in a trace of its own
+/// (its call gave no trace context).
+pub fn tool_error_span(received: &[Span]) -> &Span {
+    let error = received
+        .iter()
+        .find(|s| s.status == "STATUS_CODE_ERROR")
+        .unwrap_or_else(|| panic!("no ERROR span: {received:#?}"));
+    assert!(error.parent_id.is_empty(), "a trace of its own: {error:?}");
+    assert_eq!(error.attribute("error.type"), Some("tool_error"));
+    error
+}
+
 /// Asserts that the audit trail at `audit` (JSON lines) holds a record for each request id
 /// naming the given trace.
 pub fn assert_audit_traces(audit: &Path, expected: &[(&str, &str)]) {

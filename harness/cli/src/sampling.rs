@@ -44,7 +44,7 @@ impl Sampling {
             samplers.push(Sampler::new(s.pid_source()));
         }
         if let Some(pid) = target_pid
-            && !started.spawned.iter().any(|(_, s)| s.pid == pid)
+            && !started.spawned.iter().any(|(_, s)| s.pid() == pid)
         {
             let servers = cost::servers(scenario);
             let by_url: Vec<&TargetInfo> = infos

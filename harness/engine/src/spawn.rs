@@ -43,9 +43,8 @@ pub enum SpawnError {
 
 pub struct Spawned {
     pub url: String,
-    pub pid: u32,
-    /// `pid`, for a sampler that follows the target across restarts.
-    pid_cell: Arc<AtomicU32>,
+    /// Its process now (a restart replaces it), shared with a sampler that follows it.
+    pid: Arc<AtomicU32>,
     pub binary: PathBuf,
     /// As the server states it once ready (`None`: it did not say).
     pub build_profile: Option<BuildProfile>,
@@ -170,8 +169,7 @@ pub async fn spawn(
     let pid = child.id().unwrap_or(0);
     let mut spawned = Spawned {
         url: format!("http://127.0.0.1:{port}/mcp"),
-        pid,
-        pid_cell: Arc::new(AtomicU32::new(pid)),
+        pid: Arc::new(AtomicU32::new(pid)),
         binary,
         build_profile: None,
         child,
@@ -231,19 +229,24 @@ impl Spawned {
         let _ = self.child.kill().await;
         tokio::time::sleep(down).await;
         self.child = self.launch.start(&self.log)?;
-        self.pid = self.child.id().unwrap_or(0);
-        self.pid_cell.store(self.pid, Ordering::Relaxed);
+        self.pid
+            .store(self.child.id().unwrap_or(0), Ordering::Relaxed);
         self.wait_ready(self.launch.port, READY).await
     }
 
     /// Its process, now and after any restart.
     pub fn pid_source(&self) -> crate::sampler::Pid {
-        crate::sampler::Pid::Following(self.pid_cell.clone())
+        crate::sampler::Pid::Following(self.pid.clone())
+    }
+
+    /// Its process now.
+    pub fn pid(&self) -> u32 {
+        self.pid.load(Ordering::Relaxed)
     }
 
     /// SIGTERM, then up to `grace` for the graceful shutdown, then SIGKILL.
     pub async fn stop(mut self, grace: Duration) {
-        if let Some(pid) = rustix::process::Pid::from_raw(self.pid as i32) {
+        if let Some(pid) = rustix::process::Pid::from_raw(self.pid() as i32) {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         }
         if tokio::time::timeout(grace, self.child.wait())
