@@ -9,11 +9,13 @@ mod capacity;
 mod compare;
 mod cost;
 mod discover;
+mod merge;
 mod progress;
 mod publish;
 mod run;
 mod sampling;
 mod server_metrics;
+mod shard;
 mod soak;
 mod target_headers;
 mod target_oauth;
@@ -75,7 +77,21 @@ enum Command {
         /// answers, then the embedded stand-ins), env, containers or embedded.
         #[arg(long, default_value = "auto", env = "MCP_SLO_BACKENDS")]
         backends: mcp_slo_backends::Choice,
+        /// Run shard I (from 0) of N: 1/N of the arrival rate or of the users, a slice of
+        /// the callers, its own argument seed; probes and faults in shard 0 only. Its
+        /// report directory holds the exact record `merge` adds to the others'.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<mcp_slo_core::spec::shard::Shard>,
+        /// Start the load at this moment (after the targets are ready): an RFC 3339
+        /// instant, or next:DURATION, the next multiple of DURATION since the Unix epoch
+        /// (shards started within one such window start together).
+        #[arg(long, value_name = "WHEN")]
+        start_at: Option<String>,
     },
+    /// Merge shards' report directories (run --shard) into one run: histograms added,
+    /// per-second series aligned on the wall clock, counts summed; judge it against the
+    /// scenario and write every report format.
+    Merge(merge::MergeArgs),
     /// Write every report format (report.html, summary.md, junit.xml, result.json) again
     /// from a stored result.json.
     Report {
@@ -186,6 +202,7 @@ fn main() -> ExitCode {
             Ok(rt) => rt.block_on(discover::discover(&args)),
             Err(e) => Outcome::Infrastructure(e.into()),
         },
+        Command::Merge(args) => merge::merge(&args),
         Command::Schema => {
             println!("{:#}", mcp_slo_core::spec::Scenario::json_schema());
             Outcome::Pass
@@ -200,6 +217,8 @@ fn main() -> ExitCode {
             cloudwatch_endpoint,
             cloudwatch_region,
             backends,
+            shard,
+            start_at,
         } => {
             let publish = publish_cloudwatch.then_some(publish::Publish {
                 namespace: cloudwatch_namespace,
@@ -213,9 +232,14 @@ fn main() -> ExitCode {
                 Ok(rt) => rt.block_on(run::run(
                     &scenario,
                     out,
-                    (target_pid, no_progress_bar),
-                    backends,
-                    publish,
+                    (shard, start_at.as_deref()),
+                    run::RunOptions {
+                        target_pid,
+                        plain: no_progress_bar,
+                        backends,
+                        publish,
+                        launch: Default::default(),
+                    },
                 )),
                 Err(e) => Outcome::Infrastructure(e.into()),
             }

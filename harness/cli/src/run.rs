@@ -7,8 +7,9 @@ use anyhow::{Context as _, anyhow};
 use mcp_slo_backends::Choice;
 use mcp_slo_core::feasibility;
 use mcp_slo_core::measure::RunRecord;
-use mcp_slo_core::result::{Finding, FindingSeverity, Verdict};
+use mcp_slo_core::result::{Finding, FindingSeverity, RunResult, Verdict};
 use mcp_slo_core::spec::Scenario;
+use mcp_slo_core::spec::shard::Shard;
 use mcp_slo_engine::faults::{Proxies, Stage, inject};
 use mcp_slo_engine::probes::{ProbeLog, run_probes};
 use mcp_slo_engine::run::run_observed;
@@ -18,6 +19,7 @@ use crate::assemble::assemble;
 use crate::progress::Display;
 use crate::publish::{Publish, publish_run};
 use crate::sampling::Sampling;
+use crate::shard::Launch;
 use crate::targets::{Started, start_targets};
 
 fn print_findings(findings: &[Finding]) {
@@ -73,7 +75,7 @@ fn default_out(scenario: &Scenario) -> PathBuf {
 }
 
 /// YYYYMMDD-HHMMSS, UTC.
-fn humantime_stamp() -> String {
+pub(crate) fn humantime_stamp() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .chars()
@@ -85,32 +87,45 @@ fn humantime_stamp() -> String {
         .collect()
 }
 
+/// How `run` (or `soak`) runs a scenario beside what the scenario says.
+pub struct RunOptions {
+    /// A server process to sample besides the spawned ones (`--target-pid`).
+    pub target_pid: Option<u32>,
+    /// Plain progress lines instead of a progress bar.
+    pub plain: bool,
+    pub backends: Choice,
+    pub publish: Option<Publish>,
+    /// Its share and start beside other shards.
+    pub launch: Launch,
+}
+
 pub async fn run(
     path: &Path,
     out: Option<PathBuf>,
-    (target_pid, plain): (Option<u32>, bool),
-    backends: Choice,
-    publish: Option<Publish>,
+    shard: (Option<Shard>, Option<&str>),
+    mut options: RunOptions,
 ) -> Outcome {
-    let (scenario, findings) = match load(path) {
+    let (mut scenario, findings) = match load(path) {
         Ok(x) => x,
         Err(e) => return Outcome::Invalid(e),
     };
-    if publish.is_some() && scenario.alarms.is_none() {
+    if options.publish.is_some() && scenario.alarms.is_none() {
         return Outcome::Invalid(anyhow!(
             "{}: --publish-cloudwatch needs an alarms section to publish",
             path.display()
         ));
     }
-    run_loaded(
-        &scenario,
-        findings,
-        out,
-        (target_pid, plain),
-        backends,
-        publish,
-    )
-    .await
+    options.launch = match Launch::new(path, &scenario.name, shard.0, shard.1) {
+        Ok(l) => l,
+        Err(e) => return Outcome::Invalid(e),
+    };
+    if let Some(s) = shard.0 {
+        scenario = match scenario.shard(s) {
+            Ok(share) => share,
+            Err(e) => return Outcome::Invalid(e.into()),
+        };
+    }
+    run_loaded(&scenario, findings, out, options).await
 }
 
 /// Runs a scenario already loaded and checked (`run`'s, or one `soak` made).
@@ -118,24 +133,14 @@ pub async fn run_loaded(
     scenario: &Scenario,
     findings: Vec<Finding>,
     out: Option<PathBuf>,
-    (target_pid, plain): (Option<u32>, bool),
-    backends: Choice,
-    publish: Option<Publish>,
+    options: RunOptions,
 ) -> Outcome {
     let out = out.unwrap_or_else(|| default_out(scenario));
     if let Err(e) = std::fs::create_dir_all(&out) {
         return Outcome::Infrastructure(anyhow!("cannot create {}: {e}", out.display()));
     }
-    let mut started = Started::new(backends);
-    let result = run_with_targets(
-        scenario,
-        findings,
-        &out,
-        (target_pid, plain),
-        publish.as_ref(),
-        &mut started,
-    )
-    .await;
+    let mut started = Started::new(options.backends);
+    let result = run_with_targets(scenario, findings, &out, &options, &mut started).await;
     started.stop().await;
     result
 }
@@ -144,10 +149,10 @@ async fn run_with_targets(
     scenario: &Scenario,
     findings: Vec<Finding>,
     out: &Path,
-    (target_pid, plain): (Option<u32>, bool),
-    publish: Option<&Publish>,
+    options: &RunOptions,
     started: &mut Started,
 ) -> Outcome {
+    let (target_pid, plain) = (options.target_pid, options.plain);
     // Before the targets: a target may reach its backend through one of them.
     let proxies = match Proxies::start(&scenario.proxies).await {
         Ok(p) => p,
@@ -160,6 +165,7 @@ async fn run_with_targets(
     let mut sampling = Sampling::start(scenario, started, target_pid, &infos);
     let mut pages = Vec::new();
     crate::server_metrics::read(scenario, &endpoints, &mut pages, false).await;
+    options.launch.wait().await;
     let engine = if scenario.has_load() {
         let (display, reporter) = Display::new(scenario.load.total(), plain);
         eprintln!(
@@ -231,7 +237,7 @@ async fn run_with_targets(
     let findings = findings.into_iter().chain(cost_findings).collect();
     crate::target_oauth::count_fetches(&mut infos, &endpoints);
     let mut result = assemble(scenario, &engine, infos, findings, costs, probe_results);
-    if let (Some(target), Some(checks)) = (publish, &scenario.alarms) {
+    if let (Some(target), Some(checks)) = (&options.publish, &scenario.alarms) {
         eprintln!(
             "publishing to CloudWatch namespace {} at {}",
             target.namespace,
@@ -244,7 +250,20 @@ async fn run_with_targets(
             return Outcome::Infrastructure(e.into());
         }
     }
+    if let Some(mark) = &options.launch.shard {
+        result.shard = Some(mark.clone());
+        if let Err(e) = crate::shard::write_record(out, &engine) {
+            return Outcome::Infrastructure(e);
+        }
+    }
+    finish(scenario, result, out)
+}
+
+/// Compares with the scenario's baseline, writes every report and prints the table; the
+/// verdict is the outcome, but for one shard's share (its verdict is the merged run's).
+pub fn finish(scenario: &Scenario, mut result: RunResult, out: &Path) -> Outcome {
     if let Some(baseline) = &scenario.baseline
+        && result.shard.is_none()
         && let Err(e) = crate::compare::baseline_objective(baseline, &mut result, out)
     {
         return Outcome::Infrastructure(e.context("comparing with the baseline"));
@@ -255,6 +274,13 @@ async fn run_with_targets(
     match written {
         Ok(_) => println!("report: {}", out.display()),
         Err(e) => return Outcome::Infrastructure(e),
+    }
+    if let Some(mark) = &result.shard {
+        println!(
+            "shard {}/{} of {}: its share is not judged alone; merge every shard's report directory (mcp-slo merge) for the run's verdict",
+            mark.index, mark.count, mark.scenario
+        );
+        return Outcome::Pass;
     }
     match result.verdict {
         Verdict::Pass => Outcome::Pass,

@@ -112,9 +112,13 @@ pub async fn soak(path: &Path, args: &SoakArgs) -> Outcome {
         &soak,
         findings,
         args.out.clone(),
-        (args.target_pid, args.no_progress_bar),
-        args.backends,
-        None,
+        crate::run::RunOptions {
+            target_pid: args.target_pid,
+            plain: args.no_progress_bar,
+            backends: args.backends,
+            publish: None,
+            launch: Default::default(),
+        },
     )
     .await
 }

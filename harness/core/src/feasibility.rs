@@ -12,12 +12,37 @@ fn finding(severity: FindingSeverity, message: String) -> Finding {
     Finding { severity, message }
 }
 
+/// Callers are told apart by their loopback source address (127.0.0.N), which only a
+/// loopback target sees: a remote one sees one address for all of them.
+fn remote_callers(s: &Scenario) -> Option<Finding> {
+    let remote: Vec<&str> = s
+        .targets
+        .values()
+        .filter_map(|t| match &t.endpoint {
+            crate::spec::Endpoint::Url(url) if !crate::spec::is_loopback_url(url) => {
+                Some(t.name.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    (s.load.callers > 1 && !remote.is_empty()).then(|| {
+        finding(
+            FindingSeverity::Warning,
+            format!(
+                "load.callers: {} callers send from their own loopback addresses to loopback targets only; target {} is not on this machine, so it sees every caller as this machine's address",
+                s.load.callers,
+                remote.join(", ")
+            ),
+        )
+    })
+}
+
 /// Checks a scenario against its boundaries. `error` findings make it unrunnable.
 pub fn check(s: &Scenario) -> Vec<Finding> {
+    let mut out: Vec<Finding> = remote_callers(s).into_iter().collect();
     let Some(b) = &s.boundaries else {
-        return Vec::new();
+        return out;
     };
-    let mut out = Vec::new();
     let limits = &b.limits;
     let tier = b.tier.as_str();
     let callers = s.load.callers as f64;
@@ -146,5 +171,42 @@ mod tests {
             f.message
                 .contains("at most 10.0ms (Little's law: 10 concurrent / 1000/s)")
         }));
+    }
+
+    #[test]
+    fn callers_told_apart_by_loopback_address_are_not_told_apart_by_a_remote_target() {
+        for url in [
+            "http://127.0.0.1:8080/mcp",
+            "http://127.9.0.3/mcp",
+            "http://localhost:1/mcp",
+            "http://[::1]:8081/mcp",
+        ] {
+            assert!(crate::spec::is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "http://10.0.0.7:8081/mcp",
+            "http://mcp-aws-server.mcp-slo.svc.cluster.local:8081/mcp",
+            "http://[fe80::1]/mcp",
+        ] {
+            assert!(!crate::spec::is_loopback_url(url), "{url}");
+        }
+        let local = scenario("per_caller", 11, "1000/s", "1100/s");
+        assert!(
+            !check(&local)
+                .iter()
+                .any(|f| f.message.starts_with("load.callers"))
+        );
+        let text = "version: mcp-slo/v1\nname: t\ntargets:\n  aws: { url: \"http://10.1.2.3:8081/mcp\" }\nload:\n  model: open\n  callers: 3\n  phases:\n    - { duration: 10s, rate: 10/s }\nmix:\n  - { target: aws, tool: s3_read }\n";
+        let remote = Scenario::from_yaml(Path::new("t.yaml"), text).unwrap();
+        assert_eq!(
+            check(&remote)
+                .iter()
+                .map(|f| (f.severity, f.message.as_str()))
+                .collect::<Vec<_>>(),
+            [(
+                FindingSeverity::Warning,
+                "load.callers: 3 callers send from their own loopback addresses to loopback targets only; target aws is not on this machine, so it sees every caller as this machine's address"
+            )]
+        );
     }
 }

@@ -8,6 +8,8 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 mod beside;
+pub mod file;
+pub mod shards;
 pub use beside::{FaultWindow, Footprint, FootprintSample, MetricsPage, Resource};
 
 /// How one call ended, classified from the response body (not the status code).
@@ -387,12 +389,18 @@ impl Recorder {
     }
 
     pub fn merge(&mut self, other: &Recorder) {
+        self.merge_at(other, 0);
+    }
+
+    /// Adds `other`, whose second 0 is this recorder's second `shift` (another process's
+    /// record of the same run, whose clock started `shift` seconds later).
+    pub fn merge_at(&mut self, other: &Recorder, shift: usize) {
         for (tool, m) in &other.per_tool {
             self.per_tool.entry(tool.clone()).or_default().merge(m);
         }
         self.sessions_reopened += other.sessions_reopened;
         for (i, s) in other.seconds.iter().enumerate() {
-            let mine = self.second(i);
+            let mine = self.second(i + shift);
             mine.offered += s.offered;
             mine.outcomes.merge(&s.outcomes);
             let _ = mine.latency.add(&s.latency);
@@ -402,7 +410,9 @@ impl Recorder {
         self.max_lateness_us = self.max_lateness_us.max(other.max_lateness_us);
         let _ = self.pacer_lateness.add(&other.pacer_lateness);
         let _ = self.start_lateness.add(&other.start_lateness);
-        self.last_recorded_end_us = self.last_recorded_end_us.max(other.last_recorded_end_us);
+        self.last_recorded_end_us = self
+            .last_recorded_end_us
+            .max(other.last_recorded_end_us + shift as u64 * 1_000_000);
     }
 
     /// Notes when a recorded call ended.
@@ -441,7 +451,7 @@ pub struct RunRecord {
     pub offered_calls: u64,
     pub offered_rate: f64,
     /// How the calls were paced (open model), for the report's instrument line.
-    pub pacer: &'static str,
+    pub pacer: String,
     /// The scenario's faults as they happened.
     pub faults: Vec<FaultWindow>,
     /// Servers' metrics pages, for `server_metric` objectives.
@@ -464,7 +474,7 @@ impl RunRecord {
             workers: 0,
             offered_calls: 0,
             offered_rate: 0.0,
-            pacer: "",
+            pacer: String::new(),
             faults: Vec::new(),
             metrics_pages: Vec::new(),
             footprints: Vec::new(),

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::alarms::{AlarmTimeline, BurnRateResult, Datapoint};
 use crate::measure::Outcomes;
 
+mod shards;
 mod targets;
+pub use shards::{MergedShard, MergedShards, ShardMark};
 pub use targets::{
     BackendInfo, BackendSource, BuildProfile, OAuthInfo, TargetInfo, describe_backends,
 };
@@ -55,6 +57,12 @@ pub struct RunResult {
     /// The sampled server processes' resident memory and open descriptors once a second.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub footprints: Vec<crate::measure::Footprint>,
+    /// Set for one shard's share of a run (`run --shard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardMark>,
+    /// Set for a run merged from shards (`merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergedShards>,
 }
 
 /// Every alarm's datapoints and state timeline, and the burn-rate alerts.

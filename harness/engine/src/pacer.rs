@@ -197,6 +197,7 @@ mod tests {
             max_users: 8,
             threads: None,
             callers: 1,
+            first_caller: 0,
             timeout: Duration::from_secs(5),
             seed: 1,
             retries: None,

@@ -46,7 +46,10 @@ struct Shared {
     failed: AtomicU64,
     timeout: Duration,
     retries: Option<Retries>,
-    callers: u32,
+    /// The first caller's index and how many there are.
+    callers: (u32, u32),
+    /// Every target is on a loopback address.
+    loopback: bool,
     seed: u64,
     seq: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -124,6 +127,9 @@ pub async fn run_observed(
         // The tools were learned while negotiating; listings under load are only read.
         endpoint.observe_listings = false;
     }
+    let loopback = endpoints
+        .iter()
+        .all(|e| mcp_slo_core::spec::is_loopback_url(&e.url));
     let schedule = Arc::new(Schedule::new(&scenario.load));
     let ready = Arc::new(Ready::default());
     let pacer = match scenario.load.model {
@@ -150,11 +156,13 @@ pub async fn run_observed(
         failed: AtomicU64::new(0),
         timeout: scenario.load.timeout,
         retries: scenario.load.retries,
-        callers: scenario.load.callers,
+        callers: (scenario.load.first_caller, scenario.load.callers),
+        loopback,
         seed: scenario.load.seed,
         seq: Default::default(),
     });
-    let started_at = SystemTime::now();
+    // The wall clock when the load's own clock starts (shards are aligned on it).
+    let (wall, monotonic) = (SystemTime::now(), Instant::now());
     let ticker = progress.map(|report| tokio::spawn(report_progress(shared.clone(), report)));
     let watcher = origin.map(|tx| shared.schedule.tell_start(tx));
     let result = run_attacks(shared.clone(), workers, scenario.load.threads()).await;
@@ -169,6 +177,7 @@ pub async fn run_observed(
     }
     result?;
     let duration = Instant::now().saturating_duration_since(shared.schedule.start());
+    let started_at = wall + shared.schedule.start().saturating_duration_since(monotonic);
     let mut recorder = Recorder::default();
     for shard in &shared.recorders {
         let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
@@ -195,7 +204,7 @@ pub async fn run_observed(
         workers,
         offered_calls,
         offered_rate: shared.schedule.offered_rate(),
-        pacer: crate::pacer::DESCRIPTION,
+        pacer: crate::pacer::DESCRIPTION.to_owned(),
         faults: Vec::new(),
         metrics_pages: Vec::new(),
         footprints: Vec::new(),
@@ -309,27 +318,26 @@ fn goose_attack(
         .map(|attack| *attack)
 }
 
-fn caller_address(index: usize, callers: u32) -> IpAddr {
-    IpAddr::V4(Ipv4Addr::new(
-        127,
-        0,
-        0,
-        1 + (index as u32 % callers.max(1)) as u8,
-    ))
+/// Worker `index`'s caller: 127.0.0.(1 + first + index mod count).
+fn caller_address(index: usize, (first, count): (u32, u32)) -> IpAddr {
+    let n = 1 + first + index as u32 % count.max(1);
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, n.min(254) as u8))
 }
 
 async fn worker_start(user: &mut GooseUser, first: usize, shared: &Shared) -> TransactionResult {
     let index = first + user.weighted_users_index;
-    let builder = reqwest::Client::builder()
-        .local_address(caller_address(index, shared.callers))
+    // Callers are told apart by their loopback address, which reaches loopback targets
+    // only (`Http` binds it for those alone).
+    let address = caller_address(index, shared.callers);
+    let mut builder = reqwest::Client::builder()
         .tcp_nodelay(true)
         .timeout(shared.timeout)
         .pool_idle_timeout(None);
+    if shared.loopback {
+        builder = builder.local_address(address);
+    }
     user.set_client_builder(builder).await?;
-    let http = Http::new(
-        user.client.clone(),
-        Some(caller_address(index, shared.callers)),
-    );
+    let http = Http::new(user.client.clone(), Some(address));
     let mut sessions = Vec::with_capacity(shared.endpoints.len());
     for endpoint in &shared.endpoints {
         // A session that cannot be opened now is opened by the first call.

@@ -228,6 +228,8 @@ fn run_result() -> RunResult {
         alarms: None,
         faults: vec![],
         footprints: vec![],
+        shard: None,
+        merged: None,
     }
 }
 

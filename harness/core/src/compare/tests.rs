@@ -104,6 +104,8 @@ pub(crate) fn run(seconds: &[(u64, u64)]) -> RunResult {
         alarms: None,
         faults: vec![],
         footprints: vec![],
+        shard: None,
+        merged: None,
     }
 }
 

@@ -20,7 +20,7 @@ pub struct FaultWindow {
 
 /// A server's metrics page read before and after the load, for the `server_metric`
 /// objectives naming its target and URL (as written: `beside` or a URL).
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsPage {
     pub target: String,
     pub url: String,

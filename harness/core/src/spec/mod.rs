@@ -8,6 +8,7 @@ pub mod faults;
 pub mod ops;
 pub mod probes;
 pub mod raw;
+pub mod shard;
 mod targets;
 mod validate;
 
@@ -40,6 +41,21 @@ pub enum Endpoint {
         /// Variables set for the server (`${VAR}` taken from the harness's environment).
         env: Vec<(String, String)>,
     },
+}
+
+/// Whether a URL's host is loopback (`localhost`, 127.0.0.0/8, ::1): only there can a
+/// caller send from an address of its own (127.0.0.N).
+pub fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +180,9 @@ pub struct Load {
     /// Load-engine threads; `None`: one per two cores (see `Load::threads`).
     pub threads: Option<u32>,
     pub callers: u32,
+    /// The first of the callers' loopback addresses (127.0.0.(1 + first_caller)): 0 but
+    /// in a shard, which calls as its own slice of the callers.
+    pub first_caller: u32,
     pub timeout: Duration,
     pub seed: u64,
     pub retries: Option<Retries>,

@@ -80,6 +80,7 @@ pub fn step_scenario(scenario: &Scenario, rate: f64, hold: Duration) -> Scenario
         max_users: base.max_users.max(64),
         threads: base.threads,
         callers: base.callers,
+        first_caller: base.first_caller,
         timeout: base.timeout,
         seed: base.seed,
         retries: base.retries,

@@ -87,7 +87,7 @@ pub fn judge_run(scenario: &Scenario, run: &RunRecord, cx: Context) -> RunResult
             max_lateness_ms: m.recorder.max_lateness_us as f64 / 1000.0,
             workers: run.workers,
             callers: scenario.load.callers,
-            instrument: instrument(&m.recorder, run.pacer),
+            instrument: instrument(&m.recorder, &run.pacer),
         },
         overall: maths::summary(&overall, m.recorded_seconds),
         tools,
@@ -103,6 +103,8 @@ pub fn judge_run(scenario: &Scenario, run: &RunRecord, cx: Context) -> RunResult
         harness: cx.harness,
         faults: run.faults.clone(),
         footprints: run.footprints.clone(),
+        shard: None,
+        merged: None,
     }
 }
 
@@ -157,7 +159,7 @@ mod tests {
             workers: 2,
             offered_calls: 1000,
             offered_rate: 100.0,
-            pacer: "test pacer",
+            pacer: "test pacer".into(),
             faults: Vec::new(),
             metrics_pages: Vec::new(),
             footprints: Vec::new(),

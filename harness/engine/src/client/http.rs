@@ -31,7 +31,7 @@ pub struct Http {
 
 struct Inner {
     reqwest: reqwest::Client,
-    /// Calls from this address (distinct callers use 127.0.0.N).
+    /// Calls to loopback destinations from this address (distinct callers use 127.0.0.N).
     local: Option<IpAddr>,
     idle: Mutex<Vec<(String, SendRequest<Full<Bytes>>)>>,
 }
@@ -211,7 +211,13 @@ impl Http {
                     SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
                 }
                 .map_err(|e| e.to_string())?;
-                if let Some(local) = self.inner.local.filter(|l| l.is_ipv4() == addr.is_ipv4()) {
+                // A caller's own loopback address reaches loopback destinations only: a
+                // remote target sees this machine's address for every caller.
+                let own = self
+                    .inner
+                    .local
+                    .filter(|l| l.is_ipv4() == addr.is_ipv4() && addr.ip().is_loopback());
+                if let Some(local) = own {
                     socket
                         .bind(SocketAddr::new(local, 0))
                         .map_err(|e| format!("binding {local}: {e}"))?;

@@ -103,7 +103,8 @@ pub async fn run_probes(
     Ok(results)
 }
 
-/// A caller: its own HTTP client (bound to 127.0.0.N) and MCP session.
+/// A caller: its own HTTP client (bound to 127.0.0.N for a loopback target) and MCP
+/// session.
 struct Caller {
     index: u32,
     client: Http,
@@ -122,12 +123,13 @@ impl Caller {
     ) -> Result<Caller, ProbeError> {
         let setup = |message: String| ProbeError::Setup { probe, message };
         let address = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (index % 250) as u8));
-        let reqwest = reqwest::Client::builder()
-            .local_address(address)
+        let mut builder = reqwest::Client::builder()
             .tcp_nodelay(true)
-            .timeout(timeout)
-            .build()
-            .map_err(|e| setup(e.to_string()))?;
+            .timeout(timeout);
+        if mcp_slo_core::spec::is_loopback_url(&endpoint.url) {
+            builder = builder.local_address(address);
+        }
+        let reqwest = builder.build().map_err(|e| setup(e.to_string()))?;
         let client = Http::new(reqwest, Some(address));
         let session = endpoint
             .initialize(&client)

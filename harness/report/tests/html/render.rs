@@ -278,6 +278,8 @@ fn empty_result() -> RunResult {
         alarms: None,
         faults: vec![],
         footprints: vec![],
+        shard: None,
+        merged: None,
     }
 }
 

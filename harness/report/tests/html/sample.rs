@@ -223,6 +223,8 @@ pub fn rich_result() -> RunResult {
         alarms: Some(alarms()),
         faults: vec![],
         footprints: vec![],
+        shard: None,
+        merged: None,
     }
 }
 
