@@ -38,6 +38,9 @@ bash "$here/oauth/install.sh"
 bash "$here/otel/install-rotel.sh"
 # docker-compose.yml, checked by a real Compose implementation (no engine needed).
 bash "$here/check-compose.sh"
+# The sharded-run examples (examples/kubernetes/, examples/compose-shards/): the Kubernetes
+# manifests against the Kubernetes schemas (kubernetes-validate from PyPI), strictly.
+bash "$here/check-kubernetes.sh"
 export MCP_SLO_REQUIRE_SERVICES=1
 # Screenshots and other files a CI run keeps.
 export MCP_SLO_ARTIFACTS=${MCP_SLO_ARTIFACTS:-$MCP_SLO_ROOT/reports/artifacts}
