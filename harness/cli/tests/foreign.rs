@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{root, run_scenario};
+use common::{ScriptServers, root, run_scenario};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -46,61 +46,6 @@ fn installed() -> bool {
     false
 }
 
-/// The SDK server and nginx, started by `servers.sh start` into a run directory and
-/// stopped when dropped, whatever the test did.
-struct Servers {
-    run: tempfile::TempDir,
-}
-
-impl Servers {
-    fn start() -> Servers {
-        let run = tempfile::tempdir().unwrap();
-        let servers = Servers { run };
-        let output = servers.script("start");
-        assert!(
-            output.status.success(),
-            "servers.sh start failed:\n{}{}",
-            String::from_utf8_lossy(&output.stderr),
-            servers.logs()
-        );
-        servers
-    }
-
-    fn script(&self, command: &str) -> std::process::Output {
-        Command::new("bash")
-            .arg(root().join("scripts/foreign/servers.sh"))
-            .arg(command)
-            .arg(self.run.path())
-            .output()
-            .expect("bash runs")
-    }
-
-    /// The last lines of the servers' logs, for a failure message.
-    fn logs(&self) -> String {
-        ["sdk.log", "nginx-error.log"]
-            .iter()
-            .map(|name| {
-                let text = std::fs::read_to_string(self.run.path().join(name)).unwrap_or_default();
-                let lines: Vec<&str> = text.lines().collect();
-                let tail = lines[lines.len().saturating_sub(20)..].join("\n");
-                format!("\n--- {name}\n{tail}")
-            })
-            .collect()
-    }
-}
-
-impl Drop for Servers {
-    fn drop(&mut self) {
-        let output = self.script("stop");
-        if !output.status.success() {
-            eprintln!(
-                "servers.sh stop failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-    }
-}
-
 fn target<'a>(result: &'a Value, name: &str) -> &'a Value {
     result["targets"]
         .as_array()
@@ -115,7 +60,10 @@ fn the_python_sdk_behind_nginx_meets_its_objectives_under_both_revisions() {
     if !installed() {
         return;
     }
-    let servers = Servers::start();
+    let servers = ScriptServers::start(
+        "scripts/foreign/servers.sh",
+        &["sdk.log", "nginx-error.log"],
+    );
     let out = tempfile::tempdir().unwrap();
     let (code, stderr, result) = run_scenario(
         &root().join("scenarios/foreign-python-sdk.yaml"),

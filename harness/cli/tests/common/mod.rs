@@ -323,3 +323,67 @@ pub async fn spawn_aws_tier(
     .await
     .expect("the AWS tier starts (cargo build -p mcp-aws-server)")
 }
+
+/// Servers a script starts (`SCRIPT start RUN_DIR`, e.g. `scripts/foreign/servers.sh`) into
+/// a run directory of their own, stopped (`SCRIPT stop RUN_DIR`) when dropped, whatever the
+/// test did.
+pub struct ScriptServers {
+    script: PathBuf,
+    run: tempfile::TempDir,
+    logs: &'static [&'static str],
+}
+
+impl ScriptServers {
+    /// Starts them (`script` relative to the repository root); `logs` are the run
+    /// directory's log files a failure message shows the end of.
+    pub fn start(script: &str, logs: &'static [&'static str]) -> ScriptServers {
+        let servers = ScriptServers {
+            script: root().join(script),
+            run: tempfile::tempdir().unwrap(),
+            logs,
+        };
+        let output = servers.script("start");
+        assert!(
+            output.status.success(),
+            "{script} start failed:\n{}{}",
+            String::from_utf8_lossy(&output.stderr),
+            servers.logs()
+        );
+        servers
+    }
+
+    fn script(&self, command: &str) -> std::process::Output {
+        Command::new("bash")
+            .arg(&self.script)
+            .arg(command)
+            .arg(self.run.path())
+            .output()
+            .expect("bash runs")
+    }
+
+    /// The last lines of the servers' logs, for a failure message.
+    pub fn logs(&self) -> String {
+        self.logs
+            .iter()
+            .map(|name| {
+                let text = std::fs::read_to_string(self.run.path().join(name)).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+                format!("\n--- {name}\n{tail}")
+            })
+            .collect()
+    }
+}
+
+impl Drop for ScriptServers {
+    fn drop(&mut self) {
+        let output = self.script("stop");
+        if !output.status.success() {
+            eprintln!(
+                "{} stop failed: {}",
+                self.script.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}
