@@ -1,14 +1,31 @@
-//! The design document's AWS SLO table, whole: `scenarios/aws-slo.yaml` against a spawned
+//! The design document's SLO tables, whole. `scenarios/aws-slo.yaml` against a spawned
 //! AWS tier on moto judges S3 read, RDS query and Lambda invocation latency, the error rate,
 //! the alarms, and IAM role assumption latency from the server's own histogram, over the
-//! AssumeRole calls its short role sessions force during the load.
-//!
-//! (`scenarios/local-slo.yaml`, at 1050 calls/s, needs release builds of the harness and the
-//! local tier on a quiet machine: see the README's Benchmarks.)
+//! AssumeRole calls its short role sessions force during the load. `scenarios/local-slo.yaml`
+//! runs the local table as written: 1050 calls/s for 60 s from 11 callers (the tier's rate
+//! limit read per caller) over the real backends, p99 < 100 ms, errors < 0.1 %,
+//! availability 99.9 %, throughput > 1000/s, the alarms and burn rates.
 
 mod common;
 
-use common::{moto, run_scenario};
+use common::{moto, run_scenario, services};
+
+#[test]
+fn the_local_slo_table_passes_at_the_documents_1000_calls_per_second() {
+    if !services() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let (code, stderr, result) =
+        run_scenario(std::path::Path::new("scenarios/local-slo.yaml"), out.path(), &[]);
+    let lines = result["objectives"].as_array().unwrap();
+    assert_eq!(code, 0, "{stderr}\n{lines:#?}");
+    assert_eq!(lines.len(), 8, "{lines:#?}");
+    assert!(lines.iter().all(|l| l["passed"] == true), "{lines:#?}");
+    let achieved = result["load"]["achieved_rate"].as_f64().unwrap();
+    assert!(achieved >= 1000.0, "{achieved}");
+    assert_eq!(result["overall"]["outcomes"]["rate_limited"], 0);
+}
 
 #[test]
 fn the_aws_slo_table_passes_with_role_assumptions_judged_during_the_load() {
