@@ -104,6 +104,21 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The Theil–Sen slope of `points` (x, y): the median of the slopes between every two
+/// points with different x. One outlier (a burst of connections, a collection) moves it
+/// little, where it would move a least-squares fit; 0 for fewer than two distinct x.
+pub fn theil_sen_slope(points: &[(f64, f64)]) -> f64 {
+    let mut slopes = Vec::with_capacity(points.len() * points.len().saturating_sub(1) / 2);
+    for (i, (x1, y1)) in points.iter().enumerate() {
+        for (x2, y2) in &points[i + 1..] {
+            if x2 != x1 {
+                slopes.push((y2 - y1) / (x2 - x1));
+            }
+        }
+    }
+    median(&slopes)
+}
+
 /// The relative change from `base` to `current` ((current − base) / base); infinite when
 /// something came from nothing, 0 when both are 0.
 pub fn relative_change(base: f64, current: f64) -> f64 {

@@ -145,3 +145,16 @@ fn medians_of_odd_even_and_no_values() {
     assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
     assert_eq!(median(&[]), 0.0);
 }
+
+#[test]
+fn the_theil_sen_slope_follows_the_trend_and_not_an_outlier() {
+    let line: Vec<(f64, f64)> = (0..20).map(|x| (x as f64, 3.0 + 0.5 * x as f64)).collect();
+    assert!((theil_sen_slope(&line) - 0.5).abs() < 1e-12);
+    let mut spiked = line.clone();
+    spiked[10].1 += 1000.0;
+    assert!((theil_sen_slope(&spiked) - 0.5).abs() < 1e-12);
+    let flat_after_step: Vec<(f64, f64)> = (0..20).map(|x| (x as f64, 32.0)).collect();
+    assert_eq!(theil_sen_slope(&flat_after_step), 0.0);
+    assert_eq!(theil_sen_slope(&[(1.0, 2.0)]), 0.0);
+    assert_eq!(theil_sen_slope(&[(1.0, 2.0), (1.0, 9.0)]), 0.0);
+}

@@ -301,8 +301,9 @@ pub struct RawObjective {
 pub struct RawGrowth {
     /// `rss` (resident memory) or `fds` (open file descriptors).
     pub of: Located<String>,
-    /// The growth must stay at or below this, e.g. `5%`: the median of the last tenth of
-    /// the judged window against the median of its first tenth.
+    /// The growth must stay at or below this, e.g. `5%`: the climb of the judged window's
+    /// second half (its Theil–Sen slope) projected over the window, against the median of
+    /// the window's first tenth.
     pub below: Located<String>,
     /// A target whose process is sampled (default: every sampled process).
     #[serde(default)]

@@ -1,11 +1,14 @@
-//! `growth`: whether a sampled server process's resident memory or open descriptors grew
-//! over the judged window (a soak's leak check). The window runs from `after` (default: the
-//! end of the warm-up) to the end of the samples; its first tenth (at least three samples) is the level the process settled
-//! at, its last tenth where it ended, each taken as a median so one collection or burst of
-//! connections does not decide the verdict.
+//! `growth`: whether a sampled server process's resident memory or open descriptors climb
+//! (a soak's leak check). The window runs from `after` (default: the end of the warm-up) to
+//! the end of the samples. What is judged is the climb still going on in the window's second
+//! half: its Theil–Sen slope (robust to one burst of connections or one collection),
+//! projected over the whole window, relative to the level of the window's first tenth (a
+//! median, at least three samples). A pool that grows by a step to meet the load and then
+//! holds is not a leak; a leak climbs in the second half as in the first. The report also
+//! gives the change from the first tenth's median to the last tenth's.
 
 use super::line::{Line, RunFacts};
-use crate::maths::{median, relative_change};
+use crate::maths::{median, relative_change, theil_sen_slope};
 use crate::measure::{Footprint, Resource};
 use crate::result::JudgedKind;
 use crate::spec::Growth;
@@ -75,12 +78,13 @@ fn window(f: &Footprint, resource: Resource, after_ms: u64) -> Result<Judged, St
         Some(t) => format!("{t} (pid {})", pids(&f.pids)),
         None => format!("pid {}", pids(&f.pids)),
     };
-    let values: Vec<f64> = f
+    let points: Vec<(f64, f64)> = f
         .samples
         .iter()
         .filter(|s| s.at_ms >= after_ms)
-        .map(|s| resource.of(s))
+        .map(|s| (s.at_ms as f64, resource.of(s)))
         .collect();
+    let values: Vec<f64> = points.iter().map(|(_, v)| *v).collect();
     let edge = (values.len() / 10).max(EDGE);
     if values.len() < 2 * edge {
         return Err(format!(
@@ -92,8 +96,11 @@ fn window(f: &Footprint, resource: Resource, after_ms: u64) -> Result<Judged, St
     }
     let start = median(&values[..edge]);
     let end = median(&values[values.len() - edge..]);
+    let overall = relative_change(start, end);
+    let second_half: Vec<(f64, f64)> = points[points.len() / 2..].to_vec();
+    let span_ms = points[points.len() - 1].0 - points[0].0;
+    let growth = relative_change(start, start + theil_sen_slope(&second_half) * span_ms);
     let peak = values.iter().copied().fold(0.0, f64::max);
-    let growth = relative_change(start, end);
     let show = |v: f64| resource.show(v);
     let restarted = if f.pids.len() > 1 {
         " (restarted during the run: each process starts afresh)"
@@ -103,12 +110,13 @@ fn window(f: &Footprint, resource: Resource, after_ms: u64) -> Result<Judged, St
     Ok(Judged {
         growth,
         text: format!(
-            "{name}: {} {} → {} ({:+.1}%), peak {}, {} samples from {:.0}s{restarted}",
+            "{name}: {} {} → {} ({:+.1}%), peak {}, second half's trend {:+.1}% over the window, {} samples from {:.0}s{restarted}",
             resource.as_str(),
             show(start),
             show(end),
-            growth * 100.0,
+            overall * 100.0,
             show(peak),
+            growth * 100.0,
             values.len(),
             after_ms as f64 / 1000.0,
         ),

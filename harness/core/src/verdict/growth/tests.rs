@@ -39,7 +39,8 @@ fn judge_on(g: &Growth, footprints: &[Footprint]) -> Line {
 
 #[test]
 fn without_after_the_window_starts_where_the_warm_up_ends() {
-    let f = footprint("local", 60, |s| if s < 20 { 10.0 } else { 30.0 });
+    // Climbs from 10 to 30 MiB over the first 40 s, then holds.
+    let f = footprint("local", 60, |s| if s < 40 { 10.0 + s as f64 / 2.0 } else { 30.0 });
     let g = Growth {
         after_ms: None,
         ..growth(Resource::Rss, 0.05, 0)
@@ -49,16 +50,40 @@ fn without_after_the_window_starts_where_the_warm_up_ends() {
         warmup: std::time::Duration::from_secs(warmup_s),
         ..RunFacts::default()
     };
-    // From 0 s the climb from 10 to 30 MiB is in the window; from 20 s it is not.
-    assert!(!judge(&g, facts(0)).passed);
-    let after = judge(&g, facts(20));
+    // From 0 s the climb reaches into the window's second half; from 40 s it is over.
+    let from_start = judge(&g, facts(0));
+    assert!(!from_start.passed, "{:?}", from_start.detail);
+    let after = judge(&g, facts(40));
     assert!(after.passed, "{:?}", after.detail);
     assert!(
         after
             .detail
             .unwrap_or_default()
-            .contains("40 samples from 20s")
+            .contains("20 samples from 40s")
     );
+}
+
+#[test]
+fn a_step_that_then_holds_is_not_a_leak() {
+    // Descriptors step from 28 to 32 at 40 % of the window (a pool meeting its load), then
+    // hold: +14 % from start to end, but no climb in the second half.
+    let mut f = footprint("local", 600, |_| 30.0);
+    for s in &mut f.samples {
+        s.fds = if s.at_ms < 240_000 { 28 } else { 32 };
+    }
+    let line = judge_on(&growth(Resource::Fds, 0.10, 0), std::slice::from_ref(&f));
+    assert!(line.passed, "{}: {:?}", line.measured, line.detail);
+    assert_eq!(line.measured, "+0.0%");
+    let detail = line.detail.unwrap_or_default();
+    assert!(
+        detail.contains("fds 28 → 32 (+14.3%), peak 32, second half's trend +0.0% over the window"),
+        "{detail}"
+    );
+    // The same step late in the second half is judged a climb.
+    for s in &mut f.samples {
+        s.fds = if s.at_ms < 450_000 { 28 } else { 32 };
+    }
+    assert!(!judge_on(&growth(Resource::Fds, 0.10, 0), &[f]).passed);
 }
 
 #[test]
@@ -73,15 +98,14 @@ fn a_process_that_settles_after_its_warm_up_passes() {
     });
     let line = judge_on(&growth(Resource::Rss, 0.05, 30), &[f]);
     assert!(line.passed, "{}: {:?}", line.measured, line.detail);
+    // The second half alternates around 30 MiB: no trend.
+    assert!(line.measured_value.abs() < 1e-3, "{}", line.measured_value);
+    let detail = line.detail.unwrap_or_default();
     // Medians 30.2 (first 27 samples) and 29.8 (last 27).
     assert!(
-        (line.measured_value - (29.8 - 30.2) / 30.2).abs() < 1e-3,
-        "{}",
-        line.measured_value
-    );
-    let detail = line.detail.unwrap_or_default();
-    assert!(
-        detail.starts_with("local (pid 100): rss 30.") && detail.contains("270 samples from 30s"),
+        detail.starts_with("local (pid 100): rss 30.")
+            && detail.contains("(-1.3%)")
+            && detail.contains("270 samples from 30s"),
         "{detail}"
     );
 }
@@ -92,8 +116,9 @@ fn a_leak_fails_and_says_by_how_much() {
     let f = footprint("local", 300, |s| 30.0 + 0.02 * s as f64);
     let line = judge_on(&growth(Resource::Rss, 0.05, 30), &[f]);
     assert!(!line.passed);
-    // Medians of the first and last 27 samples: 30.0 + 0.02 × 43 and × 286.
-    let expected = (0.02 * 286.0 - 0.02 * 43.0) / (30.0 + 0.02 * 43.0);
+    // The second half climbs 0.02 MiB a second: over the window's 269 s, from the first 27
+    // samples' median, 30.0 + 0.02 × 43.
+    let expected = 0.02 * 269.0 / (30.0 + 0.02 * 43.0);
     assert!(
         (line.measured_value - expected).abs() < 0.002,
         "{} vs {expected}",
