@@ -6,7 +6,7 @@
 //! watch.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -156,6 +156,9 @@ pub struct RegisteredTool {
     pub preset: Option<Preset>,
     /// The family that generated it (see [`ToolRegistry::replace_family`]).
     pub family: Option<Arc<Membership>>,
+    /// `descriptor` as JSON, made at its first listing (a registered tool no longer
+    /// changes): a listing page copies it instead of serializing the tool again.
+    json: OnceLock<String>,
 }
 
 /// The family a generated tool belongs to: its tools are replaced together, run through
@@ -208,6 +211,7 @@ impl RegisteredTool {
             handler,
             preset: None,
             family: None,
+            json: OnceLock::new(),
         }
     }
 
@@ -227,6 +231,14 @@ impl RegisteredTool {
 
     pub fn name(&self) -> &str {
         &self.config.name
+    }
+
+    /// The tool's descriptor as a listing gives it, serialized once.
+    pub fn descriptor_json(&self) -> &str {
+        self.json.get_or_init(|| {
+            serde_json::to_string(&self.descriptor)
+                .unwrap_or_else(|e| unreachable!("a tool descriptor always serializes: {e}"))
+        })
     }
 
     /// The configured tool it runs through, for a preset or a family's tool.
@@ -294,7 +306,7 @@ pub struct FamilyChange {
 
 /// One page of a listing.
 pub struct Page {
-    pub tools: Vec<McpTool>,
+    pub tools: Vec<Arc<RegisteredTool>>,
     pub next_cursor: Option<String>,
     /// How long the page may be reused unless a list_changed notification says otherwise.
     pub ttl: Duration,
@@ -454,7 +466,7 @@ impl ToolRegistry {
                 more = true;
                 break;
             }
-            tools.push(tool.descriptor.clone());
+            tools.push(tool.clone());
             last = Some(name);
         }
         Ok(Page {
@@ -486,4 +498,4 @@ pub(crate) fn decode_cursor(cursor: &str) -> Result<String, RegistryError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -57,6 +57,7 @@ use crate::admitted::call::{Form, ParsedCall};
 use crate::admitted::{Admitted, AdmittedRequest, BodyError, Seen, read_body};
 use crate::handler::McpHandler;
 use crate::metrics::DirectMethod;
+use crate::registry::RegisteredTool;
 
 mod request;
 
@@ -185,16 +186,27 @@ impl DirectCalls {
             .then_some(Taken::Call(call))
     }
 
-    /// A `tools/list` page, answered at once as rmcp's handler answers it.
+    /// A `tools/list` page, answered at once as rmcp's handler answers it, each tool's JSON
+    /// as serialized once (a page of 100 tools is some 46 KB; serializing it on every
+    /// listing was most of a listing's CPU).
     fn list(&self, list: ParsedList, admitted: &Admitted) -> Response<Full<Bytes>> {
         self.handler
             .metrics()
             .direct_request(DirectMethod::ListTools, list.form == Form::Current);
-        let result = self
+        match self
             .handler
-            .list(list.cursor.as_deref(), &admitted.caller)
-            .map(ServerResult::ListToolsResult);
-        reply(result, list.id, list.form)
+            .list_page(list.cursor.as_deref(), &admitted.caller)
+        {
+            Ok((page, tools)) => {
+                let (_, message) =
+                    message(Ok(ServerResult::ListToolsResult(page)), list.id, list.form);
+                match serde_json::to_vec(&message) {
+                    Ok(body) => json_body(with_tools(body, &tools)),
+                    Err(e) => serialize_failed(e),
+                }
+            }
+            Err(e) => reply(Err(e), list.id, list.form),
+        }
     }
 
     /// A `server/discover`, answered at once as rmcp's handler answers it.
@@ -243,7 +255,21 @@ fn reply(
     id: RequestId,
     form: Form,
 ) -> Response<Full<Bytes>> {
-    let (status, message): (StatusCode, ServerJsonRpcMessage) = match (answer, form) {
+    let (status, message) = message(answer, id, form);
+    let mut response = json_response(&message);
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = status;
+    }
+    response
+}
+
+/// The message rmcp sends for a handler's answer to a request of `form`, and its status.
+fn message(
+    answer: Result<ServerResult, ErrorData>,
+    id: RequestId,
+    form: Form,
+) -> (StatusCode, ServerJsonRpcMessage) {
+    match (answer, form) {
         (Ok(mut result), Form::Legacy) => {
             result.strip_result_type_for_legacy_peer();
             result.strip_non_object_output_for_legacy_peer();
@@ -263,12 +289,30 @@ fn reply(
                 JsonRpcMessage::error(error, Some(id)),
             )
         }
-    };
-    let mut response = json_response(&message);
-    if response.status() == StatusCode::OK {
-        *response.status_mut() = status;
     }
-    response
+}
+
+/// A listing's serialized message (its page without tools) with `tools` written into
+/// its `"tools":[]`: the last one in the message, since `tools` is the result's last field
+/// and the result the message's last (whatever a request id or a cursor holds comes
+/// before it).
+fn with_tools(body: Vec<u8>, tools: &[Arc<RegisteredTool>]) -> Vec<u8> {
+    const EMPTY: &[u8] = b"\"tools\":[]";
+    let Some(at) = body.windows(EMPTY.len()).rposition(|w| w == EMPTY) else {
+        return body;
+    };
+    let at = at + EMPTY.len() - 1;
+    let size: usize = tools.iter().map(|t| t.descriptor_json().len() + 1).sum();
+    let mut out = Vec::with_capacity(body.len() + size);
+    out.extend_from_slice(&body[..at]);
+    for (i, tool) in tools.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(tool.descriptor_json().as_bytes());
+    }
+    out.extend_from_slice(&body[at..]);
+    out
 }
 
 /// The HTTP status rmcp's per-request (2026-07-28) path gives a JSON-RPC error; before
@@ -366,22 +410,71 @@ where
 
 fn json_response(message: &ServerJsonRpcMessage) -> Response<Full<Bytes>> {
     match serde_json::to_vec(message) {
-        Ok(body) => {
-            let mut response = Response::new(Full::new(Bytes::from(body)));
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
-            response
-        }
-        Err(e) => plain_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("Internal Server Error: serialize json response: {e}"),
-        ),
+        Ok(body) => json_body(body),
+        Err(e) => serialize_failed(e),
     }
+}
+
+fn json_body(body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    response
+}
+
+fn serialize_failed(e: serde_json::Error) -> Response<Full<Bytes>> {
+    plain_response(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("Internal Server Error: serialize json response: {e}"),
+    )
 }
 
 fn plain_response(status: StatusCode, text: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(text)));
     *response.status_mut() = status;
     response
+}
+
+#[cfg(test)]
+mod listing_tests {
+    use super::*;
+    use rmcp::model::{ListToolsResult, NumberOrString};
+
+    /// The page rmcp would serialize whole, and the one written with each tool's JSON made
+    /// once, byte for byte; a request id holding `"tools":[]` does not mislead it.
+    #[test]
+    fn a_listing_written_from_each_tools_json_is_what_rmcp_serializes() {
+        let tools: Vec<Arc<RegisteredTool>> = ["a", "b\"quoted\"", "c"]
+            .into_iter()
+            .map(|n| Arc::new(crate::registry::tests::tool(n)))
+            .collect();
+        for id in [
+            RequestId::from(NumberOrString::Number(7)),
+            RequestId::from(NumberOrString::String("\"tools\":[]".into())),
+        ] {
+            for form in [Form::Current, Form::Legacy] {
+                for count in [0, 1, 3] {
+                    let mut page = ListToolsResult::with_all_items(Vec::new());
+                    page.next_cursor = Some("djE6Yw".into());
+                    page.ttl_ms = Some(60_000);
+                    let mut whole = page.clone();
+                    whole.tools = tools[..count]
+                        .iter()
+                        .map(|t| t.descriptor.clone())
+                        .collect();
+                    let bytes = |page| {
+                        let (_, m) =
+                            message(Ok(ServerResult::ListToolsResult(page)), id.clone(), form);
+                        serde_json::to_vec(&m).unwrap()
+                    };
+                    assert_eq!(
+                        String::from_utf8(with_tools(bytes(page), &tools[..count])).unwrap(),
+                        String::from_utf8(bytes(whole)).unwrap(),
+                        "{id:?} {form:?} {count}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -43,7 +43,7 @@ fn listing_pages_through_250_tools_without_gaps_or_repeats() {
     loop {
         let page = registry.list(cursor.as_deref(), &caller).unwrap();
         pages += 1;
-        seen.extend(page.tools.iter().map(|t| t.name.to_string()));
+        seen.extend(page.tools.iter().map(|t| t.name().to_string()));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
             None => break,
@@ -93,10 +93,7 @@ fn callers_see_and_get_only_their_tools() {
     let caller = Caller::with_tools("alice", ["b_tool".to_string()]);
     let page = registry.list(None, &caller).unwrap();
     assert_eq!(
-        page.tools
-            .iter()
-            .map(|t| t.name.as_ref())
-            .collect::<Vec<_>>(),
+        page.tools.iter().map(|t| t.name()).collect::<Vec<_>>(),
         vec!["b_tool"]
     );
     assert!(registry.get("a_tool", &caller).is_none());
@@ -174,7 +171,7 @@ fn a_familys_tools_are_for_callers_of_its_base_and_a_scoped_one_for_its_callers_
         let page = registry.list(None, caller).unwrap();
         page.tools
             .iter()
-            .map(|t| t.name.to_string())
+            .map(|t| t.name().to_string())
             .collect::<Vec<_>>()
     };
     let reads = |principal: &str| Caller::with_tools(principal, ["s3_read".to_owned()]);
