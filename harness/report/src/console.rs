@@ -12,9 +12,25 @@ use crate::markdown::error_kinds;
 
 /// The run's objectives as an aligned table, then per-tool latencies and server costs.
 pub fn console_table(r: &RunResult) -> String {
-    let verdict = match r.verdict {
-        Verdict::Pass => "PASS",
-        Verdict::Fail => "FAIL",
+    let verdict = match (r.verdict, &r.shard, &r.merged) {
+        // A shard's lines judge its share only: the merged run has the verdict.
+        (v, Some(s), _) => format!(
+            "shard {}/{}, its share {}",
+            s.index,
+            s.count,
+            if v == Verdict::Pass {
+                "passed"
+            } else {
+                "missed"
+            }
+        ),
+        (Verdict::Pass, None, None) => "PASS".to_owned(),
+        (Verdict::Fail, None, None) => "FAIL".to_owned(),
+        (v, None, Some(m)) => format!(
+            "{} (merged from {} shards)",
+            if v == Verdict::Pass { "PASS" } else { "FAIL" },
+            m.count
+        ),
     };
     let mut out = if r.load.phases.is_empty() {
         format!(
