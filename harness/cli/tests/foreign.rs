@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{ScriptServers, root, run_scenario};
+use common::{ScriptServers, judged_admitted, probe, root, run_scenario};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -114,21 +114,10 @@ fn the_python_sdk_behind_nginx_meets_its_objectives_under_both_revisions() {
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
 
-    let rate = result["probes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["probe"] == "rate")
-        .unwrap_or_else(|| panic!("no rate probe in {:#}", result["probes"]));
+    let rate = probe(&result, "rate");
     assert_eq!(rate["passed"], true, "{rate:#}");
     assert_eq!(rate["target"], "sdk");
-    let judged: Vec<u64> = rate["seconds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["judged"] == true)
-        .map(|s| s["admitted"].as_u64().unwrap())
-        .collect();
+    let judged = judged_admitted(rate);
     assert_eq!(judged.len(), 4, "{rate:#}");
     assert!(judged.iter().all(|a| (48..=52).contains(a)), "{judged:?}");
     assert_eq!(rate["figures"]["lost"], 0.0, "{rate:#}");

@@ -4,20 +4,9 @@
 
 mod common;
 
-use common::{moto, root, run_scenario, services};
+use common::{judged_admitted, moto, probe, root, run_scenario, services};
 
 use std::path::Path;
-
-use serde_json::Value;
-
-fn probe<'a>(result: &'a Value, name: &str) -> &'a Value {
-    result["probes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["probe"] == name)
-        .unwrap_or_else(|| panic!("no {name} probe in {result:#}"))
-}
 
 /// The probes measure timing: two runs at once on a small machine would disturb each other.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -40,13 +29,7 @@ fn the_local_tier_holds_its_declared_boundaries() {
         assert_eq!(p["passed"], true, "{p:#}");
     }
     let rate = probe(&result, "rate");
-    let judged: Vec<u64> = rate["seconds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["judged"] == true)
-        .map(|s| s["admitted"].as_u64().unwrap())
-        .collect();
+    let judged = judged_admitted(rate);
     assert_eq!(judged.len(), 4, "{rate:#}");
     assert!(judged.iter().all(|a| (95..=105).contains(a)), "{judged:?}");
     assert_eq!(rate["figures"]["lost"], 0.0);

@@ -16,8 +16,11 @@ fn the_local_slo_table_passes_at_the_documents_1000_calls_per_second() {
         return;
     }
     let out = tempfile::tempdir().unwrap();
-    let (code, stderr, result) =
-        run_scenario(std::path::Path::new("scenarios/local-slo.yaml"), out.path(), &[]);
+    let (code, stderr, result) = run_scenario(
+        std::path::Path::new("scenarios/local-slo.yaml"),
+        out.path(),
+        &[],
+    );
     let lines = result["objectives"].as_array().unwrap();
     assert_eq!(code, 0, "{stderr}\n{lines:#?}");
     assert_eq!(lines.len(), 8, "{lines:#?}");

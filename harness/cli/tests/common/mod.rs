@@ -387,3 +387,24 @@ impl Drop for ScriptServers {
         }
     }
 }
+
+/// The result of probe `name` (`rate`, `in_flight`, ...) in a result.json.
+pub fn probe<'a>(result: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    result["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["probe"] == name)
+        .unwrap_or_else(|| panic!("no {name} probe in {:#}", result["probes"]))
+}
+
+/// A rate probe's admitted calls in each second it judged.
+pub fn judged_admitted(rate: &serde_json::Value) -> Vec<u64> {
+    rate["seconds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["judged"] == true)
+        .map(|s| s["admitted"].as_u64().unwrap())
+        .collect()
+}

@@ -40,7 +40,9 @@ fn judge_on(g: &Growth, footprints: &[Footprint]) -> Line {
 #[test]
 fn without_after_the_window_starts_where_the_warm_up_ends() {
     // Climbs from 10 to 30 MiB over the first 40 s, then holds.
-    let f = footprint("local", 60, |s| if s < 40 { 10.0 + s as f64 / 2.0 } else { 30.0 });
+    let f = footprint("local", 60, |s| {
+        if s < 40 { 10.0 + s as f64 / 2.0 } else { 30.0 }
+    });
     let g = Growth {
         after_ms: None,
         ..growth(Resource::Rss, 0.05, 0)
