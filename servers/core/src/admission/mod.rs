@@ -8,10 +8,11 @@
 //!   and the handler is done, so it bounds real work in both session (SSE) and stateless
 //!   (JSON) mode. Over the cap: 503 at once.
 //! - the rate limit counts `tools/call` requests (the MCP specification's "rate-limit tool
-//!   invocations"); two `governor` GCRA limiters ([`rate`]), one global at the tier's
-//!   `rate_limit_per_second` and one keyed per caller at `rate_limit_per_caller_per_second`
-//!   (the principal when authenticated, else the peer address). Over either: 429 with
-//!   `Retry-After`.
+//!   invocations"); GCRA, one limit global at the tier's `rate_limit_per_second` and one
+//!   per caller at `rate_limit_per_caller_per_second` (the principal when authenticated,
+//!   else the peer address), kept in the replica or in Redis for all replicas together
+//!   ([`rate`]). Over either: 429 with `Retry-After`; with the shared limit's store
+//!   unreachable and the policy `closed`, 503.
 //! - failed authentication (a tier with callers): a peer address that failed
 //!   [`auth_failures::FAILURES_PER_WINDOW`] times within [`auth_failures::WINDOW`] is refused
 //!   every request, checked before its token is, with 429 until the window ends.
@@ -39,7 +40,7 @@ use crate::admitted::call::common_call;
 use crate::admitted::{Admitted, AdmittedRequest, InflightGuard, Seen, is_json, read_body};
 use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
 use crate::caller::Caller;
-use crate::config::{Tier, TierLimits};
+use crate::config::{RateStore, Tier, TierLimits};
 use crate::metrics::Metrics;
 
 pub mod auth_failures;
@@ -49,7 +50,7 @@ pub mod rate;
 
 pub use error::AdmissionError;
 use message::{Message, ToolCallPeek, call_shape, peek, undeserializable, utf8};
-use rate::RateLimit;
+use rate::{RateLimit, RateRefusal};
 
 /// Identifies callers (the AWS tier's bearer tokens); without one, callers are anonymous
 /// and keyed by peer address.
@@ -77,9 +78,11 @@ pub struct Admission {
 }
 
 impl Admission {
+    /// `rate_store` says where the rate limit is kept (the replica or Redis).
     pub fn new(
         tier: Tier,
         limits: TierLimits,
+        rate_store: RateStore,
         metrics: Arc<Metrics>,
         audit: AuditSink,
         auth: Option<Arc<dyn Authenticator>>,
@@ -87,7 +90,7 @@ impl Admission {
         Admission {
             tier,
             inflight: Arc::new(Semaphore::new(limits.max_inflight_requests.get())),
-            rate: RateLimit::new(&limits),
+            rate: RateLimit::new(&limits, rate_store, metrics.clone()),
             limits,
             metrics,
             audit,
@@ -343,13 +346,22 @@ impl Admission {
             };
             guard = Some(Arc::new(InflightGuard::new(permit, self.metrics.clone())));
         }
-        if is_tool_call && let Err(wait_ms) = self.rate.check(&caller.id) {
-            let refused = AdmissionError::RateLimited {
-                wait_ms,
-                per_second: self.limits.rate_limit_per_second,
-                id: message.id(),
+        if is_tool_call && let Err(refusal) = self.rate.check(&caller.id).await {
+            let (refused, outcome) = match refusal {
+                RateRefusal::Limited { wait_ms } => (
+                    AdmissionError::RateLimited {
+                        wait_ms,
+                        per_second: self.limits.rate_limit_per_second,
+                        id: message.id(),
+                    },
+                    Outcome::RateLimited,
+                ),
+                RateRefusal::StoreUnavailable => (
+                    AdmissionError::RateStoreUnavailable { id: message.id() },
+                    Outcome::Overloaded,
+                ),
             };
-            self.audit_rejection(&caller, &message, Outcome::RateLimited, &refused);
+            self.audit_rejection(&caller, &message, outcome, &refused);
             return Err(refused);
         }
         // What was parsed here is not parsed again behind.

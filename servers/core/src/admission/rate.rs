@@ -1,18 +1,118 @@
 //! The rate limit on `tools/call`: GCRA, one limit global at the tier's
 //! `rate_limit_per_second` and one per caller at `rate_limit_per_caller_per_second`, each
-//! with a burst of one second of its rate. A call must fit both. Two `governor` limiters,
-//! in the replica.
+//! with a burst of one second of its rate. A call must fit both.
+//!
+//! Kept in one of two places ([`RateStore`]):
+//! - in the replica: two `governor` limiters;
+//! - in Redis, shared by every replica that uses the same key prefix: one Lua script per
+//!   check ([`SCRIPT`]) tests both keys and, only if both admit the call, updates both,
+//!   atomically and on Redis's clock (`TIME`), so replicas' clocks do not matter. Keys
+//!   expire once idle for the burst window. The in-flight cap and the concurrency cap stay
+//!   per replica.
+//!
+//! When Redis does not answer within the timeout, the policy decides: `open` judges the
+//! call by the replica's own limiter, `closed` refuses it. Either way the outage is logged
+//! once, when it starts and when it ends, and during it Redis is asked again once per
+//! [`PROBE_INTERVAL`], not once per call.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use governor::clock::Clock;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::time::Instant;
 
-use crate::config::TierLimits;
+use crate::config::{RateStore, SharedRate, TierLimits, Unreachable};
+use crate::metrics::{Metrics, StoreFailure};
+use crate::server::worker_index;
+
+/// GCRA on two keys at once, as `governor` runs it: KEYS[1] is the tier's global limit and
+/// KEYS[2] the caller's, ARGV[1] and ARGV[2] their rates per second (the burst is one
+/// second of the rate). A key holds its theoretical arrival time (TAT) in µs of Redis's
+/// clock. The call is admitted (0) only if both keys admit it, and only then are both
+/// moved on; otherwise the wait in µs until both would admit it is returned, and neither
+/// key changes. A key expires 1 ms after its TAT has passed, when it means no more than a
+/// missing key does: at most the burst window after the last admitted call.
+pub const SCRIPT: &str = r"
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local wait = 0
+local next_tat = {}
+for i = 1, 2 do
+  local rate = tonumber(ARGV[i])
+  local interval = 1000000 / rate
+  local tolerance = interval * (rate - 1)
+  local tat = tonumber(redis.call('GET', KEYS[i])) or now
+  local allowed_at = tat - tolerance
+  if now < allowed_at then
+    wait = math.max(wait, allowed_at - now)
+  else
+    next_tat[i] = math.max(tat, now) + interval
+  end
+end
+if wait > 0 then
+  return math.ceil(wait)
+end
+for i = 1, 2 do
+  local ttl_ms = math.ceil((next_tat[i] - now) / 1000) + 1
+  redis.call('SET', KEYS[i], string.format('%.0f', next_tat[i]), 'PX', ttl_ms)
+end
+return 0
+";
+
+/// How often Redis is asked again while it does not answer (between, every call goes
+/// straight to the policy).
+pub const PROBE_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Connections to Redis: one per serving thread (the tier's workers each run a runtime of
+/// their own), made on that thread on its first check; beyond this many workers, threads
+/// share them.
+const CONNECTION_SLOTS: usize = 16;
+
+/// Why a call is not let in.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RateRefusal {
+    /// Over a limit; the wait until the call would fit.
+    Limited { wait_ms: u64 },
+    /// The shared limit's store did not answer and the policy is `closed`.
+    StoreUnavailable,
+}
+
+/// The tier's rate limit, kept in the replica or in Redis.
+pub enum RateLimit {
+    Local(LocalRate),
+    Shared(Box<SharedLimit>),
+}
+
+impl RateLimit {
+    pub fn new(limits: &TierLimits, store: RateStore, metrics: Arc<Metrics>) -> Self {
+        let local = LocalRate::new(
+            limits.rate_limit_per_second,
+            limits.rate_limit_per_caller_per_second,
+        );
+        match store {
+            RateStore::Local => RateLimit::Local(local),
+            RateStore::Redis(shared) => {
+                RateLimit::Shared(Box::new(SharedLimit::new(*shared, limits, local, metrics)))
+            }
+        }
+    }
+
+    /// Takes one call of `caller` out of both limits, or says why not.
+    pub async fn check(&self, caller: &Arc<str>) -> Result<(), RateRefusal> {
+        match self {
+            RateLimit::Local(local) => local
+                .check(caller)
+                .map_err(|wait_ms| RateRefusal::Limited { wait_ms }),
+            RateLimit::Shared(shared) => shared.check(caller).await,
+        }
+    }
+}
 
 /// The limiters' clock: tokio's, so that a paused test clock drives them as it drives the
 /// deadlines (outside a paused runtime it is the monotonic clock).
@@ -29,27 +129,27 @@ impl Clock for TokioClock {
     }
 }
 
-/// The tier's rate limit: two in-process GCRA limiters.
-pub struct RateLimit {
+/// The limit kept in the replica: two in-process GCRA limiters.
+pub struct LocalRate {
     global: RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOp>,
     per_caller: RateLimiter<Arc<str>, DefaultKeyedStateStore<Arc<str>>, TokioClock, NoOp>,
 }
 
-impl RateLimit {
-    pub fn new(limits: &TierLimits) -> Self {
+impl LocalRate {
+    fn new(global: NonZeroU32, per_caller: NonZeroU32) -> Self {
         let quota = |rate: NonZeroU32| Quota::per_second(rate).allow_burst(rate);
-        RateLimit {
-            global: RateLimiter::direct_with_clock(quota(limits.rate_limit_per_second), TokioClock),
+        LocalRate {
+            global: RateLimiter::direct_with_clock(quota(global), TokioClock),
             per_caller: RateLimiter::new(
-                quota(limits.rate_limit_per_caller_per_second),
+                quota(per_caller),
                 DefaultKeyedStateStore::default(),
                 TokioClock,
             ),
         }
     }
 
-    /// Takes one call of `caller` out of both limits; the wait in ms when over either.
-    pub fn check(&self, caller: &Arc<str>) -> Result<(), u64> {
+    /// The wait in ms when over either limit.
+    fn check(&self, caller: &Arc<str>) -> Result<(), u64> {
         let wait = match self.per_caller.check_key(caller) {
             Err(not_until) => not_until.wait_time_from(TokioClock.now()),
             Ok(()) => match self.global.check() {
@@ -61,49 +161,186 @@ impl RateLimit {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use std::num::NonZeroUsize;
-    use std::time::Duration;
+/// The limit kept in Redis (see the module's docs).
+pub struct SharedLimit {
+    client: redis::Client,
+    connection_config: ConnectionManagerConfig,
+    connections: [OnceLock<ConnectionManager>; CONNECTION_SLOTS],
+    script: redis::Script,
+    global_key: String,
+    /// The caller's id is appended.
+    caller_key: String,
+    global_rate: NonZeroU32,
+    caller_rate: NonZeroU32,
+    unreachable: Unreachable,
+    timeout: Duration,
+    /// What judges calls while Redis does not answer, when the policy is `open`.
+    fallback: LocalRate,
+    outage: Outage,
+    metrics: Arc<Metrics>,
+}
 
-    use super::*;
-
-    fn id(name: &str) -> Arc<str> {
-        Arc::from(name)
-    }
-
-    fn limits(global: u32, per_caller: u32) -> TierLimits {
-        TierLimits {
-            max_inflight_requests: NonZeroUsize::new(1000).unwrap(),
-            rate_limit_per_second: NonZeroU32::new(global).unwrap(),
-            rate_limit_per_caller_per_second: NonZeroU32::new(per_caller).unwrap(),
-            timeout: Duration::from_secs(5),
-            max_concurrent: NonZeroUsize::new(10).unwrap(),
-            iam_role_max_duration: None,
-            max_request_body_bytes: NonZeroUsize::new(64 * 1024).unwrap(),
+impl SharedLimit {
+    fn new(shared: SharedRate, limits: &TierLimits, fallback: LocalRate, m: Arc<Metrics>) -> Self {
+        let SharedRate {
+            client,
+            key_prefix,
+            unreachable,
+            timeout,
+        } = shared;
+        // The check's own timeout bounds a call; these bound what is left behind it (a
+        // reply that never comes, a connection attempt to a host that does not answer).
+        // No retries: while Redis is down, the outage's probes are the retries.
+        let connection_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout.max(Duration::from_millis(500))))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(0);
+        SharedLimit {
+            client,
+            connection_config,
+            connections: Default::default(),
+            script: redis::Script::new(SCRIPT),
+            // The hash tag keeps a tier's keys in one slot of a Redis Cluster.
+            global_key: format!("{{{key_prefix}}}:global"),
+            caller_key: format!("{{{key_prefix}}}:caller:"),
+            global_rate: limits.rate_limit_per_second,
+            caller_rate: limits.rate_limit_per_caller_per_second,
+            unreachable,
+            timeout,
+            fallback,
+            outage: Outage::new(),
+            metrics: m,
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_local_limit_admits_a_burst_of_the_rate_then_one_call_per_interval() {
-        let local = RateLimit::new(&limits(10, 10));
-        for n in 0..10 {
-            assert_eq!(local.check(&id("a")), Ok(()), "call {n} of the burst");
+    async fn check(&self, caller: &Arc<str>) -> Result<(), RateRefusal> {
+        if self.outage.ask_store() {
+            let started = Instant::now();
+            let failure = match tokio::time::timeout(self.timeout, self.ask(caller)).await {
+                Ok(Ok(wait_us)) => {
+                    self.metrics
+                        .rate_store_answered(wait_us > 0, started.elapsed());
+                    if self.outage.answered() {
+                        tracing::info!("rate limit store answers again: the shared limit applies");
+                    }
+                    return match wait_us {
+                        0 => Ok(()),
+                        us => Err(RateRefusal::Limited {
+                            wait_ms: us.div_ceil(1000),
+                        }),
+                    };
+                }
+                Ok(Err(e)) => (StoreFailure::Error, e.to_string()),
+                Err(_) => (
+                    StoreFailure::Timeout,
+                    format!("no answer within {:?}", self.timeout),
+                ),
+            };
+            self.metrics.rate_store_failed(failure.0);
+            if self.outage.failed() {
+                tracing::warn!(
+                    error = %failure.1,
+                    policy = self.unreachable.as_str(),
+                    "rate limit store unreachable: until it answers, {}",
+                    match self.unreachable {
+                        Unreachable::Open => "each replica limits tool calls on its own",
+                        Unreachable::Closed => "tool calls are refused",
+                    }
+                );
+            }
         }
-        assert_eq!(local.check(&id("a")), Err(100), "the next waits 1/rate");
-        tokio::time::advance(Duration::from_millis(100)).await;
-        assert_eq!(local.check(&id("a")), Ok(()));
-        assert_eq!(local.check(&id("a")), Err(100));
+        match self.unreachable {
+            Unreachable::Open => {
+                self.metrics.rate_store_fallback();
+                self.fallback
+                    .check(caller)
+                    .map_err(|wait_ms| RateRefusal::Limited { wait_ms })
+            }
+            Unreachable::Closed => Err(RateRefusal::StoreUnavailable),
+        }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn the_local_limit_holds_each_caller_to_its_own_rate_within_the_global_one() {
-        let local = RateLimit::new(&limits(4, 2));
-        assert_eq!(local.check(&id("a")), Ok(()));
-        assert_eq!(local.check(&id("a")), Ok(()));
-        assert_eq!(local.check(&id("a")), Err(500), "a's own burst is spent");
-        assert_eq!(local.check(&id("b")), Ok(()));
-        assert_eq!(local.check(&id("b")), Ok(()));
-        assert_eq!(local.check(&id("c")), Err(250), "the global burst is spent");
+    /// Runs the script: 0 when admitted, else the wait in µs.
+    async fn ask(&self, caller: &str) -> redis::RedisResult<u64> {
+        let mut connection = self.connection()?;
+        let mut invocation = self.script.key(&self.global_key);
+        invocation
+            .key(format!("{}{caller}", self.caller_key))
+            .arg(self.global_rate.get())
+            .arg(self.caller_rate.get());
+        invocation.invoke_async(&mut connection).await
+    }
+
+    /// This thread's connection (see [`CONNECTION_SLOTS`]); it connects on first use and
+    /// reconnects by itself.
+    fn connection(&self) -> redis::RedisResult<ConnectionManager> {
+        let slot = &self.connections[worker_index() % CONNECTION_SLOTS];
+        if let Some(connection) = slot.get() {
+            return Ok(connection.clone());
+        }
+        let made = ConnectionManager::new_lazy_with_config(
+            self.client.clone(),
+            self.connection_config.clone(),
+        )?;
+        Ok(slot.get_or_init(|| made).clone())
     }
 }
+
+/// Whether the store is answering, and when to ask it again if not.
+struct Outage {
+    since: Instant,
+    down: AtomicBool,
+    /// Ms after `since` when the next probe is due.
+    probe_at: AtomicU64,
+}
+
+impl Outage {
+    fn new() -> Self {
+        Outage {
+            since: Instant::now(),
+            down: AtomicBool::new(false),
+            probe_at: AtomicU64::new(0),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.since.elapsed().as_millis() as u64
+    }
+
+    /// Whether this call should ask the store: always while it answers; during an outage,
+    /// one call per [`PROBE_INTERVAL`].
+    fn ask_store(&self) -> bool {
+        if !self.down.load(Ordering::Acquire) {
+            return true;
+        }
+        let now = self.now_ms();
+        let due = self.probe_at.load(Ordering::Acquire);
+        now >= due
+            && self
+                .probe_at
+                .compare_exchange(
+                    due,
+                    now + PROBE_INTERVAL.as_millis() as u64,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
+    }
+
+    /// The store answered; true when that ends an outage.
+    fn answered(&self) -> bool {
+        self.down.load(Ordering::Acquire) && self.down.swap(false, Ordering::AcqRel)
+    }
+
+    /// The store did not answer; true when that starts an outage.
+    fn failed(&self) -> bool {
+        self.probe_at.store(
+            self.now_ms() + PROBE_INTERVAL.as_millis() as u64,
+            Ordering::Release,
+        );
+        !self.down.swap(true, Ordering::AcqRel)
+    }
+}
+
+#[cfg(test)]
+mod tests;
