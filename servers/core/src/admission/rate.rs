@@ -6,9 +6,10 @@
 //! - in the replica: two `governor` limiters;
 //! - in Redis, shared by every replica that uses the same key prefix: one Lua script per
 //!   check ([`SCRIPT`]) tests both keys and, only if both admit the call, updates both,
-//!   atomically and on Redis's clock (`TIME`), so replicas' clocks do not matter. Keys
-//!   expire once idle for the burst window. The in-flight cap and the concurrency cap stay
-//!   per replica.
+//!   atomically and on Redis's clock (`TIME`), so replicas' clocks do not matter (the
+//!   caller's key goes along only where it can refuse a call: see `SharedLimit::ask`).
+//!   Keys expire once idle for the burst window. The in-flight cap and the concurrency cap
+//!   stay per replica.
 //!
 //! When Redis does not answer within the timeout, the policy decides: `open` judges the
 //! call by the replica's own limiter, `closed` refuses it. Either way the outage is logged
@@ -31,19 +32,19 @@ use crate::config::{RateStore, SharedRate, TierLimits, Unreachable};
 use crate::metrics::{Metrics, StoreFailure};
 use crate::server::worker_index;
 
-/// GCRA on two keys at once, as `governor` runs it: KEYS[1] is the tier's global limit and
-/// KEYS[2] the caller's, ARGV[1] and ARGV[2] their rates per second (the burst is one
+/// GCRA on the keys together, as `governor` runs it: KEYS[1] is the tier's global limit and
+/// KEYS[2], if given, the caller's; ARGV[i] is KEYS[i]'s rate per second (the burst is one
 /// second of the rate). A key holds its theoretical arrival time (TAT) in µs of Redis's
-/// clock. The call is admitted (0) only if both keys admit it, and only then are both
-/// moved on; otherwise the wait in µs until both would admit it is returned, and neither
-/// key changes. A key expires 1 ms after its TAT has passed, when it means no more than a
+/// clock. The call is admitted (0) only if every key admits it, and only then are they
+/// all moved on; otherwise the wait in µs until all would admit it is returned, and no key
+/// changes. A key expires 1 ms after its TAT has passed, when it means no more than a
 /// missing key does: at most the burst window after the last admitted call.
 pub const SCRIPT: &str = r"
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 local wait = 0
 local next_tat = {}
-for i = 1, 2 do
+for i = 1, #KEYS do
   local rate = tonumber(ARGV[i])
   local interval = 1000000 / rate
   local tolerance = interval * (rate - 1)
@@ -58,7 +59,7 @@ end
 if wait > 0 then
   return math.ceil(wait)
 end
-for i = 1, 2 do
+for i = 1, #KEYS do
   local ttl_ms = math.ceil((next_tat[i] - now) / 1000) + 1
   redis.call('SET', KEYS[i], string.format('%.0f', next_tat[i]), 'PX', ttl_ms)
 end
@@ -260,14 +261,19 @@ impl SharedLimit {
         }
     }
 
-    /// Runs the script: 0 when admitted, else the wait in µs.
+    /// Runs the script: 0 when admitted, else the wait in µs. The caller's key goes along
+    /// only when its limit is below the global one: at the global rate or above, a caller
+    /// whose calls the global limit admits is always within its own (its calls are some of
+    /// all calls), so its key would change no answer and cost Redis a read and a write.
     async fn ask(&self, caller: &str) -> redis::RedisResult<u64> {
         let mut connection = self.connection()?;
         let mut invocation = self.script.key(&self.global_key);
-        invocation
-            .key(format!("{}{caller}", self.caller_key))
-            .arg(self.global_rate.get())
-            .arg(self.caller_rate.get());
+        invocation.arg(self.global_rate.get());
+        if self.caller_rate < self.global_rate {
+            invocation
+                .key(format!("{}{caller}", self.caller_key))
+                .arg(self.caller_rate.get());
+        }
         invocation.invoke_async(&mut connection).await
     }
 

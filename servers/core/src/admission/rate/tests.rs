@@ -200,16 +200,18 @@ async fn the_shared_limit_s_keys_expire_once_the_burst_window_has_passed() {
     let Some(client) = redis().await else { return };
     let prefix = unique_prefix();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let (global, caller) = (
+    let (global, x, y) = (
         format!("{{{prefix}}}:global"),
         format!("{{{prefix}}}:caller:x"),
+        format!("{{{prefix}}}:caller:y"),
     );
-    // 4 a second: after the burst the keys matter for one window (1 s), and live 1 ms more.
-    let limit = shared(&client, &prefix, &limits(4, 4));
-    for _ in 0..4 {
-        assert_eq!(limit.check(&id("x")).await, Ok(()));
+    // 4 a second, 2 per caller: after two callers' bursts the keys matter for one window
+    // (1 s), and live 1 ms more.
+    let limit = shared(&client, &prefix, &limits(4, 2));
+    for caller in ["x", "x", "y", "y"] {
+        assert_eq!(limit.check(&id(caller)).await, Ok(()));
     }
-    for key in [&global, &caller] {
+    for key in [&global, &x, &y] {
         let ttl: i64 = connection.pttl(key).await.unwrap();
         assert!(
             (1..=1001).contains(&ttl),
@@ -230,6 +232,31 @@ async fn the_shared_limit_s_keys_expire_once_the_burst_window_has_passed() {
         assert!(Instant::now() < deadline, "{global} has not expired");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+#[tokio::test]
+async fn a_caller_limit_at_the_global_rate_keeps_no_key_of_its_own() {
+    let Some(client) = redis().await else { return };
+    let prefix = unique_prefix();
+    // A caller's calls are some of all calls: at the global rate its own limit never binds.
+    let limit = shared(&client, &prefix, &limits(3, 3));
+    for n in 0..3 {
+        assert_eq!(limit.check(&id("x")).await, Ok(()), "call {n}");
+    }
+    assert!(matches!(
+        limit.check(&id("x")).await,
+        Err(RateRefusal::Limited { .. })
+    ));
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let global: bool = connection
+        .exists(format!("{{{prefix}}}:global"))
+        .await
+        .unwrap();
+    let own: bool = connection
+        .exists(format!("{{{prefix}}}:caller:x"))
+        .await
+        .unwrap();
+    assert!(global && !own, "global key {global}, caller's key {own}");
 }
 
 #[tokio::test]
