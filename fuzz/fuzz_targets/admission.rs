@@ -48,6 +48,7 @@ fn admission() -> Arc<Admission> {
             Arc::new(Admission::new(
                 Tier::Local,
                 limits,
+                Default::default(),
                 metrics,
                 AuditSink::off(),
                 None,

@@ -15,7 +15,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use aws_config::identity::IdentityCache;
 use mcp_server_core::audit::{AuditSink, AuditTarget};
-use mcp_server_core::config::{Listener, ServerConfig, Tier, TierLimits};
+use mcp_server_core::config::{Listener, RateStore, ServerConfig, Tier, TierLimits};
 use mcp_server_core::families::Families;
 use mcp_server_core::metrics::Metrics;
 use mcp_server_core::registry::{RegisteredTool, ToolHandler, ToolRegistry};
@@ -35,6 +35,8 @@ use crate::tools::sdk::retry_config;
 pub struct Options {
     pub config: ServerConfig,
     pub limits: TierLimits,
+    /// Where the rate limit is kept (`--rate-limit-redis`: shared by the replicas).
+    pub rate_store: RateStore,
     pub network: Listener,
     pub mode: Mode,
     pub audit: AuditTarget,
@@ -62,6 +64,7 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
     let Options {
         config,
         limits,
+        rate_store,
         network,
         mode,
         audit,
@@ -199,6 +202,7 @@ pub async fn build(options: Options) -> anyhow::Result<AwsServer> {
         name: "mcp-aws-server",
         tier: Tier::AwsManaged,
         limits,
+        rate_store,
         network,
         allowed_hosts,
         mode,

@@ -12,7 +12,7 @@ use clap::Parser;
 use mcp_aws_server::auth::BearerAuth;
 use mcp_aws_server::{Options, build};
 use mcp_server_core::audit::AuditTarget;
-use mcp_server_core::config::{Callers, TierFiles};
+use mcp_server_core::config::{Callers, RateLimitArgs, Tier, TierFiles};
 use mcp_server_core::stack::Mode;
 
 /// mimalloc: glibc malloc was ~15% of server CPU under load.
@@ -50,6 +50,8 @@ struct Args {
     /// iam_role_max_duration). Short values exercise rollovers in tests.
     #[arg(long)]
     role_duration_secs: Option<u64>,
+    #[command(flatten)]
+    rate_limit: RateLimitArgs,
 }
 
 fn main() -> ExitCode {
@@ -75,13 +77,14 @@ async fn run(args: Args) -> Result<(), (u8, anyhow::Error)> {
         .map_err(|e| (3, anyhow::anyhow!("telemetry: {e}")))?;
     let options = options(&args).map_err(|e| (2, e))?;
     let listen = args.listen.unwrap_or(options.network.listen_address);
+    let rate_limit = options.rate_store.to_string();
     let server = build(options).await.map_err(|e| (2, e))?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))
         .map_err(|e| (3, e))?;
     let local = listener.local_addr().map_err(|e| (3, e.into()))?;
-    tracing::info!(address = %local, "mcp-aws-server listening on http://{local}/mcp");
+    tracing::info!(address = %local, %rate_limit, "mcp-aws-server listening on http://{local}/mcp");
     server
         .serve(listener, mcp_server_core::server::shutdown_signal())
         .await
@@ -101,6 +104,11 @@ fn options(args: &Args) -> anyhow::Result<Options> {
     } else {
         Some(Callers::default())
     };
+    let rate_store = args
+        .rate_limit
+        .store(Tier::AwsManaged)
+        .map_err(|e| errors.extend(e.iter().map(ToString::to_string)))
+        .ok();
     let auth = callers.map(BearerAuth::new).and_then(|auth| {
         match std::env::var("MCP_AWS_CALLER_TOKENS") {
             Ok(spec) => auth.with_env_tokens(&spec).map_err(|e| errors.push(e)).ok(),
@@ -114,7 +122,8 @@ fn options(args: &Args) -> anyhow::Result<Options> {
             network,
         }),
         Some(auth),
-    ) = (files, auth)
+        Some(rate_store),
+    ) = (files, auth, rate_store)
     else {
         anyhow::bail!("{}", errors.join("\n"));
     };
@@ -127,6 +136,7 @@ fn options(args: &Args) -> anyhow::Result<Options> {
     Ok(Options {
         config,
         limits,
+        rate_store,
         network: network.aws_server,
         mode: args.mode,
         audit: args.audit.clone(),

@@ -264,6 +264,8 @@ pub struct TierParts {
     pub name: &'static str,
     pub tier: crate::config::Tier,
     pub limits: crate::config::TierLimits,
+    /// Where the rate limit is kept: the replica, or Redis for all replicas together.
+    pub rate_store: crate::config::RateStore,
     pub network: crate::config::Listener,
     /// `None` accepts any Host (a public, authenticating tier).
     pub allowed_hosts: Option<Vec<String>>,
@@ -303,6 +305,7 @@ impl TierServer {
             name,
             tier,
             limits,
+            rate_store,
             network,
             allowed_hosts,
             mode,
@@ -324,6 +327,7 @@ impl TierServer {
         let admission = Arc::new(Admission::new(
             tier,
             limits.clone(),
+            rate_store,
             metrics.clone(),
             audit.clone(),
             auth,

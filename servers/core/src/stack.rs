@@ -7,7 +7,8 @@
 //!    it only ever sees origins the guard let through;
 //! 3. **admission** (`admission/`): caller identity (401) → content type (415) → body cap
 //!    (413) → JSON-RPC framing (400) → in-flight cap (503, at once) → rate limit (429 +
-//!    `Retry-After`). Cheap refusals come before the ones that take a permit or a token;
+//!    `Retry-After`; in the replica or shared through Redis, `admission/rate.rs`). Cheap
+//!    refusals come before the ones that take a permit or a token, or a round trip;
 //! 4. **rmcp** Streamable HTTP service (plain stateless `tools/call` requests are answered
 //!    by `direct/` with rmcp's types and the same handler method), whose handler
 //!    (`handler.rs`) holds the concurrency cap (calls beyond it wait) and the per-call

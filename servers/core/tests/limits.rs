@@ -148,6 +148,7 @@ fn tier(limits: TierLimits, gate: Arc<Gate>) -> Router {
         name: "limits-test",
         tier: Tier::Local,
         limits,
+        rate_store: Default::default(),
         network,
         allowed_hosts: None,
         mode: Mode::Stateless,

@@ -134,6 +134,7 @@ fn setup(
     let server = build(Options {
         config,
         limits: lifted(&limits),
+        rate_store: Default::default(),
         network: network.local_server,
         mode: Mode::Stateless,
         audit,

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mcp_server_core::audit::{AuditSink, AuditTarget};
-use mcp_server_core::config::{Listener, ServerConfig, Tier, TierLimits};
+use mcp_server_core::config::{Listener, RateStore, ServerConfig, Tier, TierLimits};
 use mcp_server_core::families::Families;
 use mcp_server_core::metrics::Metrics;
 use mcp_server_core::registry::{RegisteredTool, ToolRegistry};
@@ -71,6 +71,8 @@ impl Backends {
 pub struct Options {
     pub config: ServerConfig,
     pub limits: TierLimits,
+    /// Where the rate limit is kept (`--rate-limit-redis`: shared by the replicas).
+    pub rate_store: RateStore,
     pub network: Listener,
     pub mode: Mode,
     pub audit: AuditTarget,
@@ -114,6 +116,7 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
     let Options {
         config,
         limits,
+        rate_store,
         network,
         mode,
         audit,
@@ -208,6 +211,7 @@ pub fn build(options: Options) -> anyhow::Result<LocalServer> {
         name: "mcp-local-server",
         tier: Tier::Local,
         limits,
+        rate_store,
         network,
         allowed_hosts: Some(allowed_hosts),
         mode,

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use mcp_local_server::{Backends, Options, build, lifted};
 use mcp_server_core::audit::AuditTarget;
-use mcp_server_core::config::TierFiles;
+use mcp_server_core::config::{RateLimitArgs, Tier, TierFiles};
 use mcp_server_core::stack::Mode;
 
 /// mimalloc: glibc malloc was ~15% of server CPU under load.
@@ -64,6 +64,8 @@ struct Args {
     /// `per-caller` (each caller address gets the rate; no global rate cap).
     #[arg(long, default_value = "global")]
     rate_limit_scope: RateScope,
+    #[command(flatten)]
+    rate_limit: RateLimitArgs,
     /// Serve every backend that is not set in the environment from embedded stand-ins kept
     /// in DIR: SQLite for the SQL tools (fixtures loaded on first use), an in-process cache
     /// for the result cache and cache_invalidate, and a sandbox of fixture files for
@@ -128,6 +130,7 @@ async fn run(args: Args) -> Result<(), RunError> {
         )));
     }
     let backends = options.backends.describe();
+    let rate_limit = options.rate_store.to_string();
     let workers = options.workers;
     let server = build(options)
         .map_err(RunError::Config)?
@@ -139,7 +142,7 @@ async fn run(args: Args) -> Result<(), RunError> {
     let local = listener
         .local_addr()
         .map_err(|e| RunError::Infra(e.into()))?;
-    tracing::info!(address = %local, mode = ?args.mode, %backends, workers, "mcp-local-server listening on http://{local}/mcp");
+    tracing::info!(address = %local, mode = ?args.mode, %backends, workers, %rate_limit, "mcp-local-server listening on http://{local}/mcp");
     server
         .serve(listener, mcp_server_core::server::shutdown_signal())
         .await
@@ -148,12 +151,26 @@ async fn run(args: Args) -> Result<(), RunError> {
 }
 
 fn options(args: &Args) -> anyhow::Result<Options> {
-    let TierFiles {
-        server: config,
-        boundaries,
-        network,
-    } = TierFiles::load(&args.config, &args.boundaries, &args.network)
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut errors = Vec::new();
+    let files = TierFiles::load(&args.config, &args.boundaries, &args.network)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let rate_store = args
+        .rate_limit
+        .store(Tier::Local)
+        .map_err(|e| errors.extend(e.iter().map(ToString::to_string)))
+        .ok();
+    let (
+        Some(TierFiles {
+            server: config,
+            boundaries,
+            network,
+        }),
+        Some(rate_store),
+    ) = (files, rate_store)
+    else {
+        anyhow::bail!("{}", errors.join("\n"));
+    };
     let mut limits = if args.lift_limits {
         lifted(&boundaries.local)
     } else {
@@ -167,6 +184,7 @@ fn options(args: &Args) -> anyhow::Result<Options> {
     Ok(Options {
         config,
         limits,
+        rate_store,
         network: network.local_server,
         mode: args.mode,
         audit,

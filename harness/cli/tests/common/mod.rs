@@ -199,6 +199,7 @@ pub fn local_tier(mode: mcp_server_core::stack::Mode) -> String {
             )
             .unwrap()
             .local,
+            rate_store: Default::default(),
             network: mcp_server_core::config::NetworkIsolation::load(
                 &root.join("config/network_isolation.yaml"),
             )

@@ -122,6 +122,7 @@ impl Setup {
         build(Options {
             config: self.config,
             limits: self.limits,
+            rate_store: Default::default(),
             network: self.network,
             mode: Mode::Stateless,
             audit: self.audit.map_or(AuditTarget::Off, AuditTarget::File),

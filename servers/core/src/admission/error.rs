@@ -49,6 +49,10 @@ pub enum AdmissionError {
         per_second: NonZeroU32,
         id: Value,
     },
+    /// The shared rate limit's store did not answer and the policy is `closed`: 503,
+    /// `Retry-After: 1`.
+    #[error("rate limit store unreachable: tool calls are refused until it answers")]
+    RateStoreUnavailable { id: Value },
 }
 
 impl AdmissionError {
@@ -64,6 +68,7 @@ impl AdmissionError {
             | AdmissionError::CallShape { .. } => Rejection::Malformed,
             AdmissionError::Overloaded { .. } => Rejection::Overloaded,
             AdmissionError::RateLimited { .. } => Rejection::RateLimited,
+            AdmissionError::RateStoreUnavailable { .. } => Rejection::RateStoreUnavailable,
         }
     }
 
@@ -113,6 +118,11 @@ impl AdmissionError {
                 .with_data("retryAfterMs", wait_ms.into())
                 .with_data("ratePerSecond", per_second.get().into())
                 .retry_after(wait_ms.div_ceil(1000)),
+            AdmissionError::RateStoreUnavailable { id } => {
+                error(StatusCode::SERVICE_UNAVAILABLE, code::OVERLOADED)
+                    .with_id(id)
+                    .retry_after(1)
+            }
         }
     }
 }
@@ -183,6 +193,12 @@ mod tests {
                 429,
                 code::RATE_LIMITED,
                 "rate_limited",
+            ),
+            (
+                AdmissionError::RateStoreUnavailable { id: json!(5) },
+                503,
+                code::OVERLOADED,
+                "rate_limit_store_unavailable",
             ),
         ];
         for (error, status, code, kind) in cases {

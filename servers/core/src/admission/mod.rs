@@ -8,17 +8,17 @@
 //!   and the handler is done, so it bounds real work in both session (SSE) and stateless
 //!   (JSON) mode. Over the cap: 503 at once.
 //! - the rate limit counts `tools/call` requests (the MCP specification's "rate-limit tool
-//!   invocations"); two `governor` GCRA limiters, one global at the tier's
-//!   `rate_limit_per_second` and one keyed per caller at `rate_limit_per_caller_per_second`
-//!   (the principal when authenticated, else the peer address). Over either: 429 with
-//!   `Retry-After`.
+//!   invocations"); GCRA, one limit global at the tier's `rate_limit_per_second` and one
+//!   per caller at `rate_limit_per_caller_per_second` (the principal when authenticated,
+//!   else the peer address), kept in the replica or in Redis for all replicas together
+//!   ([`rate`]). Over either: 429 with `Retry-After`; with the shared limit's store
+//!   unreachable and the policy `closed`, 503.
 //! - failed authentication (a tier with callers): a peer address that failed
 //!   [`auth_failures::FAILURES_PER_WINDOW`] times within [`auth_failures::WINDOW`] is refused
 //!   every request, checked before its token is, with 429 until the window ends.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -30,10 +30,6 @@ use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use governor::clock::Clock;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::state::{InMemoryState, NotKeyed};
-use governor::{Quota, RateLimiter};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use http_body::Frame;
 use tokio::sync::Semaphore;
@@ -44,15 +40,17 @@ use crate::admitted::call::common_call;
 use crate::admitted::{Admitted, AdmittedRequest, InflightGuard, Seen, is_json, read_body};
 use crate::audit::{AuditRecord, AuditSink, Outcome, SecurityContext};
 use crate::caller::Caller;
-use crate::config::{Tier, TierLimits};
+use crate::config::{RateStore, Tier, TierLimits};
 use crate::metrics::Metrics;
 
 pub mod auth_failures;
 mod error;
 mod message;
+pub mod rate;
 
 pub use error::AdmissionError;
 use message::{Message, ToolCallPeek, call_shape, peek, undeserializable, utf8};
+use rate::{RateLimit, RateRefusal};
 
 /// Identifies callers (the AWS tier's bearer tokens); without one, callers are anonymous
 /// and keyed by peer address.
@@ -66,28 +64,11 @@ pub struct AuthFailure {
     pub www_authenticate: HeaderValue,
 }
 
-/// The rate limiters' clock: tokio's, so that a paused test clock drives them as it drives
-/// the deadlines (outside a paused runtime it is the monotonic clock).
-#[derive(Clone, Copy, Debug, Default)]
-struct TokioClock;
-
-type NoOp = governor::middleware::NoOpMiddleware<std::time::Instant>;
-
-impl Clock for TokioClock {
-    type Instant = std::time::Instant;
-
-    fn now(&self) -> std::time::Instant {
-        Instant::now().into_std()
-    }
-}
-
 pub struct Admission {
     tier: Tier,
     limits: TierLimits,
     inflight: Arc<Semaphore>,
-    global: RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOp>,
-    per_caller: RateLimiter<Arc<str>, DefaultKeyedStateStore<Arc<str>>, TokioClock, NoOp>,
-    clock: TokioClock,
+    rate: RateLimit,
     metrics: Arc<Metrics>,
     audit: AuditSink,
     auth: Option<Arc<dyn Authenticator>>,
@@ -97,24 +78,19 @@ pub struct Admission {
 }
 
 impl Admission {
+    /// `rate_store` says where the rate limit is kept (the replica or Redis).
     pub fn new(
         tier: Tier,
         limits: TierLimits,
+        rate_store: RateStore,
         metrics: Arc<Metrics>,
         audit: AuditSink,
         auth: Option<Arc<dyn Authenticator>>,
     ) -> Self {
-        let quota = |rate: NonZeroU32| Quota::per_second(rate).allow_burst(rate);
         Admission {
             tier,
             inflight: Arc::new(Semaphore::new(limits.max_inflight_requests.get())),
-            global: RateLimiter::direct_with_clock(quota(limits.rate_limit_per_second), TokioClock),
-            per_caller: RateLimiter::new(
-                quota(limits.rate_limit_per_caller_per_second),
-                DefaultKeyedStateStore::default(),
-                TokioClock,
-            ),
-            clock: TokioClock,
+            rate: RateLimit::new(&limits, rate_store, metrics.clone()),
             limits,
             metrics,
             audit,
@@ -173,21 +149,6 @@ impl Admission {
                 *last = Some((ip, name.clone()));
                 name
             }
-        }
-    }
-
-    fn rate_check(&self, caller: &Caller) -> Result<(), u64> {
-        let wait = match self.per_caller.check_key(&caller.id) {
-            Err(not_until) => Some(not_until.wait_time_from(self.clock.now())),
-            Ok(()) => self
-                .global
-                .check()
-                .err()
-                .map(|not_until| not_until.wait_time_from(self.clock.now())),
-        };
-        match wait {
-            None => Ok(()),
-            Some(wait) => Err(wait.as_millis() as u64),
         }
     }
 
@@ -385,13 +346,22 @@ impl Admission {
             };
             guard = Some(Arc::new(InflightGuard::new(permit, self.metrics.clone())));
         }
-        if is_tool_call && let Err(wait_ms) = self.rate_check(&caller) {
-            let refused = AdmissionError::RateLimited {
-                wait_ms,
-                per_second: self.limits.rate_limit_per_second,
-                id: message.id(),
+        if is_tool_call && let Err(refusal) = self.rate.check(&caller.id).await {
+            let (refused, outcome) = match refusal {
+                RateRefusal::Limited { wait_ms } => (
+                    AdmissionError::RateLimited {
+                        wait_ms,
+                        per_second: self.limits.rate_limit_per_second,
+                        id: message.id(),
+                    },
+                    Outcome::RateLimited,
+                ),
+                RateRefusal::StoreUnavailable => (
+                    AdmissionError::RateStoreUnavailable { id: message.id() },
+                    Outcome::Overloaded,
+                ),
             };
-            self.audit_rejection(&caller, &message, Outcome::RateLimited, &refused);
+            self.audit_rejection(&caller, &message, outcome, &refused);
             return Err(refused);
         }
         // What was parsed here is not parsed again behind.

@@ -8,6 +8,7 @@
 
 mod callers;
 mod network;
+mod rate_limit;
 mod security;
 mod tools;
 
@@ -18,6 +19,9 @@ pub use mcp_slo_vocab::config::{ConfigError, ConfigIssue};
 pub(crate) use mcp_slo_vocab::config::{Issues, Unknown, parse_yaml, read_file};
 pub use mcp_slo_vocab::{Boundaries, Category, ParamKind, Tier, TierLimits};
 pub use network::{AdminAccess, Listener, NetworkIsolation, Transport, VpcEndpoint};
+pub use rate_limit::{
+    RateLimitArgs, RateLimitConfigError, RateStore, SharedRate, Unreachable, default_key_prefix,
+};
 pub use tools::{
     DEFAULT_LISTING_TTL, FamilyConfig, FamilyKind, Functions, MAX_PAGE_SIZE, ParamSpec,
     ServerConfig, ToolConfig, ToolOptions, ToolSecurity, key_prefix,

@@ -17,6 +17,7 @@ mod list_changed;
 mod otel;
 mod pg;
 mod resources;
+mod shared_rate;
 mod sql;
 mod support;
 mod telemetry;

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use mcp_local_server::{Backends, Options, build, lifted};
 use mcp_server_core::audit::AuditTarget;
-use mcp_server_core::config::{Boundaries, NetworkIsolation, ServerConfig, TierLimits, Transport};
+use mcp_server_core::config::{
+    Boundaries, NetworkIsolation, RateStore, ServerConfig, TierLimits, Transport,
+};
 use mcp_server_core::stack::Mode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -117,6 +119,8 @@ impl DataRoot {
 pub struct Setup {
     pub mode: Mode,
     pub limits: TierLimits,
+    /// Where the rate limit is kept (the replica unless a test shares it through Redis).
+    pub rate_store: RateStore,
     pub pool_size: Option<u32>,
     pub key_prefix: String,
     pub cache_ttl: Option<Duration>,
@@ -139,6 +143,7 @@ impl Setup {
         Setup {
             mode: Mode::Stateless,
             limits: seed_limits(),
+            rate_store: RateStore::Local,
             pool_size: None,
             key_prefix: format!("mcp:test:{}:", uuid::Uuid::new_v4().simple()),
             cache_ttl: None,
@@ -184,6 +189,7 @@ impl Setup {
         let server = build(Options {
             config,
             limits: self.limits,
+            rate_store: self.rate_store,
             network: network.local_server,
             mode: self.mode,
             audit: self

@@ -1,6 +1,7 @@
 //! Prometheus-style `/metrics`: calls, outcomes, rejections and latency per tool, plus the
 //! gauges the boundary probes read (requests in flight, tool executions running and their
-//! peak), and the build the server runs (`mcp_build_info`: version and profile).
+//! peak), the shared rate limit's store (checks, latency, failures, fallbacks), and the
+//! build the server runs (`mcp_build_info`: version and profile).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -14,6 +15,11 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::audit::Outcome;
+
+mod rate_store;
+
+use rate_store::RateStoreMetrics;
+pub use rate_store::StoreFailure;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallLabels {
@@ -78,6 +84,7 @@ pub struct Metrics {
     /// Requests the direct path answered, by method (`DirectMethod`) and form (legacy,
     /// 2026-07-28).
     direct_requests: [[Counter; 2]; 3],
+    rate_store: RateStoreMetrics,
     executing_now: AtomicI64,
     executing_peak: Arc<AtomicU64>,
     audit_dropped: Arc<AtomicU64>,
@@ -98,6 +105,8 @@ pub enum Rejection {
     /// Refused before authentication: the peer failed it too often.
     AuthLocked,
     TimedOut,
+    /// The shared rate limit's store did not answer and the policy is `closed`.
+    RateStoreUnavailable,
 }
 
 impl Rejection {
@@ -114,6 +123,7 @@ impl Rejection {
             Rejection::Unauthenticated => "unauthenticated",
             Rejection::AuthLocked => "auth_locked",
             Rejection::TimedOut => "timed_out",
+            Rejection::RateStoreUnavailable => "rate_limit_store_unavailable",
         }
     }
 }
@@ -130,6 +140,7 @@ impl Metrics {
         let connections_open = Gauge::default();
         let connections_refused = Counter::default();
         let (listeners, list_changed_sent) = register_list_changed(&mut registry);
+        let rate_store = RateStoreMetrics::register(&mut registry);
         registry.register(
             "connections_open",
             "HTTP connections open",
@@ -193,6 +204,7 @@ impl Metrics {
             listeners,
             list_changed_sent,
             direct_requests,
+            rate_store,
             executing_now: AtomicI64::new(0),
             executing_peak: Arc::default(),
             audit_dropped,
@@ -364,6 +376,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("mcp_tool_executions_in_progress 1"), "{text}");
+        assert!(
+            text.contains("mcp_rate_limit_store_fallbacks_total 0"),
+            "{text}"
+        );
         assert!(text.contains("mcp_tool_executions_peak 2"), "{text}");
         let profile = if cfg!(debug_assertions) {
             "debug"
