@@ -79,9 +79,11 @@ enum Command {
         backends: mcp_slo_backends::Choice,
         /// Run shard I (from 0) of N: 1/N of the arrival rate or of the users, a slice of
         /// the callers, its own argument seed; probes and faults in shard 0 only. Its
-        /// report directory holds the exact record `merge` adds to the others'.
-        #[arg(long, value_name = "I/N")]
-        shard: Option<mcp_slo_core::spec::shard::Shard>,
+        /// report directory holds the exact record `merge` adds to the others'. `auto/N`:
+        /// the first of OUT/shard-0 .. OUT/shard-(N-1) not yet taken (for replicas started
+        /// alike, e.g. `docker compose up --scale`), which is then the report directory.
+        #[arg(long, value_name = "I/N|auto/N")]
+        shard: Option<String>,
         /// Start the load at this moment (after the targets are ready): an RFC 3339
         /// instant, or next:DURATION, the next multiple of DURATION since the Unix epoch
         /// (shards started within one such window start together).
@@ -232,7 +234,7 @@ fn main() -> ExitCode {
                 Ok(rt) => rt.block_on(run::run(
                     &scenario,
                     out,
-                    (shard, start_at.as_deref()),
+                    (shard.as_deref(), start_at.as_deref()),
                     run::RunOptions {
                         target_pid,
                         plain: no_progress_bar,

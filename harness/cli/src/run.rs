@@ -9,7 +9,6 @@ use mcp_slo_core::feasibility;
 use mcp_slo_core::measure::RunRecord;
 use mcp_slo_core::result::{Finding, FindingSeverity, RunResult, Verdict};
 use mcp_slo_core::spec::Scenario;
-use mcp_slo_core::spec::shard::Shard;
 use mcp_slo_engine::faults::{Proxies, Stage, inject};
 use mcp_slo_engine::probes::{ProbeLog, run_probes};
 use mcp_slo_engine::run::run_observed;
@@ -102,9 +101,14 @@ pub struct RunOptions {
 pub async fn run(
     path: &Path,
     out: Option<PathBuf>,
-    shard: (Option<Shard>, Option<&str>),
+    shard: (Option<&str>, Option<&str>),
     mut options: RunOptions,
 ) -> Outcome {
+    let (share, out) = match shard.0.map(|s| crate::shard::resolve(s, out.clone())) {
+        None => (None, out),
+        Some(Ok((s, out))) => (Some(s), out),
+        Some(Err(e)) => return Outcome::Invalid(e),
+    };
     let (mut scenario, findings) = match load(path) {
         Ok(x) => x,
         Err(e) => return Outcome::Invalid(e),
@@ -115,11 +119,11 @@ pub async fn run(
             path.display()
         ));
     }
-    options.launch = match Launch::new(path, &scenario.name, shard.0, shard.1) {
+    options.launch = match Launch::new(path, &scenario.name, share, shard.1) {
         Ok(l) => l,
         Err(e) => return Outcome::Invalid(e),
     };
-    if let Some(s) = shard.0 {
+    if let Some(s) = share {
         scenario = match scenario.shard(s) {
             Ok(share) => share,
             Err(e) => return Outcome::Invalid(e.into()),

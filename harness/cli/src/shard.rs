@@ -1,7 +1,7 @@
 //! `run --shard i/N --start-at WHEN`: one share of a scenario's load, started at a moment
 //! every shard agrees on, written with its exact record for `merge`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context as _, anyhow};
@@ -67,6 +67,51 @@ pub fn scenario_sha256(path: &Path) -> Result<String, anyhow::Error> {
         .collect())
 }
 
+/// `--shard I/N`, or `auto/N`: the first of `OUT/shard-0` .. `OUT/shard-(N-1)` not yet
+/// made, made here (making a directory is atomic, so replicas started alike, e.g. by
+/// `docker compose up --scale`, each take a different one); the shard's report directory
+/// is then that one. `out` is the run's `--out`.
+pub fn resolve(
+    text: &str,
+    out: Option<PathBuf>,
+) -> Result<(Shard, Option<PathBuf>), anyhow::Error> {
+    let Some(count) = text.strip_prefix("auto/") else {
+        return Ok((text.parse()?, out));
+    };
+    let count: u32 = count
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            anyhow!("--shard {text:?}: expected auto/N with N at least 1, e.g. auto/4")
+        })?;
+    let Some(out) = out else {
+        return Err(anyhow!(
+            "--shard {text}: give --out DIR, under which the shards take DIR/shard-0 .. DIR/shard-{}",
+            count - 1
+        ));
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    for index in 0..count {
+        let dir = out.join(format!("shard-{index}"));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok((Shard { index, count }, Some(dir))),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(anyhow!(
+                    "--shard {text}: cannot make {}: {e}",
+                    dir.display()
+                ));
+            }
+        }
+    }
+    Err(anyhow!(
+        "--shard {text}: every shard directory under {} is taken (by this run's other shards or an earlier run's): give each run a fresh --out",
+        out.display()
+    ))
+}
+
 /// `--start-at`: an RFC 3339 instant, or `next:DURATION`, the next multiple of DURATION
 /// since the Unix epoch (pods started within one such window start together).
 pub fn parse_start_at(text: &str, now: SystemTime) -> Result<SystemTime, anyhow::Error> {
@@ -100,6 +145,30 @@ pub fn write_record(out: &Path, record: &RunRecord) -> Result<(), anyhow::Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_shards_take_the_first_free_directory_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = || Some(dir.path().join("run"));
+        for index in 0..3 {
+            let (shard, at) = resolve("auto/3", out()).unwrap();
+            assert_eq!(shard, Shard { index, count: 3 });
+            assert_eq!(at.unwrap(), dir.path().join(format!("run/shard-{index}")));
+        }
+        let taken = resolve("auto/3", out()).unwrap_err().to_string();
+        assert!(taken.contains("every shard directory under"), "{taken}");
+        assert!(
+            resolve("auto/3", None)
+                .unwrap_err()
+                .to_string()
+                .contains("give --out DIR")
+        );
+        assert!(resolve("auto/0", out()).is_err());
+        assert_eq!(
+            resolve("1/3", out()).unwrap(),
+            (Shard { index: 1, count: 3 }, out())
+        );
+    }
 
     #[test]
     fn start_at_is_an_instant_or_the_next_multiple_of_a_period() {

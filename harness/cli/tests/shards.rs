@@ -1,5 +1,5 @@
-//! Sharded load merged exactly: two `mcp-slo run --shard i/2` processes load one local
-//! tier together from the same `--start-at`, and `mcp-slo merge` gives one run whose
+//! Sharded load merged exactly: two identical `mcp-slo run --shard auto/2` processes (each
+//! takes its own index) load one local tier together from the same `--start-at`, and `mcp-slo merge` gives one run whose
 //! histograms are the sum of the shards' (the same percentiles as every call recorded in
 //! one histogram), whose counts are their sums, whose offered rate is the scenario's, and
 //! whose verdict is judged on the whole. Shards that do not belong together are refused.
@@ -69,21 +69,27 @@ slo:
     .unwrap();
     let start =
         humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(3)).to_string();
-    let shard_dir = |i: usize| dir.path().join(format!("shard-{i}"));
+    // Two identical processes, as replicas of one service are: each takes its own index
+    // (`auto/2`: the first of run/shard-0, run/shard-1 it can make).
+    let run = dir.path().join("run");
+    let shard_dir = |i: usize| run.join(format!("shard-{i}"));
     let shards: Vec<_> = (0..2)
-        .map(|i| {
-            let out = shard_dir(i);
+        .map(|_| {
             mcp_slo(&["run", scenario.to_str().unwrap(), "--no-progress-bar"])
-                .args(["--shard", &format!("{i}/2"), "--start-at", &start, "--out"])
-                .arg(&out)
+                .args(["--shard", "auto/2", "--start-at", &start, "--out"])
+                .arg(&run)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
-    for (i, shard) in shards.into_iter().enumerate() {
+    for shard in shards {
         let output = shard.wait_with_output().unwrap();
         // A shard's share (40/s) misses the run's throughput objective: it is not judged alone.
-        assert_eq!(output.status.code(), Some(0), "shard {i}");
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    }
+    for i in 0..2 {
         let result = read(&shard_dir(i));
         assert_eq!(result["shard"]["index"], i);
         assert_eq!(result["shard"]["count"], 2);
@@ -145,6 +151,24 @@ slo:
         .find(|o| o["kind"] == "throughput")
         .unwrap();
     assert_eq!(throughput["passed"], true, "{throughput}");
+
+    // A third process of the same run finds no index left.
+    let output = mcp_slo(&[
+        "run",
+        scenario.to_str().unwrap(),
+        "--shard",
+        "auto/2",
+        "--out",
+    ])
+    .arg(&run)
+    .output()
+    .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        text(&output).contains("every shard directory under"),
+        "{}",
+        text(&output)
+    );
 
     // Not every shard, or one twice: refused, nothing judged.
     for (dirs, message) in [
