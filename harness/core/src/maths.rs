@@ -104,10 +104,17 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// Points a Theil–Sen slope takes at most (evenly spaced among them): its pairs grow with
+/// the square of the points, and a day's soak sampled once a second has 86,400.
+const THEIL_SEN_POINTS: usize = 1_000;
+
 /// The Theil–Sen slope of `points` (x, y): the median of the slopes between every two
 /// points with different x. One outlier (a burst of connections, a collection) moves it
 /// little, where it would move a least-squares fit; 0 for fewer than two distinct x.
+/// Beyond [`THEIL_SEN_POINTS`] points, every k-th is taken.
 pub fn theil_sen_slope(points: &[(f64, f64)]) -> f64 {
+    let step = points.len().div_ceil(THEIL_SEN_POINTS).max(1);
+    let points: Vec<(f64, f64)> = points.iter().step_by(step).copied().collect();
     let mut slopes = Vec::with_capacity(points.len() * points.len().saturating_sub(1) / 2);
     for (i, (x1, y1)) in points.iter().enumerate() {
         for (x2, y2) in &points[i + 1..] {

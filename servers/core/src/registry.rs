@@ -158,7 +158,7 @@ pub struct RegisteredTool {
     pub family: Option<Arc<Membership>>,
     /// `descriptor` as JSON, made at its first listing (a registered tool no longer
     /// changes): a listing page copies it instead of serializing the tool again.
-    json: OnceLock<String>,
+    json: OnceLock<Option<String>>,
 }
 
 /// The family a generated tool belongs to: its tools are replaced together, run through
@@ -233,12 +233,12 @@ impl RegisteredTool {
         &self.config.name
     }
 
-    /// The tool's descriptor as a listing gives it, serialized once.
-    pub fn descriptor_json(&self) -> &str {
-        self.json.get_or_init(|| {
-            serde_json::to_string(&self.descriptor)
-                .unwrap_or_else(|e| unreachable!("a tool descriptor always serializes: {e}"))
-        })
+    /// The tool's descriptor as a listing gives it, serialized once (`None` if it could
+    /// not be: a listing then serializes its page whole).
+    pub fn descriptor_json(&self) -> Option<&str> {
+        self.json
+            .get_or_init(|| serde_json::to_string(&self.descriptor).ok())
+            .as_deref()
     }
 
     /// The configured tool it runs through, for a preset or a family's tool.

@@ -157,4 +157,7 @@ fn the_theil_sen_slope_follows_the_trend_and_not_an_outlier() {
     assert_eq!(theil_sen_slope(&flat_after_step), 0.0);
     assert_eq!(theil_sen_slope(&[(1.0, 2.0)]), 0.0);
     assert_eq!(theil_sen_slope(&[(1.0, 2.0), (1.0, 9.0)]), 0.0);
+    // A day of samples is thinned to a thousand points, the trend kept.
+    let day: Vec<(f64, f64)> = (0..86_400).map(|x| (x as f64, 0.25 * x as f64)).collect();
+    assert!((theil_sen_slope(&day) - 0.25).abs() < 1e-12);
 }

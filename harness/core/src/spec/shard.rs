@@ -14,7 +14,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Endpoint, LoadModel, Scenario};
+use super::{Endpoint, Scenario};
 
 /// Shard `index` (from 0) of `count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -104,9 +104,7 @@ impl Scenario {
             }
         }
         let load = &mut share.load;
-        if load.model == LoadModel::Closed || load.max_users >= shard.count {
-            load.max_users = shard.part(load.max_users).1.max(1);
-        }
+        load.max_users = shard.part(load.max_users).1.max(1);
         // Fewer callers than shards: each shard calls as one of them.
         let (first, callers) = if load.callers >= shard.count {
             shard.part(load.callers)

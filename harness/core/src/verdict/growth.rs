@@ -97,9 +97,9 @@ fn window(f: &Footprint, resource: Resource, after_ms: u64) -> Result<Judged, St
     let start = median(&values[..edge]);
     let end = median(&values[values.len() - edge..]);
     let overall = relative_change(start, end);
-    let second_half: Vec<(f64, f64)> = points[points.len() / 2..].to_vec();
     let span_ms = points[points.len() - 1].0 - points[0].0;
-    let growth = relative_change(start, start + theil_sen_slope(&second_half) * span_ms);
+    let slope = theil_sen_slope(&points[points.len() / 2..]);
+    let growth = relative_change(start, start + slope * span_ms);
     let peak = values.iter().copied().fold(0.0, f64::max);
     let show = |v: f64| resource.show(v);
     let restarted = if f.pids.len() > 1 {

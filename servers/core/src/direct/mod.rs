@@ -193,19 +193,26 @@ impl DirectCalls {
         self.handler
             .metrics()
             .direct_request(DirectMethod::ListTools, list.form == Form::Current);
-        match self
-            .handler
-            .list_page(list.cursor.as_deref(), &admitted.caller)
+        let (cursor, caller) = (list.cursor.as_deref(), &admitted.caller);
+        let (page, tools) = match self.handler.list_page(cursor, caller) {
+            Ok(listed) => listed,
+            Err(e) => return reply(Err(e), list.id, list.form),
+        };
+        let page = ServerResult::ListToolsResult(page);
+        let (_, message) = message(Ok(page), list.id.clone(), list.form);
+        match serde_json::to_vec(&message)
+            .ok()
+            .and_then(|body| with_tools(body, &tools))
         {
-            Ok((page, tools)) => {
-                let (_, message) =
-                    message(Ok(ServerResult::ListToolsResult(page)), list.id, list.form);
-                match serde_json::to_vec(&message) {
-                    Ok(body) => json_body(with_tools(body, &tools)),
-                    Err(e) => serialize_failed(e),
-                }
-            }
-            Err(e) => reply(Err(e), list.id, list.form),
+            Some(body) => json_body(body),
+            // Not expected (a tool that would not serialize): the page serialized whole.
+            None => reply(
+                self.handler
+                    .list(cursor, caller)
+                    .map(ServerResult::ListToolsResult),
+                list.id,
+                list.form,
+            ),
         }
     }
 
@@ -296,23 +303,24 @@ fn message(
 /// its `"tools":[]`: the last one in the message, since `tools` is the result's last field
 /// and the result the message's last (whatever a request id or a cursor holds comes
 /// before it).
-fn with_tools(body: Vec<u8>, tools: &[Arc<RegisteredTool>]) -> Vec<u8> {
+fn with_tools(body: Vec<u8>, tools: &[Arc<RegisteredTool>]) -> Option<Vec<u8>> {
     const EMPTY: &[u8] = b"\"tools\":[]";
-    let Some(at) = body.windows(EMPTY.len()).rposition(|w| w == EMPTY) else {
-        return body;
-    };
-    let at = at + EMPTY.len() - 1;
-    let size: usize = tools.iter().map(|t| t.descriptor_json().len() + 1).sum();
+    let at = body.windows(EMPTY.len()).rposition(|w| w == EMPTY)? + EMPTY.len() - 1;
+    let json: Vec<&str> = tools
+        .iter()
+        .map(|t| t.descriptor_json())
+        .collect::<Option<_>>()?;
+    let size: usize = json.iter().map(|j| j.len() + 1).sum();
     let mut out = Vec::with_capacity(body.len() + size);
     out.extend_from_slice(&body[..at]);
-    for (i, tool) in tools.iter().enumerate() {
+    for (i, tool) in json.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(tool.descriptor_json().as_bytes());
+        out.extend_from_slice(tool.as_bytes());
     }
     out.extend_from_slice(&body[at..]);
-    out
+    Some(out)
 }
 
 /// The HTTP status rmcp's per-request (2026-07-28) path gives a JSON-RPC error; before
@@ -469,7 +477,8 @@ mod listing_tests {
                         serde_json::to_vec(&m).unwrap()
                     };
                     assert_eq!(
-                        String::from_utf8(with_tools(bytes(page), &tools[..count])).unwrap(),
+                        String::from_utf8(with_tools(bytes(page), &tools[..count]).unwrap())
+                            .unwrap(),
                         String::from_utf8(bytes(whole)).unwrap(),
                         "{id:?} {form:?} {count}"
                     );
