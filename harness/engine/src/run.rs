@@ -259,32 +259,28 @@ fn goose_attack(
     workers: u32,
 ) -> Result<GooseAttack, EngineError> {
     let err = |e: goose::GooseError| EngineError::Goose(e.to_string());
-    let start = {
+    #[derive(Clone, Copy)]
+    enum Step {
+        Start,
+        Call,
+        Stop,
+    }
+    let transaction = |step: Step| {
         let shared = shared.clone();
         Transaction::new(Arc::new(move |user: &mut GooseUser| {
             let shared = shared.clone();
-            Box::pin(async move { worker_start(user, first, &shared).await })
+            Box::pin(async move {
+                match step {
+                    Step::Start => worker_start(user, first, &shared).await,
+                    Step::Call => worker_step(user, &shared).await,
+                    Step::Stop => worker_stop(user, &shared).await,
+                }
+            })
         }))
-        .set_name("start")
-        .set_on_start()
     };
-    let step = {
-        let shared = shared.clone();
-        Transaction::new(Arc::new(move |user: &mut GooseUser| {
-            let shared = shared.clone();
-            Box::pin(async move { worker_step(user, &shared).await })
-        }))
-        .set_name("call")
-    };
-    let stop = {
-        let shared = shared.clone();
-        Transaction::new(Arc::new(move |user: &mut GooseUser| {
-            let shared = shared.clone();
-            Box::pin(async move { worker_stop(user, &shared).await })
-        }))
-        .set_name("stop")
-        .set_on_stop()
-    };
+    let start = transaction(Step::Start).set_name("start").set_on_start();
+    let step = transaction(Step::Call).set_name("call");
+    let stop = transaction(Step::Stop).set_name("stop").set_on_stop();
     // Whole seconds (goose's unit), plus slack so the last calls can finish.
     let run_time = shared.schedule.total().as_secs_f64().ceil() as usize + 1;
     let scenario = GooseScenario::new("mcp")

@@ -9,8 +9,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::future::BoxFuture;
 use rmcp::model::{ContentBlock, Tool as McpTool};
 use serde_json::{Map, Value};
@@ -481,21 +479,8 @@ impl ToolRegistry {
     }
 }
 
-const CURSOR_PREFIX: &str = "v1:";
-
-pub(crate) fn encode_cursor(name: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{name}"))
-}
-
-pub(crate) fn decode_cursor(cursor: &str) -> Result<String, RegistryError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| RegistryError::BadCursor)?;
-    let text = String::from_utf8(bytes).map_err(|_| RegistryError::BadCursor)?;
-    text.strip_prefix(CURSOR_PREFIX)
-        .map(str::to_owned)
-        .ok_or(RegistryError::BadCursor)
-}
+mod cursor;
+pub(crate) use cursor::{decode_cursor, encode_cursor};
 
 #[cfg(test)]
 pub(crate) mod tests;

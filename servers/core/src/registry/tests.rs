@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::config::{ParamKind, ParamSpec, ToolOptions, ToolSecurity};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 struct Echo;
 impl ToolHandler for Echo {
