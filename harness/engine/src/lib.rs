@@ -16,6 +16,7 @@ pub mod run;
 pub mod sampler;
 pub mod schedule;
 pub mod spawn;
+pub mod wake;
 
 /// The HTTP client the engine uses, for callers that build headers or clients for it.
 pub use reqwest;

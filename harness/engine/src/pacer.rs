@@ -1,20 +1,18 @@
-//! The open model's pacer: one OS thread that waits for each call's intended start with a
-//! fine timer and hands the call to the first free worker.
+//! The open model's pacer: one OS thread that hands each call to the first free worker
+//! [`LEAD`] before its intended start; the worker then waits for the start itself
+//! ([`crate::wake::StartTimer`]: asleep in its runtime's reactor on a kernel timer until
+//! the last 100 µs, which it yields) and sends the call then.
 //!
 //! Why a thread and not a tokio sleep per worker: tokio's timer wheel has millisecond
 //! slots and rounds every deadline up to the next one, so a worker sleeping until its
 //! intended start woke 0–2 ms late, and that lateness (the instrument's own, about 1 ms on
-//! average) was part of every latency measured from the intended start. Here the thread
-//! sets its timer slack to 1 ns, sleeps until shortly before the hand-over and spins the
-//! rest (at most [`SPIN`]), then sends the call down a channel that the workers share.
-//!
-//! The hand-over happens [`LEAD`] before the intended start: waking a parked worker
-//! thread costs 50–150 µs on a virtual machine whose idle cores halt, and a worker woken
-//! at the intended start would put that into every latency. The worker then picks the
-//! call's op, encodes its request, yields until the intended start and sends it. Both spins are capped at a sixteenth of the gap
-//! between two starts, so together they never take more than an eighth of a core: at a
-//! quarter each (half a core at 2,000 calls/s) they took enough CPU from a server on the
-//! same two cores to double the p99 there, and at high rates the threads are awake anyway.
+//! average) was part of every latency measured from the intended start. The thread sets
+//! its timer slack to 1 ns and sleeps until each hand-over; it does not spin: its own
+//! lateness (a sleeping thread on a virtual machine wakes 10–80 µs late, more on a busy
+//! one) is taken out of the lead, not added to the call. It used to spin the last 80 µs
+//! before each hand-over to be exact to the µs; on two cores shared with the server and
+//! oha at 1,000 calls/s that spinning cost the thread its turn on a core, and its p99
+//! lateness was 1.8–2.6 ms, against 0.2 ms sleeping.
 //!
 //! A call still waits in the channel when every worker is busy: that wait is the server's
 //! doing and stays in the latency, measured from the intended start (no coordinated
@@ -30,16 +28,13 @@ use tokio::time::Instant;
 
 use crate::schedule::{Schedule, Slot};
 
-/// The last stretch before an intended start that is spun rather than slept: a thread
-/// woken by the kernel's high-resolution timer is typically 10–60 µs late on a loaded
-/// machine.
-pub const SPIN: Duration = Duration::from_micros(80);
-
-/// How long before its intended start a call is handed to a worker.
-pub const LEAD: Duration = Duration::from_micros(150);
+/// How long before its intended start a call is handed to a worker: the pacer's own
+/// wake-up, the worker's (woken by the hand-over) and the worker's [`crate::wake::MARGIN`],
+/// with room for a busy machine.
+pub const LEAD: Duration = Duration::from_micros(400);
 
 /// How calls are started, for reports.
-pub const DESCRIPTION: &str = "pacer thread (1 ns timer slack, last ≤80 µs spun), calls handed to workers ≤150 µs early through a shared queue, encoded there and sent at their intended start; each ends at its answer's last byte";
+pub const DESCRIPTION: &str = "pacer thread (1 ns timer slack, no spinning), calls handed to workers 400 µs early through a shared queue, encoded there, each worker asleep on a kernel timer until 100 µs before its intended start and sending then; each call ends at its answer's last byte";
 
 /// How long the pacer waits for every worker to be ready before it starts the clock
 /// anyway (the calls then wait for workers, and the lateness shows in the report).
@@ -136,15 +131,9 @@ fn pace(
         std::thread::sleep(Duration::from_micros(200));
     }
     schedule.start();
-    let mut previous: Option<Instant> = None;
     while let Some(slot) = schedule.next_slot() {
-        let gap = previous.map_or(LEAD * 4, |p| slot.intended.saturating_duration_since(p));
-        previous = Some(slot.intended);
-        let due = slot
-            .intended
-            .checked_sub((gap / 16).min(LEAD))
-            .unwrap_or(slot.intended);
-        if !wait_until(due.into_std(), (gap / 16).min(SPIN), stop) {
+        let due = slot.intended.checked_sub(LEAD).unwrap_or(slot.intended);
+        if !wait_until(due.into_std(), stop) {
             return;
         }
         let released = Released {
@@ -158,22 +147,17 @@ fn pace(
     }
 }
 
-/// Sleeps, then spins the last `spin`, until `at`; false when told to stop first.
-fn wait_until(at: std::time::Instant, spin: Duration, stop: &AtomicBool) -> bool {
+/// Sleeps until `at`; false when told to stop first.
+fn wait_until(at: std::time::Instant, stop: &AtomicBool) -> bool {
     loop {
         let now = std::time::Instant::now();
         if now >= at {
             return true;
         }
-        let left = at - now;
-        if left > spin {
-            // Wake at least every 50 ms to notice a stop.
-            std::thread::sleep((left - spin).min(Duration::from_millis(50)));
-            if stop.load(Ordering::Relaxed) {
-                return false;
-            }
-        } else {
-            std::hint::spin_loop();
+        // Wake at least every 50 ms to notice a stop.
+        std::thread::sleep((at - now).min(Duration::from_millis(50)));
+        if stop.load(Ordering::Relaxed) {
+            return false;
         }
     }
 }

@@ -26,6 +26,7 @@ use crate::pacer::{Pacer, Ready, Released};
 pub use crate::progress::{Progress, ProgressFn};
 use crate::schedule::Schedule;
 pub use crate::schedule::workers_for;
+use crate::wake::StartTimer;
 
 /// A late start: more than this after its intended time (every worker was busy, or the
 /// machine could not run the pacer or a worker in time).
@@ -61,6 +62,8 @@ struct WorkerState {
     sessions: Vec<Session>,
     source: SeededSource,
     rng: fastrand::Rng,
+    /// Waits for each call's intended start on this worker's load thread.
+    timer: Arc<StartTimer>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -348,6 +351,7 @@ async fn worker_start(user: &mut GooseUser, first: usize, shared: &Shared) -> Tr
         sessions,
         source: SeededSource::new(seed, shared.seq.clone()),
         rng: fastrand::Rng::with_seed(seed ^ 0x5eed),
+        timer: Arc::new(StartTimer::new()),
     });
     shared.ready.one_more();
     Ok(())
@@ -405,10 +409,8 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
     let ready = prepare_op(endpoint, session, &op.method, args);
     let intended = match slot {
         Some(intended) => {
-            // Handed over early so this thread is awake: send at the intended start.
-            while Instant::now() < intended {
-                tokio::task::yield_now().await;
-            }
+            // Handed over early: send at the intended start.
+            state.timer.until(intended).await;
             intended
         }
         None => Instant::now(),
