@@ -288,11 +288,15 @@ async fn fixed_rates(
     target: &Call,
     out: &mut String,
 ) -> Result<bool, anyhow::Error> {
-    out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs | reference exchange p50 / p90 / p99 (µs) |\n|---|---|---|---|---|---|\n");
+    out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs | reference exchange p50 / p90 / p99 (µs) | instrument's own: start lateness p50 / p99 (µs) |\n|---|---|---|---|---|---|---|\n");
     let mut all_agree = true;
     for (i, rate) in args.rates.iter().enumerate() {
         let pooled = plan.rounds(target, *rate, i, false).await?;
         let harness = pooled.harness.figures();
+        let lateness = pooled
+            .harness
+            .lateness()
+            .map_or("–".to_owned(), |(p50, p99)| format!("{p50:.0} / {p99:.0}"));
         let independent = pooled.oha.map(|o| o.figures());
         let (delta, ok) = match &independent {
             Some(o) => (
@@ -318,7 +322,7 @@ async fn fixed_rates(
         .await?
         .figures();
         out.push_str(&format!(
-            "| {rate}/s | {} | {} | {delta} | {} | {} |\n",
+            "| {rate}/s | {} | {} | {delta} | {} | {} | {lateness} |\n",
             triple(&harness),
             independent.as_ref().map_or("–".to_owned(), triple),
             match ok {
