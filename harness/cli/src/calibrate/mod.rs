@@ -296,7 +296,9 @@ async fn fixed_rates(
         let lateness = pooled
             .harness
             .lateness()
-            .map_or("–".to_owned(), |(p50, p99)| format!("{p50:.0} / {p99:.0}"));
+            .map_or("–".to_owned(), |(p50, p99)| {
+                format!("{p50:.0} / {p99:.0}")
+            });
         let independent = pooled.oha.map(|o| o.figures());
         let (delta, ok) = match &independent {
             Some(o) => (
