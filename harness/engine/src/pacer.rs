@@ -11,8 +11,8 @@
 //! lateness (a sleeping thread on a virtual machine wakes 10–80 µs late, more on a busy
 //! one) is taken out of the lead, not added to the call. It used to spin the last 80 µs
 //! before each hand-over to be exact to the µs; on two cores shared with the server and
-//! oha at 1,000 calls/s that spinning cost the thread its turn on a core, and its p99
-//! lateness was 1.8–2.6 ms, against 0.2 ms sleeping.
+//! oha at 1,000 calls/s, in a slow phase of the machine, its p99 lateness was then
+//! 1.8–2.6 ms (0.2 ms sleeping, minutes later; in a quiet phase the two were alike).
 //!
 //! A call still waits in the channel when every worker is busy: that wait is the server's
 //! doing and stays in the latency, measured from the intended start (no coordinated
