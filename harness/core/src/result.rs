@@ -154,7 +154,7 @@ pub struct LoadInfo {
 /// workers it is the instrument's own cost, otherwise it includes waits for a free worker.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct InstrumentInfo {
-    /// How calls are started, e.g. `pacer thread (1 ns timer slack, last 80 µs spun)`.
+    /// How calls are started (the engine's own description of its pacing).
     pub pacer: String,
     /// How late the pacer handed calls to workers (against its hand-over time, a little
     /// before each intended start).
