@@ -1,7 +1,11 @@
-//! The open model's pacer: one OS thread that hands each call to the first free worker
-//! [`LEAD`] before its intended start; the worker then waits for the start itself
-//! ([`crate::wake::StartTimer`]: asleep in its runtime's reactor on a kernel timer until
-//! the last 100 µs, which it yields) and sends the call then.
+//! The open model's pacer: one OS thread that hands each call to a free worker [`LEAD`]
+//! before its intended start. Calls are dealt to the callers in turn (call `n` to caller
+//! `n mod callers`, through one queue per caller that only its workers take from), so each
+//! caller offers exactly its share of the rate, evenly spaced, as the scenario says: taken
+//! from one shared queue by whichever worker was free, a caller's share was left to chance
+//! and per-caller rate limits refused calls the scenario never offered. The worker then waits
+//! for the start itself ([`crate::wake::StartTimer`]: asleep in its runtime's reactor on a
+//! kernel timer until the last 100 µs, which it yields) and sends the call then.
 //!
 //! Why a thread and not a tokio sleep per worker: tokio's timer wheel has millisecond
 //! slots and rounds every deadline up to the next one, so a worker sleeping until its
@@ -14,8 +18,8 @@
 //! oha at 1,000 calls/s, in a slow phase of the machine, its p99 lateness was then
 //! 1.8–2.6 ms (0.2 ms sleeping, minutes later; in a quiet phase the two were alike).
 //!
-//! A call still waits in the channel when every worker is busy: that wait is the server's
-//! doing and stays in the latency, measured from the intended start (no coordinated
+//! A call still waits in its caller's queue when every worker of that caller is busy: that
+//! wait is the server's doing and stays in the latency, measured from the intended start (no coordinated
 //! omission).
 
 use std::num::NonZeroU64;
@@ -34,7 +38,7 @@ use crate::schedule::{Schedule, Slot};
 pub const LEAD: Duration = Duration::from_micros(400);
 
 /// How calls are started, for reports.
-pub const DESCRIPTION: &str = "pacer thread (1 ns timer slack, no spinning), calls handed to workers 400 µs early through a shared queue, encoded there, each worker asleep on a kernel timer until 100 µs before its intended start and sending then; each call ends at its answer's last byte";
+pub const DESCRIPTION: &str = "pacer thread (1 ns timer slack, no spinning), calls dealt to the callers in turn and handed to a worker of that caller 400 µs early, encoded there, each worker asleep on a kernel timer until 100 µs before its intended start and sending then; each call ends at its answer's last byte";
 
 /// How long the pacer waits for every worker to be ready before it starts the clock
 /// anyway (the calls then wait for workers, and the lateness shows in the report).
@@ -73,25 +77,27 @@ pub struct Pacer {
 
 impl Pacer {
     /// Starts the thread. It waits for `workers` to be ready (at most [`READY_WAIT`]),
-    /// starts the schedule's clock and releases every slot; the channel closes when the
+    /// starts the schedule's clock and releases every slot, slot `n` into queue
+    /// `n mod queues` (one queue per caller, at least one); the queues close when the
     /// schedule is exhausted.
     pub fn start(
         schedule: Arc<Schedule>,
         ready: Arc<Ready>,
         workers: u32,
-    ) -> std::io::Result<(Pacer, flume::Receiver<Released>)> {
-        let (tx, rx) = flume::unbounded();
+        queues: u32,
+    ) -> std::io::Result<(Pacer, Vec<flume::Receiver<Released>>)> {
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..queues.max(1)).map(|_| flume::unbounded()).unzip();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let thread = std::thread::Builder::new()
             .name("mcp-slo-pacer".into())
-            .spawn(move || pace(&schedule, &ready, workers, &tx, &stopped))?;
+            .spawn(move || pace(&schedule, &ready, workers, &txs, &stopped))?;
         Ok((
             Pacer {
                 stop,
                 thread: Some(thread),
             },
-            rx,
+            rxs,
         ))
     }
 
@@ -118,7 +124,7 @@ fn pace(
     schedule: &Schedule,
     ready: &Ready,
     workers: u32,
-    tx: &flume::Sender<Released>,
+    txs: &[flume::Sender<Released>],
     stop: &AtomicBool,
 ) {
     // Without this the kernel may add up to 50 µs (the default slack) to every sleep.
@@ -131,7 +137,10 @@ fn pace(
         std::thread::sleep(Duration::from_micros(200));
     }
     schedule.start();
-    while let Some(slot) = schedule.next_slot() {
+    for tx in txs.iter().cycle() {
+        let Some(slot) = schedule.next_slot() else {
+            return;
+        };
         let due = slot.intended.checked_sub(LEAD).unwrap_or(slot.intended);
         if !wait_until(due.into_std(), stop) {
             return;
@@ -193,8 +202,8 @@ mod tests {
         let schedule = Arc::new(Schedule::new(&load(1000.0, Duration::from_millis(200))));
         let ready = Arc::new(Ready::default());
         ready.one_more();
-        let (pacer, rx) = Pacer::start(schedule.clone(), ready, 1).expect("thread");
-        let released: Vec<Released> = rx.iter().collect();
+        let (pacer, rxs) = Pacer::start(schedule.clone(), ready, 1, 1).expect("thread");
+        let released: Vec<Released> = rxs[0].iter().collect();
         pacer.stop();
         assert_eq!(released.len(), 200);
         for (i, r) in released.iter().enumerate() {
@@ -214,9 +223,29 @@ mod tests {
     #[test]
     fn a_stopped_pacer_ends_its_thread_and_closes_the_channel() {
         let schedule = Arc::new(Schedule::new(&load(1.0, Duration::from_secs(60))));
-        let (pacer, rx) = Pacer::start(schedule, Arc::new(Ready::default()), 0).expect("thread");
-        assert!(rx.recv().is_ok(), "the first slot is due at once");
+        let (pacer, rxs) =
+            Pacer::start(schedule, Arc::new(Ready::default()), 0, 1).expect("thread");
+        assert!(rxs[0].recv().is_ok(), "the first slot is due at once");
         pacer.stop();
-        assert!(rx.recv().is_err(), "no more slots after a stop");
+        assert!(rxs[0].recv().is_err(), "no more slots after a stop");
+    }
+
+    #[test]
+    fn calls_are_dealt_to_the_callers_in_turn_each_at_its_share_of_the_rate() {
+        // 600 calls/s for 100 ms among 3 callers: each gets 20, one every 5 ms.
+        let schedule = Arc::new(Schedule::new(&load(600.0, Duration::from_millis(100))));
+        let ready = Arc::new(Ready::default());
+        ready.one_more();
+        let (pacer, rxs) = Pacer::start(schedule.clone(), ready, 1, 3).expect("thread");
+        let per_caller: Vec<Vec<Released>> = rxs.iter().map(|rx| rx.iter().collect()).collect();
+        pacer.stop();
+        let start = schedule.start();
+        for (caller, released) in per_caller.iter().enumerate() {
+            let offsets: Vec<Duration> = released.iter().map(|r| r.slot.intended - start).collect();
+            let expected: Vec<Duration> = (0..20u32)
+                .map(|k| Duration::from_secs_f64(f64::from(3 * k + caller as u32) / 600.0))
+                .collect();
+            assert_eq!(offsets, expected, "caller {caller}");
+        }
     }
 }

@@ -36,8 +36,9 @@ const IDLE: Duration = Duration::from_millis(20);
 /// State shared by all workers of one run.
 struct Shared {
     schedule: Arc<Schedule>,
-    /// Open model: the calls the pacer releases, taken by the first free worker.
-    released: Option<flume::Receiver<Released>>,
+    /// Open model: the calls the pacer releases, one queue per caller, each taken from by
+    /// that caller's workers (worker `i` takes from queue `i mod queues`).
+    released: Option<Vec<flume::Receiver<Released>>>,
     ready: Arc<Ready>,
     /// One per phase.
     mixes: Vec<Mix>,
@@ -137,8 +138,15 @@ pub async fn run_observed(
     let ready = Arc::new(Ready::default());
     let pacer = match scenario.load.model {
         LoadModel::Open => Some(
-            Pacer::start(schedule.clone(), ready.clone(), workers)
-                .map_err(|e| EngineError::Goose(format!("cannot start the pacer: {e}")))?,
+            // One queue per caller that has a worker (worker `i` calls as caller
+            // `i mod callers`).
+            Pacer::start(
+                schedule.clone(),
+                ready.clone(),
+                workers,
+                scenario.load.callers.clamp(1, workers.max(1)),
+            )
+            .map_err(|e| EngineError::Goose(format!("cannot start the pacer: {e}")))?,
         ),
         LoadModel::Closed => None,
     };
@@ -375,8 +383,8 @@ async fn worker_step(user: &mut GooseUser, shared: &Shared) -> TransactionResult
     // The call, its op picked and its first request encoded before its intended start:
     // what is timed from there is the exchange.
     let (slot, released, record, phase) = match &shared.released {
-        Some(calls) => {
-            let Ok(call) = calls.recv_async().await else {
+        Some(queues) => {
+            let Ok(call) = queues[state.index % queues.len()].recv_async().await else {
                 tokio::time::sleep(IDLE).await;
                 return Ok(());
             };

@@ -41,7 +41,7 @@ pub struct Schedule {
 
 /// Number of workers: closed model, the most users of any phase; open model, enough for
 /// 100 ms of latency at the peak rate (at least 8), plus the longest delay a fault adds
-/// (a cut: the client's timeout), capped by `max_users`.
+/// (a cut: the client's timeout), and at least one per caller, capped by `max_users`.
 pub fn workers_for(scenario: &Scenario) -> u32 {
     let load = &scenario.load;
     match load.model {
@@ -67,8 +67,10 @@ pub fn workers_for(scenario: &Scenario) -> u32 {
                     _ => None,
                 })
                 .fold(0.0, f64::max);
+            // At least one per caller, or a caller without a worker would never call.
             ((peak * (held + 0.1)).ceil() as u32)
                 .max(8)
+                .max(load.callers)
                 .min(load.max_users)
         }
     }

@@ -188,7 +188,8 @@ pub struct RawLoad {
     #[serde(default)]
     pub threads: Option<u32>,
     /// Distinct callers (each from its own loopback address, 127.0.0.N), so per-caller
-    /// limits see several callers (default 1).
+    /// limits see several callers (default 1). In the open model the calls are dealt to
+    /// them in turn: each offers the rate divided by `callers`, evenly spaced.
     #[serde(default)]
     pub callers: Option<u32>,
     /// Client-side timeout per call (default 30s).
