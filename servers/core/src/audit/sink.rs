@@ -349,8 +349,18 @@ mod tests {
             into: into.clone(),
         };
         let (sink, writer) = AuditSink::writing_to(Box::new(out));
-        // The first batch goes to the stalled output; then this thread's buffer fills.
+        // The first batch goes to the stalled output (wait until the writer has taken it:
+        // filling the buffer can take less than its batch wait); then the buffer fills.
         sink.record(&record("0"));
+        let pending = sink.on.as_ref().expect("on").pending.clone();
+        let waiting_since = std::time::Instant::now();
+        while !pending.lock().unwrap().buf.is_empty() {
+            assert!(
+                waiting_since.elapsed() < Duration::from_secs(10),
+                "never taken"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
         let mut sent = 1_u64;
         while sink.dropped() == 0 {
             sink.record(&record(&sent.to_string()));
