@@ -8,21 +8,69 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
+
 use common::{moto, run_scenario, services};
+
+/// Where a table's run writes its report: kept under `$MCP_SLO_ARTIFACTS/<name>` when that
+/// is set (CI keeps it), else in a temporary directory.
+fn report_dir(name: &str) -> (Option<tempfile::TempDir>, PathBuf) {
+    match std::env::var_os("MCP_SLO_ARTIFACTS") {
+        Some(dir) => {
+            let out = Path::new(&dir).join(name);
+            let _ = std::fs::remove_dir_all(&out);
+            std::fs::create_dir_all(&out).unwrap();
+            (None, out)
+        }
+        None => {
+            let tmp = tempfile::tempdir().unwrap();
+            let out = tmp.path().to_path_buf();
+            (Some(tmp), out)
+        }
+    }
+}
+
+/// What a failed table run needs to be understood: the outcomes, and every second that had
+/// a failed call or a p99 above 50 ms (with the pacer's own lateness, when it was late).
+fn diagnosis(result: &serde_json::Value) -> String {
+    let mut lines = vec![format!("outcomes: {}", result["overall"]["outcomes"])];
+    for second in result["timeline"].as_array().into_iter().flatten() {
+        let outcomes = second["outcomes"].as_object();
+        let failed: Vec<String> = outcomes
+            .into_iter()
+            .flatten()
+            .filter(|(k, v)| *k != "ok" && v.as_u64().unwrap_or(0) > 0)
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        if !failed.is_empty() || second["p99_us"].as_u64().unwrap_or(0) > 50_000 {
+            lines.push(format!(
+                "t={}s p99 {} µs max {} µs {}",
+                second["t"],
+                second["p99_us"],
+                second["max_us"],
+                failed.join(", ")
+            ));
+        }
+    }
+    lines.push(format!("instrument: {}", result["load"]["instrument"]));
+    lines.join("\n")
+}
 
 #[test]
 fn the_local_slo_table_passes_at_the_documents_1000_calls_per_second() {
     if !services() {
         return;
     }
-    let out = tempfile::tempdir().unwrap();
-    let (code, stderr, result) = run_scenario(
-        std::path::Path::new("scenarios/local-slo.yaml"),
-        out.path(),
-        &[],
-    );
+    let (_tmp, out) = report_dir("local-slo");
+    let (code, stderr, result) = run_scenario(Path::new("scenarios/local-slo.yaml"), &out, &[]);
     let lines = result["objectives"].as_array().unwrap();
-    assert_eq!(code, 0, "{stderr}\n{lines:#?}");
+    assert_eq!(
+        code,
+        0,
+        "{stderr}\n{lines:#?}\n{}\nreport: {}",
+        diagnosis(&result),
+        out.display()
+    );
     assert_eq!(lines.len(), 8, "{lines:#?}");
     assert!(lines.iter().all(|l| l["passed"] == true), "{lines:#?}");
     let achieved = result["load"]["achieved_rate"].as_f64().unwrap();
@@ -35,13 +83,20 @@ fn the_aws_slo_table_passes_with_role_assumptions_judged_during_the_load() {
     if moto().is_none() {
         return;
     }
-    let out = tempfile::tempdir().unwrap();
+    let (_tmp, out) = report_dir("aws-slo");
     let (code, stderr, result) = run_scenario(
-        std::path::Path::new("scenarios/aws-slo.yaml"),
-        out.path(),
+        Path::new("scenarios/aws-slo.yaml"),
+        &out,
         &[("MCP_SLO_AWS_TOKEN", "dev-agent-console-token")],
     );
-    assert_eq!(code, 0, "{stderr}\n{:#}", result["objectives"]);
+    assert_eq!(
+        code,
+        0,
+        "{stderr}\n{:#}\n{}\nreport: {}",
+        result["objectives"],
+        diagnosis(&result),
+        out.display()
+    );
     let lines = result["objectives"].as_array().unwrap();
     let assume = lines
         .iter()
