@@ -197,12 +197,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_slot_is_released_in_order_and_at_most_the_lead_early() {
-        let schedule = Arc::new(Schedule::new(&load(1000.0, Duration::from_millis(200))));
+    /// A pacer over `rate` for `duration` with its one worker ready, dealing to `queues`.
+    fn started(
+        rate: f64,
+        duration: Duration,
+        queues: u32,
+    ) -> (Arc<Schedule>, Pacer, Vec<flume::Receiver<Released>>) {
+        let schedule = Arc::new(Schedule::new(&load(rate, duration)));
         let ready = Arc::new(Ready::default());
         ready.one_more();
-        let (pacer, rxs) = Pacer::start(schedule.clone(), ready, 1, 1).expect("thread");
+        let (pacer, rxs) = Pacer::start(schedule.clone(), ready, 1, queues).expect("thread");
+        (schedule, pacer, rxs)
+    }
+
+    #[test]
+    fn every_slot_is_released_in_order_and_at_most_the_lead_early() {
+        let (schedule, pacer, rxs) = started(1000.0, Duration::from_millis(200), 1);
         let released: Vec<Released> = rxs[0].iter().collect();
         pacer.stop();
         assert_eq!(released.len(), 200);
@@ -233,10 +243,7 @@ mod tests {
     #[test]
     fn calls_are_dealt_to_the_callers_in_turn_each_at_its_share_of_the_rate() {
         // 600 calls/s for 100 ms among 3 callers: each gets 20, one every 5 ms.
-        let schedule = Arc::new(Schedule::new(&load(600.0, Duration::from_millis(100))));
-        let ready = Arc::new(Ready::default());
-        ready.one_more();
-        let (pacer, rxs) = Pacer::start(schedule.clone(), ready, 1, 3).expect("thread");
+        let (schedule, pacer, rxs) = started(600.0, Duration::from_millis(100), 3);
         let per_caller: Vec<Vec<Released>> = rxs.iter().map(|rx| rx.iter().collect()).collect();
         pacer.stop();
         let start = schedule.start();
