@@ -39,8 +39,8 @@ fn report_dir(name: &str) -> (Option<tempfile::TempDir>, PathBuf) {
     }
 }
 
-/// What a failed table run needs to be understood: the outcomes, and every second that had
-/// a failed call or a p99 above 50 ms (with the pacer's own lateness, when it was late).
+/// What a failed table run needs to be understood: the outcomes, every second that had a
+/// failed call or a p99 above 50 ms, and what the instrument itself added (its lateness).
 fn diagnosis(result: &serde_json::Value) -> String {
     let mut lines = vec![format!("outcomes: {}", result["overall"]["outcomes"])];
     for second in result["timeline"].as_array().into_iter().flatten() {

@@ -19,8 +19,8 @@
 //! 1.8–2.6 ms (0.2 ms sleeping, minutes later; in a quiet phase the two were alike).
 //!
 //! A call still waits in its caller's queue when every worker of that caller is busy: that
-//! wait is the server's doing and stays in the latency, measured from the intended start (no coordinated
-//! omission).
+//! wait is the server's doing and stays in the latency, measured from the intended start
+//! (no coordinated omission).
 
 use std::num::NonZeroU64;
 use std::sync::Arc;
