@@ -21,7 +21,7 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow};
 use mcp_slo_core::spec::{Mode, Protocol};
 use mcp_slo_core::verdict::calibration::{
-    CEILING_GOAL, INSTRUMENT_GOAL_US, agree, ceiling, within,
+    CEILING_GOAL, Figures, INSTRUMENT_GOAL_US, agree, ceiling, within,
 };
 use mcp_slo_engine::calibration::CalibrationServer;
 use mcp_slo_engine::client::Endpoint;
@@ -80,6 +80,11 @@ pub struct CalibrateArgs {
     /// goes first.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     together: bool,
+    /// Also run oha beside a second oha at each fixed rate, in rounds of their own set
+    /// up exactly as the harness's beside oha: the table then shows how far the referee
+    /// disagrees with itself on this machine, the floor under any agreement with it.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    referee_pair: bool,
     /// Connections for oha and workers for the harness's ceiling run.
     #[arg(long, default_value_t = 32)]
     connections: u32,
@@ -128,6 +133,7 @@ async fn tables(args: &CalibrateArgs) -> Result<(String, bool), anyhow::Error> {
         min_calls: args.min_calls,
         together: args.together,
         connections: args.connections,
+        referee_pair: args.referee_pair,
     };
     let mut all_agree = known_service_times(args, &plan, &mut out).await?;
     let spawned = match &args.target {
@@ -281,14 +287,15 @@ async fn settle(
 }
 
 /// Table 2: the target's call at each fixed rate through the harness and oha (pooled over
-/// the rounds), with the reference exchange as a third opinion.
+/// the rounds), with oha against a second oha (the referee's own spread) and the reference
+/// exchange as a third opinion.
 async fn fixed_rates(
     args: &CalibrateArgs,
     plan: &Plan,
     target: &Call,
     out: &mut String,
 ) -> Result<bool, anyhow::Error> {
-    out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs | reference exchange p50 / p90 / p99 (µs) | instrument's own: start lateness p50 / p99 (µs) |\n|---|---|---|---|---|---|---|\n");
+    out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs | oha vs a second oha: Δ p50 / p90 / p99 (within?) | reference exchange p50 / p90 / p99 (µs) | instrument's own: start lateness p50 / p99 (µs) |\n|---|---|---|---|---|---|---|---|\n");
     let mut all_agree = true;
     for (i, rate) in args.rates.iter().enumerate() {
         let pooled = plan.rounds(target, *rate, i, false).await?;
@@ -300,19 +307,13 @@ async fn fixed_rates(
                 format!("{p50:.0} / {p99:.0}")
             });
         let independent = pooled.oha.map(|o| o.figures());
-        let (delta, ok) = match &independent {
-            Some(o) => (
-                format!(
-                    "{:+.0} / {:+.0} / {:+.0}",
-                    harness.p50 - o.p50,
-                    harness.p90 - o.p90,
-                    harness.p99 - o.p99
-                ),
-                Some(agree(&harness, o)),
-            ),
-            None => ("–".into(), None),
-        };
+        let ok = independent.as_ref().map(|o| agree(&harness, o));
         all_agree &= ok.unwrap_or(true);
+        // The second oha in the harness's place: the referee judged as the harness is.
+        let referee = pooled.referee_pair.map_or("–".to_owned(), |(a, b)| {
+            let (a, b) = (a.figures(), b.figures());
+            format!("{} ({})", deltas(&b, &a), yes_no(agree(&b, &a)))
+        });
         // A third opinion on the same call at the same rate, on its own afterwards: the
         // least a client can add.
         let reference = runs::reference_run(
@@ -324,18 +325,31 @@ async fn fixed_rates(
         .await?
         .figures();
         out.push_str(&format!(
-            "| {rate}/s | {} | {} | {delta} | {} | {} | {lateness} |\n",
+            "| {rate}/s | {} | {} | {} | {} | {referee} | {} | {lateness} |\n",
             triple(&harness),
             independent.as_ref().map_or("–".to_owned(), triple),
-            match ok {
-                Some(true) => "yes",
-                Some(false) => "no",
-                None => "–",
-            },
+            independent
+                .as_ref()
+                .map_or("–".to_owned(), |o| deltas(&harness, o)),
+            ok.map_or("–", yes_no),
             triple(&reference)
         ));
     }
     Ok(all_agree)
+}
+
+/// `measured − independent` at each percentile (µs).
+fn deltas(measured: &Figures, independent: &Figures) -> String {
+    format!(
+        "{:+.0} / {:+.0} / {:+.0}",
+        measured.p50 - independent.p50,
+        measured.p90 - independent.p90,
+        measured.p99 - independent.p99
+    )
+}
+
+fn yes_no(ok: bool) -> &'static str {
+    if ok { "yes" } else { "no" }
 }
 
 /// Table 3: the ceiling, the harness's closed model against oha flat out with as many

@@ -37,6 +37,9 @@ pub(super) struct Plan {
     pub(super) min_calls: u64,
     pub(super) together: bool,
     pub(super) connections: u32,
+    /// Each round also runs oha against a second oha (the same way the harness runs
+    /// beside oha): how far the referee disagrees with itself.
+    pub(super) referee_pair: bool,
 }
 
 /// Every round's samples at one rate, pooled.
@@ -44,6 +47,9 @@ pub(super) struct Pooled {
     pub(super) harness: Sample,
     pub(super) oha: Option<Sample>,
     pub(super) reference: Option<Sample>,
+    /// oha and a second oha, 2 calls a round faster, in rounds of their own (with
+    /// `referee_pair`).
+    pub(super) referee_pair: Option<(Sample, Sample)>,
 }
 
 impl Plan {
@@ -92,7 +98,7 @@ impl Plan {
                 (WARMUP + pad, duration),
             )
         };
-        let run_oha = || async {
+        let run_oha = |rate: f64| async move {
             match &self.oha {
                 Some(oha) => {
                     let what = (&call.endpoint, call.tool.as_str(), call.args.clone());
@@ -115,15 +121,18 @@ impl Plan {
             harness: Sample::new(),
             oha: self.oha.as_ref().map(|_| Sample::new()),
             reference: reference.then(Sample::new),
+            // With a known service time the truth is the reference exchange, not oha.
+            referee_pair: (self.referee_pair && self.oha.is_some() && !reference)
+                .then(|| (Sample::new(), Sample::new())),
         };
         for round in 0..self.rounds.max(1) as usize {
             let (h, o, r) = if together {
-                tokio::join!(run_harness(), run_oha(), run_reference())
+                tokio::join!(run_harness(), run_oha(rate), run_reference())
             } else if (i + round).is_multiple_of(2) {
                 let h = run_harness().await;
-                (h, run_oha().await, run_reference().await)
+                (h, run_oha(rate).await, run_reference().await)
             } else {
-                let o = run_oha().await;
+                let o = run_oha(rate).await;
                 let r = run_reference().await;
                 (run_harness().await, o, r)
             };
@@ -133,6 +142,19 @@ impl Plan {
             }
             if let (Some(pool), Some(r)) = (&mut pooled.reference, r?) {
                 pool.add(&r);
+            }
+            // The referee against itself, exactly as the harness ran beside it: the second
+            // oha in the harness's place, at the harness's rate.
+            if let Some((a, b)) = &mut pooled.referee_pair {
+                let (first, second) = if together {
+                    tokio::join!(run_oha(rate), run_oha(harness_rate))
+                } else {
+                    (run_oha(rate).await, run_oha(harness_rate).await)
+                };
+                if let (Some(first), Some(second)) = (first?, second?) {
+                    a.add(&first);
+                    b.add(&second);
+                }
             }
         }
         Ok(pooled)
