@@ -401,3 +401,26 @@ async fn flat_out(
 fn mark(ok: bool) -> &'static str {
     if ok { "✓" } else { "✗" }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deltas_are_measured_minus_independent_at_each_percentile() {
+        let oha = Figures {
+            p50: 300.0,
+            p90: 450.0,
+            p99: 700.0,
+            rate: 1000.0,
+        };
+        let harness = Figures {
+            p50: 260.0,
+            p90: 452.4,
+            p99: 1426.0,
+            rate: 1000.0,
+        };
+        assert_eq!(deltas(&harness, &oha), "-40 / +2 / +726");
+        assert_eq!(deltas(&oha, &oha), "+0 / +0 / +0");
+    }
+}

@@ -47,8 +47,8 @@ pub(super) struct Pooled {
     pub(super) harness: Sample,
     pub(super) oha: Option<Sample>,
     pub(super) reference: Option<Sample>,
-    /// oha and a second oha, 2 calls a round faster, in rounds of their own (with
-    /// `referee_pair`).
+    /// oha and a second oha in the harness's place (at its rate, and first when they
+    /// alternate as the harness did), in rounds of their own (with `referee_pair`).
     pub(super) referee_pair: Option<(Sample, Sample)>,
 }
 
@@ -148,6 +148,9 @@ impl Plan {
             if let Some((a, b)) = &mut pooled.referee_pair {
                 let (first, second) = if together {
                     tokio::join!(run_oha(rate), run_oha(harness_rate))
+                } else if (i + round).is_multiple_of(2) {
+                    let second = run_oha(harness_rate).await;
+                    (run_oha(rate).await, second)
                 } else {
                     (run_oha(rate).await, run_oha(harness_rate).await)
                 };
