@@ -408,19 +408,14 @@ mod tests {
 
     #[test]
     fn deltas_are_measured_minus_independent_at_each_percentile() {
-        let oha = Figures {
-            p50: 300.0,
-            p90: 450.0,
-            p99: 700.0,
-            rate: 1000.0,
+        let at = |p50, p90, p99| Figures {
+            p50,
+            p90,
+            p99,
+            rate: 0.0,
         };
-        let harness = Figures {
-            p50: 260.0,
-            p90: 452.4,
-            p99: 1426.0,
-            rate: 1000.0,
-        };
-        assert_eq!(deltas(&harness, &oha), "-40 / +2 / +726");
+        let oha = at(300.0, 450.0, 700.0);
+        assert_eq!(deltas(&at(260.0, 452.4, 1426.0), &oha), "-40 / +2 / +726");
         assert_eq!(deltas(&oha, &oha), "+0 / +0 / +0");
     }
 }
