@@ -7,7 +7,10 @@
 //!    runtime: the least a client can add, so the service time plus what the machine
 //!    takes to carry a call).
 //! 2. The same call at fixed rates (`--rates`) through the harness and through `oha -q R
-//!    --latency-correction` (which measures from the intended start, as the harness does),
+//!    --latency-correction` (which measures from the moment its scheduler woke for each
+//!    slot, on tokio's millisecond timer: its own lateness before that is not in its
+//!    figures, and its send spread, read from its CSV, is printed beside the harness's
+//!    start lateness),
 //!    both at the same time against the same server (`--together false`: one after the
 //!    other, alternating which goes first).
 //! 3. The ceiling: the harness at an offered rate no server here reaches, and `oha` with as
@@ -188,7 +191,7 @@ async fn known_service_times(
             "the reference 2 slower"
         )
     ));
-    out.push_str("| service time | reference exchange p50 (µs) | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | harness p50 − reference | instrument's own: start lateness p50 / p99 (µs) |\n|---|---|---|---|---|---|\n");
+    out.push_str("| service time | reference exchange p50 (µs) | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | harness p50 − reference | instrument's own: start lateness p50 / p99 (µs) | oha's send spread p50 / p99 (µs) |\n|---|---|---|---|---|---|---|\n");
     let mut all_agree = true;
     for s in &args.service_times {
         let server = CalibrationServer::start(*s)
@@ -219,13 +222,17 @@ async fn known_service_times(
         let p50_ok = within(harness.p50, truth);
         all_agree &= p50_ok && late_ok;
         out.push_str(&format!(
-            "| {} ms | {truth:.0} µs | {} | {} | {:+.0} µs {} | {late_p50:.0} / {late_p99:.0} {} |\n",
+            "| {} ms | {truth:.0} µs | {} | {} | {:+.0} µs {} | {late_p50:.0} / {late_p99:.0} {} | {} |\n",
             s.as_millis(),
             triple(&harness),
-            pooled.oha.map_or("–".to_owned(), |o| triple(&o.figures())),
+            pooled
+                .oha
+                .as_ref()
+                .map_or("–".to_owned(), |o| triple(&o.figures())),
             harness.p50 - truth,
             mark(p50_ok),
             mark(late_ok),
+            pooled.oha.as_ref().map_or("–".to_owned(), own_timing),
         ));
     }
     Ok(all_agree)
@@ -295,17 +302,16 @@ async fn fixed_rates(
     target: &Call,
     out: &mut String,
 ) -> Result<bool, anyhow::Error> {
-    out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs | oha vs a second oha: Δ p50 / p90 / p99 (within?) | reference exchange p50 / p90 / p99 (µs) | instrument's own: start lateness p50 / p99 (µs) |\n|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| rate | harness p50 / p90 / p99 (µs) | oha p50 / p90 / p99 (µs) | Δ p50 / p90 / p99 | within 5 % or 50 µs | oha vs a second oha: Δ p50 / p90 / p99 (within?) | reference exchange p50 / p90 / p99 (µs) | each tool's own timing p50 / p99 (µs): harness start lateness; oha send spread |\n|---|---|---|---|---|---|---|---|\n");
     let mut all_agree = true;
     for (i, rate) in args.rates.iter().enumerate() {
         let pooled = plan.rounds(target, *rate, i, false).await?;
         let harness = pooled.harness.figures();
-        let lateness = pooled
-            .harness
-            .lateness()
-            .map_or("–".to_owned(), |(p50, p99)| {
-                format!("{p50:.0} / {p99:.0}")
-            });
+        let lateness = format!(
+            "{}; oha {}",
+            own_timing(&pooled.harness),
+            pooled.oha.as_ref().map_or("–".to_owned(), own_timing)
+        );
         let independent = pooled.oha.map(|o| o.figures());
         let ok = independent.as_ref().map(|o| agree(&harness, o));
         all_agree &= ok.unwrap_or(true);
@@ -346,6 +352,13 @@ fn deltas(measured: &Figures, independent: &Figures) -> String {
         measured.p90 - independent.p90,
         measured.p99 - independent.p99
     )
+}
+
+/// A sample's own send timing (start lateness, or oha's send spread): `p50 / p99`.
+fn own_timing(sample: &runs::Sample) -> String {
+    sample.lateness().map_or("–".to_owned(), |(p50, p99)| {
+        format!("{p50:.0} / {p99:.0}")
+    })
 }
 
 fn yes_no(ok: bool) -> &'static str {

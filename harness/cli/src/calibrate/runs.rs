@@ -20,8 +20,9 @@ use crate::Outcome;
 #[derive(Debug)]
 pub(super) struct Sample {
     latency: Histogram<u64>,
-    /// The instrument's own part of each latency (from the intended start to the request
-    /// leaving): the harness's start lateness; empty for the other tools.
+    /// The instrument's own timing of its sends: the harness's start lateness (from the
+    /// intended start to the request leaving, part of every latency it reports); oha's
+    /// send spread (see [`oha_sample`]); empty for the reference exchange.
     lateness: Histogram<u64>,
     ok: u64,
     seconds: f64,
@@ -45,7 +46,7 @@ impl Sample {
         self.seconds += other.seconds;
     }
 
-    /// The start lateness's p50 and p99 (µs), when the sample recorded it.
+    /// The start lateness's (or send spread's) p50 and p99 (µs), when the sample has it.
     pub(super) fn lateness(&self) -> Option<(f64, f64)> {
         (!self.lateness.is_empty()).then(|| {
             (
@@ -225,17 +226,31 @@ pub(super) async fn oha_run(
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    oha_sample(&String::from_utf8_lossy(&out.stdout), pad, duration)
+    oha_sample(&String::from_utf8_lossy(&out.stdout), pad, duration, rate)
 }
 
 /// oha's CSV (one line per answered request: start, DNS, dial-up, response delay, request
-/// duration in seconds, bytes, status); the duration is from the intended start under
-/// `--latency-correction`. Requests started before `from` or `duration` after it are left
-/// out.
-fn oha_sample(csv: &str, from: Duration, duration: Duration) -> Result<Sample, anyhow::Error> {
+/// duration in seconds, bytes, status). Requests started before `from` or `duration` after
+/// it are left out.
+///
+/// Under `-q RATE --latency-correction` the duration runs from the moment oha's scheduler
+/// woke for the request's slot (`RequestResult::duration`: `end − start_latency_correction`,
+/// set to `Instant::now()` after the scheduler's `tokio::time::sleep_until`), not from the
+/// slot itself, so oha's own lateness before that is not in its figures. With `rate`, the
+/// sample's lateness is oha's *send spread*: request `n`'s start (the CSV's first column,
+/// in start order) against `n / rate`, less the least such offset (the CSV's clock origin
+/// and the schedule's are not told apart), so 0 is its most punctual send. When answers
+/// are missing the starts cannot be matched to slots and the spread is left empty.
+fn oha_sample(
+    csv: &str,
+    from: Duration,
+    duration: Duration,
+    rate: Option<f64>,
+) -> Result<Sample, anyhow::Error> {
     let mut sample = Sample::new();
     sample.seconds = duration.as_secs_f64();
     let mut failed = 0;
+    let mut starts = Vec::new();
     for (i, line) in csv.lines().enumerate().skip(1) {
         let fields: Vec<&str> = line.split(',').collect();
         let (Some(start), Some(took), Some(status)) =
@@ -246,6 +261,7 @@ fn oha_sample(csv: &str, from: Duration, duration: Duration) -> Result<Sample, a
         let start: f64 = start
             .parse()
             .map_err(|e| anyhow!("oha's CSV line {}: {e}", i + 1))?;
+        starts.push(start);
         let start = start - from.as_secs_f64();
         if !(0.0..duration.as_secs_f64()).contains(&start) {
             continue;
@@ -263,7 +279,41 @@ fn oha_sample(csv: &str, from: Duration, duration: Duration) -> Result<Sample, a
     if failed > 0 {
         return Err(anyhow!("oha's run had {failed} answers other than 200"));
     }
+    if let Some(rate) = rate.filter(|r| *r > 0.0) {
+        sample.lateness = send_spread(starts, rate, from, duration);
+    }
     Ok(sample)
+}
+
+/// Each send's offset from its slot (`n / rate`), less the least, in µs, for the sends
+/// started in `[from, from + duration)`; empty when fewer sends than slots up to the last.
+fn send_spread(
+    mut starts: Vec<f64>,
+    rate: f64,
+    from: Duration,
+    duration: Duration,
+) -> Histogram<u64> {
+    let mut spread = mcp_slo_core::measure::new_histogram(3);
+    starts.sort_by(f64::total_cmp);
+    let Some(last) = starts.last() else {
+        return spread;
+    };
+    if ((last * rate).floor() as usize) >= starts.len() {
+        return spread;
+    }
+    let offsets: Vec<f64> = starts
+        .iter()
+        .enumerate()
+        .map(|(n, start)| start - n as f64 / rate)
+        .collect();
+    let least = offsets.iter().copied().fold(f64::INFINITY, f64::min);
+    let window = from.as_secs_f64()..(from + duration).as_secs_f64();
+    for (start, offset) in starts.iter().zip(&offsets) {
+        if window.contains(start) {
+            let _ = spread.record(((offset - least) * 1e6).round() as u64);
+        }
+    }
+    spread
 }
 
 /// The local tier as `run` starts it, stateless with limits lifted and audit off.
@@ -295,8 +345,8 @@ mod tests {
     fn ohas_csv_pools_with_the_harness_histograms() {
         let mut pooled = Sample::new();
         let (from, second) = (Duration::ZERO, Duration::from_secs(1));
-        pooled.add(&oha_sample(CSV, from, second).unwrap());
-        pooled.add(&oha_sample(CSV, from, second).unwrap());
+        pooled.add(&oha_sample(CSV, from, second, None).unwrap());
+        pooled.add(&oha_sample(CSV, from, second, None).unwrap());
         let f = pooled.figures();
         assert_eq!((f.p50 as u64, f.p99 as u64), (500, 700));
         assert!((f.rate - 3.0).abs() < 1e-9, "6 answers in 2 s: {}", f.rate);
@@ -306,22 +356,64 @@ mod tests {
     fn only_the_requests_started_in_the_window_are_kept() {
         // Starts at 0.0002, 0.05 and 0.10 s: a window from 0.04 s for 0.05 s keeps the second.
         let from = Duration::from_millis(40);
-        let f = oha_sample(CSV, from, Duration::from_millis(50))
+        let f = oha_sample(CSV, from, Duration::from_millis(50), None)
             .unwrap()
             .figures();
         assert_eq!((f.p50 as u64, f.p99 as u64), (500, 500));
     }
 
     #[test]
+    fn ohas_send_spread_is_each_start_against_its_slot_less_the_most_punctual() {
+        // At 20/s the slots are 0, 50 and 100 ms; the sends were 218, 960 and 1,251 µs
+        // after them.
+        let (from, second) = (Duration::ZERO, Duration::from_secs(1));
+        let sample = oha_sample(CSV, from, second, Some(20.0)).unwrap();
+        let spread: Vec<u64> = sample
+            .lateness
+            .iter_recorded()
+            .map(|v| v.value_iterated_to())
+            .collect();
+        assert_eq!(spread.len(), 3);
+        assert_eq!(sample.lateness.min(), 0);
+        assert!(sample.lateness.equivalent(742, spread[1]), "{spread:?}");
+        assert!(sample.lateness.equivalent(1033, spread[2]), "{spread:?}");
+        // Only the sends in the window, the least still taken over all of them.
+        let late = oha_sample(
+            CSV,
+            Duration::from_millis(40),
+            Duration::from_millis(50),
+            Some(20.0),
+        )
+        .unwrap();
+        assert_eq!(late.lateness.len(), 1);
+        assert!(late.lateness.equivalent(742, late.lateness.max()));
+        // No rate (flat out), or an answer missing so that starts and slots cannot be
+        // matched: no spread.
+        assert!(
+            oha_sample(CSV, from, second, None)
+                .unwrap()
+                .lateness
+                .is_empty()
+        );
+        let gap = CSV.replace("0.050960,0.000019,0.000178,0.002901,0.000500,265,200\n", "");
+        assert!(
+            oha_sample(&gap, from, second, Some(20.0))
+                .unwrap()
+                .lateness
+                .is_empty()
+        );
+    }
+
+    #[test]
     fn a_failed_answer_or_a_torn_line_is_an_error_that_says_where() {
         let failed = CSV.replace("265,200\n0.101251", "265,503\n0.101251");
-        let err = oha_sample(&failed, Duration::ZERO, Duration::from_secs(1)).unwrap_err();
+        let err = oha_sample(&failed, Duration::ZERO, Duration::from_secs(1), None).unwrap_err();
         assert_eq!(err.to_string(), "oha's run had 1 answers other than 200");
         let torn = format!("{CSV}0.2,0.1\n");
-        let err = oha_sample(&torn, Duration::ZERO, Duration::from_secs(1)).unwrap_err();
+        let err = oha_sample(&torn, Duration::ZERO, Duration::from_secs(1), None).unwrap_err();
         assert_eq!(err.to_string(), "oha's CSV line 5: \"0.2,0.1\"");
         let bad = CSV.replace("0.000500", "half");
-        let err = oha_sample(&bad, Duration::ZERO, Duration::from_secs(1)).unwrap_err();
+        let err = oha_sample(&bad, Duration::ZERO, Duration::from_secs(1), None).unwrap_err();
         assert!(err.to_string().starts_with("oha's CSV line 3: "), "{err}");
     }
 }
