@@ -286,7 +286,8 @@ fn oha_sample(
 }
 
 /// Each send's offset from its slot (`n / rate`), less the least, in µs, for the sends
-/// started in `[from, from + duration)`; empty when fewer sends than slots up to the last.
+/// started in `[from, from + duration)`; empty when the sends span a whole period more
+/// than their number does (one is missing, so sends and slots cannot be matched).
 fn send_spread(
     mut starts: Vec<f64>,
     rate: f64,
@@ -295,10 +296,12 @@ fn send_spread(
 ) -> Histogram<u64> {
     let mut spread = mcp_slo_core::measure::new_histogram(3);
     starts.sort_by(f64::total_cmp);
-    let Some(last) = starts.last() else {
+    let (Some(first), Some(last)) = (starts.first(), starts.last()) else {
         return spread;
     };
-    if ((last * rate).floor() as usize) >= starts.len() {
+    // `n` sends span `n − 1` periods, give or take the spread of the two ends: a whole
+    // period more is a send missing (the clock origins cancel out here).
+    if (((last - first) * rate).floor() as usize) >= starts.len() {
         return spread;
     }
     let offsets: Vec<f64> = starts
