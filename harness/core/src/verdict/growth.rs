@@ -1,11 +1,19 @@
 //! `growth`: whether a sampled server process's resident memory or open descriptors climb
 //! (a soak's leak check). The window runs from `after` (default: the end of the warm-up) to
-//! the end of the samples. What is judged is the climb still going on in the window's second
-//! half: its Theil–Sen slope (robust to one burst of connections or one collection),
-//! projected over the whole window, relative to the level of the window's first tenth (a
-//! median, at least three samples). A pool that grows by a step to meet the load and then
-//! holds is not a leak; a leak climbs in the second half as in the first. The report also
-//! gives the change from the first tenth's median to the last tenth's.
+//! the end of the samples. Levels are medians of at least three samples (a tenth of the
+//! window): the window's start level is its first tenth's. What is judged is the climb still
+//! going on in the window's second half, its Theil–Sen slope (robust to one burst of
+//! connections or one collection) projected over the whole window, but never more than the
+//! growth that was seen: from the start level to the end level, or across the second half
+//! alone (from its first tenth's level to the end level), whichever is larger, each against
+//! the start level.
+//!
+//! A pool that grows by a step to meet the load and then holds is not a leak: a step in the
+//! first half leaves the second half flat, and a step in the second half makes a slope that,
+//! projected over the window, would claim more than the step itself (two descriptors read
+//! as five), so the step's own size is judged. A leak climbs in the second half as in the
+//! first, and its projected climb is about what was seen; one that climbs again after a
+//! drop is judged by its climb in the second half.
 
 use super::line::{Line, RunFacts};
 use crate::maths::{median, relative_change, theil_sen_slope};
@@ -97,9 +105,12 @@ fn window(f: &Footprint, resource: Resource, after_ms: u64) -> Result<Judged, St
     let start = median(&values[..edge]);
     let end = median(&values[values.len() - edge..]);
     let overall = relative_change(start, end);
+    let half = values.len() / 2;
+    let second_half = relative_change(start, start + end - median(&values[half..half + edge]));
     let span_ms = points[points.len() - 1].0 - points[0].0;
-    let slope = theil_sen_slope(&points[points.len() / 2..]);
-    let growth = relative_change(start, start + slope * span_ms);
+    let slope = theil_sen_slope(&points[half..]);
+    let trend = relative_change(start, start + slope * span_ms);
+    let growth = trend.min(overall.max(second_half));
     let peak = values.iter().copied().fold(0.0, f64::max);
     let show = |v: f64| resource.show(v);
     let restarted = if f.pids.len() > 1 {
@@ -110,15 +121,16 @@ fn window(f: &Footprint, resource: Resource, after_ms: u64) -> Result<Judged, St
     Ok(Judged {
         growth,
         text: format!(
-            "{name}: {} {} → {} ({:+.1}%), peak {}, second half's trend {:+.1}% over the window, {} samples from {:.0}s{restarted}",
+            "{name}: {} {} → {} ({:+.1}%), peak {}, second half's trend {:+.1}% over the window, {} samples from {:.0}s{restarted}: judged {:+.1}%",
             resource.as_str(),
             show(start),
             show(end),
             overall * 100.0,
             show(peak),
-            growth * 100.0,
+            trend * 100.0,
             values.len(),
             after_ms as f64 / 1000.0,
+            growth * 100.0,
         ),
     })
 }

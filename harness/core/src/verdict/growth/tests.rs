@@ -89,6 +89,62 @@ fn a_step_that_then_holds_is_not_a_leak() {
 }
 
 #[test]
+fn a_small_step_late_in_the_window_is_judged_by_what_it_added() {
+    // 41 samples from 10 s: 26 descriptors, then 28 from 40 s (a pool opening two more
+    // connections when a stall piled calls up). The second half's slope, projected over the
+    // window, reads +19 %; the descriptors grew by 2 of 26.
+    let mut f = footprint("local", 51, |_| 30.0);
+    for s in &mut f.samples {
+        s.fds = if s.at_ms < 40_000 { 26 } else { 28 };
+    }
+    let line = judge_on(&growth(Resource::Fds, 0.10, 10), std::slice::from_ref(&f));
+    assert!(line.passed, "{}: {:?}", line.measured, line.detail);
+    assert_eq!(line.measured, "+7.7%");
+    let detail = line.detail.unwrap_or_default();
+    assert!(
+        detail.contains("fds 26 → 28 (+7.7%), peak 28")
+            && detail.ends_with("41 samples from 10s: judged +7.7%"),
+        "{detail}"
+    );
+    let trend: f64 = detail
+        .split("second half's trend ")
+        .nth(1)
+        .and_then(|t| t.split('%').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{detail}"));
+    assert!(trend > 10.0, "{detail}");
+    // Four more descriptors than that, and the same late step fails.
+    for s in &mut f.samples {
+        s.fds = if s.at_ms < 40_000 { 26 } else { 32 };
+    }
+    assert!(!judge_on(&growth(Resource::Fds, 0.10, 10), &[f]).passed);
+}
+
+#[test]
+fn a_climb_after_a_drop_is_judged_by_the_second_half() {
+    // 40 MiB, a drop to 30 MiB at 100 s (a cache emptied), then +0.05 MiB a second to 41.5
+    // at 299 s: about where it started, but climbing all through the second half.
+    let f = footprint("local", 300, |s| {
+        if s < 100 {
+            40.0
+        } else {
+            30.0 + 0.05 * (s - 100) as f64
+        }
+    });
+    let line = judge_on(&growth(Resource::Rss, 0.05, 0), &[f]);
+    assert!(!line.passed, "{}: {:?}", line.measured, line.detail);
+    // The second half's first 30 samples' median (150 → 179: 30.0 + 0.05 × 64.5) to the last
+    // 30's (270 → 299: 30.0 + 0.05 × 184.5), against the start level of 40 MiB.
+    let expected = 0.05 * 120.0 / 40.0;
+    assert!(
+        (line.measured_value - expected).abs() < 0.002,
+        "{} vs {expected}: {:?}",
+        line.measured_value,
+        line.detail
+    );
+}
+
+#[test]
 fn a_process_that_settles_after_its_warm_up_passes() {
     // Grows from 20 to 30 MiB in the first 30 s, then stays at 30 MiB (± 0.2) to 300 s.
     let f = footprint("local", 300, |s| {
@@ -118,9 +174,23 @@ fn a_leak_fails_and_says_by_how_much() {
     let f = footprint("local", 300, |s| 30.0 + 0.02 * s as f64);
     let line = judge_on(&growth(Resource::Rss, 0.05, 30), &[f]);
     assert!(!line.passed);
-    // The second half climbs 0.02 MiB a second: over the window's 269 s, from the first 27
-    // samples' median, 30.0 + 0.02 × 43.
-    let expected = 0.02 * 269.0 / (30.0 + 0.02 * 43.0);
+    // What was seen, from the first 27 samples' median (30.0 + 0.02 × 43) to the last 27's
+    // (30.0 + 0.02 × 286): less than the second half's climb projected over the window's
+    // 269 s (0.02 × 269), which the detail gives too.
+    let start = 30.0 + 0.02 * 43.0;
+    let expected = 0.02 * (286.0 - 43.0) / start;
+    let trend = 0.02 * 269.0 / start;
+    assert!(
+        line.detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains(&format!(
+                "second half's trend {:+.1}% over the window",
+                trend * 100.0
+            )),
+        "{:?}",
+        line.detail
+    );
     assert!(
         (line.measured_value - expected).abs() < 0.002,
         "{} vs {expected}",
