@@ -152,6 +152,8 @@ enum Command {
 pub enum Outcome {
     Pass,
     Fail,
+    /// The run failed only in seconds the machine stalled (see the verdict's `inconclusive`).
+    Inconclusive,
     Invalid(anyhow::Error),
     Infrastructure(anyhow::Error),
 }
@@ -250,6 +252,7 @@ fn main() -> ExitCode {
     match outcome {
         Outcome::Pass => ExitCode::SUCCESS,
         Outcome::Fail => ExitCode::from(1),
+        Outcome::Inconclusive => ExitCode::from(4),
         Outcome::Invalid(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

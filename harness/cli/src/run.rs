@@ -289,6 +289,7 @@ pub fn finish(scenario: &Scenario, mut result: RunResult, out: &Path) -> Outcome
     match result.verdict {
         Verdict::Pass => Outcome::Pass,
         Verdict::Fail => Outcome::Fail,
+        Verdict::Inconclusive => Outcome::Inconclusive,
     }
 }
 

@@ -232,6 +232,7 @@ pub fn timeline(m: &Measurements) -> Vec<TimelinePoint> {
                     )
                 })
                 .collect(),
+            stall_us: s.stall_us,
         })
         .collect()
 }

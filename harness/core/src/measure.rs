@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 mod beside;
 pub mod file;
 pub mod shards;
+mod stalls;
 pub use beside::{FaultWindow, Footprint, FootprintSample, MetricsPage, Resource};
+pub use stalls::{STALL_US, StallReading};
 
 /// How one call ended, classified from the response body (not the status code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -242,6 +244,8 @@ pub struct Second {
     pub latency: Histogram<u64>,
     /// The same calls by tool (per-tool alarms read these).
     pub per_tool: BTreeMap<String, ToolSecond>,
+    /// The stall meter's longest wake-up lateness in this second, µs.
+    pub stall_us: u64,
 }
 
 impl Default for Second {
@@ -251,6 +255,7 @@ impl Default for Second {
             outcomes: Outcomes::default(),
             latency: new_histogram(2),
             per_tool: BTreeMap::new(),
+            stall_us: 0,
         }
     }
 }
@@ -300,6 +305,8 @@ pub struct Recorder {
     pub last_recorded_end_us: u64,
     /// Sessions opened again because the server had ended one (HTTP 404).
     pub sessions_reopened: u64,
+    /// How late the stall meter woke over the load, µs (see [`stalls`]).
+    pub machine_stalls: Histogram<u64>,
 }
 
 impl Default for Recorder {
@@ -313,6 +320,7 @@ impl Default for Recorder {
             start_lateness: growing_histogram(2),
             last_recorded_end_us: 0,
             sessions_reopened: 0,
+            machine_stalls: growing_histogram(2),
         }
     }
 }
@@ -405,7 +413,9 @@ impl Recorder {
             mine.outcomes.merge(&s.outcomes);
             let _ = mine.latency.add(&s.latency);
             mine.merge_tools(s);
+            mine.stall_us = mine.stall_us.max(s.stall_us);
         }
+        let _ = self.machine_stalls.add(&other.machine_stalls);
         self.late_starts += other.late_starts;
         self.max_lateness_us = self.max_lateness_us.max(other.max_lateness_us);
         let _ = self.pacer_lateness.add(&other.pacer_lateness);

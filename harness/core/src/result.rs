@@ -147,6 +147,30 @@ pub struct LoadInfo {
     /// Open model: what the instrument itself added to the measured latencies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instrument: Option<InstrumentInfo>,
+    /// The machine beside the load: how late a thread that sleeps 1 ms at a time woke.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine: Option<MachineInfo>,
+}
+
+/// The stall meter's reading (a thread beside the load that sleeps 1 ms at a time, as
+/// jHiccup measures): an idle machine wakes it within about 0.1 ms; a stall of the machine
+/// (a busy neighbour on a shared host, a frozen VM, memory pressure) wakes it late by the
+/// stall, whatever the server does, and held the load's threads and the server's as long.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, Default, PartialEq)]
+pub struct MachineInfo {
+    /// How late it woke over the load, µs.
+    pub wake_lateness_us: Quantiles,
+    /// The recorded seconds in which it woke late by a stall (10 ms or more).
+    pub stalls: Vec<Stall>,
+}
+
+/// A second of the run in which the machine stalled.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Stall {
+    /// Seconds since the start of the run.
+    pub t: u32,
+    /// The stall meter's longest lateness in it, µs.
+    pub us: u64,
 }
 
 /// Open model: how late calls started. Latency is measured from each call's intended
@@ -224,6 +248,9 @@ pub struct TimelinePoint {
     /// The same second per tool (for the regression gate's per-tool noise test).
     #[serde(default)]
     pub tools: BTreeMap<String, ToolPoint>,
+    /// The stall meter's longest wake-up lateness in this second, µs (see [`MachineInfo`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stall_us: u64,
 }
 
 /// One tool's calls in one second.
@@ -249,6 +276,11 @@ pub struct ObjectiveResult {
     pub measured_value: f64,
     pub passed: bool,
     pub detail: Option<String>,
+    /// Set on a failed line that passes without the seconds a stall of the machine touched:
+    /// what the stall was and what the line measured without it. The run is inconclusive
+    /// when every failed line is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inconclusive: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -256,6 +288,8 @@ pub struct ObjectiveResult {
 pub enum Verdict {
     Pass,
     Fail,
+    /// Every failed line failed only in seconds the machine stalled: run it again.
+    Inconclusive,
 }
 
 impl Verdict {
@@ -263,6 +297,7 @@ impl Verdict {
         match self {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
+            Verdict::Inconclusive => "inconclusive",
         }
     }
 }

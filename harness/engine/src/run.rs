@@ -176,7 +176,11 @@ pub async fn run_observed(
     let (wall, monotonic) = (SystemTime::now(), Instant::now());
     let ticker = progress.map(|report| tokio::spawn(report_progress(shared.clone(), report)));
     let watcher = origin.map(|tx| shared.schedule.tell_start(tx));
+    // What the machine itself did meanwhile, to tell its stalls from the server's.
+    let meter = crate::stalls::StallMeter::start(shared.schedule.clone())
+        .map_err(|e| EngineError::Goose(format!("cannot start the stall meter: {e}")))?;
     let result = run_attacks(shared.clone(), workers, scenario.load.threads()).await;
+    let stalls = meter.stop();
     if let Some(w) = watcher {
         w.abort();
     }
@@ -194,6 +198,7 @@ pub async fn run_observed(
         let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
         recorder.merge(&shard);
     }
+    recorder.add_stall_meter(&stalls);
     let (window, phase_seconds) = shared.schedule.recorded_window();
     // Calls of the last recorded phase may finish after it ended (a backlog): rates are
     // taken over the time it really took to answer them.

@@ -115,6 +115,11 @@ impl Schedule {
         *self.start.get_or_init(Instant::now)
     }
 
+    /// When the clock started, if it has.
+    pub fn started(&self) -> Option<Instant> {
+        self.start.get().copied()
+    }
+
     /// Tells `tx` when the clock starts: the pacer (open model) or the first worker
     /// (closed) starts it, within 2 ms of which this hears of it.
     pub fn tell_start(

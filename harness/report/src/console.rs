@@ -26,9 +26,12 @@ pub fn console_table(r: &RunResult) -> String {
         ),
         (Verdict::Pass, None, None) => "PASS".to_owned(),
         (Verdict::Fail, None, None) => "FAIL".to_owned(),
+        (Verdict::Inconclusive, None, None) => {
+            "INCONCLUSIVE (the machine stalled: run it again)".to_owned()
+        }
         (v, None, Some(m)) => format!(
             "{} (merged from {} shards)",
-            if v == Verdict::Pass { "PASS" } else { "FAIL" },
+            v.as_str().to_uppercase(),
             m.count
         ),
     };
@@ -62,6 +65,9 @@ pub fn console_table(r: &RunResult) -> String {
     if let Some(i) = &r.load.instrument {
         let _ = writeln!(out, "instrument: {}", crate::instrument_line(i));
     }
+    if let Some(m) = &r.load.machine {
+        let _ = writeln!(out, "machine: {}", crate::machine_line(m));
+    }
     if crate::ran_embedded(r) {
         let _ = writeln!(out, "note: {}", crate::EMBEDDED_NOTE);
     }
@@ -70,13 +76,9 @@ pub fn console_table(r: &RunResult) -> String {
         .objectives
         .iter()
         .map(|o| {
-            let result = if o.passed { "PASS" } else { "FAIL" };
-            let measured = match &o.detail {
-                Some(detail) => format!("{} ({detail})", o.measured),
-                None => o.measured.clone(),
-            };
+            let measured = crate::measured_text(o);
             [
-                result.to_owned(),
+                crate::result_word(o).to_owned(),
                 o.name.clone(),
                 o.target.clone(),
                 measured,

@@ -71,6 +71,9 @@ fn testcase(out: &mut String, suite: &str, time: &str, o: &ObjectiveResult) {
     if let Some(detail) = &o.detail {
         let _ = write!(details, "\ndetail: {detail}");
     }
+    if let Some(why) = &o.inconclusive {
+        let _ = write!(details, "\ninconclusive: {why}");
+    }
     let _ = writeln!(out, "{open}>");
     let _ = writeln!(
         out,

@@ -146,6 +146,54 @@ pub fn instrument_line(i: &mcp_slo_core::result::InstrumentInfo) -> String {
     )
 }
 
+/// The stall meter's reading: how late a thread asleep for 1 ms at a time woke beside the
+/// load, and the recorded seconds in which the machine stalled.
+pub fn machine_line(m: &mcp_slo_core::result::MachineInfo) -> String {
+    let q = &m.wake_lateness_us;
+    let stalls = if m.stalls.is_empty() {
+        format!(
+            "no stall of {} or more in the recorded seconds",
+            fmt_us(mcp_slo_core::measure::STALL_US)
+        )
+    } else {
+        let at: Vec<String> = m
+            .stalls
+            .iter()
+            .map(|s| format!("t={}s {}", s.t, fmt_us(s.us)))
+            .collect();
+        format!("the machine stalled at {}", at.join(", "))
+    };
+    format!(
+        "a thread asleep for 1 ms at a time beside the load woke late by p50 {} · p90 {} · p99 {} · max {}; {stalls}",
+        fmt_us(q.p50),
+        fmt_us(q.p90),
+        fmt_us(q.p99),
+        fmt_us(q.max)
+    )
+}
+
+/// A verdict line's result in one word.
+pub(crate) fn result_word(o: &mcp_slo_core::result::ObjectiveResult) -> &'static str {
+    match (o.passed, &o.inconclusive) {
+        (true, _) => "PASS",
+        (false, None) => "FAIL",
+        (false, Some(_)) => "INCONCLUSIVE",
+    }
+}
+
+/// A verdict line's measured figure, its detail, and why it is inconclusive.
+pub(crate) fn measured_text(o: &mcp_slo_core::result::ObjectiveResult) -> String {
+    let mut text = match &o.detail {
+        Some(detail) => format!("{} ({detail})", o.measured),
+        None => o.measured.clone(),
+    };
+    if let Some(why) = &o.inconclusive {
+        text.push_str("; inconclusive: ");
+        text.push_str(why);
+    }
+    text
+}
+
 /// `12.3ms` from microseconds.
 pub(crate) fn fmt_us(us: u64) -> String {
     mcp_slo_core::units::fmt_duration(std::time::Duration::from_micros(us))

@@ -14,6 +14,7 @@ pub fn summary_markdown(r: &RunResult) -> String {
     let verdict = match r.verdict {
         Verdict::Pass => "✅ PASS",
         Verdict::Fail => "❌ FAIL",
+        Verdict::Inconclusive => "⚠️ INCONCLUSIVE (the machine stalled: run it again)",
     };
     let _ = writeln!(out, "## mcp-slo: `{}` {verdict}\n", r.scenario.name);
     if let Some(description) = &r.scenario.description {
@@ -174,6 +175,9 @@ fn load_line(r: &RunResult) -> String {
     } else {
         let _ = write!(line, " · {} users max", l.workers);
     }
+    if let Some(m) = &l.machine {
+        let _ = write!(line, "\n\n**Machine:** {}", crate::machine_line(m));
+    }
     line
 }
 
@@ -188,11 +192,12 @@ fn objectives(out: &mut String, r: &RunResult) {
     let _ = writeln!(out, "| Objective | Target | Measured | Result |");
     let _ = writeln!(out, "|---|---|---|---|");
     for o in &r.objectives {
-        let measured = match &o.detail {
-            Some(detail) => format!("{} ({detail})", o.measured),
-            None => o.measured.clone(),
+        let measured = crate::measured_text(o);
+        let result = match crate::result_word(o) {
+            "PASS" => "✅ pass",
+            "FAIL" => "❌ fail",
+            _ => "⚠️ inconclusive",
         };
-        let result = if o.passed { "✅ pass" } else { "❌ fail" };
         let _ = writeln!(
             out,
             "| {} | {} | {} | {result} |",

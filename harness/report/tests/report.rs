@@ -136,6 +136,7 @@ fn run_result() -> RunResult {
             measured_value: mv,
             passed,
             detail: None,
+            inconclusive: None,
         }
     };
     RunResult {
@@ -184,13 +185,14 @@ fn run_result() -> RunResult {
             workers: 256,
             callers: 4,
             instrument: None,
+            machine: None,
         },
         overall,
         tools: BTreeMap::from([("read_file".to_owned(), read), ("sql_query".to_owned(), sql)]),
         timeline: vec![
-            TimelinePoint { t: 0, recorded: false, offered: 20, outcomes: outcomes(20, 0, 0), p50_us: 5_100, p99_us: 40_000, max_us: 41_000, p95_us: 0, tools: BTreeMap::new() },
-            TimelinePoint { t: 5, recorded: true, offered: 90, outcomes: outcomes(88, 2, 0), p50_us: 3_000, p99_us: 27_000, max_us: 30_000, p95_us: 0, tools: BTreeMap::new() },
-            TimelinePoint { t: 6, recorded: true, offered: 90, outcomes: outcomes(88, 0, 2), p50_us: 3_200, p99_us: 29_000, max_us: 87_500, p95_us: 0, tools: BTreeMap::new() },
+            TimelinePoint { t: 0, recorded: false, offered: 20, outcomes: outcomes(20, 0, 0), p50_us: 5_100, p99_us: 40_000, max_us: 41_000, p95_us: 0, tools: BTreeMap::new(), stall_us: 0 },
+            TimelinePoint { t: 5, recorded: true, offered: 90, outcomes: outcomes(88, 2, 0), p50_us: 3_000, p99_us: 27_000, max_us: 30_000, p95_us: 0, tools: BTreeMap::new(), stall_us: 0 },
+            TimelinePoint { t: 6, recorded: true, offered: 90, outcomes: outcomes(88, 0, 2), p50_us: 3_200, p99_us: 29_000, max_us: 87_500, p95_us: 0, tools: BTreeMap::new(), stall_us: 0 },
         ],
         objectives: vec![
             objective("sql_query p99 < 50ms", Some("sql_query"), "latency", "p99 < 50.0ms", "p99 = 31.2ms", 50_000.0, 31_200.0, true),

@@ -38,6 +38,7 @@ pub(crate) fn run(seconds: &[(u64, u64)]) -> RunResult {
                         p99_us: p99,
                     },
                 )]),
+                stall_us: 0,
             }
         })
         .collect();
@@ -85,6 +86,7 @@ pub(crate) fn run(seconds: &[(u64, u64)]) -> RunResult {
             workers: 8,
             callers: 1,
             instrument: None,
+            machine: None,
         },
         overall: summary.clone(),
         tools: BTreeMap::from([("q".to_owned(), summary)]),

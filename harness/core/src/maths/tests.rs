@@ -109,6 +109,7 @@ fn point(t: u32, recorded: bool, calls: u64, p50_us: u64, p99_us: u64) -> Timeli
         p99_us,
         max_us: p99_us * 2,
         tools: Default::default(),
+        stall_us: 0,
     }
 }
 

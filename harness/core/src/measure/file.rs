@@ -37,6 +37,9 @@ pub struct RecordFile {
     pub start_lateness: String,
     pub last_recorded_end_us: u64,
     pub sessions_reopened: u64,
+    /// The stall meter's wake-up lateness (empty in records written before it was).
+    #[serde(default)]
+    pub machine_stalls: String,
     pub faults: Vec<FaultWindow>,
     pub metrics_pages: Vec<MetricsPage>,
     pub footprints: Vec<Footprint>,
@@ -59,6 +62,12 @@ pub struct SecondFile {
     pub outcomes: Outcomes,
     pub latency: String,
     pub per_tool: BTreeMap<String, (Outcomes, String)>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub stall_us: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +121,7 @@ impl RecordFile {
                         .iter()
                         .map(|(tool, t)| (tool.clone(), (t.outcomes, encode_histogram(&t.latency))))
                         .collect(),
+                    stall_us: s.stall_us,
                 })
                 .collect(),
             late_starts: r.late_starts,
@@ -120,6 +130,7 @@ impl RecordFile {
             start_lateness: encode_histogram(&r.start_lateness),
             last_recorded_end_us: r.last_recorded_end_us,
             sessions_reopened: r.sessions_reopened,
+            machine_stalls: encode_histogram(&r.machine_stalls),
             faults: run.faults.clone(),
             metrics_pages: run.metrics_pages.clone(),
             footprints: run.footprints.clone(),
@@ -155,6 +166,7 @@ impl RecordFile {
                 outcomes: s.outcomes,
                 latency: histogram(&s.latency, &format!("seconds[{i}]"))?,
                 per_tool: tools,
+                stall_us: s.stall_us,
             });
         }
         let recorder = Recorder {
@@ -166,6 +178,11 @@ impl RecordFile {
             start_lateness: histogram(&self.start_lateness, "start_lateness")?,
             last_recorded_end_us: self.last_recorded_end_us,
             sessions_reopened: self.sessions_reopened,
+            machine_stalls: if self.machine_stalls.is_empty() {
+                super::growing_histogram(2)
+            } else {
+                histogram(&self.machine_stalls, "machine_stalls")?
+            },
         };
         Ok(RunRecord {
             measurements: Measurements {

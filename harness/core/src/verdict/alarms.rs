@@ -99,6 +99,7 @@ fn line(
         measured_value: 0.0,
         passed,
         detail,
+        inconclusive: None,
     }
 }
 

@@ -41,6 +41,7 @@ pub fn judge_baseline(
         measured_value: regressions.len() as f64,
         passed: regressions.is_empty(),
         detail: (!regressions.is_empty()).then(|| regressions.join("; ")),
+        inconclusive: None,
     };
     (line, comparison)
 }

@@ -89,7 +89,17 @@ pub fn evaluate_in(objective: &Objective, m: &Measurements, faults: RunFacts) ->
         judged.passed = false;
         judged.detail = Some("no calls were recorded".to_owned());
     }
-    judged_line(objective, judged)
+    let mut line = judged_line(objective, judged);
+    if let ObjectiveKind::Latency {
+        percentile,
+        below_us,
+    } = &objective.kind
+        && !line.passed
+        && calls > 0
+    {
+        line.inconclusive = super::stalls::spoilt_latency(m, tool, *percentile, *below_us);
+    }
+    line
 }
 
 fn judged_line(objective: &Objective, j: Line) -> ObjectiveResult {
@@ -103,6 +113,7 @@ fn judged_line(objective: &Objective, j: Line) -> ObjectiveResult {
         measured_value: j.measured_value,
         passed: j.passed,
         detail: j.detail,
+        inconclusive: None,
     }
 }
 

@@ -88,6 +88,7 @@ pub fn judge_run(scenario: &Scenario, run: &RunRecord, cx: Context) -> RunResult
             workers: run.workers,
             callers: scenario.load.callers,
             instrument: instrument(&m.recorder, &run.pacer),
+            machine: super::stalls::machine(&m.recorder, m.recorded_window),
         },
         overall: maths::summary(&overall, m.recorded_seconds),
         tools,
@@ -108,10 +109,14 @@ pub fn judge_run(scenario: &Scenario, run: &RunRecord, cx: Context) -> RunResult
     }
 }
 
-/// Pass when every line passed.
+/// Pass when every line passed; inconclusive when every failed line failed only in the
+/// seconds a stall of the machine touched (see [`super::stalls`]).
 pub fn verdict_of(lines: &[ObjectiveResult]) -> Verdict {
-    if lines.iter().all(|o| o.passed) {
+    let mut failed = lines.iter().filter(|o| !o.passed).peekable();
+    if failed.peek().is_none() {
         Verdict::Pass
+    } else if failed.all(|o| o.inconclusive.is_some()) {
+        Verdict::Inconclusive
     } else {
         Verdict::Fail
     }

@@ -77,6 +77,7 @@ fn verdict_word(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "PASS",
         Verdict::Fail => "FAIL",
+        Verdict::Inconclusive => "INCONCLUSIVE",
     }
 }
 
@@ -85,6 +86,7 @@ fn header(out: &mut String, r: &RunResult) {
     let (class, word) = match r.verdict {
         Verdict::Pass => ("pass", "PASS"),
         Verdict::Fail => ("fail", "FAIL"),
+        Verdict::Inconclusive => ("inconclusive", "INCONCLUSIVE"),
     };
     let _ = writeln!(
         out,
@@ -191,8 +193,15 @@ fn objectives(out: &mut String, r: &RunResult) {
             o.kind,
             esc(&o.target),
             esc(&o.measured),
-            result_cell(o.passed),
-            esc(o.detail.as_deref().unwrap_or(""))
+            match &o.inconclusive {
+                Some(_) if !o.passed => "<td class=\"inconclusive\">inconclusive</td>",
+                _ => result_cell(o.passed),
+            },
+            esc(&[o.detail.as_deref(), o.inconclusive.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("; "))
         );
     }
     out.push_str("</tbody>\n</table>\n");
@@ -352,7 +361,7 @@ h1{font-size:1.6em;margin:.4em 0}
 h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:1.8em}
 h3{margin-bottom:.3em}
 .badge{font-size:.7em;padding:2px 12px;border-radius:4px;color:#fff;vertical-align:middle}
-.badge.pass{background:#2ca02c}.badge.fail{background:#d62728}
+.badge.pass{background:#2ca02c}.badge.fail{background:#d62728}.badge.inconclusive{background:#e08a00}
 .description{font-style:italic;color:#555}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px;margin:.5em 0}
 dt{font-weight:600}dd{margin:0}
@@ -360,7 +369,7 @@ table{border-collapse:collapse;margin:.6em 0;background:#fff;font-size:.92em}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
 th{background:#f0f0f0}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-td.pass{color:#1a7f1a;font-weight:600}td.fail{color:#c01010;font-weight:600}
+td.pass{color:#1a7f1a;font-weight:600}td.fail{color:#c01010;font-weight:600}td.inconclusive{color:#a05a00;font-weight:600}
 .tag{font-size:.8em;padding:1px 6px;border-radius:3px;color:#fff;background:#777}
 .tag.fail{background:#d62728}.tag.warn{background:#e08a00}.tag.info{background:#1f77b4}
 figure{margin:1em 0;background:#fff;border:1px solid #e4e4e4;padding:8px}

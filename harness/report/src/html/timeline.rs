@@ -108,6 +108,13 @@ pub(super) fn rate_section(out: &mut String, r: &RunResult) {
             crate::junit::escape(&crate::instrument_line(i))
         );
     }
+    if let Some(m) = &l.machine {
+        let _ = writeln!(
+            out,
+            "<p>Machine: {}.</p>",
+            crate::junit::escape(&crate::machine_line(m))
+        );
+    }
     if r.timeline.is_empty() {
         note(out, "No timeline: the run recorded no seconds.");
         out.push_str("</section>\n");

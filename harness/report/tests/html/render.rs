@@ -259,6 +259,7 @@ fn empty_result() -> RunResult {
             workers: 0,
             callers: 0,
             instrument: None,
+            machine: None,
         },
         overall: Summary::default(),
         tools: BTreeMap::new(),
@@ -311,6 +312,7 @@ fn zero_calls_over_a_timeline_still_draws_axes() {
             p99_us: 0,
             max_us: 0,
             tools: Default::default(),
+            stall_us: 0,
         })
         .collect();
     r.histograms.insert(

@@ -60,6 +60,7 @@ pub fn objective(
         measured_value: 0.0,
         passed,
         detail: None,
+        inconclusive: None,
     }
 }
 
@@ -91,6 +92,7 @@ pub fn rich_result() -> RunResult {
             p99_us: at(0.99),
             max_us: at(1.0),
             tools: BTreeMap::new(),
+            stall_us: 0,
         });
     }
     let recorded_s = f64::from(SECONDS - WARMUP);
@@ -179,6 +181,7 @@ pub fn rich_result() -> RunResult {
             workers: 64,
             callers: 4,
             instrument: None,
+            machine: None,
         },
         overall: summary(&overall, recorded_s),
         tools: per_tool,

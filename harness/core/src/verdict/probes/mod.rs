@@ -68,6 +68,7 @@ pub fn line(p: &ProbeResult) -> ObjectiveResult {
         measured_value: p.measured_value,
         passed: p.passed,
         detail: (!p.failures.is_empty()).then(|| p.failures.join("; ")),
+        inconclusive: None,
     }
 }
 
