@@ -153,7 +153,15 @@ pub fn judge_step(scenario: &Scenario, offered: f64, m: &Measurements) -> Step {
         .filter(|o| judged_in_steps(o))
         .map(|o| super::objectives::evaluate(o, m))
         .filter(|r| !r.passed)
-        .map(|r| format!("{}: {}", r.name, r.measured))
+        .map(|r| match &r.inconclusive {
+            // Still a failed step: the search cannot tell, at this rate, what a quieter
+            // machine would have measured.
+            Some(_) => format!(
+                "{}: {} (inconclusive: the machine stalled)",
+                r.name, r.measured
+            ),
+            None => format!("{}: {}", r.name, r.measured),
+        })
         .collect();
     Step {
         offered,

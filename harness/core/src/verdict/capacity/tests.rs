@@ -219,3 +219,30 @@ fn the_summary_orders_the_steps_and_brackets_the_capacity() {
     assert_eq!(r.first_failing_rate, Some(150.0));
     assert!(r.knee_rate.is_some_and(|k| offered.contains(&k)));
 }
+
+#[test]
+fn a_step_spoilt_by_a_stall_of_the_machine_fails_and_says_so() {
+    // 20 s of 10 calls at 4 ms; in second 5, when the machine stalled for 100 ms, five of
+    // them took 50 ms.
+    let mut r = Recorder::default();
+    let mut meter = crate::measure::StallReading::default();
+    for t in 0..20 {
+        for i in 0..10 {
+            let ms = if t == 5 && i < 5 { 50 } else { 4 };
+            r.record("echo", CallOutcome::Ok, ms * 1000, t, true);
+        }
+        meter.record(t, if t == 5 { 100_000 } else { 80 });
+    }
+    r.add_stall_meter(&meter);
+    let m = Measurements {
+        recorder: r,
+        recorded_window: (0, 20),
+        recorded_seconds: 20.0,
+    };
+    let step = judge_step(&scenario(), 10.0, &m);
+    assert!(!step.passed);
+    assert_eq!(
+        step.failed_objectives,
+        ["latency p99 < 10ms: p99 = 50.0ms (inconclusive: the machine stalled)"]
+    );
+}
