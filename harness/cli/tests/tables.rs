@@ -40,7 +40,8 @@ fn report_dir(name: &str) -> (Option<tempfile::TempDir>, PathBuf) {
 }
 
 /// What a failed table run needs to be understood: the outcomes, every second that had a
-/// failed call or a p99 above 50 ms, and what the instrument itself added (its lateness).
+/// failed call or a p99 above 50 ms, what the instrument itself added (its lateness), and
+/// what the stall meter saw of the machine.
 fn diagnosis(result: &serde_json::Value) -> String {
     let mut lines = vec![format!("outcomes: {}", result["overall"]["outcomes"])];
     for second in result["timeline"].as_array().into_iter().flatten() {
@@ -62,6 +63,7 @@ fn diagnosis(result: &serde_json::Value) -> String {
         }
     }
     lines.push(format!("instrument: {}", result["load"]["instrument"]));
+    lines.push(format!("machine: {}", result["load"]["machine"]));
     lines.join("\n")
 }
 
